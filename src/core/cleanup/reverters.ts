@@ -1,0 +1,177 @@
+import { existsSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { resolve } from 'node:path';
+import { sleep } from '../deadline.ts';
+import { isAlive, killGroup, pidsWithToken, run, type ProcessIdentity } from '../proc.ts';
+
+/**
+ * How to revert each kind of entry, from its data alone (so a different process can do it after a crash).
+ * Every reverter is idempotent: reverting something already gone is success.
+ */
+export type Reverter = (data: Record<string, unknown>) => Promise<void>;
+
+const str = (d: Record<string, unknown>, k: string): string => {
+  const v = d[k];
+  if (typeof v !== 'string') throw new Error(`cleanup entry lacks string field "${k}"`);
+  return v;
+};
+
+const gone = (stderr: string): boolean =>
+  /No such file|Cannot find device|does not exist|not found|No such process|Invalid argument|Could not process rule/i.test(stderr);
+
+async function tolerant(argv: string[]): Promise<void> {
+  const r = await run(argv, { allowFailure: true });
+  if (r.code !== 0 && !gone(r.stderr)) throw new Error(`${argv.join(' ')}: ${r.stderr.trim()}`);
+}
+
+/**
+ * Kill a process we started, and everything it spawned: found by the cleanup token in their
+ * environment (recorded before the spawn), and by pid + start time when known.
+ */
+async function revertProcess(d: Record<string, unknown>): Promise<void> {
+  const token = typeof d['token'] === 'string' ? d['token'] : undefined;
+  const ident: ProcessIdentity | undefined =
+    typeof d['pid'] === 'number' && typeof d['startTime'] === 'string' ? { pid: d['pid'], startTime: d['startTime'] } : undefined;
+  const live = (): number[] => {
+    const pids = new Set(token ? pidsWithToken(token) : []);
+    if (ident && isAlive(ident)) pids.add(ident.pid);
+    return [...pids];
+  };
+  let pids = live();
+  if (pids.length === 0) return;
+  for (const p of pids) killGroup(p, 'SIGTERM');
+  for (let i = 0; i < 30 && (pids = live()).length; i++) await sleep(50);
+  for (const p of pids) killGroup(p, 'SIGKILL');
+  for (let i = 0; i < 60 && (pids = live()).length; i++) await sleep(50);
+  if (pids.length) throw new Error(`process(es) ${pids.join(' ')} survived SIGKILL`);
+}
+
+async function revertNetns(d: Record<string, unknown>): Promise<void> {
+  const name = str(d, 'name');
+  // Kill anything still running inside, or the namespace lingers behind its processes.
+  const pids = await run(['ip', 'netns', 'pids', name], { allowFailure: true });
+  for (const p of pids.stdout.split(/\s+/).filter(Boolean)) killGroup(Number(p), 'SIGKILL');
+  await tolerant(['ip', 'netns', 'delete', name]);
+}
+
+async function revertLink(d: Record<string, unknown>): Promise<void> {
+  const ns = typeof d['netns'] === 'string' ? ['ip', 'netns', 'exec', d['netns']] : [];
+  await tolerant([...ns, 'ip', 'link', 'delete', str(d, 'name')]);
+}
+
+async function revertNftTable(d: Record<string, unknown>): Promise<void> {
+  const ns = typeof d['netns'] === 'string' ? ['ip', 'netns', 'exec', d['netns']] : [];
+  if (ns.length) {
+    const exists = await run(['ip', 'netns', 'list'], { allowFailure: true });
+    if (!exists.stdout.split('\n').some((l) => l.split(' ')[0] === d['netns'])) return;
+  }
+  await tolerant([...ns, 'nft', 'delete', 'table', str(d, 'family'), str(d, 'name')]);
+}
+
+async function revertQdisc(d: Record<string, unknown>): Promise<void> {
+  const ns = typeof d['netns'] === 'string' ? ['ip', 'netns', 'exec', d['netns']] : [];
+  await tolerant([...ns, 'tc', 'qdisc', 'del', 'dev', str(d, 'dev'), 'root']);
+}
+
+/** Remove cgroup directories (v1 controllers or v2), killing and thawing what is inside first. */
+async function revertCgroup(d: Record<string, unknown>): Promise<void> {
+  const paths = (d['paths'] as string[] | undefined) ?? [];
+  for (const p of paths) {
+    if (!p.startsWith('/sys/fs/cgroup/')) throw new Error(`refusing to remove ${p}: not under /sys/fs/cgroup`);
+  }
+  for (const p of paths) {
+    if (!existsSync(p)) continue;
+    if (p.includes('/freezer/')) await tolerantWrite(`${p}/freezer.state`, 'THAWED');
+    for (const pid of readPids(p)) killGroup(pid, 'SIGKILL');
+  }
+  for (const p of paths) {
+    if (p.includes('/freezer/')) await tolerantWrite(`${p}/freezer.state`, 'THAWED');
+    for (let i = 0; i < 60 && existsSync(p); i++) {
+      for (const pid of readPids(p)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+      try {
+        rmdirSync(p);
+      } catch {
+        await sleep(50);
+      }
+    }
+    if (existsSync(p)) throw new Error(`cgroup ${p} could not be removed`);
+  }
+}
+
+function readPids(cg: string): number[] {
+  try {
+    return readFileSync(`${cg}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+async function tolerantWrite(file: string, value: string): Promise<void> {
+  const { writeFile } = await import('node:fs/promises');
+  await writeFile(file, value).catch(() => undefined);
+}
+
+async function revertDir(d: Record<string, unknown>): Promise<void> {
+  const p = resolve(str(d, 'path'));
+  const allowed = [resolve(tmpdir()), resolve(String(d['root'] ?? tmpdir()))];
+  if (!allowed.some((a) => p.startsWith(a + '/')) || p.split('/').length < 3) {
+    throw new Error(`refusing to remove ${p}: outside the allowed roots`);
+  }
+  rmSync(p, { recursive: true, force: true });
+}
+
+/** DELETE on the toxiproxy API; an unreachable server has taken its proxies with it. */
+async function httpDelete(url: string): Promise<void> {
+  let res: Response;
+  try {
+    res = await fetch(url, { method: 'DELETE', signal: AbortSignal.timeout(3000) });
+  } catch {
+    return; // server gone → nothing left to revert
+  }
+  if (!res.ok && res.status !== 404) throw new Error(`DELETE ${url}: HTTP ${res.status}`);
+}
+
+const revertToxiproxyProxy: Reverter = (d) => httpDelete(`${str(d, 'api')}/proxies/${encodeURIComponent(str(d, 'proxy'))}`);
+const revertToxic: Reverter = (d) =>
+  httpDelete(`${str(d, 'api')}/proxies/${encodeURIComponent(str(d, 'proxy'))}/toxics/${encodeURIComponent(str(d, 'toxic'))}`);
+
+/** Re-enable a proxy that a partition-by-toxiproxy disabled. */
+const revertProxyDisabled: Reverter = async (d) => {
+  const url = `${str(d, 'api')}/proxies/${encodeURIComponent(str(d, 'proxy'))}`;
+  try {
+    const res = await fetch(url, { method: 'POST', body: JSON.stringify({ enabled: true }), signal: AbortSignal.timeout(3000) });
+    if (!res.ok && res.status !== 404) throw new Error(`POST ${url}: HTTP ${res.status}`);
+  } catch (err) {
+    if (err instanceof Error && err.message.startsWith('POST')) throw err;
+  }
+};
+
+const reverters = new Map<string, Reverter>([
+  ['process', revertProcess],
+  ['netns', revertNetns],
+  ['link', revertLink],
+  ['nft-table', revertNftTable],
+  ['qdisc', revertQdisc],
+  ['cgroup', revertCgroup],
+  ['dir', revertDir],
+  ['toxiproxy-proxy', revertToxiproxyProxy],
+  ['toxiproxy-toxic', revertToxic],
+  ['toxiproxy-disabled', revertProxyDisabled],
+]);
+
+/** Targets and faults with their own kinds add reverters here at import time. */
+export function registerReverter(kind: string, fn: Reverter): void {
+  reverters.set(kind, fn);
+}
+
+export function reverterFor(kind: string): Reverter {
+  const r = reverters.get(kind);
+  if (!r) throw new Error(`no reverter for cleanup kind "${kind}"`);
+  return r;
+}

@@ -1,0 +1,198 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { CommandError, ToolMissingError } from './errors.ts';
+import { sleep } from './deadline.ts';
+
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  signal?: AbortSignal;
+  /** Feed to stdin. */
+  input?: string;
+  /** Resolve with the result even on a non-zero exit instead of throwing. */
+  allowFailure?: boolean;
+  /** Hint shown when the executable does not exist. */
+  installHint?: string;
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run a command given as an argument array (never a shell string); collect its output. */
+export function run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const [file, ...args] = argv;
+  if (!file) throw new Error('run: empty argv');
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, {
+      env: opts.env ?? process.env,
+      cwd: opts.cwd,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      signal: opts.signal,
+      killSignal: 'SIGKILL',
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') reject(new ToolMissingError(file, opts.installHint ?? 'run `edgechaos bootstrap`', { cause: err }));
+      else reject(err);
+    });
+    child.on('close', (code, sig) => {
+      const res = { code, signal: sig, stdout, stderr };
+      if (code !== 0 && !opts.allowFailure) reject(new CommandError(argv, code, stderr));
+      else resolve(res);
+    });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** Identity of a process that survives pid reuse: pid + start time (clock ticks since boot). */
+export interface ProcessIdentity {
+  pid: number;
+  startTime: string;
+}
+
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return rest[19]; // field 22 overall: starttime
+  } catch {
+    return undefined;
+  }
+}
+
+export function isAlive(id: ProcessIdentity): boolean {
+  const st = processStartTime(id.pid);
+  return st !== undefined && st === id.startTime && !isZombie(id.pid);
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
+  }
+}
+
+export interface SpawnOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Output (stdout and stderr) goes here; the directory is created. */
+  logFile: string;
+  /**
+   * Cleanup token put into the child's environment as EDGECHAOS_TOKEN before it starts, so the
+   * process and everything it spawns can be found and killed even if the harness dies mid-spawn.
+   */
+  token?: string;
+}
+
+export const TOKEN_ENV = 'EDGECHAOS_TOKEN';
+
+/** Every live pid whose environment carries EDGECHAOS_TOKEN=token (or a token under that prefix + "."). */
+export function pidsWithToken(token: string): number[] {
+  const exact = `${TOKEN_ENV}=${token}\0`;
+  const prefix = `${TOKEN_ENV}=${token}.`;
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
+    let env: string;
+    try {
+      env = readFileSync(`/proc/${d}/environ`, 'latin1') + '\0';
+    } catch {
+      continue;
+    }
+    if (env.includes(exact) || env.includes(prefix)) out.push(Number(d));
+  }
+  return out;
+}
+
+/** A long-running child in its own process group, with output captured to a log file. */
+export class ManagedProcess {
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private exitState: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+
+  constructor(
+    readonly argv: readonly string[],
+    readonly child: ChildProcess,
+    readonly identity: ProcessIdentity,
+    readonly logFile: string,
+  ) {
+    this.exited = new Promise((resolve) => {
+      child.on('exit', (code, signal) => {
+        this.exitState = { code, signal };
+        resolve(this.exitState);
+      });
+    });
+  }
+
+  get pid(): number {
+    return this.identity.pid;
+  }
+
+  get running(): boolean {
+    return this.exitState === undefined;
+  }
+
+  /** SIGTERM the whole group, then SIGKILL after `graceMs`. Idempotent. */
+  async stop(graceMs = 3000): Promise<void> {
+    if (!this.running) return;
+    killGroup(this.pid, 'SIGTERM');
+    const done = await Promise.race([this.exited.then(() => true), sleep(graceMs).then(() => false)]);
+    if (!done) {
+      killGroup(this.pid, 'SIGKILL');
+      await this.exited;
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+export function killGroup(pid: number, sig: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pid, sig);
+    return true;
+  } catch {
+    try {
+      process.kill(pid, sig);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+/** Spawn detached (own process group) so the whole tree can be signalled; resolves once it is running. */
+export async function spawnManaged(argv: readonly string[], opts: SpawnOptions): Promise<ManagedProcess> {
+  const [file, ...args] = argv;
+  if (!file) throw new Error('spawnManaged: empty argv');
+  mkdirSync(dirname(opts.logFile), { recursive: true });
+  const fd = openSync(opts.logFile, 'a');
+  let child: ChildProcess;
+  try {
+    const env = { ...(opts.env ?? process.env), ...(opts.token ? { [TOKEN_ENV]: opts.token } : {}) };
+    child = spawn(file, args, { env, cwd: opts.cwd, detached: true, stdio: ['ignore', fd, fd] });
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', () => resolve());
+      child.once('error', (err: NodeJS.ErrnoException) =>
+        reject(err.code === 'ENOENT' ? new ToolMissingError(file, 'run `edgechaos bootstrap`', { cause: err }) : err),
+      );
+    });
+  } finally {
+    closeSync(fd);
+  }
+  const pid = child.pid!;
+  const startTime = processStartTime(pid) ?? '0';
+  return new ManagedProcess(argv, child, { pid, startTime }, opts.logFile);
+}

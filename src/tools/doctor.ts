@@ -1,0 +1,157 @@
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { CleanupRegistry, newRunId } from '../core/cleanup/registry.ts';
+import { run } from '../core/proc.ts';
+import { builtVersion, which } from './find.ts';
+import { readToolsLock } from './lock.ts';
+
+export interface ToolStatus {
+  name: string;
+  required: boolean;
+  found: boolean;
+  version: string | undefined;
+  path: string | undefined;
+  /** Pinned version from tools.lock.json, where there is one. */
+  pinned?: string;
+  ok: boolean;
+  note?: string;
+}
+
+export interface CapabilityStatus {
+  name: string;
+  ok: boolean;
+  detail: string;
+  /** Faults that need this capability. */
+  neededBy: string;
+}
+
+export interface DoctorReport {
+  tools: ToolStatus[];
+  capabilities: CapabilityStatus[];
+  root: boolean;
+  ok: boolean;
+}
+
+interface ToolSpec {
+  name: string;
+  argv: string[];
+  re: RegExp;
+  required: boolean;
+  hint: string;
+}
+
+const toolSpecs: ToolSpec[] = [
+  { name: 'toxiproxy-server', argv: ['-version'], re: /version (\S+)/, required: true, hint: 'edgechaos bootstrap' },
+  { name: 'toxiproxy-cli', argv: ['--version'], re: /version (\S+)/, required: true, hint: 'edgechaos bootstrap' },
+  { name: 'kwok', argv: ['--version'], re: /version v?(\S+)/, required: true, hint: 'edgechaos bootstrap' },
+  { name: 'stress-ng', argv: ['--version'], re: /version (\S+)/, required: true, hint: 'apt-get install stress-ng' },
+  { name: 'nft', argv: ['--version'], re: /v(\d[\w.]*)/, required: true, hint: 'apt-get install nftables' },
+  { name: 'ip', argv: ['-V'], re: /iproute2-(\S+?),?\s/, required: true, hint: 'apt-get install iproute2' },
+  { name: 'tc', argv: ['-V'], re: /iproute2-(\S+?),?\s/, required: true, hint: 'apt-get install iproute2' },
+  { name: 'chromium', argv: ['--version'], re: /Chromium (\S+)/, required: true, hint: 'apt-get install chromium' },
+  { name: 'sshd', argv: ['-V'], re: /OpenSSH_(\S+?),/, required: true, hint: 'apt-get install openssh-server' },
+  { name: 'go', argv: ['version'], re: /go(\d+\.\d+(?:\.\d+)?)/, required: true, hint: 'install Go ≥ 1.26' },
+  { name: 'file', argv: ['--version'], re: /file-(\S+)/, required: false, hint: 'apt-get install file' },
+];
+
+async function probeTool(spec: ToolSpec, pinned: Map<string, string>): Promise<ToolStatus> {
+  const path = which(spec.name);
+  const base = { name: spec.name, required: spec.required, path, pinned: pinned.get(spec.name) };
+  if (!path) return { ...base, found: false, version: undefined, ok: !spec.required, note: spec.hint };
+  const r = await run([path, ...spec.argv], { allowFailure: true }).catch(() => undefined);
+  const out = r ? `${r.stdout}\n${r.stderr}` : '';
+  const version = spec.re.exec(out)?.[1];
+  let ok = version !== undefined;
+  let note: string | undefined;
+  const want = pinned.get(spec.name);
+  if (want && version && want.replace(/^v/, '') !== version.replace(/^v/, '')) {
+    ok = false;
+    note = `pinned ${want}: run edgechaos bootstrap`;
+  }
+  if (want && !builtVersion(spec.name)) note = note ?? 'not built by bootstrap (found elsewhere)';
+  return { ...base, found: true, version, ok: ok || !spec.required, ...(note ? { note } : {}) };
+}
+
+/** Each capability is probed for real inside a scratch network namespace, reverted through the registry. */
+async function probeCapabilities(): Promise<CapabilityStatus[]> {
+  const caps: CapabilityStatus[] = [];
+  const runId = newRunId('doctor');
+  const ns = `ecdoc-${process.pid}`;
+  await using reg = CleanupRegistry.open(runId);
+  const inNs = (argv: string[]): string[] => ['ip', 'netns', 'exec', ns, ...argv];
+  const attempt = async (name: string, neededBy: string, argv: string[], expectFail = false): Promise<boolean> => {
+    const r = await run(argv, { allowFailure: true }).catch((e: unknown) => ({ code: -1, stderr: String(e), stdout: '' }));
+    const ok = r.code === 0;
+    caps.push({
+      name,
+      ok,
+      neededBy,
+      detail: ok ? 'works' : `${expectFail ? 'absent' : 'failed'}: ${r.stderr.trim().split('\n')[0] ?? ''}`,
+    });
+    return ok;
+  };
+
+  reg.add('netns', `doctor netns ${ns}`, { name: ns });
+  const netnsOk = await attempt('netns', 'local target (every node)', ['ip', 'netns', 'add', ns]);
+  if (netnsOk) {
+    await attempt('veth', 'local target links', inNs(['ip', 'link', 'add', 'ecd0', 'type', 'veth', 'peer', 'name', 'ecd1']));
+    await run(inNs(['ip', 'link', 'set', 'lo', 'up']), { allowFailure: true });
+    await attempt('bridge', 'local target topology', inNs(['ip', 'link', 'add', 'ecbr', 'type', 'bridge']));
+    await attempt('nftables', 'partition, flap', inNs(['nft', 'add', 'table', 'inet', 'ecprobe']));
+    await attempt('tbf', 'bandwidth (kernel)', inNs(['tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'tbf', 'rate', '1mbit', 'burst', '32kbit', 'latency', '400ms']));
+    await run(inNs(['tc', 'qdisc', 'del', 'dev', 'lo', 'root']), { allowFailure: true });
+    const netem = await attempt('netem', 'latency via tc (optional: toxiproxy is used instead)', inNs(['tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', '1ms']), true);
+    if (!netem) caps[caps.length - 1]!.detail = 'absent (latency, jitter, loss go through toxiproxy)';
+  }
+  caps.push(...probeCgroups(runId));
+  return caps;
+}
+
+function probeCgroups(runId: string): CapabilityStatus[] {
+  const out: CapabilityStatus[] = [];
+  const v1 = (ctrl: string, file: string, value: string, neededBy: string): void => {
+    const dir = `/sys/fs/cgroup/${ctrl}/edgechaos-probe-${runId}`;
+    try {
+      mkdirSync(dir);
+      writeFileSync(`${dir}/${file}`, value);
+      out.push({ name: `cgroup ${ctrl}`, ok: true, detail: `v1 (${file} writable)`, neededBy });
+    } catch (e) {
+      out.push({ name: `cgroup ${ctrl}`, ok: false, detail: `v1: ${(e as Error).message}`, neededBy });
+    } finally {
+      try {
+        if (existsSync(dir)) rmdirSync(dir);
+      } catch {
+        /* reported by cleanup below */
+      }
+    }
+  };
+  if (existsSync('/sys/fs/cgroup/cpu/cpu.cfs_quota_us')) {
+    v1('cpu', 'cpu.cfs_quota_us', '25000', 'board CPU quota, cpu-stress');
+    v1('memory', 'memory.limit_in_bytes', String(256 << 20), 'board memory limit, memory-stress');
+    v1('freezer', 'freezer.state', 'THAWED', 'pause');
+  } else if (existsSync('/sys/fs/cgroup/cgroup.controllers')) {
+    const ctrls = readFileSync('/sys/fs/cgroup/cgroup.controllers', 'utf8').trim().split(/\s+/);
+    for (const [c, by] of [
+      ['cpu', 'board CPU quota, cpu-stress'],
+      ['memory', 'board memory limit, memory-stress'],
+    ] as const) {
+      out.push({ name: `cgroup ${c}`, ok: ctrls.includes(c), detail: `v2 (${ctrls.join(' ')})`, neededBy: by });
+    }
+    out.push({ name: 'cgroup freezer', ok: true, detail: 'v2 cgroup.freeze', neededBy: 'pause' });
+  } else {
+    out.push({ name: 'cgroups', ok: false, detail: 'no cgroup v1 cpu controller nor v2 hierarchy found', neededBy: 'board profiles' });
+  }
+  return out;
+}
+
+export async function doctor(): Promise<DoctorReport> {
+  const lock = readToolsLock();
+  const pinned = new Map(Object.entries(lock.go).map(([n, t]) => [n, t.version]));
+  const tools = await Promise.all(toolSpecs.map((s) => probeTool(s, pinned)));
+  tools.push({ name: 'node', required: true, found: true, version: process.versions.node, path: process.execPath, ok: Number(process.versions.node.split('.')[0]) >= 20 });
+  const root = process.getuid?.() === 0;
+  const capabilities = root
+    ? await probeCapabilities()
+    : [{ name: 'kernel capabilities', ok: false, detail: 'not probed: needs root', neededBy: 'local target' }];
+  const ok = tools.every((t) => t.ok) && capabilities.filter((c) => c.name !== 'netem').every((c) => c.ok);
+  return { tools, capabilities, root, ok };
+}
