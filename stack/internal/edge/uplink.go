@@ -1,0 +1,187 @@
+package edge
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/edgechaos/edgechaos/stack/internal/wire"
+)
+
+// uplink ships the outbox to the hub: batches of the records after the
+// durable acked cursor, gzip-compressed, one hub transaction per batch.
+type uplink struct {
+	cfg     Config
+	st      Store
+	link    *link
+	client  *http.Client
+	m       *metrics
+	kick    chan struct{}
+	log     *slog.Logger
+	nodeTag []byte // JSON-encoded node id
+
+	buf bytes.Buffer
+	gz  *gzip.Writer
+
+	// syncFn sends one batch; the chatty defect replaces it.
+	syncFn func(context.Context) error
+}
+
+func newUplink(cfg Config, st Store, l *link, client *http.Client, m *metrics, log *slog.Logger) *uplink {
+	tag, _ := json.Marshal(cfg.NodeID)
+	gz, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed) // level is valid
+	u := &uplink{cfg: cfg, st: st, link: l, client: client, m: m, kick: make(chan struct{}, 1), log: log, nodeTag: tag, gz: gz}
+	u.syncFn = u.syncOnce
+	return u
+}
+
+// notify wakes the loop after a write; it never blocks.
+func (u *uplink) notify() {
+	select {
+	case u.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (u *uplink) run(ctx context.Context) {
+	bo := newBackoff(u.cfg.BackoffBase, u.cfg.BackoffMax)
+	idle := time.NewTimer(0)
+	defer idle.Stop()
+	for ctx.Err() == nil {
+		var err error
+		switch {
+		case u.st.LastSeq() > u.st.Cursor():
+			err = u.syncFn(ctx)
+		case u.link.sinceContact() >= u.cfg.Heartbeat:
+			err = u.ping(ctx)
+		default:
+			idle.Reset(u.cfg.SyncInterval)
+			select {
+			case <-ctx.Done():
+				return
+			case <-u.kick:
+			case <-idle.C:
+			}
+			continue
+		}
+		if err == nil {
+			bo.reset()
+			continue
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		u.m.syncErrors.Add(1)
+		u.link.failure(err)
+		u.log.Debug("sync attempt failed", "err", err)
+		if !sleep(ctx, bo.next()) {
+			return
+		}
+	}
+}
+
+// syncOnce sends one batch and persists the cursor the hub acknowledged.
+func (u *uplink) syncOnce(ctx context.Context) error {
+	cursor := u.st.Cursor()
+	u.buf.Reset()
+	u.gz.Reset(&u.buf)
+	w := u.gz
+	_, _ = w.Write([]byte(`{"node":`))
+	_, _ = w.Write(u.nodeTag)
+	_, _ = w.Write([]byte(`,"records":[`))
+	first := true
+	last, n, err := u.st.ReadBatch(cursor, u.cfg.BatchMax, u.cfg.BatchBytes, func(doc []byte) error {
+		if !first {
+			if _, err := w.Write([]byte{','}); err != nil {
+				return err
+			}
+		}
+		first = false
+		_, err := w.Write(doc)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("build batch: %w", err)
+	}
+	if n == 0 {
+		return nil
+	}
+	_, _ = w.Write([]byte(`]}`))
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("gzip batch: %w", err)
+	}
+	resp, err := u.post(ctx, u.buf.Bytes(), true)
+	if err != nil {
+		return fmt.Errorf("sync %d records (seq %d..%d): %w", n, cursor+1, last, err)
+	}
+	if resp.Acked < cursor || resp.Acked > last {
+		return fmt.Errorf("sync seq %d..%d: hub acked %d outside the batch", cursor+1, last, resp.Acked)
+	}
+	if err := u.st.Ack(resp.Acked, time.Now()); err != nil {
+		return err
+	}
+	u.m.syncBatches.Add(1)
+	u.m.syncRecords.Add(uint64(n))
+	u.link.success()
+	return nil
+}
+
+// post sends one sync body and decodes the acknowledgement.
+func (u *uplink) post(ctx context.Context, body []byte, gzipped bool) (wire.SyncResponse, error) {
+	var out wire.SyncResponse
+	ctx, cancel := context.WithTimeout(ctx, u.cfg.CloudTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.cfg.CloudURL+wire.SyncPath, bytes.NewReader(body))
+	if err != nil {
+		return out, fmt.Errorf("build request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if gzipped {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
+	req.Header.Set(wire.NodeHeader, u.cfg.NodeID)
+	resp, err := u.client.Do(req)
+	if err != nil {
+		return out, fmt.Errorf("post %s: %w", wire.SyncPath, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return out, fmt.Errorf("read sync response: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return out, fmt.Errorf("hub answered %s: %s", resp.Status, bytes.TrimSpace(b))
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		return out, fmt.Errorf("decode sync response: %w", err)
+	}
+	return out, nil
+}
+
+// ping probes the hub when there is nothing to send, so that loss of the
+// cloud is noticed (and recovery too) while idle.
+func (u *uplink) ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, min(time.Second, u.cfg.CloudTimeout))
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.cfg.CloudURL+wire.HealthPath, nil)
+	if err != nil {
+		return fmt.Errorf("build heartbeat: %w", err)
+	}
+	resp, err := u.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("heartbeat: %w", err)
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("heartbeat: hub answered %s", resp.Status)
+	}
+	u.link.success()
+	return nil
+}
