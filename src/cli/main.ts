@@ -7,7 +7,6 @@ import { buildProgram, type ProgramResult } from './program.ts';
 export async function main(argv: string[]): Promise<number> {
   const result: ProgramResult = { code: 0 };
   const program = buildProgram(result);
-  program.exitOverride();
   const verbose = argv.includes('-v') || argv.includes('--verbose');
   if (verbose) setLogLevel('debug');
   try {

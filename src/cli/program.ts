@@ -27,10 +27,12 @@ function pending(name: string, issue: string): () => never {
 /** commander wiring only: parse, call a use-case, record the exit code. */
 export function buildProgram(result: ProgramResult): Command {
   const program = new Command('edgechaos')
-    .description('Chaos and load testing harness for edge deployments: deploy a stack, load it, break it, check it, score it.')
+    .description(
+      'Chaos and load testing harness for edge deployments: deploy a stack, load it, break it, check it, score it.',
+    )
     .version('0.1.0')
     .option('-v, --verbose', 'debug logging and stack traces on errors')
-    .showHelpAfterError()
+    .exitOverride()
     .addHelpText('after', exitCodes);
   const set = (p: Promise<number>): Promise<void> => p.then((c) => void (result.code = c));
 
@@ -38,22 +40,43 @@ export function buildProgram(result: ProgramResult): Command {
     .command('run')
     .description('run a campaign: deploy → load + faults → heal → checks → score → reports')
     .argument('<scenario>', 'scenario file (TypeScript, e.g. scenarios/standard.ts)')
-    .addOption(new Option('--target <target>', 'where to deploy').choices(['local', 'kube', 'kube-local', 'kind', 'ssh']).default('local'))
+    .addOption(
+      new Option('--target <target>', 'where to deploy')
+        .choices(['local', 'kube', 'kube-local', 'kind', 'ssh'])
+        .default('local'),
+    )
     .option('--stack <manifest>', 'stack manifest (default: the reference stack, stack/edgechaos.stack.ts)')
-    .option('--seed <n>', 'seed for randomised schedules (default: from the scenario, else random; always printed)')
+    .option(
+      '--seed <n>',
+      'seed for randomised schedules (default: from the scenario, else random; always printed)',
+    )
     .option('--dry-run', 'print the resolved plan (timeline of load and faults) without touching anything')
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', examples('edgechaos run scenarios/standard.ts', 'edgechaos run scenarios/offline-sync.ts --seed 42 --json', 'edgechaos run scenarios/standard.ts --dry-run'))
+    .addHelpText(
+      'after',
+      examples(
+        'edgechaos run scenarios/standard.ts',
+        'edgechaos run scenarios/offline-sync.ts --seed 42 --json',
+        'edgechaos run scenarios/standard.ts --dry-run',
+      ),
+    )
     .action(pending('run', '#5'));
 
   program
     .command('deploy')
     .description('deploy a stack to a target and leave it running (for inject and conform)')
-    .addOption(new Option('--target <target>', 'where to deploy').choices(['local', 'kube', 'kube-local', 'kind', 'ssh']).default('local'))
+    .addOption(
+      new Option('--target <target>', 'where to deploy')
+        .choices(['local', 'kube', 'kube-local', 'kind', 'ssh'])
+        .default('local'),
+    )
     .option('--nodes <n>', 'number of edge nodes', '3')
     .option('--stack <manifest>', 'stack manifest')
     .option('--json', 'print the deployment as JSON')
-    .addHelpText('after', examples('edgechaos deploy --target local --nodes 3', 'edgechaos deploy --nodes 10 --json'))
+    .addHelpText(
+      'after',
+      examples('edgechaos deploy --target local --nodes 3', 'edgechaos deploy --nodes 10 --json'),
+    )
     .action(pending('deploy', '#4'));
 
   program
@@ -66,17 +89,28 @@ export function buildProgram(result: ProgramResult): Command {
   program
     .command('inject')
     .description('apply one fault to a deployed topology; revert when the time is up or on Ctrl-C')
-    .argument('<fault>', 'fault kind: partition, latency, bandwidth, reset-peer, timeout, slicer, flap, cpu-stress, memory-stress, kill, pause, restart-node')
+    .argument(
+      '<fault>',
+      'fault kind: partition, latency, bandwidth, reset-peer, timeout, slicer, flap, cpu-stress, memory-stress, kill, pause, restart-node',
+    )
     .option('--node <name>', 'node to hit, e.g. edge-2')
     .option('--for <duration>', 'how long, e.g. 30s', '30s')
     .option('--param <k=v...>', 'fault parameters, e.g. --param latency=200ms --param jitter=50ms')
     .option('--json', 'print what was applied as JSON')
-    .addHelpText('after', examples('edgechaos inject partition --node edge-1 --for 30s', 'edgechaos inject latency --node edge-2 --for 1m --param latency=300ms --param jitter=50ms'))
+    .addHelpText(
+      'after',
+      examples(
+        'edgechaos inject partition --node edge-1 --for 30s',
+        'edgechaos inject latency --node edge-2 --for 1m --param latency=300ms --param jitter=50ms',
+      ),
+    )
     .action(pending('inject', '#4'));
 
   program
     .command('cleanup')
-    .description('revert everything earlier runs applied and left behind (after a crash or kill -9 of the harness)')
+    .description(
+      'revert everything earlier runs applied and left behind (after a crash or kill -9 of the harness)',
+    )
     .option('--force', 'also revert runs whose harness still seems alive')
     .option('--run <id>', 'only this run')
     .option('--json', 'print what was reverted as JSON')
@@ -89,7 +123,13 @@ export function buildProgram(result: ProgramResult): Command {
     .argument('<run-dir>', 'a run directory under reports/')
     .option('--rubric <file>', 'rubric file (default: the one the run used)')
     .option('--json', 'print the score as JSON')
-    .addHelpText('after', examples('edgechaos score reports/20261125-2210-standard', 'edgechaos score reports/20261125-2210-standard --rubric scenarios/rubric.ts --json'))
+    .addHelpText(
+      'after',
+      examples(
+        'edgechaos score reports/20261125-2210-standard',
+        'edgechaos score reports/20261125-2210-standard --rubric scenarios/rubric.ts --json',
+      ),
+    )
     .action(pending('score', '#5'));
 
   program
@@ -99,7 +139,13 @@ export function buildProgram(result: ProgramResult): Command {
     .option('--allure', 'also generate the Allure HTML')
     .option('--no-pdf', 'skip the PDF')
     .option('--json', 'print the written files as JSON')
-    .addHelpText('after', examples('edgechaos report reports/20261125-2210-standard', 'edgechaos report compare reports/a reports/b'))
+    .addHelpText(
+      'after',
+      examples(
+        'edgechaos report reports/20261125-2210-standard',
+        'edgechaos report compare reports/a reports/b',
+      ),
+    )
     .action(pending('report', '#6'));
 
   program
@@ -108,12 +154,17 @@ export function buildProgram(result: ProgramResult): Command {
     .option('--edge <url>', 'edge agent base URL')
     .option('--hub <url>', 'cloud hub base URL')
     .option('--json', 'print the results as JSON')
-    .addHelpText('after', examples('edgechaos conform --edge http://127.0.0.1:7001 --hub http://127.0.0.1:7000'))
+    .addHelpText(
+      'after',
+      examples('edgechaos conform --edge http://127.0.0.1:7001 --hub http://127.0.0.1:7000'),
+    )
     .action(pending('conform', '#3'));
 
   program
     .command('doctor')
-    .description('say which tools are present and at which version, and which kernel capabilities faults can use')
+    .description(
+      'say which tools are present and at which version, and which kernel capabilities faults can use',
+    )
     .option('--json', 'print the report as JSON')
     .addHelpText('after', examples('edgechaos doctor', 'edgechaos doctor --json'))
     .action((opts: { json?: boolean }) => set(doctorCommand(opts)));

@@ -18,7 +18,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 export function abortReason(signal: AbortSignal): Error {
   const r: unknown = signal.reason;
-  return r instanceof Error ? r : new TimeoutError(String(r ?? 'aborted'));
+  return r instanceof Error ? r : new TimeoutError(typeof r === 'string' ? r : 'aborted');
 }
 
 /** A signal that aborts when the parent aborts or after `ms`, with a TimeoutError naming `what`. */

@@ -5,7 +5,8 @@ const unitMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000
 /** Parse "250ms", "30s", "1m30s", "2h" (or a bare number of milliseconds) into milliseconds. */
 export function parseDuration(text: string | number, what = 'duration'): number {
   if (typeof text === 'number') {
-    if (!Number.isFinite(text) || text < 0) throw new UsageError(`${what} must be a non-negative number, got ${text}`);
+    if (!Number.isFinite(text) || text < 0)
+      throw new UsageError(`${what} must be a non-negative number, got ${text}`);
     return text;
   }
   const s = text.trim();

@@ -34,7 +34,11 @@ export class EdgechaosError extends Error {
 
   /** One line for humans: where, then what. */
   describe(): string {
-    const where = [this.file, this.field ? `field ${this.field}` : undefined, this.node ? `node ${this.node}` : undefined]
+    const where = [
+      this.file,
+      this.field ? `field ${this.field}` : undefined,
+      this.node ? `node ${this.node}` : undefined,
+    ]
       .filter(Boolean)
       .join(': ');
     return where ? `${where}: ${this.message}` : this.message;
@@ -82,7 +86,10 @@ export class CommandError extends EdgechaosError {
     readonly stderr: string,
     ctx: ErrorContext = {},
   ) {
-    super(`command failed (exit ${code ?? 'signal'}): ${argv.join(' ')}${stderr ? ` — ${stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`, ctx);
+    super(
+      `command failed (exit ${code ?? 'signal'}): ${argv.join(' ')}${stderr ? ` — ${stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`,
+      ctx,
+    );
   }
 }
 
@@ -97,7 +104,9 @@ export class FaultRevertError extends EdgechaosError {
   constructor(readonly failures: { what: string; error: unknown }[]) {
     super(
       `${failures.length} revert(s) failed: ` +
-        failures.map((f) => `${f.what}: ${f.error instanceof Error ? f.error.message : String(f.error)}`).join('; '),
+        failures
+          .map((f) => `${f.what}: ${f.error instanceof Error ? f.error.message : String(f.error)}`)
+          .join('; '),
     );
   }
 }

@@ -12,7 +12,10 @@ export function toolsDir(): string {
 
 /** Shared build cache across checkouts on one machine, so a fresh clone does not rebuild Go tools. */
 export function toolCacheDir(): string {
-  return process.env['EDGECHAOS_TOOL_CACHE'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'edgechaos', 'tools');
+  return (
+    process.env['EDGECHAOS_TOOL_CACHE'] ??
+    join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'edgechaos', 'tools')
+  );
 }
 
 /**

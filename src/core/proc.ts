@@ -40,7 +40,8 @@ export function run(argv: readonly string[], opts: RunOptions = {}): Promise<Run
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') reject(new ToolMissingError(file, opts.installHint ?? 'run `edgechaos bootstrap`', { cause: err }));
+      if (err.code === 'ENOENT')
+        reject(new ToolMissingError(file, opts.installHint ?? 'run `edgechaos bootstrap`', { cause: err }));
       else reject(err);
     });
     child.on('close', (code, sig) => {
@@ -186,7 +187,11 @@ export async function spawnManaged(argv: readonly string[], opts: SpawnOptions):
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', () => resolve());
       child.once('error', (err: NodeJS.ErrnoException) =>
-        reject(err.code === 'ENOENT' ? new ToolMissingError(file, 'run `edgechaos bootstrap`', { cause: err }) : err),
+        reject(
+          err.code === 'ENOENT'
+            ? new ToolMissingError(file, 'run `edgechaos bootstrap`', { cause: err })
+            : err,
+        ),
       );
     });
   } finally {

@@ -31,7 +31,9 @@ export function installShutdown(force: () => Promise<void>): Shutdown {
     const hardStop = setTimeout(() => process.exit(130), 10_000);
     hardStop.unref();
     force()
-      .catch((err: unknown) => log.error(`forced revert: ${err instanceof Error ? err.message : String(err)}`))
+      .catch((err: unknown) =>
+        log.error(`forced revert: ${err instanceof Error ? err.message : String(err)}`),
+      )
       .finally(() => process.exit(130));
   };
   process.on('SIGINT', handler);

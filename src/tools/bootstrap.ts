@@ -1,4 +1,14 @@
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EdgechaosError, ExitCode } from '../core/errors.ts';
@@ -37,7 +47,13 @@ function stamp(t: GoTool): string {
   return `${t.module}/${t.package}@${t.version}${t.ldflags ? ` ldflags=${t.ldflags}` : ''}`;
 }
 
-async function logged(tool: string, argv: string[], logFile: string, env?: NodeJS.ProcessEnv, cwd?: string): Promise<void> {
+async function logged(
+  tool: string,
+  argv: string[],
+  logFile: string,
+  env?: NodeJS.ProcessEnv,
+  cwd?: string,
+): Promise<void> {
   const r = await run(argv, { env, cwd, allowFailure: true });
   writeFileSync(logFile, `$ ${argv.join(' ')}\n${r.stdout}${r.stderr}`, { flag: 'a' });
   if (r.code !== 0) throw new BootstrapError(tool, argv, logFile, `exit ${r.code}`);
@@ -46,23 +62,37 @@ async function logged(tool: string, argv: string[], logFile: string, env?: NodeJ
 export async function debianMissing(packages: readonly string[]): Promise<string[]> {
   const missing: string[] = [];
   for (const p of packages) {
-    const r = await run(['dpkg-query', '-W', '-f=${Status}', p], { allowFailure: true }).catch(() => undefined);
+    const r = await run(['dpkg-query', '-W', '-f=${Status}', p], { allowFailure: true }).catch(
+      () => undefined,
+    );
     if (!r || !r.stdout.includes('install ok installed')) missing.push(p);
   }
   return missing;
 }
 
-async function ensureDebian(packages: readonly string[], logDir: string, opts: BootstrapOptions): Promise<StepResult> {
+async function ensureDebian(
+  packages: readonly string[],
+  logDir: string,
+  opts: BootstrapOptions,
+): Promise<StepResult> {
   const t0 = Date.now();
   const missing = await debianMissing(packages);
-  if (missing.length === 0) return { step: 'debian', status: 'present', detail: packages.join(' '), ms: Date.now() - t0 };
+  if (missing.length === 0)
+    return { step: 'debian', status: 'present', detail: packages.join(' '), ms: Date.now() - t0 };
   if (opts.skipApt || process.getuid?.() !== 0) {
-    throw new EdgechaosError(`Debian packages missing: ${missing.join(' ')} — run as root: apt-get update && apt-get install -y ${missing.join(' ')}`);
+    throw new EdgechaosError(
+      `Debian packages missing: ${missing.join(' ')} — run as root: apt-get update && apt-get install -y ${missing.join(' ')}`,
+    );
   }
   const logFile = join(logDir, 'apt.log');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   await logged('apt', ['apt-get', 'update', '-qq'], logFile, env);
-  await logged('apt', ['apt-get', 'install', '-y', '-qq', '--no-install-recommends', ...missing], logFile, env);
+  await logged(
+    'apt',
+    ['apt-get', 'install', '-y', '-qq', '--no-install-recommends', ...missing],
+    logFile,
+    env,
+  );
   return { step: 'debian', status: 'installed', detail: missing.join(' '), ms: Date.now() - t0 };
 }
 
@@ -86,8 +116,19 @@ async function ensureGoTool(name: string, tool: GoTool, logDir: string): Promise
   }
   const gobin = mkdtempSync(join(tmpdir(), `edgechaos-gobin-`));
   try {
-    const argv = ['go', 'install', '-trimpath', `-ldflags=-s -w${tool.ldflags ? ` ${tool.ldflags}` : ''}`, `${tool.module}/${tool.package}@${tool.version}`];
-    await logged(name, argv, join(logDir, `${name}.log`), { ...process.env, GOBIN: gobin, CGO_ENABLED: '0', GOFLAGS: '-buildvcs=false' });
+    const argv = [
+      'go',
+      'install',
+      '-trimpath',
+      `-ldflags=-s -w${tool.ldflags ? ` ${tool.ldflags}` : ''}`,
+      `${tool.module}/${tool.package}@${tool.version}`,
+    ];
+    await logged(name, argv, join(logDir, `${name}.log`), {
+      ...process.env,
+      GOBIN: gobin,
+      CGO_ENABLED: '0',
+      GOFLAGS: '-buildvcs=false',
+    });
     const built = join(gobin, tool.package.split('/').pop()!);
     mkdirSync(toolCacheDir(), { recursive: true });
     copyFileSync(built, cacheBin);
@@ -103,7 +144,8 @@ async function ensureGoTool(name: string, tool: GoTool, logDir: string): Promise
 async function buildStack(logDir: string): Promise<StepResult> {
   const t0 = Date.now();
   const script = join(repoRoot, 'stack', 'build.sh');
-  if (!existsSync(script)) return { step: 'stack', status: 'skipped', detail: 'stack/build.sh not present', ms: 0 };
+  if (!existsSync(script))
+    return { step: 'stack', status: 'skipped', detail: 'stack/build.sh not present', ms: 0 };
   const logFile = join(logDir, 'stack.log');
   writeFileSync(logFile, '');
   await logged('stack', ['bash', script], logFile, process.env, join(repoRoot, 'stack'));

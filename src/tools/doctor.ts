@@ -40,15 +40,45 @@ interface ToolSpec {
 }
 
 const toolSpecs: ToolSpec[] = [
-  { name: 'toxiproxy-server', argv: ['-version'], re: /version (\S+)/, required: true, hint: 'edgechaos bootstrap' },
-  { name: 'toxiproxy-cli', argv: ['--version'], re: /version (\S+)/, required: true, hint: 'edgechaos bootstrap' },
+  {
+    name: 'toxiproxy-server',
+    argv: ['-version'],
+    re: /version (\S+)/,
+    required: true,
+    hint: 'edgechaos bootstrap',
+  },
+  {
+    name: 'toxiproxy-cli',
+    argv: ['--version'],
+    re: /version (\S+)/,
+    required: true,
+    hint: 'edgechaos bootstrap',
+  },
   { name: 'kwok', argv: ['--version'], re: /version v?(\S+)/, required: true, hint: 'edgechaos bootstrap' },
-  { name: 'stress-ng', argv: ['--version'], re: /version (\S+)/, required: true, hint: 'apt-get install stress-ng' },
+  {
+    name: 'stress-ng',
+    argv: ['--version'],
+    re: /version (\S+)/,
+    required: true,
+    hint: 'apt-get install stress-ng',
+  },
   { name: 'nft', argv: ['--version'], re: /v(\d[\w.]*)/, required: true, hint: 'apt-get install nftables' },
   { name: 'ip', argv: ['-V'], re: /iproute2-(\S+?),?\s/, required: true, hint: 'apt-get install iproute2' },
   { name: 'tc', argv: ['-V'], re: /iproute2-(\S+?),?\s/, required: true, hint: 'apt-get install iproute2' },
-  { name: 'chromium', argv: ['--version'], re: /Chromium (\S+)/, required: true, hint: 'apt-get install chromium' },
-  { name: 'sshd', argv: ['-V'], re: /OpenSSH_(\S+?),/, required: true, hint: 'apt-get install openssh-server' },
+  {
+    name: 'chromium',
+    argv: ['--version'],
+    re: /Chromium (\S+)/,
+    required: true,
+    hint: 'apt-get install chromium',
+  },
+  {
+    name: 'sshd',
+    argv: ['-V'],
+    re: /OpenSSH_(\S+?),/,
+    required: true,
+    hint: 'apt-get install openssh-server',
+  },
   { name: 'go', argv: ['version'], re: /go(\d+\.\d+(?:\.\d+)?)/, required: true, hint: 'install Go ≥ 1.26' },
   { name: 'file', argv: ['--version'], re: /file-(\S+)/, required: false, hint: 'apt-get install file' },
 ];
@@ -78,8 +108,17 @@ async function probeCapabilities(): Promise<CapabilityStatus[]> {
   const ns = `ecdoc-${process.pid}`;
   await using reg = CleanupRegistry.open(runId);
   const inNs = (argv: string[]): string[] => ['ip', 'netns', 'exec', ns, ...argv];
-  const attempt = async (name: string, neededBy: string, argv: string[], expectFail = false): Promise<boolean> => {
-    const r = await run(argv, { allowFailure: true }).catch((e: unknown) => ({ code: -1, stderr: String(e), stdout: '' }));
+  const attempt = async (
+    name: string,
+    neededBy: string,
+    argv: string[],
+    expectFail = false,
+  ): Promise<boolean> => {
+    const r = await run(argv, { allowFailure: true }).catch((e: unknown) => ({
+      code: -1,
+      stderr: String(e),
+      stdout: '',
+    }));
     const ok = r.code === 0;
     caps.push({
       name,
@@ -93,13 +132,40 @@ async function probeCapabilities(): Promise<CapabilityStatus[]> {
   reg.add('netns', `doctor netns ${ns}`, { name: ns });
   const netnsOk = await attempt('netns', 'local target (every node)', ['ip', 'netns', 'add', ns]);
   if (netnsOk) {
-    await attempt('veth', 'local target links', inNs(['ip', 'link', 'add', 'ecd0', 'type', 'veth', 'peer', 'name', 'ecd1']));
+    await attempt(
+      'veth',
+      'local target links',
+      inNs(['ip', 'link', 'add', 'ecd0', 'type', 'veth', 'peer', 'name', 'ecd1']),
+    );
     await run(inNs(['ip', 'link', 'set', 'lo', 'up']), { allowFailure: true });
     await attempt('bridge', 'local target topology', inNs(['ip', 'link', 'add', 'ecbr', 'type', 'bridge']));
     await attempt('nftables', 'partition, flap', inNs(['nft', 'add', 'table', 'inet', 'ecprobe']));
-    await attempt('tbf', 'bandwidth (kernel)', inNs(['tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'tbf', 'rate', '1mbit', 'burst', '32kbit', 'latency', '400ms']));
+    await attempt(
+      'tbf',
+      'bandwidth (kernel)',
+      inNs([
+        'tc',
+        'qdisc',
+        'add',
+        'dev',
+        'lo',
+        'root',
+        'tbf',
+        'rate',
+        '1mbit',
+        'burst',
+        '32kbit',
+        'latency',
+        '400ms',
+      ]),
+    );
     await run(inNs(['tc', 'qdisc', 'del', 'dev', 'lo', 'root']), { allowFailure: true });
-    const netem = await attempt('netem', 'latency via tc (optional: toxiproxy is used instead)', inNs(['tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', '1ms']), true);
+    const netem = await attempt(
+      'netem',
+      'latency via tc (optional: toxiproxy is used instead)',
+      inNs(['tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', '1ms']),
+      true,
+    );
     if (!netem) caps[caps.length - 1]!.detail = 'absent (latency, jitter, loss go through toxiproxy)';
   }
   caps.push(...probeCgroups(runId));
@@ -134,11 +200,21 @@ function probeCgroups(runId: string): CapabilityStatus[] {
       ['cpu', 'board CPU quota, cpu-stress'],
       ['memory', 'board memory limit, memory-stress'],
     ] as const) {
-      out.push({ name: `cgroup ${c}`, ok: ctrls.includes(c), detail: `v2 (${ctrls.join(' ')})`, neededBy: by });
+      out.push({
+        name: `cgroup ${c}`,
+        ok: ctrls.includes(c),
+        detail: `v2 (${ctrls.join(' ')})`,
+        neededBy: by,
+      });
     }
     out.push({ name: 'cgroup freezer', ok: true, detail: 'v2 cgroup.freeze', neededBy: 'pause' });
   } else {
-    out.push({ name: 'cgroups', ok: false, detail: 'no cgroup v1 cpu controller nor v2 hierarchy found', neededBy: 'board profiles' });
+    out.push({
+      name: 'cgroups',
+      ok: false,
+      detail: 'no cgroup v1 cpu controller nor v2 hierarchy found',
+      neededBy: 'board profiles',
+    });
   }
   return out;
 }
@@ -147,11 +223,25 @@ export async function doctor(): Promise<DoctorReport> {
   const lock = readToolsLock();
   const pinned = new Map(Object.entries(lock.go).map(([n, t]) => [n, t.version]));
   const tools = await Promise.all(toolSpecs.map((s) => probeTool(s, pinned)));
-  tools.push({ name: 'node', required: true, found: true, version: process.versions.node, path: process.execPath, ok: Number(process.versions.node.split('.')[0]) >= 20 });
+  tools.push({
+    name: 'node',
+    required: true,
+    found: true,
+    version: process.versions.node,
+    path: process.execPath,
+    ok: Number(process.versions.node.split('.')[0]) >= 20,
+  });
   const root = process.getuid?.() === 0;
   const capabilities = root
     ? await probeCapabilities()
-    : [{ name: 'kernel capabilities', ok: false, detail: 'not probed: needs root', neededBy: 'local target' }];
+    : [
+        {
+          name: 'kernel capabilities',
+          ok: false,
+          detail: 'not probed: needs root',
+          neededBy: 'local target',
+        },
+      ];
   const ok = tools.every((t) => t.ok) && capabilities.filter((c) => c.name !== 'netem').every((c) => c.ok);
   return { tools, capabilities, root, ok };
 }

@@ -5,7 +5,13 @@ import { toolsDir } from '../core/paths.ts';
 
 /** Find an executable: first in .tools/bin (pinned builds), then on PATH (and the sbin dirs). */
 export function which(name: string): string | undefined {
-  const dirs = [join(toolsDir(), 'bin'), ...(process.env['PATH'] ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin'];
+  const dirs = [
+    join(toolsDir(), 'bin'),
+    ...(process.env['PATH'] ?? '').split(delimiter),
+    '/usr/sbin',
+    '/sbin',
+    '/usr/bin',
+  ];
   for (const d of dirs) {
     if (!d) continue;
     const p = join(d, name);

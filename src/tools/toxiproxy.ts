@@ -60,7 +60,9 @@ export async function startToxiproxy(opts: StartToxiproxyOptions): Promise<Start
         signal: deadline(10_000, `toxiproxy at ${api} to answer`, opts.signal),
       }),
       proc.exited.then((e) => {
-        throw new TargetError(`toxiproxy-server exited (code ${e.code}) before answering; see ${proc.logFile}`);
+        throw new TargetError(
+          `toxiproxy-server exited (code ${e.code}) before answering; see ${proc.logFile}`,
+        );
       }),
     ]);
   } catch (err) {

@@ -2,7 +2,11 @@ import { sweep } from '../../core/cleanup/sweep.ts';
 import { ExitCode } from '../../core/errors.ts';
 import { printJson } from '../output.ts';
 
-export async function cleanupCommand(opts: { json?: boolean; force?: boolean; run?: string }): Promise<number> {
+export async function cleanupCommand(opts: {
+  json?: boolean;
+  force?: boolean;
+  run?: string;
+}): Promise<number> {
   const rep = await sweep({ force: opts.force ?? false, ...(opts.run ? { runId: opts.run } : {}) });
   const failed = rep.runs.some((r) => r.failed.length > 0);
   if (opts.json) printJson(rep);
@@ -10,7 +14,10 @@ export async function cleanupCommand(opts: { json?: boolean; force?: boolean; ru
     if (rep.runs.length === 0) console.log('nothing to clean up: no run left anything applied');
     for (const r of rep.runs) {
       if (r.skipped) console.log(`${r.runId}: skipped — ${r.skipped}`);
-      else console.log(`${r.runId}: reverted ${r.reverted.length}${r.failed.length ? `, FAILED ${r.failed.length}` : ''}`);
+      else
+        console.log(
+          `${r.runId}: reverted ${r.reverted.length}${r.failed.length ? `, FAILED ${r.failed.length}` : ''}`,
+        );
       for (const w of r.reverted) console.log(`  reverted  ${w}`);
       for (const f of r.failed) console.log(`  FAILED    ${f.what}: ${f.error}`);
     }

@@ -17,7 +17,9 @@ const str = (d: Record<string, unknown>, k: string): string => {
 };
 
 const gone = (stderr: string): boolean =>
-  /No such file|Cannot find device|does not exist|not found|No such process|Invalid argument|Could not process rule/i.test(stderr);
+  /No such file|Cannot find device|does not exist|not found|No such process|Invalid argument|Could not process rule/i.test(
+    stderr,
+  );
 
 async function tolerant(argv: string[]): Promise<void> {
   const r = await run(argv, { allowFailure: true });
@@ -31,7 +33,9 @@ async function tolerant(argv: string[]): Promise<void> {
 async function revertProcess(d: Record<string, unknown>): Promise<void> {
   const token = typeof d['token'] === 'string' ? d['token'] : undefined;
   const ident: ProcessIdentity | undefined =
-    typeof d['pid'] === 'number' && typeof d['startTime'] === 'string' ? { pid: d['pid'], startTime: d['startTime'] } : undefined;
+    typeof d['pid'] === 'number' && typeof d['startTime'] === 'string'
+      ? { pid: d['pid'], startTime: d['startTime'] }
+      : undefined;
   const live = (): number[] => {
     const pids = new Set(token ? pidsWithToken(token) : []);
     if (ident && isAlive(ident)) pids.add(ident.pid);
@@ -77,7 +81,8 @@ async function revertQdisc(d: Record<string, unknown>): Promise<void> {
 async function revertCgroup(d: Record<string, unknown>): Promise<void> {
   const paths = (d['paths'] as string[] | undefined) ?? [];
   for (const p of paths) {
-    if (!p.startsWith('/sys/fs/cgroup/')) throw new Error(`refusing to remove ${p}: not under /sys/fs/cgroup`);
+    if (!p.startsWith('/sys/fs/cgroup/'))
+      throw new Error(`refusing to remove ${p}: not under /sys/fs/cgroup`);
   }
   for (const p of paths) {
     if (!existsSync(p)) continue;
@@ -117,13 +122,14 @@ async function tolerantWrite(file: string, value: string): Promise<void> {
   await writeFile(file, value).catch(() => undefined);
 }
 
-async function revertDir(d: Record<string, unknown>): Promise<void> {
+function revertDir(d: Record<string, unknown>): Promise<void> {
   const p = resolve(str(d, 'path'));
-  const allowed = [resolve(tmpdir()), resolve(String(d['root'] ?? tmpdir()))];
+  const allowed = [resolve(tmpdir()), resolve(typeof d['root'] === 'string' ? d['root'] : tmpdir())];
   if (!allowed.some((a) => p.startsWith(a + '/')) || p.split('/').length < 3) {
     throw new Error(`refusing to remove ${p}: outside the allowed roots`);
   }
   rmSync(p, { recursive: true, force: true });
+  return Promise.resolve();
 }
 
 /** DELETE on the toxiproxy API; an unreachable server has taken its proxies with it. */
@@ -137,15 +143,22 @@ async function httpDelete(url: string): Promise<void> {
   if (!res.ok && res.status !== 404) throw new Error(`DELETE ${url}: HTTP ${res.status}`);
 }
 
-const revertToxiproxyProxy: Reverter = (d) => httpDelete(`${str(d, 'api')}/proxies/${encodeURIComponent(str(d, 'proxy'))}`);
+const revertToxiproxyProxy: Reverter = (d) =>
+  httpDelete(`${str(d, 'api')}/proxies/${encodeURIComponent(str(d, 'proxy'))}`);
 const revertToxic: Reverter = (d) =>
-  httpDelete(`${str(d, 'api')}/proxies/${encodeURIComponent(str(d, 'proxy'))}/toxics/${encodeURIComponent(str(d, 'toxic'))}`);
+  httpDelete(
+    `${str(d, 'api')}/proxies/${encodeURIComponent(str(d, 'proxy'))}/toxics/${encodeURIComponent(str(d, 'toxic'))}`,
+  );
 
 /** Re-enable a proxy that a partition-by-toxiproxy disabled. */
 const revertProxyDisabled: Reverter = async (d) => {
   const url = `${str(d, 'api')}/proxies/${encodeURIComponent(str(d, 'proxy'))}`;
   try {
-    const res = await fetch(url, { method: 'POST', body: JSON.stringify({ enabled: true }), signal: AbortSignal.timeout(3000) });
+    const res = await fetch(url, {
+      method: 'POST',
+      body: JSON.stringify({ enabled: true }),
+      signal: AbortSignal.timeout(3000),
+    });
     if (!res.ok && res.status !== 404) throw new Error(`POST ${url}: HTTP ${res.status}`);
   } catch (err) {
     if (err instanceof Error && err.message.startsWith('POST')) throw err;

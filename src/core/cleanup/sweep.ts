@@ -8,14 +8,22 @@ import { reverterFor } from './reverters.ts';
 const log = logger('cleanup');
 
 export interface SweepReport {
-  runs: { runId: string; journal: string; skipped?: string; reverted: string[]; failed: { what: string; error: string }[] }[];
+  runs: {
+    runId: string;
+    journal: string;
+    skipped?: string;
+    reverted: string[];
+    failed: { what: string; error: string }[];
+  }[];
 }
 
 /**
  * Revert everything that earlier runs recorded and left applied (e.g. after kill -9 of the harness).
  * Runs whose owning harness is still alive are skipped unless `force`.
  */
-export async function sweep(opts: { force?: boolean; dir?: string; runId?: string } = {}): Promise<SweepReport> {
+export async function sweep(
+  opts: { force?: boolean; dir?: string; runId?: string } = {},
+): Promise<SweepReport> {
   const report: SweepReport = { runs: [] };
   for (const path of listJournals(opts.dir ?? stateDir())) {
     const st = readJournal(path);

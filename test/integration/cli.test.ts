@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { repoRoot } from '../../src/core/paths.ts';
+import { run } from '../../src/core/proc.ts';
+
+const cli = (...args: string[]) =>
+  run([process.execPath, join(repoRoot, 'bin/edgechaos.mjs'), ...args], {
+    allowFailure: true,
+    cwd: repoRoot,
+  });
+
+describe('edgechaos CLI', () => {
+  it('should exit 0 with help that lists every command', async () => {
+    const r = await cli('--help');
+    assert.equal(r.code, 0);
+    for (const c of [
+      'run',
+      'deploy',
+      'destroy',
+      'inject',
+      'cleanup',
+      'score',
+      'report',
+      'conform',
+      'doctor',
+      'bootstrap',
+    ]) {
+      assert.match(r.stdout, new RegExp(`\\n  ${c} `), `help lists ${c}`);
+    }
+  });
+
+  for (const c of [
+    'run',
+    'deploy',
+    'destroy',
+    'inject',
+    'cleanup',
+    'score',
+    'report',
+    'conform',
+    'doctor',
+    'bootstrap',
+  ]) {
+    it(`should show Examples in the help of ${c}`, async () => {
+      const r = await cli(c, '--help');
+      assert.equal(r.code, 0);
+      assert.match(r.stdout, /Examples:\n {2}\$ edgechaos /);
+    });
+  }
+
+  it('should exit 2 on an unknown command or option', async () => {
+    assert.equal((await cli('frobnicate')).code, 2);
+    assert.equal((await cli('doctor', '--bogus')).code, 2);
+  });
+
+  it('should report doctor as JSON with real versions of the pinned tools', async () => {
+    const r = await cli('doctor', '--json');
+    const rep = JSON.parse(r.stdout) as {
+      ok: boolean;
+      tools: { name: string; version?: string; ok: boolean }[];
+      capabilities: { name: string; ok: boolean }[];
+    };
+    const v = (n: string) => rep.tools.find((t) => t.name === n)?.version;
+    assert.equal(v('toxiproxy-server'), '2.5.0');
+    assert.equal(v('kwok'), '0.8.0');
+    for (const t of ['stress-ng', 'nft', 'chromium']) assert.match(v(t) ?? '', /^\d+\.\d+/, `${t} version`);
+    assert.equal(r.code, rep.ok ? 0 : 3);
+    assert.ok(rep.capabilities.find((c) => c.name === 'netns')?.ok, 'netns probed and working');
+  });
+
+  it('should exit 3 and name the tool when a required tool is missing', async () => {
+    const r = await run([process.execPath, join(repoRoot, 'bin/edgechaos.mjs'), 'doctor', '--json'], {
+      allowFailure: true,
+      cwd: repoRoot,
+      env: { ...process.env, EDGECHAOS_TOOLS_DIR: '/nonexistent', PATH: '/usr/bin:/bin' },
+    });
+    assert.equal(r.code, 3);
+    const rep = JSON.parse(r.stdout) as { tools: { name: string; found: boolean; note?: string }[] };
+    const toxi = rep.tools.find((t) => t.name === 'toxiproxy-server');
+    assert.equal(toxi?.found, false);
+    assert.match(toxi?.note ?? '', /bootstrap/);
+  });
+});
