@@ -1,0 +1,53 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { extname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { z } from 'zod';
+import { ScenarioError } from '../core/errors.ts';
+
+/** Format a zod issue path as a dotted field: faults[2].params.latency */
+export function fieldPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)),
+    '',
+  );
+}
+
+/** Validate `value` against `schema`; the first problem becomes one ScenarioError naming file and field. */
+export function validate<S extends z.ZodType>(schema: S, value: unknown, file: string): z.output<S> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const field = fieldPath(issue.path);
+  const more = r.error.issues.length > 1 ? ` (and ${r.error.issues.length - 1} more problem(s))` : '';
+  throw new ScenarioError(`${issue.message}${more}`, { file, ...(field ? { field } : {}) });
+}
+
+/**
+ * Load a config file (TypeScript/JavaScript module with a default export, or JSON) and validate it.
+ * Errors name the file and the field; nothing is applied before a file validates.
+ */
+export async function loadConfig<S extends z.ZodType>(
+  file: string,
+  schema: S,
+  what: string,
+): Promise<z.output<S>> {
+  const abs = resolve(file);
+  if (!existsSync(abs)) throw new ScenarioError(`${what} file not found`, { file });
+  let value: unknown;
+  const ext = extname(abs);
+  try {
+    if (ext === '.json') value = JSON.parse(readFileSync(abs, 'utf8'));
+    else if (['.ts', '.mts', '.js', '.mjs'].includes(ext)) {
+      const mod = (await import(pathToFileURL(abs).href)) as { default?: unknown };
+      value = mod.default;
+      if (value === undefined) throw new ScenarioError(`${what} module has no default export`, { file });
+    } else throw new ScenarioError(`${what} must be a .ts, .js or .json file`, { file });
+  } catch (err) {
+    if (err instanceof ScenarioError) throw err;
+    throw new ScenarioError(
+      `cannot load ${what}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
+      { file, cause: err },
+    );
+  }
+  return validate(schema, value, file);
+}
