@@ -1,0 +1,178 @@
+package itest
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// procStats reads VmRSS (bytes) and user+system CPU time of pid from /proc.
+func procStats(pid int) (rss int64, cpu time.Duration, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, fmt.Errorf("read status: %w", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil {
+				return 0, 0, fmt.Errorf("parse VmRSS: %w", err)
+			}
+			rss = kb << 10
+		}
+	}
+	b, err = os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0, fmt.Errorf("read stat: %w", err)
+	}
+	// Fields after the ")" that closes the command name; utime and stime
+	// are fields 14 and 15 of the whole line, in clock ticks (100 Hz).
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("parse cpu times: %v %v", err1, err2)
+	}
+	return rss, time.Duration(ut+st) * 10 * time.Millisecond, nil
+}
+
+func TestStartupAndResourceDefects(t *testing.T) {
+	needBinaries(t)
+	tests := []struct {
+		name  string
+		bin   func() string
+		env   []string
+		check func(t *testing.T, start time.Duration, rss int64, cpu time.Duration)
+	}{
+		{"reference starts fast and idles small", func() string { return bins.edge }, nil,
+			func(t *testing.T, start time.Duration, rss int64, cpu time.Duration) {
+				if start > time.Second || rss > 40<<20 || cpu > 300*time.Millisecond {
+					t.Errorf("start %v, RSS %d MiB, CPU %v over 1 s idle", start, rss>>20, cpu)
+				}
+			}},
+		{"slow-start is late to /healthz", func() string { return bins.edgeDefects }, []string{"EDGE_DEFECT=slow-start"},
+			func(t *testing.T, start time.Duration, _ int64, _ time.Duration) {
+				if start < 1500*time.Millisecond {
+					t.Errorf("first 200 after %v, want >= 1.5 s", start)
+				}
+			}},
+		{"bloat holds memory and burns CPU", func() string { return bins.edgeDefects }, []string{"EDGE_DEFECT=bloat"},
+			func(t *testing.T, _ time.Duration, rss int64, cpu time.Duration) {
+				if rss < 140<<20 || cpu < 500*time.Millisecond {
+					t.Errorf("RSS %d MiB, CPU %v over 1 s; want >= 140 MiB and >= 0.5 s", rss>>20, cpu)
+				}
+			}},
+	}
+	hub := newHub(t, bins.hub)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := &edgeNode{t: t, bin: tt.bin(), node: "r1", cloud: hub.url(), addr: freeAddr(t), dir: t.TempDir(), env: tt.env}
+			start := e.start()
+			_, cpu0, err := procStats(e.p.cmd.Process.Pid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Second)
+			rss, cpu1, err := procStats(e.p.cmd.Process.Pid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("start %v, RSS %.1f MiB, CPU %v over 1 s", start, float64(rss)/(1<<20), cpu1-cpu0)
+			tt.check(t, start, rss, cpu1-cpu0)
+		})
+	}
+}
+
+// countingProxy forwards TCP to target and counts client→server bytes: the
+// edge's uplink traffic as a link counter would see it.
+type countingProxy struct {
+	ln   net.Listener
+	sent atomic.Int64
+	wg   sync.WaitGroup
+}
+
+func newCountingProxy(t *testing.T, target string) *countingProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &countingProxy{ln: ln}
+	var mu sync.Mutex
+	var conns []net.Conn
+	p.wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			mu.Lock()
+			conns = append(conns, c, u)
+			mu.Unlock()
+			p.wg.Go(func() { n, _ := io.Copy(u, c); p.sent.Add(n); u.Close() })
+			p.wg.Go(func() { _, _ = io.Copy(c, u); c.Close() })
+		}
+	})
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		p.wg.Wait()
+	})
+	return p
+}
+
+func (p *countingProxy) url() string { return "http://" + p.ln.Addr().String() }
+
+func TestChattyDefectCostsWireBytes(t *testing.T) {
+	needBinaries(t)
+	perRecord := map[string]float64{}
+	tests := []struct {
+		name string
+		bin  func() string
+		env  []string
+	}{
+		{"reference", func() string { return bins.edge }, nil},
+		{"chatty", func() string { return bins.edgeDefects }, []string{"EDGE_DEFECT=chatty"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hub := newHub(t, bins.hub)
+			proxy := newCountingProxy(t, hub.addr)
+			edge := newEdge(t, tt.bin(), "c1", proxy.url(), tt.env...)
+			h := newHistory()
+			var took time.Duration
+			// Five waves, each synced before the next: a stack that re-sends
+			// its whole outbox pays for every earlier wave again.
+			for wave := range 5 {
+				h.writeN(edge.url(), fmt.Sprintf("c%d", wave), 30, 4)
+				v, ok, d := converge(edge, hub.url(), h, 20*time.Second, 0)
+				if !ok || len(v.lost)+len(v.dup)+len(v.unknown) != 0 {
+					t.Fatalf("wave %d: want exactly-once (hub dedupe), got %s converged=%v", wave, v, ok)
+				}
+				took += d
+			}
+			edge.p.kill9() // close its connections so the proxy counts settle
+			time.Sleep(50 * time.Millisecond)
+			perRecord[tt.name] = float64(proxy.sent.Load()) / 150
+			t.Logf("%s: %.0f uplink wire bytes per record, converged in %v", tt.name, perRecord[tt.name], took)
+		})
+	}
+	if perRecord["chatty"] < 5*perRecord["reference"] {
+		t.Errorf("chatty %.0f B/record vs reference %.0f B/record: want at least 5x", perRecord["chatty"], perRecord["reference"])
+	}
+}
