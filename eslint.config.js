@@ -26,6 +26,8 @@ export default tseslint.config(
       ],
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      // `return promise` inside try/using would dispose before the promise settles.
+      '@typescript-eslint/return-await': ['error', 'in-try-catch'],
       'no-console': 'error',
     },
   },

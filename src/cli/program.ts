@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { NotImplementedError } from '../core/errors.ts';
 import { bootstrapCommand } from './commands/bootstrap.ts';
 import { cleanupCommand } from './commands/cleanup.ts';
+import { conformCommand } from './commands/conform.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { examples } from './output.ts';
 
@@ -25,7 +26,10 @@ function pending(name: string, issue: string): () => never {
 }
 
 /** commander wiring only: parse, call a use-case, record the exit code. */
-export function buildProgram(result: ProgramResult): Command {
+export function buildProgram(
+  result: ProgramResult,
+  signal: AbortSignal = new AbortController().signal,
+): Command {
   const program = new Command('edgechaos')
     .description(
       'Chaos and load testing harness for edge deployments: deploy a stack, load it, break it, check it, score it.',
@@ -150,15 +154,28 @@ export function buildProgram(result: ProgramResult): Command {
 
   program
     .command('conform')
-    .description('run the stack contract conformance suite against a running stack (functional completeness)')
-    .option('--edge <url>', 'edge agent base URL')
-    .option('--hub <url>', 'cloud hub base URL')
+    .description(
+      'run the stack contract conformance suite (functional completeness) against a running stack, or start one from a manifest',
+    )
+    .option('--edge <url>', 'edge agent base URL of a running stack')
+    .option('--hub <url>', 'cloud hub base URL of a running stack')
+    .option(
+      '--stack <manifest>',
+      'start this stack on loopback and test every behaviour, incl. cloud cut and kill -9 (default: the reference stack)',
+    )
+    .option('--only <ids...>', 'run only these behaviours')
     .option('--json', 'print the results as JSON')
     .addHelpText(
       'after',
-      examples('edgechaos conform --edge http://127.0.0.1:7001 --hub http://127.0.0.1:7000'),
+      examples(
+        'edgechaos conform',
+        'edgechaos conform --stack path/to/my.stack.ts --json',
+        'edgechaos conform --edge http://127.0.0.1:7001 --hub http://127.0.0.1:7000',
+      ),
     )
-    .action(pending('conform', '#3'));
+    .action((opts: { edge?: string; hub?: string; stack?: string; only?: string[]; json?: boolean }) =>
+      set(conformCommand(opts, signal)),
+    );
 
   program
     .command('doctor')

@@ -1,0 +1,82 @@
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { loadConfig } from '../config/load.ts';
+import { ScenarioError } from '../core/errors.ts';
+import { repoRoot } from '../core/paths.ts';
+
+/**
+ * How a stack plugs into edgechaos. Per role, the command to run as an argument array (any language),
+ * extra env, the port it listens on. The harness itself supplies the contract's env vars:
+ * edge: EDGE_NODE_ID, EDGE_LISTEN, CLOUD_URL, EDGE_MODE, EDGE_DATA_DIR; hub: HUB_LISTEN, HUB_DATA_DIR.
+ * Relative paths (command[0] when it contains a '/', images) are relative to the manifest's folder.
+ */
+const role = z
+  .object({
+    command: z.array(z.string().min(1)).min(1, 'command must be a non-empty argument array'),
+    env: z.record(z.string(), z.string()).default({}),
+    port: z.number().int().min(1).max(65535),
+    /** Health endpoint that answers 200 once ready. */
+    health: z.string().startsWith('/').default('/healthz'),
+  })
+  .strict();
+
+export const stackSchema = z
+  .object({
+    name: z.string().min(1),
+    version: z.string().min(1).default('dev'),
+    edge: role,
+    hub: role,
+    /** OCI/docker archives of the images, by image name (for the image-size check and Kind). */
+    images: z.record(z.string(), z.string()).default({}),
+    /** Kubernetes manifests folder (kube/kind targets). */
+    kube: z.object({ manifests: z.string() }).strict().optional(),
+  })
+  .strict();
+
+export type StackManifestInput = z.input<typeof stackSchema>;
+export type StackManifest = z.output<typeof stackSchema> & { file: string };
+export type RoleSpec = StackManifest['edge'];
+
+export function defineStack(s: StackManifestInput): StackManifestInput {
+  return s;
+}
+
+export const referenceStackFile = join(repoRoot, 'stack', 'edgechaos.stack.ts');
+
+function resolvePath(base: string, p: string): string {
+  return isAbsolute(p) ? p : resolve(base, p);
+}
+
+/** Load and validate a stack manifest; resolve its relative paths; check that the commands exist. */
+export async function loadStack(
+  file = referenceStackFile,
+  opts: { requireBuilt?: boolean } = {},
+): Promise<StackManifest> {
+  const raw = await loadConfig(file, stackSchema, 'stack manifest');
+  const base = dirname(resolve(file));
+  const fixRole = (r: RoleSpec): RoleSpec => ({
+    ...r,
+    command: r.command.map((c, i) => (i === 0 && c.includes('/') ? resolvePath(base, c) : c)),
+  });
+  const m: StackManifest = {
+    ...raw,
+    file: resolve(file),
+    edge: fixRole(raw.edge),
+    hub: fixRole(raw.hub),
+    images: Object.fromEntries(Object.entries(raw.images).map(([k, v]) => [k, resolvePath(base, v)])),
+    ...(raw.kube ? { kube: { manifests: resolvePath(base, raw.kube.manifests) } } : {}),
+  };
+  if (opts.requireBuilt !== false) {
+    for (const r of ['edge', 'hub'] as const) {
+      const exe = m[r].command[0]!;
+      if (exe.includes('/') && !existsSync(exe)) {
+        throw new ScenarioError(
+          `${exe} does not exist (build the stack: edgechaos bootstrap, or stack/build.sh)`,
+          { file, field: `${r}.command[0]` },
+        );
+      }
+    }
+  }
+  return m;
+}
