@@ -1,0 +1,149 @@
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { loadConfig } from '../config/load.ts';
+import { parseDuration } from '../core/duration.ts';
+import { repoRoot } from '../core/paths.ts';
+
+const duration = z.union([z.string(), z.number()]).superRefine((v, ctx) => {
+  try {
+    parseDuration(v);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+  }
+});
+
+const nodeSelector = z.union([
+  z.string().regex(/^[a-z][a-z0-9-]*$/, 'node must be a node name like edge-1'),
+  z.object({ random: z.array(z.string()).min(1) }).strict(),
+]);
+
+const faultEntry = z
+  .object({
+    kind: z.string().min(1),
+    /** Node name, or { random: [...] } — picked with the scenario's seed. */
+    node: nodeSelector,
+    /** Offset from the start of the load phase. */
+    at: duration,
+    /** How long it stays applied (instant faults like kill have none). */
+    for: duration.optional(),
+    params: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict();
+
+const nodeSpec = z
+  .object({
+    name: z
+      .string()
+      .regex(/^edge-[a-z0-9-]+$/, 'edge node names start with "edge-"')
+      .optional(),
+    profile: z.string().min(1).default('x86-edge'),
+  })
+  .strict();
+
+export const scenarioSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'name must be kebab-case'),
+    description: z.string().default(''),
+    seed: z.number().int().nonnegative().optional(),
+    target: z
+      .object({
+        kind: z.enum(['local', 'kube', 'kube-local', 'kind', 'ssh']).default('local'),
+        subnet: z.string().optional(),
+      })
+      .strict()
+      .default({ kind: 'local' }),
+    /** Stack manifest; default: the reference stack. */
+    stack: z.string().optional(),
+    nodes: z.array(nodeSpec).min(1).max(200),
+    edgeMode: z.enum(['auto', 'online', 'offline']).default('auto'),
+    warmup: duration.default('3s'),
+    /** Length of the load + fault phase. */
+    duration,
+    load: z
+      .object({
+        script: z.string().min(1),
+        env: z.record(z.string(), z.string()).default({}),
+      })
+      .strict(),
+    faults: z.array(faultEntry).default([]),
+    /** Config versions the harness publishes on the hub, at these offsets (downlink check). */
+    downlink: z
+      .object({ publishAt: z.array(duration).default([]) })
+      .strict()
+      .default({ publishAt: [] }),
+    convergence: z
+      .object({ timeout: duration.default('60s') })
+      .strict()
+      .default({ timeout: '60s' }),
+    checks: z
+      .object({
+        offline: z
+          .object({ minSuccessRate: z.number().min(0).max(1).default(0.99) })
+          .strict()
+          .default({ minSuccessRate: 0.99 }),
+        startup: z
+          .object({ samples: z.number().int().min(1).max(100).default(5) })
+          .strict()
+          .default({ samples: 5 }),
+        conformance: z.boolean().default(true),
+      })
+      .strict()
+      .default({ offline: { minSuccessRate: 0.99 }, startup: { samples: 5 }, conformance: true }),
+    rubric: z.string().optional(),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    const names = resolveNodeNames(s.nodes);
+    const known = new Set([...names, 'cloud']);
+    s.faults.forEach((f, i) => {
+      const picks = typeof f.node === 'string' ? [f.node] : f.node.random;
+      for (const n of picks) {
+        if (!known.has(n))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['faults', i, 'node'],
+            message: `unknown node "${n}" (nodes: ${[...known].join(', ')})`,
+          });
+      }
+      if (parseDuration(f.at) >= parseDuration(s.duration)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['faults', i, 'at'],
+          message: `starts at or after the end of the load phase (${String(s.duration)})`,
+        });
+      }
+    });
+    if (new Set(names).size !== names.length)
+      ctx.addIssue({ code: 'custom', path: ['nodes'], message: 'node names must be unique' });
+  });
+
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+export type Scenario = z.output<typeof scenarioSchema> & {
+  file: string;
+  /** Absolute paths resolved against the scenario file. */
+  paths: { stack: string | undefined; loadScript: string; rubric: string };
+};
+
+/** Typed helper for scenario files: editors autocomplete every field. */
+export function defineScenario(s: ScenarioInput): ScenarioInput {
+  return s;
+}
+
+export function resolveNodeNames(nodes: readonly { name?: string | undefined }[]): string[] {
+  return nodes.map((n, i) => n.name ?? `edge-${i + 1}`);
+}
+
+export async function loadScenario(file: string): Promise<Scenario> {
+  const s = await loadConfig(file, scenarioSchema, 'scenario');
+  const base = dirname(resolve(file));
+  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
+  return {
+    ...s,
+    file: resolve(file),
+    paths: {
+      stack: s.stack ? abs(s.stack) : undefined,
+      loadScript: abs(s.load.script),
+      rubric: s.rubric ? abs(s.rubric) : resolve(repoRoot, 'scenarios', 'rubric.ts'),
+    },
+  };
+}

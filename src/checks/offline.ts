@@ -1,0 +1,60 @@
+import { percentile, type HttpSample } from '../load/summary.ts';
+import type { CheckResult } from './types.ts';
+import { notMeasured } from './types.ts';
+
+export interface Window {
+  node: string;
+  /** ms since load start */
+  start: number;
+  end: number;
+}
+
+export interface OfflineEvidence {
+  samples: readonly HttpSample[];
+  /** When each node's link to the cloud was cut. */
+  partitions: readonly Window[];
+  /** Unplanned restarts (exits not caused by an injected kill) of edge processes during the windows. */
+  restarts: Record<string, number>;
+  minSuccessRate: number;
+}
+
+/** Offline operation: during each edge↔cloud cut, share of that edge's requests that succeed, their p99, no restarts. */
+export function checkOffline(e: OfflineEvidence): CheckResult {
+  const title = 'Offline operation: the edge keeps serving while its cloud link is cut';
+  if (e.partitions.length === 0)
+    return notMeasured('offline', title, 'no edge↔cloud partition in this scenario');
+  const inWindow = e.samples.filter((s) =>
+    e.partitions.some((w) => s.node === w.node && s.t >= w.start && s.t < w.end),
+  );
+  if (inWindow.length === 0)
+    return { ...notMeasured('offline', title, 'no client request hit a partitioned edge'), status: 'failed' };
+  const ok = inWindow.filter((s) => s.ok).length;
+  const rate = ok / inWindow.length;
+  const p99 = percentile(
+    inWindow
+      .filter((s) => s.ok)
+      .map((s) => s.duration)
+      .sort((a, b) => a - b),
+    99,
+  );
+  const restarts = Object.values(e.restarts).reduce((a, b) => a + b, 0);
+  const errors = new Map<string, number>();
+  for (const s of inWindow.filter((x) => !x.ok)) {
+    const k = s.error ?? `HTTP ${s.status}`;
+    errors.set(k, (errors.get(k) ?? 0) + 1);
+  }
+  const passed = rate >= e.minSuccessRate && restarts === 0;
+  return {
+    id: 'offline',
+    title,
+    status: passed ? 'passed' : 'failed',
+    summary: `${ok}/${inWindow.length} requests to partitioned edges succeeded (${(rate * 100).toFixed(2)}%, need ≥ ${(e.minSuccessRate * 100).toFixed(1)}%), p99 ${p99.toFixed(1)} ms, ${restarts} unplanned restart(s)`,
+    metrics: {
+      'offline.success-rate': { value: rate, unit: 'ratio', source: 'check:offline' },
+      'offline.p99-ms': { value: p99, unit: 'ms', source: 'check:offline' },
+      'offline.restarts': { value: restarts, unit: 'restarts', source: 'check:offline' },
+      'offline.requests': { value: inWindow.length, unit: 'requests', source: 'check:offline' },
+    },
+    evidence: { windows: e.partitions, errors: Object.fromEntries(errors), restarts: e.restarts },
+  };
+}

@@ -1,0 +1,17 @@
+import type { Metrics } from '../scoring/types.ts';
+
+/** What a check concludes: a verdict, the metrics it measured, and the evidence behind them. */
+export interface CheckResult {
+  id: string;
+  title: string;
+  status: 'passed' | 'failed' | 'not-measured';
+  /** One line for people: what was measured and why the verdict. */
+  summary: string;
+  metrics: Metrics;
+  /** Data behind the verdict (e.g. the lost ids), kept in run.json and attached to reports. */
+  evidence: Record<string, unknown>;
+}
+
+export function notMeasured(id: string, title: string, why: string): CheckResult {
+  return { id, title, status: 'not-measured', summary: why, metrics: {}, evidence: {} };
+}
