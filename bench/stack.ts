@@ -1,0 +1,521 @@
+/**
+ * Benchmark of the reference edge stack (stack/): prints figures, asserts nothing.
+ *
+ *   npx tsx bench/stack.ts            (builds stack/dist with stack/build.sh when missing)
+ *
+ * Measures, on this machine and on 127.0.0.1 only:
+ *   - compressed image size of each docker-archive (layer blobs + config, parsed from the tar)
+ *   - median of 20 cold starts (spawn → first 200 on /healthz) of edge-agent and cloud-hub, beside a
+ *     minimal Go net/http hello-world built on the fly (the lower bound)
+ *   - idle RSS of edge-agent (VmRSS from /proc/<pid>/status)
+ *   - sustained acknowledged writes/s against one agent (concurrency 32, 5 s, hub online)
+ *   - convergence: 100k records queued while the hub is down, time from hub start to all in the ledger
+ * Node builtins only.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  openSync,
+  readSync,
+  closeSync,
+} from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const execFileP = promisify(execFile);
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const stackDir = join(root, 'stack');
+const dist = join(stackDir, 'dist');
+const arch = process.arch === 'arm64' ? 'arm64' : 'amd64';
+const edgeBin = join(dist, 'bin', `linux-${arch}`, 'edge-agent');
+const hubBin = join(dist, 'bin', `linux-${arch}`, 'cloud-hub');
+
+const work = mkdtempSync(join(tmpdir(), 'edgechaos-bench-'));
+const children = new Set<ChildProcess>();
+
+function cleanup(): void {
+  for (const c of children) {
+    if (c.pid !== undefined && c.exitCode === null && c.signalCode === null) {
+      try {
+        process.kill(-c.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+  rmSync(work, { recursive: true, force: true });
+}
+process.on('exit', cleanup);
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    cleanup();
+    process.exit(130);
+  });
+}
+
+// ---------- small helpers ----------
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = net.createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      srv.close(() => res(port));
+    });
+  });
+}
+
+interface Proc {
+  child: ChildProcess;
+  exited: Promise<void>;
+}
+
+function start(bin: string, env: Record<string, string>): Proc {
+  const child = spawn(bin, [], { env: { ...env }, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  children.add(child);
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-2000);
+  });
+  const exited = new Promise<void>((res) =>
+    child.once('exit', (code, sig) => {
+      children.delete(child);
+      if (code !== 0 && code !== null && sig === null)
+        process.stderr.write(`${bin} exited ${code}: ${stderr}\n`);
+      res();
+    }),
+  );
+  return { child, exited };
+}
+
+async function stop(p: Proc, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  if (p.child.pid !== undefined && p.child.exitCode === null && p.child.signalCode === null) {
+    try {
+      process.kill(-p.child.pid, signal);
+    } catch {
+      /* already gone */
+    }
+  }
+  await p.exited;
+}
+
+const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 64 });
+const noKeepAlive = new http.Agent({ keepAlive: false });
+
+function request(
+  method: string,
+  url: string,
+  body?: string,
+  agent: http.Agent = keepAlive,
+): Promise<{ status: number; text: string }> {
+  return new Promise((res, rej) => {
+    const req = http.request(
+      url,
+      { method, agent, headers: body ? { 'content-type': 'application/json' } : {} },
+      (r) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => res({ status: r.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+        r.on('error', rej);
+      },
+    );
+    req.on('error', rej);
+    req.end(body);
+  });
+}
+
+async function waitHealthy(url: string, p: Proc, timeoutMs = 10_000): Promise<void> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < timeoutMs) {
+    if (p.child.exitCode !== null) throw new Error(`${url}: process exited before /healthz answered`);
+    try {
+      if ((await request('GET', `${url}/healthz`, undefined, noKeepAlive)).status === 200) return;
+    } catch {
+      /* not listening yet */
+    }
+    await sleep(1);
+  }
+  throw new Error(`${url}/healthz not 200 after ${timeoutMs} ms`);
+}
+
+// ---------- image sizes: parse the docker-archive ----------
+
+/** Entries of a (ustar/pax) tar file: name → size, without extracting. */
+function tarEntries(file: string): Map<string, { offset: number; size: number }> {
+  const fd = openSync(file, 'r');
+  const out = new Map<string, { offset: number; size: number }>();
+  const hdr = Buffer.alloc(512);
+  let off = 0;
+  let paxName: string | undefined;
+  try {
+    for (;;) {
+      if (readSync(fd, hdr, 0, 512, off) < 512 || hdr.every((b) => b === 0)) break;
+      const str = (a: number, n: number) =>
+        hdr
+          .subarray(a, a + n)
+          .toString('latin1')
+          .replace(/\0.*$/s, '');
+      const size = parseInt(str(124, 12).trim() || '0', 8);
+      const type = str(156, 1);
+      const prefix = str(345, 155);
+      const name = (prefix ? `${prefix}/` : '') + str(0, 100);
+      const data = off + 512;
+      if (type === 'x') {
+        const buf = Buffer.alloc(size);
+        readSync(fd, buf, 0, size, data);
+        paxName = /\d+ path=([^\n]*)\n/.exec(buf.toString('utf8'))?.[1];
+      } else {
+        out.set(paxName ?? name, { offset: data, size });
+        paxName = undefined;
+      }
+      off = data + Math.ceil(size / 512) * 512;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return out;
+}
+
+/** Compressed image size = config blob + layer blobs, as listed by the archive's manifest.json. */
+function imageSize(file: string): { total: number; layers: number } {
+  const entries = tarEntries(file);
+  const m = entries.get('manifest.json');
+  if (!m) throw new Error(`${file}: no manifest.json (not a docker-archive)`);
+  const buf = Buffer.alloc(m.size);
+  const fd = openSync(file, 'r');
+  readSync(fd, buf, 0, m.size, m.offset);
+  closeSync(fd);
+  const manifest = JSON.parse(buf.toString('utf8')) as { Config: string; Layers: string[] }[];
+  let total = 0;
+  let layers = 0;
+  for (const img of manifest) {
+    for (const name of [img.Config, ...img.Layers]) {
+      const e = entries.get(name);
+      if (!e) throw new Error(`${file}: manifest names missing entry ${name}`);
+      total += e.size;
+    }
+    layers += img.Layers.length;
+  }
+  return { total, layers };
+}
+
+// ---------- measurements ----------
+
+async function coldStarts(
+  bin: string,
+  envFor: (port: number, dir: string) => Record<string, string>,
+  n = 20,
+) {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const port = await freePort();
+    const dir = mkdtempSync(join(work, 'cold-'));
+    const t0 = process.hrtime.bigint();
+    const p = start(bin, envFor(port, dir));
+    await waitHealthy(`http://127.0.0.1:${port}`, p);
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    await stop(p);
+  }
+  return median(times);
+}
+
+async function buildPeer(): Promise<string> {
+  const dir = mkdtempSync(join(work, 'peer-'));
+  writeFileSync(join(dir, 'go.mod'), 'module hello\n\ngo 1.22\n');
+  writeFileSync(
+    join(dir, 'main.go'),
+    `package main
+
+import (
+\t"net/http"
+\t"os"
+)
+
+func main() {
+\thttp.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) })
+\tif err := http.ListenAndServe(os.Getenv("LISTEN"), nil); err != nil {
+\t\tpanic(err)
+\t}
+}
+`,
+  );
+  const out = join(dir, 'hello');
+  await execFileP('go', ['build', '-trimpath', '-ldflags', '-s -w', '-o', out, '.'], {
+    cwd: dir,
+    env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod' },
+  });
+  return out;
+}
+
+function vmRSS(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmRSS for ${pid}`);
+  return Number(m[1]) * 1024;
+}
+
+async function status(edge: string): Promise<{ pending: number; mode: string }> {
+  return JSON.parse((await request('GET', `${edge}/v1/status`)).text) as { pending: number; mode: string };
+}
+
+const record = (id: string, i: number) =>
+  JSON.stringify({ id, ts: Date.now(), payload: { temp: 21.5, seq: i, note: 'hello world' } });
+
+/** Acknowledged writes per second with `conc` concurrent writers for `ms`. */
+async function sustainedWrites(
+  edge: string,
+  conc: number,
+  ms: number,
+): Promise<{ rate: number; errors: number }> {
+  let acked = 0;
+  let errors = 0;
+  let next = 0;
+  const end = Date.now() + ms;
+  const t0 = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: conc }, async () => {
+      while (Date.now() < end) {
+        const i = next++;
+        try {
+          const r = await request('POST', `${edge}/v1/records`, record(`w-${i}`, i));
+          if (r.status === 201) acked++;
+          else errors++;
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  return { rate: acked / (Number(process.hrtime.bigint() - t0) / 1e9), errors };
+}
+
+async function writeMany(edge: string, prefix: string, n: number, conc: number): Promise<number> {
+  let next = 0;
+  let acked = 0;
+  await Promise.all(
+    Array.from({ length: conc }, async () => {
+      for (let i = next++; i < n; i = next++) {
+        const r = await request('POST', `${edge}/v1/records`, record(`${prefix}-${i}`, i));
+        if (r.status !== 201) throw new Error(`write ${prefix}-${i}: ${r.status} ${r.text}`);
+        acked++;
+      }
+    }),
+  );
+  return acked;
+}
+
+/** Ledger rows of node whose id starts with prefix, and how many distinct ids they hold. */
+async function ledgerRows(
+  hub: string,
+  node: string,
+  prefix: string,
+): Promise<{ rows: number; distinct: number }> {
+  const ids = new Set<string>();
+  let rows = 0;
+  let after: string | null = null;
+  for (;;) {
+    const q = new URLSearchParams({ node, limit: '10000' });
+    if (after !== null) q.set('after', after);
+    const page = JSON.parse((await request('GET', `${hub}/v1/records?${q.toString()}`)).text) as {
+      records: { id: string }[];
+      next: string | null;
+    };
+    for (const r of page.records) {
+      if (!r.id.startsWith(prefix)) continue;
+      ids.add(r.id);
+      rows++;
+    }
+    if (page.next === null) return { rows, distinct: ids.size };
+    after = page.next;
+  }
+}
+
+// ---------- main ----------
+
+const MB = 1_000_000; // decimal megabytes, as the budgets are stated
+const fmtMB = (b: number) => `${(b / MB).toFixed(2)} MB`;
+const rows: [string, string, string, string][] = [];
+const row = (metric: string, value: string, ref: string, ratio: string) => {
+  rows.push([metric, value, ref, ratio]);
+  process.stderr.write(`  ${metric}: ${value}\n`);
+};
+
+async function main(): Promise<void> {
+  if (process.platform !== 'linux') throw new Error('linux only (/proc, static linux binaries)');
+  process.stderr.write('building stack/dist (stack/build.sh)…\n');
+  await execFileP('bash', [join(stackDir, 'build.sh')], { cwd: stackDir });
+  for (const b of [edgeBin, hubBin]) if (!existsSync(b)) throw new Error(`${b} missing after build`);
+
+  // Images.
+  for (const name of ['edge-agent', 'cloud-hub']) {
+    for (const a of ['amd64', 'arm64']) {
+      const f = join(dist, 'images', `${name}-${a}.tar`);
+      const { total, layers } = imageSize(f);
+      const budget = name === 'edge-agent' ? 6 * MB : 10 * MB;
+      row(
+        `image ${name} ${a} (compressed, ${layers} layer)`,
+        fmtMB(total),
+        `budget ${fmtMB(budget)}`,
+        `${(total / budget).toFixed(2)}x`,
+      );
+    }
+  }
+  const padded = join(dist, 'fixtures', 'images', 'edge-agent-padded-amd64.tar');
+  if (existsSync(padded)) {
+    const { total, layers } = imageSize(padded);
+    row(
+      `image edge-agent padded fixture (${layers} layers)`,
+      fmtMB(total),
+      `budget ${fmtMB(10 * MB)}`,
+      `${(total / (10 * MB)).toFixed(2)}x`,
+    );
+  }
+
+  // Cold starts.
+  process.stderr.write('building the hello-world peer…\n');
+  const peer = await buildPeer();
+  const peerMs = await coldStarts(peer, (port) => ({ LISTEN: `127.0.0.1:${port}` }));
+  row('cold start peer hello-world (median of 20)', `${peerMs.toFixed(1)} ms`, 'lower bound', '1.00x');
+  const deadHub = `http://127.0.0.1:${await freePort()}`;
+  const edgeMs = await coldStarts(edgeBin, (port, dir) => ({
+    EDGE_NODE_ID: 'bench',
+    EDGE_LISTEN: `127.0.0.1:${port}`,
+    CLOUD_URL: deadHub,
+    EDGE_DATA_DIR: dir,
+  }));
+  row(
+    'cold start edge-agent (median of 20)',
+    `${edgeMs.toFixed(1)} ms`,
+    `peer ${peerMs.toFixed(1)} ms`,
+    `${(edgeMs / peerMs).toFixed(2)}x`,
+  );
+  const hubMs = await coldStarts(hubBin, (port, dir) => ({
+    HUB_LISTEN: `127.0.0.1:${port}`,
+    HUB_DATA_DIR: dir,
+  }));
+  row(
+    'cold start cloud-hub (median of 20)',
+    `${hubMs.toFixed(1)} ms`,
+    `peer ${peerMs.toFixed(1)} ms`,
+    `${(hubMs / peerMs).toFixed(2)}x`,
+  );
+
+  // One hub + one agent for RSS, writes/s and convergence.
+  const hubPort = await freePort();
+  const hubDir = mkdtempSync(join(work, 'hub-'));
+  const hubUrl = `http://127.0.0.1:${hubPort}`;
+  const startHub = async () => {
+    const p = start(hubBin, {
+      HUB_LISTEN: `127.0.0.1:${hubPort}`,
+      HUB_DATA_DIR: hubDir,
+      HUB_LOG_LEVEL: 'warn',
+    });
+    await waitHealthy(hubUrl, p);
+    return p;
+  };
+  let hub = await startHub();
+  const edgePort = await freePort();
+  const edgeUrl = `http://127.0.0.1:${edgePort}`;
+  const edge = start(edgeBin, {
+    EDGE_NODE_ID: 'bench',
+    EDGE_LISTEN: `127.0.0.1:${edgePort}`,
+    CLOUD_URL: hubUrl,
+    EDGE_DATA_DIR: mkdtempSync(join(work, 'edge-')),
+    EDGE_LOG_LEVEL: 'warn',
+  });
+  await waitHealthy(edgeUrl, edge);
+  await sleep(1000);
+  const peerProc = start(peer, { LISTEN: `127.0.0.1:${await freePort()}` });
+  await sleep(500);
+  const peerRss = vmRSS(peerProc.child.pid!);
+  await stop(peerProc);
+  const rss = vmRSS(edge.child.pid!);
+  row(
+    'idle RSS edge-agent (VmRSS, 1 s after start)',
+    fmtMB(rss),
+    `peer ${fmtMB(peerRss)}; budget 20 MB`,
+    `${(rss / peerRss).toFixed(2)}x peer`,
+  );
+
+  const w = await sustainedWrites(edgeUrl, 32, 5000);
+  row(
+    'sustained acknowledged writes/s (c=32, 5 s, hub online)',
+    `${w.rate.toFixed(0)}/s`,
+    `${w.errors} errors`,
+    '',
+  );
+
+  // Drain what the write test queued, then cut the hub and queue 100k.
+  for (let s = await status(edgeUrl); s.pending > 0; s = await status(edgeUrl)) await sleep(50);
+  await stop(hub);
+  const N = 100_000;
+  const tq = Date.now();
+  await writeMany(edgeUrl, 'q', N, 64);
+  const queueSec = (Date.now() - tq) / 1000;
+  const st = await status(edgeUrl);
+  row(
+    'queue 100k writes while the hub is down',
+    `${queueSec.toFixed(1)} s`,
+    `${(N / queueSec).toFixed(0)}/s, mode ${st.mode}, pending ${st.pending}`,
+    '',
+  );
+
+  const metric = async (name: string) => {
+    const text = (await request('GET', `${edgeUrl}/metrics`)).text;
+    return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  };
+  const sentBefore = await metric('edge_sync_bytes_sent_total');
+  const t0 = Date.now();
+  hub = await startHub();
+  for (let s = await status(edgeUrl); s.pending > 0; s = await status(edgeUrl)) await sleep(20);
+  const convSec = (Date.now() - t0) / 1000;
+  const led = await ledgerRows(hubUrl, 'bench', 'q-');
+  row(
+    'converge 100k queued records after hub start',
+    `${convSec.toFixed(2)} s`,
+    `target 10 s; ledger: ${led.rows} rows, ${led.distinct} distinct of ${N}`,
+    `${(convSec / 10).toFixed(2)}x target`,
+  );
+  const sent = (await metric('edge_sync_bytes_sent_total')) - sentBefore;
+  row(
+    'uplink wire bytes per record, 100k catch-up (edge metric)',
+    `${(sent / N).toFixed(1)} B`,
+    `record JSON ~${record('q-50000', 50000).length} B`,
+    `${(sent / N / record('q-50000', 50000).length).toFixed(2)}x`,
+  );
+
+  await stop(edge, 'SIGTERM');
+  await stop(hub, 'SIGTERM');
+  keepAlive.destroy();
+
+  // Table.
+  const head: [string, string, string, string] = ['metric', 'value', 'reference', 'ratio'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  const out = [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)];
+  process.stdout.write(
+    `\nedgechaos reference stack — ${new Date().toISOString()} — ${process.arch}, node ${process.version}\n`,
+  );
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench/stack.ts: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});
