@@ -384,7 +384,10 @@ func (h *history) write(ctx context.Context, edgeURL, id string) {
 		}
 		return
 	}
-	defer resp.Body.Close()
+	defer func() {
+		_, _ = io.Copy(io.Discard, resp.Body) // let the connection be reused
+		resp.Body.Close()
+	}()
 	h.codes[resp.StatusCode]++
 	var out struct {
 		Seq uint64 `json:"seq"`
@@ -499,4 +502,23 @@ func waitFor(timeout time.Duration, cond func() bool) (time.Duration, error) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return time.Since(start), errors.New("timed out")
+}
+
+// metric reads one unlabelled sample from a Prometheus text endpoint.
+func metric(url, name string) (float64, error) {
+	resp, err := httpc.Get(url + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, fmt.Errorf("read metrics: %w", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			return strconv.ParseFloat(v, 64)
+		}
+	}
+	return 0, fmt.Errorf("metric %s not found at %s", name, url)
 }

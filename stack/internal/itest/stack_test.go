@@ -318,9 +318,14 @@ func killLoop(t *testing.T, iterations int, killHub bool) {
 		h.write(context.Background(), edge.url(), id)
 	}
 	v, ok, took := converge(edge, hub.url(), h, 20*time.Second, 200*time.Millisecond)
-	t.Logf("after %d kills: %s; converged=%v in %v; codes %v", iterations, v, ok, took, h.codes)
+	deduped, _ := metric(hub.url(), "hub_sync_records_deduped_total")
+	t.Logf("after %d kills: %s; converged=%v in %v; codes %v; records resent and deduped by the hub since its last start: %.0f",
+		iterations, v, ok, took, h.codes, deduped)
 	if !ok || len(v.lost) != 0 || len(v.dup) != 0 || len(v.unknown) != 0 {
 		t.Fatalf("exactly-once violated: %s (converged=%v)", v, ok)
+	}
+	if !killHub && deduped == 0 {
+		t.Fatalf("no batch was ever resent: no kill landed between the hub's commit and the edge's cursor update")
 	}
 	if len(h.seqBad) != 0 {
 		t.Fatalf("retries answered with a different seq: %v", h.seqBad)
