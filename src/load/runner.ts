@@ -25,10 +25,13 @@ if (!scriptArg || !outArg) {
   process.exit(2);
 }
 const env = envArg ? (JSON.parse(envArg) as Record<string, string>) : {};
+// The script's top level (its scenario options) may read the run's env, like k6's __ENV.
+Object.assign(process.env, env);
 const out = createWriteStream(outArg);
 const t0 = performance.now();
 const now = (): number => Math.round((performance.now() - t0) * 1000) / 1000;
 const emit = (s: Sample): void => void out.write(JSON.stringify(s) + '\n');
+emit({ type: 'start', t: 0, epochMs: Date.now() - (performance.now() - t0) });
 const stop = new AbortController();
 for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => stop.abort());
 

@@ -124,4 +124,6 @@ export type Sample =
       status: number;
     }
   | { type: 'check'; t: number; scenario: string; name: string; ok: boolean }
-  | { type: 'dropped'; t: number; scenario: string };
+  | { type: 'dropped'; t: number; scenario: string }
+  /** First line: the runner's clock origin (t = 0) as wall-clock ms, so samples can be aligned with the harness's timeline. */
+  | { type: 'start'; t: 0; epochMs: number };

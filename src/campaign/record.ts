@@ -1,0 +1,56 @@
+import type { CheckResult } from '../checks/types.ts';
+import type { LoadSummary } from '../load/summary.ts';
+import type { Metrics, ScoreResult } from '../scoring/types.ts';
+
+export interface TimelineEvent {
+  /** ms since the start of the load phase (negative during deploy/warm-up) */
+  t: number;
+  kind: 'phase' | 'fault-on' | 'fault-off' | 'process-exit' | 'process-start' | 'config-publish' | 'note';
+  node?: string;
+  text: string;
+}
+
+export interface FaultRecord {
+  id: string;
+  kind: string;
+  node: string;
+  params: Record<string, unknown>;
+  /** ms since load start */
+  start: number;
+  end: number | undefined;
+  error?: string;
+}
+
+export interface SeriesPoint {
+  t: number;
+  v: number;
+}
+
+/** Everything about one campaign run: `edgechaos score` and `edgechaos report` work from this alone. */
+export interface RunRecord {
+  schema: 'edgechaos.run/v1';
+  runId: string;
+  scenario: { name: string; file: string; description: string };
+  seed: number;
+  target: { kind: string };
+  stack: { name: string; version: string; file: string };
+  rubric: { file: string; name: string; version: string };
+  startedAt: string;
+  endedAt: string;
+  nodes: { name: string; role: 'edge' | 'cloud'; profile: string }[];
+  phases: { name: string; start: number; end: number }[];
+  timeline: TimelineEvent[];
+  faults: FaultRecord[];
+  load: { script: string; summary: LoadSummary | undefined; samplesFile: string | undefined };
+  /** Time series sampled by the harness: pending records, cgroup CPU and memory per edge. */
+  series: {
+    pending: Record<string, SeriesPoint[]>;
+    cpu: Record<string, SeriesPoint[]>;
+    memory: Record<string, SeriesPoint[]>;
+  };
+  checks: CheckResult[];
+  metrics: Metrics;
+  score: ScoreResult;
+  gatesPassed: boolean;
+  error?: string;
+}
