@@ -3,6 +3,8 @@ import { NotImplementedError } from '../core/errors.ts';
 import { bootstrapCommand } from './commands/bootstrap.ts';
 import { cleanupCommand } from './commands/cleanup.ts';
 import { conformCommand } from './commands/conform.ts';
+import { runCommand, type RunCommandOptions } from './commands/run.ts';
+import { deployers } from '../campaign/deployers.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { examples } from './output.ts';
 
@@ -64,7 +66,7 @@ export function buildProgram(
         'edgechaos run scenarios/standard.ts --dry-run',
       ),
     )
-    .action(pending('run', '#5'));
+    .action((file: string, opts: RunCommandOptions) => set(runCommand(file, opts, signal, deployers)));
 
   program
     .command('deploy')

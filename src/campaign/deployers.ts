@@ -1,0 +1,4 @@
+import type { Deployer } from './run.ts';
+
+/** Targets that can run campaigns, by --target name. */
+export const deployers: Record<string, Deployer> = {};
