@@ -81,7 +81,7 @@ func LoadConfig(l env.Lookup) (Config, error) {
 	ms("EDGE_BACKOFF_BASE_MS", &c.BackoffBase, 50*time.Millisecond, time.Millisecond, time.Minute)
 	ms("EDGE_BACKOFF_MAX_MS", &c.BackoffMax, 2*time.Second, time.Millisecond, 10*time.Minute)
 	ms("EDGE_CLOUD_TIMEOUT_MS", &c.CloudTimeout, 10*time.Second, 50*time.Millisecond, 10*time.Minute)
-	ms("EDGE_CONFIG_WAIT_MS", &c.ConfigWait, 25*time.Second, 0, 10*time.Minute)
+	ms("EDGE_CONFIG_WAIT_MS", &c.ConfigWait, 25*time.Second, 100*time.Millisecond, time.Minute)
 	num("EDGE_MAX_BODY_BYTES", &c.MaxBody, 1<<20, 64, 64<<20)
 	var us int
 	num("EDGE_COMMIT_DELAY_US", &us, 1000, 0, 1000000)

@@ -49,10 +49,7 @@ func LoadDefects(l env.Lookup) (Defects, error) {
 // writes that no disk has seen.
 func defectStore(d Defects) (Store, error) {
 	if d.memoryOutbox {
-		c := wire.Config{}
-		s := &memStore{ids: map[string]uint64{}}
-		s.config = c
-		return s, nil
+		return &memStore{ids: map[string]uint64{}}, nil
 	}
 	return nil, nil
 }

@@ -1,9 +1,12 @@
 package edge
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"testing"
 	"time"
 )
@@ -68,5 +71,32 @@ func TestLinkModeFollowsOutcomes(t *testing.T) {
 	l.forcedOffline = true
 	if l.mode() != "offline" {
 		t.Fatal("forced offline reported online")
+	}
+}
+
+type timeoutErr struct{}
+
+func (timeoutErr) Error() string   { return "i/o timeout" }
+func (timeoutErr) Timeout() bool   { return true }
+func (timeoutErr) Temporary() bool { return true }
+
+func TestAdaptBatch(t *testing.T) {
+	tests := []struct {
+		name        string
+		limit, most int
+		err         error
+		want        int
+	}{
+		{"success doubles", 100, 5000, nil, 200},
+		{"success is capped", 4000, 5000, nil, 5000},
+		{"deadline halves", 5000, 5000, fmt.Errorf("post: %w", context.DeadlineExceeded), 2500},
+		{"net timeout halves", 3, 5000, &url.Error{Op: "Post", URL: "x", Err: timeoutErr{}}, 1},
+		{"never below one", 1, 5000, context.DeadlineExceeded, 1},
+		{"refused keeps the size", 800, 5000, errors.New("connection refused"), 800},
+	}
+	for _, tt := range tests {
+		if got := adaptBatch(tt.limit, tt.most, tt.err); got != tt.want {
+			t.Errorf("%s: adaptBatch(%d, %d, %v) = %d, want %d", tt.name, tt.limit, tt.most, tt.err, got, tt.want)
+		}
 	}
 }

@@ -5,9 +5,11 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -31,6 +33,9 @@ type uplink struct {
 
 	// syncFn sends one batch; the chatty defect replaces it.
 	syncFn func(context.Context) error
+	// limit is the current batch size: halved after a timed-out batch (a
+	// slow link), doubled back after each success, within [1, BatchMax].
+	limit int
 }
 
 func newUplink(cfg Config, st Store, l *link, client *http.Client, m *metrics, log *slog.Logger) *uplink {
@@ -38,6 +43,7 @@ func newUplink(cfg Config, st Store, l *link, client *http.Client, m *metrics, l
 	gz, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed) // level is valid
 	u := &uplink{cfg: cfg, st: st, link: l, client: client, m: m, kick: make(chan struct{}, 1), log: log, nodeTag: tag, gz: gz}
 	u.syncFn = u.syncOnce
+	u.limit = cfg.BatchMax
 	return u
 }
 
@@ -96,7 +102,7 @@ func (u *uplink) syncOnce(ctx context.Context) error {
 	_, _ = w.Write(u.nodeTag)
 	_, _ = w.Write([]byte(`,"records":[`))
 	first := true
-	last, n, err := u.st.ReadBatch(cursor, u.cfg.BatchMax, u.cfg.BatchBytes, func(doc []byte) error {
+	last, n, err := u.st.ReadBatch(cursor, u.limit, u.cfg.BatchBytes, func(doc []byte) error {
 		if !first {
 			if _, err := w.Write([]byte{','}); err != nil {
 				return err
@@ -117,8 +123,9 @@ func (u *uplink) syncOnce(ctx context.Context) error {
 		return fmt.Errorf("gzip batch: %w", err)
 	}
 	resp, err := u.post(ctx, u.buf.Bytes(), true)
+	u.limit = adaptBatch(u.limit, u.cfg.BatchMax, err)
 	if err != nil {
-		return fmt.Errorf("sync %d records (seq %d..%d): %w", n, cursor+1, last, err)
+		return fmt.Errorf("sync %d records (seq %d..%d, %d bytes gzip): %w", n, cursor+1, last, u.buf.Len(), err)
 	}
 	if resp.Acked < cursor || resp.Acked > last {
 		return fmt.Errorf("sync seq %d..%d: hub acked %d outside the batch", cursor+1, last, resp.Acked)
@@ -184,4 +191,18 @@ func (u *uplink) ping(ctx context.Context) error {
 	}
 	u.link.success()
 	return nil
+}
+
+// adaptBatch returns the next batch size: half after a timeout (the batch
+// did not make it across the link in time), double after a success.
+func adaptBatch(limit, most int, err error) int {
+	var ne net.Error
+	switch {
+	case err == nil:
+		return min(most, limit*2)
+	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+		return max(1, limit/2)
+	default:
+		return limit
+	}
 }
