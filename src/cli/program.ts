@@ -4,6 +4,7 @@ import { bootstrapCommand } from './commands/bootstrap.ts';
 import { cleanupCommand } from './commands/cleanup.ts';
 import { conformCommand } from './commands/conform.ts';
 import { runCommand, type RunCommandOptions } from './commands/run.ts';
+import { scoreCommand } from './commands/score.ts';
 import { deployers } from '../campaign/deployers.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { examples } from './output.ts';
@@ -136,7 +137,7 @@ export function buildProgram(
         'edgechaos score reports/20261125-2210-standard --rubric scenarios/rubric.ts --json',
       ),
     )
-    .action(pending('score', '#5'));
+    .action((dir: string, opts: { rubric?: string; json?: boolean }) => set(scoreCommand(dir, opts)));
 
   program
     .command('report')

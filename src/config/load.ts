@@ -17,7 +17,9 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, file: s
   const r = schema.safeParse(value);
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
-  const field = fieldPath(issue.path);
+  // For an unknown key the field is that key, so the message points at the typo itself.
+  const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
+  const field = fieldPath(keys.length === 1 ? [...issue.path, keys[0]!] : issue.path);
   const more = r.error.issues.length > 1 ? ` (and ${r.error.issues.length - 1} more problem(s))` : '';
   throw new ScenarioError(`${issue.message}${more}`, { file, ...(field ? { field } : {}) });
 }

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { planCampaign } from '../../src/campaign/plan.ts';
+import { loadScenario } from '../../src/campaign/scenario.ts';
+import { ScenarioError } from '../../src/core/errors.ts';
+import { repoRoot } from '../../src/core/paths.ts';
+import { tempDir } from '../helpers/temp.ts';
+
+const base = {
+  name: 'x',
+  nodes: [{ profile: 'rpi4' }, { profile: 'rpi-zero' }],
+  duration: '30s',
+  load: { script: 'load.ts' },
+};
+
+async function loadJson(obj: unknown): Promise<unknown> {
+  using dir = tempDir('scn');
+  const file = join(dir.path, 'bad.json');
+  writeFileSync(file, JSON.stringify(obj));
+  return loadScenario(file);
+}
+
+async function rejectsAt(obj: unknown, field: string, msg: RegExp): Promise<void> {
+  await assert.rejects(loadJson(obj), (e: unknown) => {
+    assert.ok(e instanceof ScenarioError, String(e));
+    assert.equal(e.field, field);
+    assert.match(e.message, msg);
+    assert.match(e.describe(), /bad\.json: field /);
+    return true;
+  });
+}
+
+describe('scenario files', () => {
+  it('should load the shipped standard scenario', async () => {
+    const s = await loadScenario(join(repoRoot, 'scenarios/standard.ts'));
+    assert.equal(s.name, 'standard');
+    assert.equal(s.nodes.length, 3);
+    assert.ok(s.paths.loadScript.endsWith('scenarios/load/steady.ts'));
+  });
+  it('should name the field of a bad duration', () =>
+    rejectsAt({ ...base, duration: 'soon' }, 'duration', /cannot read "soon"/));
+  it('should name the fault whose node does not exist', () =>
+    rejectsAt(
+      { ...base, faults: [{ kind: 'partition', node: 'edge-9', at: '1s', for: '2s' }] },
+      'faults[0].node',
+      /unknown node "edge-9"/,
+    ));
+  it('should reject a fault that starts after the load ends', () =>
+    rejectsAt(
+      { ...base, faults: [{ kind: 'kill', node: 'edge-1', at: '40s' }] },
+      'faults[0].at',
+      /after the end/,
+    ));
+  it('should reject unknown keys, naming the key', () =>
+    rejectsAt({ ...base, loda: {} }, 'loda', /Unrecognized key/));
+  it('should say when the file does not exist', async () => {
+    await assert.rejects(loadScenario('/nonexistent/s.ts'), /scenario file not found/);
+  });
+});
+
+describe('campaign plan', () => {
+  it('should pick random nodes from the seed, the same way every time', async () => {
+    using dir = tempDir('scn');
+    const file = join(dir.path, 's.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        ...base,
+        faults: Array.from({ length: 8 }, (_, i) => ({
+          kind: 'kill',
+          node: { random: ['edge-1', 'edge-2'] },
+          at: `${i}s`,
+        })),
+      }),
+    );
+    const s = await loadScenario(file);
+    const a = planCampaign(s, 7).faults.map((f) => f.node);
+    const b = planCampaign(s, 7).faults.map((f) => f.node);
+    const c = planCampaign(s, 8).faults.map((f) => f.node);
+    assert.deepEqual(a, b);
+    assert.notDeepEqual(a, c);
+    assert.equal(planCampaign(s, 7).seed, 7);
+  });
+});
