@@ -19,7 +19,7 @@ async function loadJson(obj: unknown): Promise<unknown> {
   using dir = tempDir('scn');
   const file = join(dir.path, 'bad.json');
   writeFileSync(file, JSON.stringify(obj));
-  return loadScenario(file);
+  return await loadScenario(file);
 }
 
 async function rejectsAt(obj: unknown, field: string, msg: RegExp): Promise<void> {
