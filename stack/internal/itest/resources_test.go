@@ -96,14 +96,38 @@ type countingProxy struct {
 	ln   net.Listener
 	sent atomic.Int64
 	wg   sync.WaitGroup
+	rate int // client→server bytes per second, 0 = unlimited
 }
 
 func newCountingProxy(t *testing.T, target string) *countingProxy {
+	return newThrottledProxy(t, target, 0)
+}
+
+// throttledCopy copies src to dst at about rate bytes per second.
+func throttledCopy(dst io.Writer, src io.Reader, rate int) (int64, error) {
+	buf := make([]byte, 1024)
+	var total int64
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			time.Sleep(time.Duration(n) * time.Second / time.Duration(rate))
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return total, werr
+			}
+			total += int64(n)
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+func newThrottledProxy(t *testing.T, target string, rate int) *countingProxy {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &countingProxy{ln: ln}
+	p := &countingProxy{ln: ln, rate: rate}
 	var mu sync.Mutex
 	var conns []net.Conn
 	p.wg.Go(func() {
@@ -120,7 +144,16 @@ func newCountingProxy(t *testing.T, target string) *countingProxy {
 			mu.Lock()
 			conns = append(conns, c, u)
 			mu.Unlock()
-			p.wg.Go(func() { n, _ := io.Copy(u, c); p.sent.Add(n); u.Close() })
+			p.wg.Go(func() {
+				var n int64
+				if rate > 0 {
+					n, _ = throttledCopy(u, c, rate)
+				} else {
+					n, _ = io.Copy(u, c)
+				}
+				p.sent.Add(n)
+				u.Close()
+			})
 			p.wg.Go(func() { _, _ = io.Copy(c, u); c.Close() })
 		}
 	})
@@ -174,5 +207,26 @@ func TestChattyDefectCostsWireBytes(t *testing.T) {
 	}
 	if perRecord["chatty"] < 5*perRecord["reference"] {
 		t.Errorf("chatty %.0f B/record vs reference %.0f B/record: want at least 5x", perRecord["chatty"], perRecord["reference"])
+	}
+}
+
+// TestSlowLinkConverges queues records while the hub is down, then heals it
+// behind a 40 KB/s link with a 400 ms request timeout: a full batch cannot
+// cross in time, so the agent must shrink its batches to make progress.
+func TestSlowLinkConverges(t *testing.T) {
+	needBinaries(t)
+	hub := newHub(t, bins.hub)
+	proxy := newThrottledProxy(t, hub.addr, 40_000)
+	edge := newEdge(t, bins.edge, "s1", proxy.url(), "EDGE_CLOUD_TIMEOUT_MS=400", "EDGE_BACKOFF_MAX_MS=200")
+	hub.p.kill9()
+	h := newHistory()
+	h.writeN(edge.url(), "slow", 6000, 16)
+	hub.start()
+	v, ok, took := converge(edge, hub.url(), h, 30*time.Second, 0)
+	errs, _ := metric(edge.url(), "edge_sync_errors_total")
+	batches, _ := metric(edge.url(), "edge_sync_batches_total")
+	t.Logf("%s; converged=%v in %v; %.0f sync errors, %.0f batches", v, ok, took, errs, batches)
+	if !ok || len(v.lost)+len(v.dup)+len(v.unknown) != 0 {
+		t.Fatalf("not converged exactly once over the slow link: %s", v)
 	}
 }
