@@ -51,6 +51,7 @@ func New(cfg Config, def Defects, log *slog.Logger) (*Agent, error) {
 	a.st = st
 	if cfg.Mode != ModeOffline {
 		a.up = newUplink(cfg, st, a.link, a.cloudClient(&a.m.syncSent, &a.m.syncRecv, 4), a.m, log)
+		a.up.pingClient = a.cloudClient(&a.m.downSent, &a.m.downRecv, 1)
 		a.down = &downlink{cfg: cfg, st: st, link: a.link, client: a.cloudClient(&a.m.downSent, &a.m.downRecv, 1), log: log}
 	}
 	a.applyDefects()
@@ -75,6 +76,7 @@ func (a *Agent) Serve(ctx context.Context, ln net.Listener) error {
 	var wg sync.WaitGroup
 	if a.up != nil {
 		wg.Go(func() { a.up.run(ctx) })
+		wg.Go(func() { a.up.heartbeat(ctx) })
 		if !(defectsBuild && a.def.noDownlink) {
 			wg.Go(func() { a.down.run(ctx) })
 		}

@@ -3,6 +3,7 @@ package edge
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -26,6 +27,9 @@ func (d *downlink) run(ctx context.Context) {
 	for ctx.Err() == nil {
 		held := d.st.Config().Version
 		c, err := d.poll(ctx, held)
+		if errors.Is(err, errReconnected) {
+			continue
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -54,7 +58,9 @@ func (d *downlink) run(ctx context.Context) {
 
 func (d *downlink) poll(ctx context.Context, after int64) (wire.Config, error) {
 	var c wire.Config
-	ctx, cancel := context.WithTimeout(ctx, d.cfg.ConfigWait+d.cfg.CloudTimeout)
+	rctx, stop := d.link.untilReconnect(ctx)
+	defer stop()
+	ctx, cancel := context.WithTimeout(rctx, d.cfg.ConfigWait+d.cfg.CloudTimeout)
 	defer cancel()
 	u := d.cfg.CloudURL + wire.ConfigPath + "?after=" + strconv.FormatInt(after, 10) + "&wait=" + d.cfg.ConfigWait.String()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
@@ -64,7 +70,7 @@ func (d *downlink) poll(ctx context.Context, after int64) (wire.Config, error) {
 	req.Header.Set(wire.NodeHeader, d.cfg.NodeID)
 	resp, err := d.client.Do(req)
 	if err != nil {
-		return c, fmt.Errorf("config poll: %w", err)
+		return c, fmt.Errorf("config poll: %w", reconnectErr(rctx, err))
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))

@@ -2,9 +2,11 @@ package edge
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -17,12 +19,26 @@ type link struct {
 	lastContact   atomic.Int64 // unix nanos of the last successful exchange
 	onReconnect   func()       // called on each offline→online transition
 	log           *slog.Logger
+
+	mu   sync.Mutex
+	upCh chan struct{} // closed on the next offline→online transition
 }
+
+// errReconnected cancels requests still in flight when the cloud comes back:
+// after a silent partition they may hang on a dead connection until their
+// timeout, so they are retried at once on a fresh one instead.
+var errReconnected = errors.New("cloud reachable again: retrying on a fresh connection")
 
 func (l *link) success() {
 	l.lastContact.Store(time.Now().UnixNano())
 	if !l.online.Swap(true) {
 		l.log.Info("cloud reachable: mode online")
+		l.mu.Lock()
+		if l.upCh != nil {
+			close(l.upCh)
+			l.upCh = nil
+		}
+		l.mu.Unlock()
 		if l.onReconnect != nil {
 			l.onReconnect()
 		}
@@ -33,6 +49,34 @@ func (l *link) failure(err error) {
 	if l.online.Swap(false) {
 		l.log.Warn("cloud unreachable: mode offline, serving locally", "err", err)
 	}
+}
+
+// untilReconnect derives a context that is also cancelled, with cause
+// errReconnected, when the link next turns online.
+func (l *link) untilReconnect(ctx context.Context) (context.Context, context.CancelFunc) {
+	l.mu.Lock()
+	if l.upCh == nil {
+		l.upCh = make(chan struct{})
+	}
+	up := l.upCh
+	l.mu.Unlock()
+	c, cancel := context.WithCancelCause(ctx)
+	go func() {
+		select {
+		case <-up:
+			cancel(errReconnected)
+		case <-c.Done():
+		}
+	}()
+	return c, func() { cancel(context.Canceled) }
+}
+
+// reconnectErr returns errReconnected when ctx was cut by a reconnect, else err.
+func reconnectErr(ctx context.Context, err error) error {
+	if err != nil && errors.Is(context.Cause(ctx), errReconnected) {
+		return errReconnected
+	}
+	return err
 }
 
 func (l *link) sinceContact() time.Duration {

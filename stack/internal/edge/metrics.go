@@ -8,11 +8,11 @@ import (
 )
 
 type metrics struct {
-	acked, retried, conflicts atomic.Uint64
-	syncBatches, syncRecords  atomic.Uint64
-	syncErrors                atomic.Uint64
-	syncSent, syncRecv        atomic.Uint64 // wire bytes of the sync connections
-	downSent, downRecv        atomic.Uint64 // wire bytes of the config long-poll
+	acked, retried, conflicts   atomic.Uint64
+	syncBatches, syncRecords    atomic.Uint64
+	syncErrors, heartbeatErrors atomic.Uint64
+	syncSent, syncRecv          atomic.Uint64 // wire bytes of the sync connections
+	downSent, downRecv          atomic.Uint64 // wire bytes of the config long-poll
 }
 
 func (a *Agent) serveMetrics(w http.ResponseWriter, _ *http.Request) {
@@ -29,11 +29,12 @@ func (a *Agent) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 		{Name: "edge_records_pending", Help: "Records not yet acknowledged by the hub.", Type: "gauge", Value: float64(a.pending())},
 		{Name: "edge_sync_bytes_sent_total", Help: "Wire bytes written on edge-to-hub sync connections (HTTP framing included).", Type: "counter", Value: float64(m.syncSent.Load())},
 		{Name: "edge_sync_bytes_received_total", Help: "Wire bytes read on sync connections.", Type: "counter", Value: float64(m.syncRecv.Load())},
-		{Name: "edge_downlink_bytes_sent_total", Help: "Wire bytes written on config long-poll connections.", Type: "counter", Value: float64(m.downSent.Load())},
-		{Name: "edge_downlink_bytes_received_total", Help: "Wire bytes read on config long-poll connections.", Type: "counter", Value: float64(m.downRecv.Load())},
+		{Name: "edge_downlink_bytes_sent_total", Help: "Wire bytes written on config long-poll and heartbeat connections.", Type: "counter", Value: float64(m.downSent.Load())},
+		{Name: "edge_downlink_bytes_received_total", Help: "Wire bytes read on config long-poll and heartbeat connections.", Type: "counter", Value: float64(m.downRecv.Load())},
 		{Name: "edge_sync_batches_total", Help: "Sync batches acknowledged by the hub.", Type: "counter", Value: float64(m.syncBatches.Load())},
 		{Name: "edge_sync_records_sent_total", Help: "Records sent in acknowledged batches (resends included).", Type: "counter", Value: float64(m.syncRecords.Load())},
-		{Name: "edge_sync_errors_total", Help: "Failed sync or heartbeat attempts.", Type: "counter", Value: float64(m.syncErrors.Load())},
+		{Name: "edge_sync_errors_total", Help: "Failed sync attempts.", Type: "counter", Value: float64(m.syncErrors.Load())},
+		{Name: "edge_heartbeat_errors_total", Help: "Failed heartbeat probes of the hub.", Type: "counter", Value: float64(m.heartbeatErrors.Load())},
 		{Name: "edge_config_version", Help: "Config version held by the node (0 = none).", Type: "gauge", Value: float64(a.st.Config().Version)},
 		{Name: "edge_online", Help: "1 when the cloud is reachable, else 0.", Type: "gauge", Value: online},
 	})

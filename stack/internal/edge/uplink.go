@@ -19,14 +19,17 @@ import (
 // uplink ships the outbox to the hub: batches of the records after the
 // durable acked cursor, gzip-compressed, one hub transaction per batch.
 type uplink struct {
-	cfg     Config
-	st      Store
-	link    *link
-	client  *http.Client
-	m       *metrics
-	kick    chan struct{}
-	log     *slog.Logger
-	nodeTag []byte // JSON-encoded node id
+	cfg    Config
+	st     Store
+	link   *link
+	client *http.Client
+	// pingClient has its own connections: a probe must not queue behind a
+	// stuck sync request nor reuse its dead connection.
+	pingClient *http.Client
+	m          *metrics
+	kick       chan struct{}
+	log        *slog.Logger
+	nodeTag    []byte // JSON-encoded node id
 
 	buf bytes.Buffer
 	gz  *gzip.Writer
@@ -64,8 +67,6 @@ func (u *uplink) run(ctx context.Context) {
 		switch {
 		case u.st.LastSeq() > u.st.Cursor():
 			err = u.syncFn(ctx)
-		case u.link.sinceContact() >= u.cfg.Heartbeat:
-			err = u.ping(ctx)
 		default:
 			idle.Reset(u.cfg.SyncInterval)
 			select {
@@ -76,7 +77,7 @@ func (u *uplink) run(ctx context.Context) {
 			}
 			continue
 		}
-		if err == nil {
+		if err == nil || errors.Is(err, errReconnected) {
 			bo.reset()
 			continue
 		}
@@ -142,7 +143,9 @@ func (u *uplink) syncOnce(ctx context.Context) error {
 // post sends one sync body and decodes the acknowledgement.
 func (u *uplink) post(ctx context.Context, body []byte, gzipped bool) (wire.SyncResponse, error) {
 	var out wire.SyncResponse
-	ctx, cancel := context.WithTimeout(ctx, u.cfg.CloudTimeout)
+	rctx, stop := u.link.untilReconnect(ctx)
+	defer stop()
+	ctx, cancel := context.WithTimeout(rctx, u.cfg.CloudTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.cfg.CloudURL+wire.SyncPath, bytes.NewReader(body))
 	if err != nil {
@@ -155,7 +158,7 @@ func (u *uplink) post(ctx context.Context, body []byte, gzipped bool) (wire.Sync
 	req.Header.Set(wire.NodeHeader, u.cfg.NodeID)
 	resp, err := u.client.Do(req)
 	if err != nil {
-		return out, fmt.Errorf("post %s: %w", wire.SyncPath, err)
+		return out, fmt.Errorf("post %s: %w", wire.SyncPath, reconnectErr(rctx, err))
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -171,8 +174,33 @@ func (u *uplink) post(ctx context.Context, body []byte, gzipped bool) (wire.Sync
 	return out, nil
 }
 
-// ping probes the hub when there is nothing to send, so that loss of the
-// cloud is noticed (and recovery too) while idle.
+// heartbeat probes the hub whenever no exchange succeeded for
+// cfg.Heartbeat, so that a lost cloud is noticed even while a sync request
+// hangs on a silently dropped connection, and a recovered one while idle.
+func (u *uplink) heartbeat(ctx context.Context) {
+	bo := newBackoff(u.cfg.BackoffBase, u.cfg.BackoffMax)
+	for ctx.Err() == nil {
+		if wait := u.cfg.Heartbeat - u.link.sinceContact(); wait > 0 {
+			if !sleep(ctx, wait) {
+				return
+			}
+			continue
+		}
+		if err := u.ping(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			u.m.heartbeatErrors.Add(1)
+			u.link.failure(err)
+			if !sleep(ctx, bo.next()) {
+				return
+			}
+			continue
+		}
+		bo.reset()
+	}
+}
+
 func (u *uplink) ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, min(time.Second, u.cfg.CloudTimeout))
 	defer cancel()
@@ -180,7 +208,7 @@ func (u *uplink) ping(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("build heartbeat: %w", err)
 	}
-	resp, err := u.client.Do(req)
+	resp, err := u.pingClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("heartbeat: %w", err)
 	}

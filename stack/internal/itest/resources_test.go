@@ -91,33 +91,38 @@ func TestStartupAndResourceDefects(t *testing.T) {
 }
 
 // countingProxy forwards TCP to target and counts client→server bytes: the
-// edge's uplink traffic as a link counter would see it.
+// edge's uplink traffic as a link counter would see it. It can throttle the
+// uplink (rate, bytes/s) and black-hole both directions like a DROP rule.
 type countingProxy struct {
-	ln   net.Listener
-	sent atomic.Int64
-	wg   sync.WaitGroup
-	rate int // client→server bytes per second, 0 = unlimited
+	ln        net.Listener
+	sent      atomic.Int64
+	blackhole atomic.Bool
+	wg        sync.WaitGroup
+	rate      int
 }
 
 func newCountingProxy(t *testing.T, target string) *countingProxy {
 	return newThrottledProxy(t, target, 0)
 }
 
-// throttledCopy copies src to dst at about rate bytes per second.
-func throttledCopy(dst io.Writer, src io.Reader, rate int) (int64, error) {
+// pipe copies src to dst chunk by chunk, dropping chunks while black-holed
+// and pacing them at rate bytes/s when rate > 0; it returns the bytes passed.
+func (p *countingProxy) pipe(dst io.Writer, src io.Reader, rate int) int64 {
 	buf := make([]byte, 1024)
 	var total int64
 	for {
 		n, err := src.Read(buf)
-		if n > 0 {
-			time.Sleep(time.Duration(n) * time.Second / time.Duration(rate))
+		if n > 0 && !p.blackhole.Load() {
+			if rate > 0 {
+				time.Sleep(time.Duration(n) * time.Second / time.Duration(rate))
+			}
 			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return total, werr
+				return total
 			}
 			total += int64(n)
 		}
 		if err != nil {
-			return total, err
+			return total
 		}
 	}
 }
@@ -144,17 +149,8 @@ func newThrottledProxy(t *testing.T, target string, rate int) *countingProxy {
 			mu.Lock()
 			conns = append(conns, c, u)
 			mu.Unlock()
-			p.wg.Go(func() {
-				var n int64
-				if rate > 0 {
-					n, _ = throttledCopy(u, c, rate)
-				} else {
-					n, _ = io.Copy(u, c)
-				}
-				p.sent.Add(n)
-				u.Close()
-			})
-			p.wg.Go(func() { _, _ = io.Copy(c, u); c.Close() })
+			p.wg.Go(func() { p.sent.Add(p.pipe(u, c, rate)); u.Close() })
+			p.wg.Go(func() { p.pipe(c, u, 0); c.Close() })
 		}
 	})
 	t.Cleanup(func() {
@@ -228,5 +224,45 @@ func TestSlowLinkConverges(t *testing.T) {
 	t.Logf("%s; converged=%v in %v; %.0f sync errors, %.0f batches", v, ok, took, errs, batches)
 	if !ok || len(v.lost)+len(v.dup)+len(v.unknown) != 0 {
 		t.Fatalf("not converged exactly once over the slow link: %s", v)
+	}
+}
+
+// TestSilentPartitionIsDetectedAndHealed black-holes the edge↔hub link (no
+// RST, no FIN: what a DROP rule does): the agent must report offline while
+// serving locally, and after heal deliver the backlog and the config
+// published meanwhile within seconds, not after its request timeouts.
+func TestSilentPartitionIsDetectedAndHealed(t *testing.T) {
+	needBinaries(t)
+	hub := newHub(t, bins.hub)
+	proxy := newCountingProxy(t, hub.addr)
+	edge := newEdge(t, bins.edge, "d1", proxy.url())
+	h := newHistory()
+	h.writeN(edge.url(), "pre", 100, 4)
+	if v, ok, _ := converge(edge, hub.url(), h, 10*time.Second, 0); !ok {
+		t.Fatalf("no initial sync: %s", v)
+	}
+
+	proxy.blackhole.Store(true)
+	cut := time.Now()
+	h.writeN(edge.url(), "cut", 100, 4)
+	if h.ackedCount() != 200 {
+		t.Fatalf("writes during the silent partition: %d of 100 acknowledged", h.ackedCount()-100)
+	}
+	detect, err := waitFor(8*time.Second, func() bool { s, err := edge.status(); return err == nil && s.Mode == "offline" })
+	if err != nil {
+		t.Fatalf("status.mode still online %v into a silent partition", time.Since(cut))
+	}
+	version := putConfig(t, hub.url(), "during-cut")
+	time.Sleep(time.Second)
+
+	proxy.blackhole.Store(false)
+	v, ok, took := converge(edge, hub.url(), h, 15*time.Second, 0)
+	cfgTook, cfgErr := waitFor(15*time.Second, func() bool { s, err := edge.status(); return err == nil && s.ConfigVersion == version })
+	t.Logf("offline detected after %v; after heal: records converged=%v in %v (%s), config v%d in %v", detect, ok, took, v, version, cfgTook)
+	if !ok || len(v.lost)+len(v.dup)+len(v.unknown) != 0 {
+		t.Fatalf("not converged exactly once after heal: %s", v)
+	}
+	if took > 5*time.Second || cfgErr != nil || cfgTook > 5*time.Second {
+		t.Fatalf("recovery too slow: records %v, config %v (%v)", took, cfgTook, cfgErr)
 	}
 }
