@@ -194,9 +194,15 @@ export function buildProgram(
     .description('install Debian packages and build the pinned tools into .tools/ (idempotent, cached)')
     .option('--no-apt', 'do not install Debian packages')
     .option('--no-stack', 'do not build the reference stack')
+    .option('--kube', 'also build the embedded Kubernetes control plane (scripts/kube; ~6 min cold)')
     .option('--json', 'print the steps as JSON')
-    .addHelpText('after', examples('edgechaos bootstrap', 'edgechaos bootstrap --no-apt --json'))
-    .action((opts: { apt?: boolean; stack?: boolean; json?: boolean }) => set(bootstrapCommand(opts)));
+    .addHelpText(
+      'after',
+      examples('edgechaos bootstrap', 'edgechaos bootstrap --no-apt --json', 'edgechaos bootstrap --kube'),
+    )
+    .action((opts: { apt?: boolean; stack?: boolean; kube?: boolean; json?: boolean }) =>
+      set(bootstrapCommand(opts)),
+    );
 
   return program;
 }

@@ -15,6 +15,7 @@ import { EdgechaosError, ExitCode } from '../core/errors.ts';
 import { repoRoot, toolCacheDir, toolsDir } from '../core/paths.ts';
 import { run } from '../core/proc.ts';
 import { readToolsLock, type GoTool } from './lock.ts';
+import { installKubeTools } from '../kube/tools.ts';
 
 export class BootstrapError extends EdgechaosError {
   override readonly exitCode = ExitCode.Environment;
@@ -40,6 +41,8 @@ export interface BootstrapOptions {
   skipApt?: boolean;
   /** Also build the reference stack (stack/build.sh). */
   stack?: boolean;
+  /** Also build the embedded Kubernetes control plane (scripts/kube; minutes cold, seconds cached). */
+  kube?: boolean;
   onStep?: (r: StepResult) => void;
 }
 
@@ -152,6 +155,12 @@ async function buildStack(logDir: string): Promise<StepResult> {
   return { step: 'stack', status: 'built', detail: 'stack/dist', ms: Date.now() - t0 };
 }
 
+/** The embedded control plane (etcd, kube-apiserver, -controller-manager, -scheduler) into .tools/kube/. */
+export async function ensureKube(logDir: string): Promise<StepResult> {
+  const r = await installKubeTools(join(logDir, 'kube.log'));
+  return { step: 'kube', ...r };
+}
+
 /** Idempotent: a second run with everything present finishes in seconds. */
 export async function bootstrap(opts: BootstrapOptions = {}): Promise<StepResult[]> {
   const lock = readToolsLock();
@@ -166,5 +175,6 @@ export async function bootstrap(opts: BootstrapOptions = {}): Promise<StepResult
   if (!opts.skipApt) record(await ensureDebian(lock.debian, logDir, opts));
   for (const [name, tool] of Object.entries(lock.go)) record(await ensureGoTool(name, tool, logDir));
   if (opts.stack !== false) record(await buildStack(logDir));
+  if (opts.kube) record(await ensureKube(logDir));
   return results;
 }

@@ -6,11 +6,13 @@ export async function bootstrapCommand(opts: {
   json?: boolean;
   apt?: boolean;
   stack?: boolean;
+  kube?: boolean;
 }): Promise<number> {
   const t0 = Date.now();
   const results = await bootstrap({
     skipApt: opts.apt === false,
     stack: opts.stack !== false,
+    kube: opts.kube === true,
     onStep: (r) => {
       if (!opts.json)
         console.error(

@@ -1,0 +1,13 @@
+// Command etcd is the etcd server at the version k8s.io/kubernetes pins (go.etcd.io/etcd/server/v3),
+// built from Go modules so the embedded control plane needs no distribution package.
+package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() {
+	etcdmain.Main(os.Args)
+}
