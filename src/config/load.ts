@@ -40,8 +40,13 @@ export async function loadConfig<S extends z.ZodType>(
   try {
     if (ext === '.json') value = JSON.parse(readFileSync(abs, 'utf8'));
     else if (['.ts', '.mts', '.js', '.mjs'].includes(ext)) {
-      const mod = (await import(pathToFileURL(abs).href)) as { default?: unknown };
+      // tsx's tsImport loads TypeScript whether or not the file sits in an ESM package (a scenario in
+      // /tmp is treated as CommonJS, and then its default export arrives wrapped once more).
+      const { tsImport } = await import('tsx/esm/api');
+      const mod = (await tsImport(pathToFileURL(abs).href, import.meta.url)) as { default?: unknown };
       value = mod.default;
+      if (value && typeof value === 'object' && Object.keys(value).length === 1 && 'default' in value)
+        value = value.default;
       if (value === undefined) throw new ScenarioError(`${what} module has no default export`, { file });
     } else throw new ScenarioError(`${what} must be a .ts, .js or .json file`, { file });
   } catch (err) {
