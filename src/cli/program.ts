@@ -3,6 +3,9 @@ import { NotImplementedError } from '../core/errors.ts';
 import { bootstrapCommand } from './commands/bootstrap.ts';
 import { cleanupCommand } from './commands/cleanup.ts';
 import { conformCommand } from './commands/conform.ts';
+import { deployCommand, type DeployOptions } from './commands/deploy.ts';
+import { destroyCommand } from './commands/destroy.ts';
+import { injectCommand, type InjectOptions } from './commands/inject.ts';
 import { runCommand, type RunCommandOptions } from './commands/run.ts';
 import { scoreCommand } from './commands/score.ts';
 import { deployers } from '../campaign/deployers.ts';
@@ -80,18 +83,26 @@ export function buildProgram(
     .option('--nodes <n>', 'number of edge nodes', '3')
     .option('--stack <manifest>', 'stack manifest')
     .option('--json', 'print the deployment as JSON')
+    .option(
+      '--profile <board>',
+      'board profile of every edge: rpi4, rpi-zero, jetson-nano, x86-edge, custom:cpus=0.5,memory=512MiB',
+      'x86-edge',
+    )
+    .option('--subnet <cidr>', "private range to take the run's /24 from (local target)", '10.77.0.0/16')
+    .option('--edge-mode <mode>', 'EDGE_MODE of the edge agents: auto, online, offline', 'auto')
     .addHelpText(
       'after',
       examples('edgechaos deploy --target local --nodes 3', 'edgechaos deploy --nodes 10 --json'),
     )
-    .action(pending('deploy', '#4'));
+    .action((opts: DeployOptions) => set(deployCommand(opts, signal)));
 
   program
     .command('destroy')
     .description('tear down a deployment made by deploy')
     .option('--run <id>', 'deployment id (default: the newest)')
     .addHelpText('after', examples('edgechaos destroy', 'edgechaos destroy --run dep-lx2k3-ab12'))
-    .action(pending('destroy', '#4'));
+    .option('--json', 'print what was reverted as JSON')
+    .action((opts: { run?: string; json?: boolean }) => set(destroyCommand(opts)));
 
   program
     .command('inject')
@@ -104,6 +115,8 @@ export function buildProgram(
     .option('--for <duration>', 'how long, e.g. 30s', '30s')
     .option('--param <k=v...>', 'fault parameters, e.g. --param latency=200ms --param jitter=50ms')
     .option('--json', 'print what was applied as JSON')
+    .option('--run <id>', 'deployment id (default: the newest)')
+    .option('--seed <n>', 'seed for randomised schedules (flap)')
     .addHelpText(
       'after',
       examples(
@@ -111,7 +124,7 @@ export function buildProgram(
         'edgechaos inject latency --node edge-2 --for 1m --param latency=300ms --param jitter=50ms',
       ),
     )
-    .action(pending('inject', '#4'));
+    .action((kind: string, opts: InjectOptions) => set(injectCommand(kind, opts, signal)));
 
   program
     .command('cleanup')

@@ -1,0 +1,177 @@
+import { randomBytes } from 'node:crypto';
+import type { CleanupHandle, CleanupRegistry } from '../src/core/cleanup/registry.ts';
+import { abortReason } from '../src/core/deadline.ts';
+import { FaultRevertError, TargetError } from '../src/core/errors.ts';
+import { logger } from '../src/core/logger.ts';
+import { seededRandom } from '../src/load/rng.ts';
+import type { Deployment } from '../src/targets/types.ts';
+import { planFault } from './catalogue.ts';
+import type { Fault, FaultPlan, FaultStep, PlanContext, ResolvedFault } from './types.ts';
+
+const log = logger('fault');
+
+/** An applied fault: `revert` is idempotent, keeps going past errors, and also lives in the journal. */
+export interface AppliedFault {
+  readonly plan: FaultPlan;
+  /** ms from the call to the effect being applied (all immediate steps done). */
+  readonly applyMs: number;
+  /** Errors of delayed steps (flap toggles, delayed restarts) so far. */
+  readonly laterErrors: readonly unknown[];
+  revert(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export function planContext(dep: Deployment): PlanContext {
+  return {
+    nodes: dep.nodes,
+    clientAddresses: dep.clientAddresses,
+    uplinkProxy: (n) => dep.uplinkProxy(n),
+    uplinkDevice: (n) => dep.uplinkDevice(n),
+  };
+}
+
+/** Resolve the node selector (seeded) and give the fault an id. */
+export function resolveFault(f: Fault): ResolvedFault {
+  const id = f.id ?? `f${randomBytes(3).toString('hex')}`;
+  const node =
+    typeof f.node === 'string'
+      ? f.node
+      : f.node.random[Math.floor(seededRandom(f.seed ?? 1)() * f.node.random.length)]!;
+  return { ...f, id, node };
+}
+
+async function toxicAdd(step: Extract<FaultStep, { op: 'toxic' }>): Promise<void> {
+  const url = `${step.uplink.api}/proxies/${encodeURIComponent(step.uplink.proxy)}/toxics`;
+  const res = await fetch(url, {
+    method: 'POST',
+    body: JSON.stringify(step.toxic),
+    signal: AbortSignal.timeout(5000),
+  });
+  if (!res.ok)
+    throw new TargetError(
+      `toxiproxy: adding ${step.toxic.name}: HTTP ${res.status} ${(await res.text()).trim()}`,
+      { node: step.node },
+    );
+}
+
+/**
+ * Apply a fault to a deployment: validate and plan first (nothing changes on a bad param or node),
+ * then run each step, journaling its undo before its effect. A failure half-way reverts what was done.
+ */
+export async function applyFault(
+  dep: Deployment,
+  input: Fault,
+  registry: CleanupRegistry,
+  opts: { signal?: AbortSignal } = {},
+): Promise<AppliedFault> {
+  const fault = resolveFault(input);
+  const plan = planFault(fault, planContext(dep));
+  const handles: CleanupHandle[] = [];
+  const timers = new Set<NodeJS.Timeout>();
+  const laterErrors: unknown[] = [];
+  let reverting = false;
+
+  const runStep = async (s: FaultStep): Promise<void> => {
+    switch (s.op) {
+      case 'exec': {
+        const shell = dep.shell(s.node);
+        if (s.undo) {
+          const u = shell.undoEntry(s.undo);
+          handles.push(registry.add(u.kind, s.what, u.data));
+        }
+        await shell.exec(s.argv, s.input === undefined ? {} : { input: s.input });
+        return;
+      }
+      case 'toxic':
+        handles.push(
+          registry.add('toxiproxy-toxic', s.what, {
+            api: s.uplink.api,
+            proxy: s.uplink.proxy,
+            toxic: s.toxic.name,
+          }),
+        );
+        await toxicAdd(s);
+        return;
+      case 'spawn': {
+        const p = await dep.shell(s.node).spawn(s.argv, {
+          what: s.what,
+          registry,
+          inResourceGroup: s.inResourceGroup,
+          logName: `${s.node}-${fault.id}-${fault.kind}`,
+        });
+        handles.push(p.handle);
+        void p.exited.then((e) => {
+          if (!reverting) log.debug(`${s.what} exited (${e.code ?? e.signal})`);
+        });
+        return;
+      }
+      case 'signal':
+        await dep.signalStack(s.node, s.signal);
+        return;
+      case 'kill-all':
+        await dep.killAll(s.node);
+        return;
+      case 'start':
+        await dep.startStack(s.node, opts.signal);
+        return;
+      case 'freeze':
+        handles.push(await dep.freeze(s.node, registry, { method: s.method }));
+        return;
+      case 'after': {
+        const t = setTimeout(() => {
+          timers.delete(t);
+          if (reverting) return;
+          void (async () => {
+            for (const inner of s.steps) {
+              if (reverting) return;
+              await runStep(inner);
+            }
+          })().catch((err: unknown) => {
+            laterErrors.push(err);
+            log.warn(`${s.what}: ${err instanceof Error ? err.message : String(err)}`);
+          });
+        }, s.delayMs);
+        timers.add(t);
+        return;
+      }
+    }
+  };
+
+  let revertOnce: Promise<void> | undefined;
+  const revert = (): Promise<void> =>
+    (revertOnce ??= (async () => {
+      reverting = true;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      const failures: { what: string; error: unknown }[] = [];
+      for (const h of [...handles].reverse()) {
+        try {
+          await h.revert();
+        } catch (error) {
+          failures.push({ what: h.what, error });
+        }
+      }
+      for (const s of plan.onRevert) {
+        try {
+          await runStep(s);
+        } catch (error) {
+          failures.push({ what: s.what, error });
+        }
+      }
+      if (failures.length) throw new FaultRevertError(failures);
+    })());
+
+  const t0 = performance.now();
+  try {
+    for (const s of plan.steps) {
+      if (opts.signal?.aborted) throw abortReason(opts.signal);
+      await runStep(s);
+    }
+  } catch (err) {
+    await revert().catch((e: unknown) => log.error(`reverting a half-applied ${fault.kind}: ${String(e)}`));
+    throw err;
+  }
+  const applyMs = performance.now() - t0;
+  log.debug(`applied ${plan.summary} in ${applyMs.toFixed(1)} ms`);
+  return { plan, applyMs, laterErrors, revert, [Symbol.asyncDispose]: revert };
+}

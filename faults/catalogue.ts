@@ -1,0 +1,59 @@
+import { UsageError } from '../src/core/errors.ts';
+import { bandwidth } from './bandwidth.ts';
+import { cpuStress } from './cpu-stress.ts';
+import { flap } from './flap.ts';
+import { kill } from './kill.ts';
+import { latency } from './latency.ts';
+import { memoryStress } from './memory-stress.ts';
+import { partition } from './partition.ts';
+import { pause } from './pause.ts';
+import { resetPeer } from './reset-peer.ts';
+import { restartNode } from './restart-node.ts';
+import { slicer } from './slicer.ts';
+import { timeout } from './timeout.ts';
+import type { FaultKind, FaultPlan, PlanContext, ResolvedFault } from './types.ts';
+
+/** Every fault kind by name. */
+export const catalogue: Readonly<Record<string, FaultKind<unknown>>> = Object.fromEntries(
+  [
+    partition,
+    latency,
+    bandwidth,
+    resetPeer,
+    timeout,
+    slicer,
+    flap,
+    cpuStress,
+    memoryStress,
+    kill,
+    pause,
+    restartNode,
+  ].map((k) => [k.kind, k as FaultKind<unknown>]),
+);
+
+export function faultKind(kind: string): FaultKind<unknown> {
+  const k = catalogue[kind];
+  if (!k)
+    throw new UsageError(`unknown fault kind "${kind}" (known: ${Object.keys(catalogue).join(', ')})`, {
+      field: 'kind',
+    });
+  return k;
+}
+
+/** Validate and plan a fault (pure): every error is raised here, before anything changes. */
+export function planFault(fault: ResolvedFault, ctx: PlanContext): FaultPlan {
+  const k = faultKind(fault.kind);
+  if (!ctx.nodes.some((n) => n.name === fault.node))
+    throw new UsageError(
+      `fault ${fault.kind}: no node "${fault.node}" (nodes: ${ctx.nodes.map((n) => n.name).join(', ')})`,
+      {
+        node: fault.node,
+      },
+    );
+  if (fault.durationMs !== undefined && (!Number.isFinite(fault.durationMs) || fault.durationMs < 0))
+    throw new UsageError(`fault ${fault.kind}: duration must be ≥ 0 ms, got ${fault.durationMs}`, {
+      field: 'for',
+    });
+  const p = k.parse(fault.params, fault, ctx);
+  return k.plan(p, fault, ctx);
+}

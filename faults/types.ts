@@ -1,0 +1,81 @@
+import type { NodeInfo, UplinkProxy } from '../src/targets/types.ts';
+
+/**
+ * A fault is plain data: what, where, when, how long. The campaign engine schedules it; `inject`
+ * applies one by hand. Node selectors are resolved (seeded) before planning.
+ */
+export interface Fault {
+  /** Stable id within a run (f1, f2, …); names the fault's nft tables and toxics. */
+  id?: string;
+  kind: string;
+  /** A node name, or a seeded random pick among names. */
+  node: string | { random: string[] };
+  params: Record<string, unknown>;
+  /** ms from the start of the load phase (the campaign's business; apply ignores it). */
+  offsetMs?: number;
+  /** How long it stays applied; undefined for instant faults (kill, restart-node). */
+  durationMs?: number;
+  /** Seed for the fault's own randomness (flap schedule). */
+  seed?: number;
+}
+
+/** A fault with its node resolved, as planning sees it. */
+export interface ResolvedFault extends Fault {
+  id: string;
+  node: string;
+}
+
+/** What planning may know about the deployment: pure data, so plans are unit-testable without root. */
+export interface PlanContext {
+  nodes: readonly NodeInfo[];
+  clientAddresses: readonly string[];
+  uplinkProxy(node: string): UplinkProxy | undefined;
+  uplinkDevice(node: string): string;
+}
+
+export interface ToxicSpec {
+  name: string;
+  type: 'latency' | 'bandwidth' | 'reset_peer' | 'timeout' | 'slicer' | 'slow_close' | 'limit_data';
+  stream: 'upstream' | 'downstream';
+  toxicity: number;
+  attributes: Record<string, number>;
+}
+
+/** One action of a plan. Everything with an effect says how it is undone, and is journaled first. */
+export type FaultStep =
+  /** Run argv on the node (NodeShell); `undo` runs on revert and is journaled before `argv` runs. */
+  | { op: 'exec'; node: string; what: string; argv: string[]; input?: string; undo?: string[] }
+  /** Add a toxic to a toxiproxy proxy (journaled as its DELETE). */
+  | { op: 'toxic'; node: string; what: string; uplink: UplinkProxy; toxic: ToxicSpec }
+  /** A long-running helper on the node (stress-ng), in its resource group; revert kills it. */
+  | { op: 'spawn'; node: string; what: string; argv: string[]; inResourceGroup: boolean }
+  /** Signal the node's stack process tree. */
+  | { op: 'signal'; node: string; what: string; signal: NodeJS.Signals }
+  /** SIGKILL every process of the node. */
+  | { op: 'kill-all'; node: string; what: string }
+  /** Start the node's stack process if it is not running (waits for health). */
+  | { op: 'start'; node: string; what: string }
+  /** Pause the node (freezer or SIGSTOP); revert resumes. */
+  | { op: 'freeze'; node: string; what: string; method: 'freezer' | 'sigstop' }
+  /** Later steps on the fault's own clock; cancelled when the fault is reverted. */
+  | { op: 'after'; delayMs: number; what: string; steps: FaultStep[] };
+
+export interface FaultPlan {
+  fault: ResolvedFault;
+  /** One line for people. */
+  summary: string;
+  steps: FaultStep[];
+  /** Run after every undo on revert (e.g. make sure a killed stack runs again). */
+  onRevert: FaultStep[];
+}
+
+/** One kind of fault: typed params, validated before anything changes, and a pure plan. */
+export interface FaultKind<P> {
+  kind: string;
+  description: string;
+  /** Param names with one line each (for `inject --help` and errors). */
+  params: Record<string, string>;
+  /** Validate and type the params; throws a UsageError naming the param. */
+  parse(raw: Record<string, unknown>, fault: ResolvedFault, ctx: PlanContext): P;
+  plan(p: P, fault: ResolvedFault, ctx: PlanContext): FaultPlan;
+}

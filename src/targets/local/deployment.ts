@@ -1,0 +1,338 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { CleanupHandle, CleanupRegistry } from '../../core/cleanup/registry.ts';
+import { sweep } from '../../core/cleanup/sweep.ts';
+import { deadline, sleep, waitFor } from '../../core/deadline.ts';
+import { FaultRevertError, TargetError, UsageError } from '../../core/errors.ts';
+import { killGroup, pidsWithToken, run, spawnManaged } from '../../core/proc.ts';
+import type {
+  Deployment,
+  NodeInfo,
+  NodeShell,
+  NodeStats,
+  ProcessExit,
+  UplinkBytes,
+  UplinkProxy,
+} from '../types.ts';
+import './reverters.ts';
+import { NetnsShell } from './shell.ts';
+import type { LocalDeploymentState } from './state.ts';
+import type { LocalNodeState } from './topology-plan.ts';
+
+/**
+ * A running local deployment. The process that deployed it also sees its stack processes exit; any
+ * other process can attach to it from its state file (processes are found by their cleanup token,
+ * resources by name), so `inject` and `destroy` work from another command.
+ */
+export class LocalDeployment implements Deployment {
+  readonly target = 'local';
+  private readonly byName = new Map<string, LocalNodeState>();
+  private readonly expected = new Map<string, number>();
+  private readonly exitLog: ProcessExit[] = [];
+  private readonly t0 = performance.now();
+  private tornDown = false;
+
+  constructor(
+    readonly state: LocalDeploymentState,
+    /** Reverts what the deployment created; attached deployments sweep the deployment's journal. */
+    private readonly teardownFn?: () => Promise<void>,
+  ) {
+    for (const n of state.nodes) this.byName.set(n.name, n);
+  }
+
+  static attach(state: LocalDeploymentState): LocalDeployment {
+    return new LocalDeployment(state);
+  }
+
+  get runId(): string {
+    return this.state.runId;
+  }
+  get runDir(): string {
+    return this.state.runDir;
+  }
+  get nodes(): readonly NodeInfo[] {
+    return this.state.nodes.map((n) => ({
+      name: n.name,
+      role: n.role,
+      address: n.address,
+      ...(n.limits ? { limits: n.limits } : {}),
+      ...(n.profile ? { profile: n.profile } : {}),
+    }));
+  }
+  get edges(): readonly { name: string; url: string }[] {
+    return this.state.nodes.filter((n) => n.role === 'edge').map((n) => ({ name: n.name, url: n.url }));
+  }
+  get hubUrl(): string {
+    return this.local('cloud').url;
+  }
+  get clientAddresses(): readonly string[] {
+    return [this.state.client];
+  }
+
+  /** The node's full local state; a clear error naming the node when it does not exist. */
+  local(name: string): LocalNodeState {
+    const n = this.byName.get(name);
+    if (!n)
+      throw new UsageError(
+        `no node "${name}" in deployment ${this.runId} (nodes: ${[...this.byName.keys()].join(', ')})`,
+        {
+          node: name,
+        },
+      );
+    return n;
+  }
+
+  node(name: string): NodeInfo {
+    const n = this.local(name);
+    return this.nodes.find((x) => x.name === n.name)!;
+  }
+
+  shell(node: string): NodeShell {
+    return new NetnsShell(this.local(node), this.runDir);
+  }
+
+  uplinkProxy(node: string): UplinkProxy | undefined {
+    const n = this.local(node);
+    return n.proxy ? { api: this.state.toxiproxyApi, proxy: n.proxy.name } : undefined;
+  }
+
+  uplinkDevice(node: string): string {
+    this.local(node);
+    return 'eth0';
+  }
+
+  private token(node: string): string {
+    return `${this.state.stackToken}.${node}`;
+  }
+
+  stackPids(node: string): number[] {
+    this.local(node);
+    return pidsWithToken(this.token(node));
+  }
+
+  stackRunning(node: string): boolean {
+    return this.stackPids(node).length > 0;
+  }
+
+  async startStack(node: string, signal?: AbortSignal): Promise<void> {
+    const n = this.local(node);
+    if (this.stackRunning(node)) return;
+    mkdirSync(n.dataDir, { recursive: true });
+    mkdirSync(dirname(n.logFile), { recursive: true });
+    const env: NodeJS.ProcessEnv = { ...process.env, ...n.env };
+    const proc = await spawnManaged(n.argv, {
+      env,
+      logFile: n.logFile,
+      token: `${this.token(node)}.${randomBytes(3).toString('hex')}`,
+    });
+    proc.child.unref();
+    void proc.exited.then((e) => {
+      const exp = this.expected.get(node) ?? 0;
+      if (exp > 0) this.expected.set(node, exp - 1);
+      this.exitLog.push({
+        node,
+        at: performance.now() - this.t0,
+        code: e.code,
+        signal: e.signal,
+        expected: exp > 0,
+      });
+    });
+    await Promise.race([
+      waitFor(
+        async () =>
+          (await fetch(n.healthUrl, { signal: AbortSignal.timeout(1000) })).status === 200 ? true : undefined,
+        { signal: deadline(30_000, `${node} ${n.healthUrl} to answer 200`, signal), intervalMs: 20 },
+      ),
+      proc.exited.then((e) => {
+        throw new TargetError(
+          `${node}: stack process exited (${e.code ?? e.signal}) before it was healthy; see ${n.logFile}`,
+          {
+            node,
+          },
+        );
+      }),
+    ]);
+  }
+
+  signalStack(node: string, sig: NodeJS.Signals): Promise<number> {
+    const pids = this.stackPids(node);
+    if (sig === 'SIGKILL' || sig === 'SIGTERM' || sig === 'SIGINT')
+      this.expected.set(node, (this.expected.get(node) ?? 0) + 1);
+    let n = 0;
+    for (const p of pids) if (killGroup(p, sig)) n++;
+    return Promise.resolve(n);
+  }
+
+  async stopStack(node: string, opts: { signal?: NodeJS.Signals; graceMs?: number } = {}): Promise<void> {
+    if (!this.stackRunning(node)) return;
+    await this.signalStack(node, opts.signal ?? 'SIGTERM');
+    const until = performance.now() + (opts.graceMs ?? 3000);
+    while (this.stackRunning(node) && performance.now() < until) await sleep(20);
+    if (this.stackRunning(node)) {
+      for (const p of this.stackPids(node)) killGroup(p, 'SIGKILL');
+      const hard = performance.now() + 5000;
+      while (this.stackRunning(node) && performance.now() < hard) await sleep(20);
+      if (this.stackRunning(node)) throw new TargetError(`${node}: stack process survived SIGKILL`, { node });
+    }
+  }
+
+  async restartStack(node: string, signal?: AbortSignal): Promise<void> {
+    await this.stopStack(node);
+    await this.startStack(node, signal);
+  }
+
+  async freeze(
+    node: string,
+    registry: CleanupRegistry,
+    opts: { method?: 'freezer' | 'sigstop' } = {},
+  ): Promise<CleanupHandle> {
+    if (opts.method === 'sigstop') {
+      const pids = this.stackPids(node);
+      const h = registry.add('sigstop', `SIGSTOP ${node}`, { pids });
+      for (const p of pids) killGroup(p, 'SIGSTOP');
+      return h;
+    }
+    const path = this.local(node).cgroups.freezer;
+    const handle = registry.add('cgroup-freeze', `freeze ${node}`, { path });
+    try {
+      await writeFile(`${path}/freezer.state`, 'FROZEN');
+      await waitFor(
+        async () =>
+          (await readFile(`${path}/freezer.state`, 'utf8')).trim() === 'FROZEN' ? true : undefined,
+        {
+          signal: deadline(5000, `${node} to freeze`),
+          intervalMs: 5,
+        },
+      );
+    } catch (err) {
+      await handle.revert().catch(() => undefined);
+      throw new TargetError(`${node}: freezing failed: ${err instanceof Error ? err.message : String(err)}`, {
+        node,
+        cause: err,
+      });
+    }
+    return handle;
+  }
+
+  async killAll(node: string): Promise<number> {
+    const n = this.local(node);
+    this.expected.set(node, (this.expected.get(node) ?? 0) + (this.stackRunning(node) ? 1 : 0));
+    const pids = new Set<number>(this.stackPids(node));
+    for (const c of Object.values(n.cgroups)) {
+      const procs = await readFile(`${c}/cgroup.procs`, 'utf8').catch(() => '');
+      for (const p of procs.split('\n').filter(Boolean)) pids.add(Number(p));
+    }
+    const inNs = await run(['ip', 'netns', 'pids', n.netns], { allowFailure: true });
+    for (const p of inNs.stdout.split(/\s+/).filter(Boolean)) pids.add(Number(p));
+    // toxiproxy lives in the cloud namespace but is not part of the node's stack: spare it.
+    const spare = new Set<number>(this.state.toxiproxyPid ? [this.state.toxiproxyPid] : []);
+    let killed = 0;
+    for (const p of pids) {
+      if (spare.has(p)) continue;
+      try {
+        process.kill(p, 'SIGKILL');
+        killed++;
+      } catch {
+        /* already gone */
+      }
+    }
+    const until = performance.now() + 5000;
+    while (this.stackRunning(node) && performance.now() < until) await sleep(20);
+    return killed;
+  }
+
+  async stats(node: string): Promise<NodeStats> {
+    const cg = this.local(node).cgroups;
+    const num = async (file: string): Promise<number> => Number((await readFile(file, 'utf8')).trim());
+    const kv = async (file: string): Promise<Record<string, number>> =>
+      Object.fromEntries(
+        (await readFile(file, 'utf8').catch(() => ''))
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => {
+            const [k, v] = l.split(/\s+/);
+            return [k ?? '', Number(v)];
+          }),
+      );
+    const [peak, usage, limit, cpuNs, cpuStat, oom] = await Promise.all([
+      num(`${cg.memory}/memory.max_usage_in_bytes`),
+      num(`${cg.memory}/memory.usage_in_bytes`),
+      num(`${cg.memory}/memory.limit_in_bytes`),
+      num(`${cg.cpuacct}/cpuacct.usage`),
+      kv(`${cg.cpu}/cpu.stat`),
+      kv(`${cg.memory}/memory.oom_control`),
+    ]);
+    return {
+      peakMemoryBytes: peak,
+      memoryBytes: usage,
+      // The kernel's "no limit" is a huge page-aligned number.
+      memoryLimitBytes: limit >= 2 ** 60 ? undefined : limit,
+      cpuSeconds: cpuNs / 1e9,
+      throttledSeconds: (cpuStat['throttled_time'] ?? 0) / 1e9,
+      nrThrottled: cpuStat['nr_throttled'] ?? 0,
+      oomKills: oom['oom_kill'] ?? 0,
+    };
+  }
+
+  async uplinkBytes(node: string): Promise<UplinkBytes> {
+    const n = this.local(node);
+    if (n.role !== 'edge') throw new UsageError(`${node} has no uplink (only edges do)`, { node });
+    const r = await run([
+      'ip',
+      'netns',
+      'exec',
+      n.netns,
+      'nft',
+      '-j',
+      'list',
+      'counters',
+      'table',
+      'inet',
+      'ec_acct',
+    ]);
+    return parseAcctCounters(r.stdout);
+  }
+
+  exits(): readonly ProcessExit[] {
+    return this.exitLog;
+  }
+
+  async teardown(): Promise<void> {
+    if (this.tornDown) return;
+    this.tornDown = true;
+    if (this.teardownFn) return this.teardownFn();
+    const rep = await sweep({ runId: this.runId, force: true, dir: dirname(this.state.journal) });
+    const failed = rep.runs.flatMap((r) => r.failed.map((f) => ({ what: f.what, error: f.error })));
+    if (failed.length) throw new FaultRevertError(failed);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.teardown();
+  }
+}
+
+/** Bytes from `nft -j list counters` of the accounting table (pure). */
+export function parseAcctCounters(json: string): UplinkBytes {
+  const doc = JSON.parse(json) as { nftables?: { counter?: { name: string; bytes: number } }[] };
+  const out: UplinkBytes = { sent: 0, received: 0 };
+  for (const item of doc.nftables ?? []) {
+    if (item.counter?.name === 'up') out.sent = item.counter.bytes;
+    if (item.counter?.name === 'down') out.received = item.counter.bytes;
+  }
+  return out;
+}
+
+/** Handles a deploy created, reverted last-first on teardown, every one attempted. */
+export async function revertHandles(handles: readonly CleanupHandle[]): Promise<void> {
+  const failures: { what: string; error: unknown }[] = [];
+  for (const h of [...handles].reverse()) {
+    try {
+      await h.revert();
+    } catch (error) {
+      failures.push({ what: h.what, error });
+    }
+  }
+  if (failures.length) throw new FaultRevertError(failures);
+}

@@ -1,0 +1,81 @@
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from '../../core/errors.ts';
+import { stateDir } from '../../core/paths.ts';
+import type { LocalNodeState } from './topology-plan.ts';
+
+/** What a later process (inject, destroy, a campaign) needs to attach to a running local deployment. */
+export interface LocalDeploymentState {
+  version: 1;
+  target: 'local';
+  runId: string;
+  runDir: string;
+  subnet: string;
+  client: string;
+  bridge: string;
+  toxiproxyApi: string;
+  toxiproxyPid?: number;
+  stackToken: string;
+  /** The cleanup journal holding every resource of the deployment. */
+  journal: string;
+  createdAt: string;
+  nodes: LocalNodeState[];
+}
+
+export function deploymentsDir(): string {
+  return join(stateDir(), 'deployments');
+}
+
+export function saveDeploymentState(s: LocalDeploymentState): string {
+  const dir = deploymentsDir();
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = join(dir, `${s.runId}.json`);
+  writeFileSync(`${file}.tmp`, JSON.stringify(s, null, 2));
+  renameSync(`${file}.tmp`, file);
+  return file;
+}
+
+export function removeDeploymentState(runId: string): void {
+  rmSync(join(deploymentsDir(), `${runId}.json`), { force: true });
+}
+
+/** The deployment `runId`, or the newest one when no id is given. */
+export function loadDeploymentState(runId?: string): LocalDeploymentState {
+  const dir = deploymentsDir();
+  let file: string | undefined;
+  if (runId) {
+    file = join(dir, `${runId}.json`);
+    if (!existsSync(file)) throw new UsageError(`no deployment "${runId}" (see ${dir})`);
+  } else {
+    const all = existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => f.endsWith('.json'))
+          .map((f) => join(dir, f))
+      : [];
+    all.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+    file = all[0];
+    if (!file) throw new UsageError('no deployment found: run `edgechaos deploy` first');
+  }
+  const s = JSON.parse(readFileSync(file, 'utf8')) as LocalDeploymentState;
+  if (s.version !== 1 || s.target !== 'local')
+    throw new UsageError(`${file}: not a local deployment state (version ${String(s.version)})`);
+  return s;
+}
+
+export function listDeploymentStates(): string[] {
+  const dir = deploymentsDir();
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => f.slice(0, -5))
+    : [];
+}
