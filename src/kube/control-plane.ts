@@ -124,6 +124,19 @@ export class StartedControlPlane {
     }
   }
 
+  /** Node loss as the rescheduling check drives it: kwok stops (and resumes) the node's heartbeat. */
+  nodeLossDriver(): {
+    mechanism: string;
+    lose(node: string): Promise<void>;
+    restore(node: string, opts?: { signal?: AbortSignal }): Promise<void>;
+  } {
+    return {
+      mechanism: `kwok heartbeat stopped (lease ${this.timings.nodeLeaseSeconds} s, grace ${this.timings.nodeMonitorGraceSeconds} s, toleration ${this.timings.evictionTolerationSeconds} s)`,
+      lose: (node) => this.loseNode(node),
+      restore: (node, opts) => this.restoreNode(node, opts),
+    };
+  }
+
   private async setManaged(name: string, value: string): Promise<void> {
     const api = this.kubeConfig().makeApiClient(CoreV1Api);
     await api.patchNode(

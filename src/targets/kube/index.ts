@@ -1,0 +1,11 @@
+export { KubeTarget, FIELD_MANAGER, deploymentReady, daemonSetReady } from './target.ts';
+export type { KubeTargetOptions, DeployResult } from './target.ts';
+export { loadManifests, prepareManifests, manifestNamespace, defaultManifestDir } from './manifests.ts';
+export type { ManifestOptions } from './manifests.ts';
+export { podLatency, podTimelines, quantiles } from './pod-latency.ts';
+export type { PodLatency, PodTimeline, Quantiles } from './pod-latency.ts';
+export { measureRescheduling, pickVictim, replicasReadyElsewhere } from './reschedule.ts';
+export type { NodeLossDriver, RescheduleOptions, RescheduleResult, RescheduleTrial } from './reschedule.ts';
+export { explainKubeError } from './errors.ts';
+export { ObjectStore, nowMs } from './object-store.ts';
+export type { TimedEvent } from './object-store.ts';
