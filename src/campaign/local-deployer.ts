@@ -96,14 +96,12 @@ export function campaignPort(dep: Deployment, stack: StackManifest, runDir: stri
         ];
         const url = `http://${node.address}:${port}${stack.edge.health}`;
         const t0 = performance.now();
-        const p = await dep
-          .shell(edge.name)
-          .spawn(argv, {
-            what: `cold start ${i} on ${edge.name}`,
-            registry: reg,
-            inResourceGroup: true,
-            logName: `${edge.name}-cold-${i}`,
-          });
+        const p = await dep.shell(edge.name).spawn(argv, {
+          what: `cold start ${i} on ${edge.name}`,
+          registry: reg,
+          inResourceGroup: true,
+          logName: `${edge.name}-cold-${i}`,
+        });
         try {
           for (;;) {
             if (signal.aborted) throw new TargetError('cold starts interrupted');

@@ -75,6 +75,7 @@ export const scenarioSchema = z
       .object({ timeout: duration.default('60s') })
       .strict()
       .default({ timeout: '60s' }),
+    /** Each check's own limits (its verdict); the rubric scores the same metrics separately. */
     checks: z
       .object({
         offline: z
@@ -82,13 +83,35 @@ export const scenarioSchema = z
           .strict()
           .default({ minSuccessRate: 0.99 }),
         startup: z
-          .object({ samples: z.number().int().min(1).max(100).default(5) })
+          .object({
+            samples: z.number().int().min(1).max(100).default(5),
+            maxMs: z.number().positive().default(500),
+          })
           .strict()
-          .default({ samples: 5 }),
+          .default({ samples: 5, maxMs: 500 }),
+        resources: z
+          .object({ maxPeakRssBytes: z.number().positive().default(256e6) })
+          .strict()
+          .default({ maxPeakRssBytes: 256e6 }),
+        image: z
+          .object({ maxBytes: z.number().positive().default(10e6) })
+          .strict()
+          .default({ maxBytes: 10e6 }),
+        syncEfficiency: z
+          .object({ maxOverheadRatio: z.number().positive().default(5) })
+          .strict()
+          .default({ maxOverheadRatio: 5 }),
         conformance: z.boolean().default(true),
       })
       .strict()
-      .default({ offline: { minSuccessRate: 0.99 }, startup: { samples: 5 }, conformance: true }),
+      .default({
+        offline: { minSuccessRate: 0.99 },
+        startup: { samples: 5, maxMs: 500 },
+        resources: { maxPeakRssBytes: 256e6 },
+        image: { maxBytes: 10e6 },
+        syncEfficiency: { maxOverheadRatio: 5 },
+        conformance: true,
+      }),
     rubric: z.string().optional(),
   })
   .strict()

@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { localDeployer } from '../../src/campaign/local-deployer.ts';
+import type { RunRecord } from '../../src/campaign/record.ts';
+import { runCampaign } from '../../src/campaign/run.ts';
+import { loadScenario } from '../../src/campaign/scenario.ts';
+import { repoRoot } from '../../src/core/paths.ts';
+import { tempDir } from '../helpers/temp.ts';
+
+const scenarioFile = join(repoRoot, 'test/fixtures/scenarios/e2e.ts');
+const fixture = (name: string): string => join(repoRoot, 'test/fixtures/stacks', `${name}.stack.ts`);
+
+async function campaign(
+  stackFile: string | undefined,
+  opts: { conformance?: boolean } = {},
+): Promise<RunRecord> {
+  const scenario = await loadScenario(scenarioFile);
+  scenario.checks.conformance = opts.conformance ?? false;
+  const { record } = await runCampaign({
+    scenario,
+    deploy: localDeployer,
+    signal: new AbortController().signal,
+    ...(stackFile ? { stackFile } : {}),
+  });
+  return record;
+}
+
+const verdict = (r: RunRecord, id: string): string => r.checks.find((c) => c.id === id)?.status ?? 'absent';
+const summary = (r: RunRecord, id: string): string => r.checks.find((c) => c.id === id)?.summary ?? '';
+
+describe('campaigns on the local target (real namespaces, cgroups, toxiproxy, reference stack)', () => {
+  const dirs = { reports: tempDir('reports'), state: tempDir('state') };
+  const saved = { reports: process.env['EDGECHAOS_REPORTS_DIR'], state: process.env['EDGECHAOS_STATE_DIR'] };
+  before(() => {
+    process.env['EDGECHAOS_REPORTS_DIR'] = dirs.reports.path;
+    process.env['EDGECHAOS_STATE_DIR'] = dirs.state.path;
+  });
+  after(() => {
+    for (const [k, v] of [
+      ['EDGECHAOS_REPORTS_DIR', saved.reports],
+      ['EDGECHAOS_STATE_DIR', saved.state],
+    ] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    dirs.reports[Symbol.dispose]();
+    dirs.state[Symbol.dispose]();
+  });
+
+  it('should pass every check on the reference stack and score it', async () => {
+    const r = await campaign(undefined, { conformance: true });
+    for (const c of r.checks) assert.notEqual(c.status, 'failed', `${c.id}: ${c.summary}`);
+    assert.equal(r.gatesPassed, true, r.score.failedGates.join('; '));
+    assert.ok((r.metrics['sync.acknowledged']?.value ?? 0) > 200, 'the load really wrote');
+    assert.ok((r.metrics['offline.requests']?.value ?? 0) > 50, 'requests hit the partitioned edge');
+    assert.equal(r.score.criteria.find((c) => c.id === 'cluster-throughput')?.status, 'not-measured');
+    assert.ok(r.score.total > 0 && r.score.possible === 70);
+    assert.deepEqual(
+      readdirSync(dirs.state.path).filter((f) => f.endsWith('.journal')),
+      [],
+      'every fault and resource reverted',
+    );
+  });
+
+  it('should catch lost writes on a stack that keeps its outbox in memory', async () => {
+    const r = await campaign(fixture('memory-outbox'));
+    assert.equal(verdict(r, 'resumed-sync'), 'failed');
+    assert.ok((r.metrics['sync.lost']?.value ?? 0) > 0, summary(r, 'resumed-sync'));
+    assert.equal(r.gatesPassed, false);
+  });
+
+  it('should catch duplicates on a stack that resends without idempotency', async () => {
+    const r = await campaign(fixture('duplicates'));
+    assert.equal(verdict(r, 'resumed-sync'), 'failed');
+    assert.ok((r.metrics['sync.duplicated']?.value ?? 0) > 0, summary(r, 'resumed-sync'));
+  });
+
+  it('should catch an edge that stops serving when the cloud is gone', async () => {
+    const r = await campaign(fixture('refuse-offline'));
+    assert.equal(verdict(r, 'offline'), 'failed', summary(r, 'offline'));
+    assert.ok((r.metrics['offline.success-rate']?.value ?? 1) < 0.5);
+  });
+
+  it('should catch an edge that never takes config from the cloud', async () => {
+    const r = await campaign(fixture('no-downlink'));
+    assert.equal(verdict(r, 'downlink'), 'failed', summary(r, 'downlink'));
+  });
+
+  it('should catch a slow start', async () => {
+    const r = await campaign(fixture('slow-start'));
+    assert.equal(verdict(r, 'startup'), 'failed', summary(r, 'startup'));
+    assert.ok((r.metrics['startup.edge-agent.median-ms']?.value ?? 0) >= 1500);
+  });
+
+  it('should catch a bloated agent in its cgroup', async () => {
+    const r = await campaign(fixture('bloat'));
+    assert.equal(verdict(r, 'resources'), 'failed', summary(r, 'resources'));
+  });
+
+  it('should catch a chatty sync that sends far more than the payload', async () => {
+    const r = await campaign(fixture('chatty'));
+    assert.equal(verdict(r, 'sync-efficiency'), 'failed', summary(r, 'sync-efficiency'));
+  });
+
+  it('should catch an image over 10 MB', async () => {
+    const r = await campaign(fixture('fat-image'));
+    assert.equal(verdict(r, 'image-size'), 'failed', summary(r, 'image-size'));
+    assert.ok(r.score.failedGates.some((g) => g.startsWith('image-size')));
+  });
+
+  it('should leave the run directory with run.json', () => {
+    const runs = readdirSync(dirs.reports.path);
+    assert.ok(runs.length >= 1);
+    assert.ok(existsSync(join(dirs.reports.path, runs[0]!, 'run.json')));
+  });
+});
