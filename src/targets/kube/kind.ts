@@ -1,0 +1,198 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { registerReverter } from '../../core/cleanup/reverters.ts';
+import type { CleanupHandle, CleanupRegistry } from '../../core/cleanup/registry.ts';
+import { deadline, sleep } from '../../core/deadline.ts';
+import { CommandError, TargetError, ToolMissingError } from '../../core/errors.ts';
+import { run, type RunResult } from '../../core/proc.ts';
+import { which } from '../../tools/find.ts';
+import type { NodeLossDriver } from './reschedule.ts';
+
+/**
+ * The Kind driver: cluster lifecycle around the kube target. It needs a Docker engine, which the
+ * development machines lack — so it stays thin, and unit tests assert the exact commands it runs
+ * (through a fake executor); the nightly Kind workflow runs it for real.
+ */
+
+/** Runs one argument array; the fake in tests records instead. */
+export type Executor = (argv: readonly string[]) => Promise<RunResult>;
+
+export const realExecutor: Executor = (argv) => run(argv);
+
+export const KIND_HINT =
+  'install kind (https://kind.sigs.k8s.io/docs/user/quick-start/#installation, e.g. `go install sigs.k8s.io/kind@v0.31.0`)';
+export const DOCKER_HINT = 'install Docker and start its daemon (Kind runs each node as a container)';
+
+export interface KindClusterSpec {
+  name: string;
+  /** Worker nodes labelled edgechaos.io/role=edge; the control plane is the "cloud" node. */
+  edgeWorkers: number;
+  /** kindest/node image, e.g. kindest/node:v1.36.1 (default: kind's own). */
+  nodeImage?: string;
+}
+
+/** Pure: the kind config — one schedulable control plane labelled cloud, N workers labelled edge. */
+export function kindConfig(spec: KindClusterSpec): string {
+  if (!Number.isInteger(spec.edgeWorkers) || spec.edgeWorkers < 1)
+    throw new RangeError(`edgeWorkers must be a positive integer, got ${spec.edgeWorkers}`);
+  const lines = [
+    'kind: Cluster',
+    'apiVersion: kind.x-k8s.io/v1alpha4',
+    `name: ${spec.name}`,
+    'nodes:',
+    '  - role: control-plane',
+    '    labels:',
+    '      edgechaos.io/role: cloud',
+    '    kubeadmConfigPatches:',
+    '      - |',
+    '        kind: InitConfiguration',
+    '        nodeRegistration:',
+    '          taints: []',
+  ];
+  for (let i = 0; i < spec.edgeWorkers; i++) {
+    lines.push('  - role: worker', '    labels:', '      edgechaos.io/role: edge');
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Pure: the command lines, one function per operation. */
+export const kindCommands = {
+  create: (spec: KindClusterSpec, configFile: string, kubeconfig: string): string[] => [
+    'kind',
+    'create',
+    'cluster',
+    '--name',
+    spec.name,
+    '--config',
+    configFile,
+    '--kubeconfig',
+    kubeconfig,
+    '--wait',
+    '180s',
+    ...(spec.nodeImage ? ['--image', spec.nodeImage] : []),
+  ],
+  loadImage: (name: string, archive: string): string[] => [
+    'kind',
+    'load',
+    'image-archive',
+    archive,
+    '--name',
+    name,
+  ],
+  nodes: (name: string): string[] => ['kind', 'get', 'nodes', '--name', name],
+  delete: (name: string): string[] => ['kind', 'delete', 'cluster', '--name', name],
+  /** A command inside a node container (nft, tc, ip, kill, stress-ng …): the target's NodeShell. */
+  exec: (node: string, argv: readonly string[]): string[] => ['docker', 'exec', node, ...argv],
+  /** Node loss: the node container stops (kubelet and all its pods go with it). */
+  stopNode: (node: string): string[] => ['docker', 'stop', '--time', '0', node],
+  startNode: (node: string): string[] => ['docker', 'start', node],
+  dockerInfo: (): string[] => ['docker', 'info', '--format', '{{.ServerVersion}}'],
+};
+
+registerReverter('kind-cluster', async (d) => {
+  const name = d['name'];
+  if (typeof name !== 'string') throw new Error('kind-cluster entry lacks "name"');
+  const r = await run(kindCommands.delete(name), { allowFailure: true }).catch(() => undefined);
+  if (r && r.code !== 0 && !/not found|no such|unknown cluster/i.test(r.stderr))
+    throw new Error(`kind delete cluster --name ${name}: ${r.stderr.trim()}`);
+});
+
+/** Fail early, with the install hint, when kind or docker (or Docker's daemon) is not there. */
+export async function kindPreflight(
+  exec: Executor = realExecutor,
+  find: (tool: string) => string | undefined = which,
+): Promise<void> {
+  if (!find('kind')) throw new ToolMissingError('kind', KIND_HINT);
+  if (!find('docker')) throw new ToolMissingError('docker', DOCKER_HINT);
+  const info = await exec(kindCommands.dockerInfo()).catch((e: unknown) => e);
+  if (info instanceof Error || (info as RunResult).code !== 0) {
+    const why = info instanceof CommandError ? info.stderr.trim().split('\n')[0] : String(info);
+    throw new TargetError(`the Docker daemon is not reachable (${why}) — ${DOCKER_HINT}`, { cause: info });
+  }
+}
+
+export interface KindClusterOptions {
+  spec: KindClusterSpec;
+  /** Where the config and kubeconfig are written. */
+  dir: string;
+  registry: CleanupRegistry;
+  /** OCI/docker archives to load into every node (the stack's images). */
+  images?: readonly string[];
+  exec?: Executor;
+}
+
+/** A Kind cluster created by edgechaos; deleting it is journaled so `edgechaos cleanup` can. */
+export class KindCluster {
+  private deleted = false;
+
+  private constructor(
+    readonly spec: KindClusterSpec,
+    readonly kubeconfig: string,
+    readonly nodeNames: readonly string[],
+    private readonly handle: CleanupHandle,
+    private readonly exec: Executor,
+  ) {}
+
+  static async create(opts: KindClusterOptions): Promise<KindCluster> {
+    const exec = opts.exec ?? realExecutor;
+    await kindPreflight(exec, opts.exec ? () => 'fake' : which);
+    mkdirSync(opts.dir, { recursive: true });
+    const configFile = join(opts.dir, 'kind.yaml');
+    const kubeconfig = join(opts.dir, 'kind.kubeconfig');
+    writeFileSync(configFile, kindConfig(opts.spec));
+    const handle = opts.registry.add('kind-cluster', `kind cluster ${opts.spec.name}`, {
+      name: opts.spec.name,
+    });
+    try {
+      await exec(kindCommands.create(opts.spec, configFile, kubeconfig));
+      for (const archive of opts.images ?? []) await exec(kindCommands.loadImage(opts.spec.name, archive));
+      const nodes = (await exec(kindCommands.nodes(opts.spec.name))).stdout
+        .split('\n')
+        .filter(Boolean)
+        .sort();
+      return new KindCluster(opts.spec, kubeconfig, nodes, handle, exec);
+    } catch (err) {
+      await exec(kindCommands.delete(opts.spec.name))
+        .then(() => handle.forget())
+        .catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Run a command inside a node container (the NodeShell of the kind target). */
+  nodeExec(node: string, argv: readonly string[]): Promise<RunResult> {
+    if (!this.nodeNames.includes(node))
+      throw new TargetError(`no node ${node} in kind cluster ${this.spec.name}`);
+    return this.exec(kindCommands.exec(node, argv));
+  }
+
+  /**
+   * Node loss on Kind: stop the node's container; restore starts it again and waits (through
+   * `isHealthy`, e.g. a kube API read) until the node is Ready and untainted.
+   */
+  nodeLossDriver(isHealthy: (node: string) => Promise<boolean>): NodeLossDriver {
+    return {
+      mechanism: 'docker stop of the Kind node container',
+      lose: async (node) => {
+        await this.exec(kindCommands.stopNode(node));
+      },
+      restore: async (node, o) => {
+        await this.exec(kindCommands.startNode(node));
+        const signal = deadline(180_000, `kind node ${node} healthy again`, o?.signal);
+        while (!(await isHealthy(node).catch(() => false))) await sleep(500, signal);
+      },
+    };
+  }
+
+  /** `kind delete cluster`; the journal entry stays until it succeeded. Idempotent. */
+  async delete(): Promise<void> {
+    if (this.deleted) return;
+    await this.exec(kindCommands.delete(this.spec.name));
+    this.deleted = true;
+    this.handle.forget();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.delete();
+  }
+}
