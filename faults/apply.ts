@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CleanupHandle, CleanupRegistry } from '../src/core/cleanup/registry.ts';
 import { abortReason } from '../src/core/deadline.ts';
-import { FaultRevertError, TargetError } from '../src/core/errors.ts';
+import { CommandError, FaultRevertError, TargetError } from '../src/core/errors.ts';
 import { logger } from '../src/core/logger.ts';
 import { seededRandom } from '../src/load/rng.ts';
 import type { Deployment } from '../src/targets/types.ts';
@@ -40,6 +40,11 @@ export function resolveFault(f: Fault): ResolvedFault {
   return { ...f, id, node };
 }
 
+/** stderr of a command that failed because its effect was already there (owned by someone else). */
+const conflict = /File exists|Exclusivity flag on/;
+
+class ToxicConflict extends TargetError {}
+
 async function toxicAdd(step: Extract<FaultStep, { op: 'toxic' }>): Promise<void> {
   const url = `${step.uplink.api}/proxies/${encodeURIComponent(step.uplink.proxy)}/toxics`;
   const res = await fetch(url, {
@@ -47,6 +52,10 @@ async function toxicAdd(step: Extract<FaultStep, { op: 'toxic' }>): Promise<void
     body: JSON.stringify(step.toxic),
     signal: AbortSignal.timeout(5000),
   });
+  if (res.status === 409)
+    throw new ToxicConflict(`toxiproxy: toxic ${step.toxic.name} already exists on ${step.uplink.proxy}`, {
+      node: step.node,
+    });
   if (!res.ok)
     throw new TargetError(
       `toxiproxy: adding ${step.toxic.name}: HTTP ${res.status} ${(await res.text()).trim()}`,
@@ -70,28 +79,45 @@ export async function applyFault(
   const timers = new Set<NodeJS.Timeout>();
   const laterErrors: unknown[] = [];
   let reverting = false;
+  const dropHandle = (h: CleanupHandle): void => {
+    h.forget();
+    handles.splice(handles.indexOf(h), 1);
+  };
 
   const runStep = async (s: FaultStep): Promise<void> => {
     switch (s.op) {
       case 'exec': {
         const shell = dep.shell(s.node);
+        let h: CleanupHandle | undefined;
         if (s.undo) {
           const u = shell.undoEntry(s.undo);
-          handles.push(registry.add(u.kind, s.what, u.data));
+          h = registry.add(u.kind, s.what, u.data);
+          handles.push(h);
         }
-        await shell.exec(s.argv, s.input === undefined ? {} : { input: s.input });
+        try {
+          await shell.exec(s.argv, s.input === undefined ? {} : { input: s.input });
+        } catch (err) {
+          // The thing already existed (another fault's table or qdisc): it is not ours to undo.
+          if (h && err instanceof CommandError && conflict.test(err.stderr)) dropHandle(h);
+          throw err;
+        }
         return;
       }
-      case 'toxic':
-        handles.push(
-          registry.add('toxiproxy-toxic', s.what, {
-            api: s.uplink.api,
-            proxy: s.uplink.proxy,
-            toxic: s.toxic.name,
-          }),
-        );
-        await toxicAdd(s);
+      case 'toxic': {
+        const h = registry.add('toxiproxy-toxic', s.what, {
+          api: s.uplink.api,
+          proxy: s.uplink.proxy,
+          toxic: s.toxic.name,
+        });
+        handles.push(h);
+        try {
+          await toxicAdd(s);
+        } catch (err) {
+          if (err instanceof ToxicConflict) dropHandle(h);
+          throw err;
+        }
         return;
+      }
       case 'spawn': {
         const p = await dep.shell(s.node).spawn(s.argv, {
           what: s.what,

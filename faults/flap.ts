@@ -78,6 +78,7 @@ export const flap: FaultKind<FlapParams> = {
         what: `flap table ${table} on ${fault.node}`,
         argv: ['nft', '-f', '-'],
         input: [
+          `create table inet ${table}`,
           `table inet ${table} {`,
           '  chain in { type filter hook input priority -10; policy accept; }',
           '  chain out { type filter hook output priority -10; policy accept; }',

@@ -35,7 +35,8 @@ export function partitionPeers(p: PartitionParams, fault: ResolvedFault, ctx: Pl
 export function partitionScript(table: string, peers: readonly string[], p: PartitionParams): string {
   const set = `{ ${peers.join(', ')} }`;
   const verdict = p.action === 'reject' ? 'reject' : 'drop';
-  const lines = [`table inet ${table} {`];
+  // `create` fails if the table exists: a duplicate fault id must not merge into (and later delete) another fault's table.
+  const lines = [`create table inet ${table}`, `table inet ${table} {`];
   if (p.direction !== 'out')
     lines.push(
       `  chain in { type filter hook input priority -10; policy accept; ip saddr ${set} ${verdict}; }`,
