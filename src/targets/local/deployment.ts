@@ -219,28 +219,38 @@ export class LocalDeployment implements Deployment {
   async killAll(node: string): Promise<number> {
     const n = this.local(node);
     this.expected.set(node, (this.expected.get(node) ?? 0) + (this.stackRunning(node) ? 1 : 0));
-    const pids = new Set<number>(this.stackPids(node));
-    for (const c of Object.values(n.cgroups)) {
-      const procs = await readFile(`${c}/cgroup.procs`, 'utf8').catch(() => '');
-      for (const p of procs.split('\n').filter(Boolean)) pids.add(Number(p));
-    }
-    const inNs = await run(['ip', 'netns', 'pids', n.netns], { allowFailure: true });
-    for (const p of inNs.stdout.split(/\s+/).filter(Boolean)) pids.add(Number(p));
     // toxiproxy lives in the cloud namespace but is not part of the node's stack: spare it.
     const spare = new Set<number>(this.state.toxiproxyPid ? [this.state.toxiproxyPid] : []);
-    let killed = 0;
-    for (const p of pids) {
-      if (spare.has(p)) continue;
-      try {
-        process.kill(p, 'SIGKILL');
-        killed++;
-      } catch {
-        /* already gone */
+    const freezer = `${n.cgroups.freezer}/freezer.state`;
+    const killed = new Set<number>();
+    // Freeze first, so nothing in the cgroup can fork between reading its members and killing them.
+    await writeFile(freezer, 'FROZEN').catch(() => undefined);
+    try {
+      for (let round = 0; round < 3; round++) {
+        const pids = new Set<number>(this.stackPids(node));
+        for (const c of Object.values(n.cgroups)) {
+          const procs = await readFile(`${c}/cgroup.procs`, 'utf8').catch(() => '');
+          for (const p of procs.split('\n').filter(Boolean)) pids.add(Number(p));
+        }
+        const inNs = await run(['ip', 'netns', 'pids', n.netns], { allowFailure: true });
+        for (const p of inNs.stdout.split(/\s+/).filter(Boolean)) pids.add(Number(p));
+        for (const p of [...spare, ...killed]) pids.delete(p);
+        if (pids.size === 0) break;
+        for (const p of pids) {
+          try {
+            process.kill(p, 'SIGKILL');
+            killed.add(p);
+          } catch {
+            /* already gone */
+          }
+        }
       }
+    } finally {
+      await writeFile(freezer, 'THAWED').catch(() => undefined);
     }
     const until = performance.now() + 5000;
     while (this.stackRunning(node) && performance.now() < until) await sleep(20);
-    return killed;
+    return killed.size;
   }
 
   async stats(node: string): Promise<NodeStats> {

@@ -1,0 +1,187 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { applyFault } from '../../faults/apply.ts';
+import { CleanupRegistry } from '../../src/core/cleanup/registry.ts';
+import { sleep } from '../../src/core/deadline.ts';
+import { loadStack } from '../../src/stack/manifest.ts';
+import type { LocalDeployment } from '../../src/targets/local/deployment.ts';
+import { LocalTarget } from '../../src/targets/local/target.ts';
+
+async function healthy(url: string, timeoutMs = 500): Promise<boolean> {
+  try {
+    return (await fetch(url, { signal: AbortSignal.timeout(timeoutMs) })).status === 200;
+  } catch {
+    return false;
+  }
+}
+
+async function until(cond: () => Promise<boolean>, ms: number): Promise<boolean> {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    if (await cond()) return true;
+    await sleep(25);
+  }
+  return false;
+}
+
+const procsOf = (cg: string): number[] =>
+  readFileSync(`${cg}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
+
+describe('process and resource faults on the local target (real cgroups, stress-ng, signals)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgechaos-test-faultproc-'));
+  const runId = `tfp${process.pid}`;
+  let reg: CleanupRegistry;
+  let dep: LocalDeployment;
+
+  before(async () => {
+    reg = CleanupRegistry.open(runId, join(dir, 'state'));
+    dep = await new LocalTarget().deploy(
+      await loadStack(),
+      {
+        edges: [
+          { name: 'edge-1', profile: 'rpi-zero' },
+          { name: 'edge-2', profile: 'custom:cpus=0.5,memory=128MiB' },
+        ],
+      },
+      { runId, runDir: join(dir, 'run'), registry: reg },
+    );
+  });
+  after(async () => {
+    try {
+      await dep?.teardown();
+      await reg?.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('should apply the board limits to the edge cgroups', () => {
+    const e1 = dep.local('edge-1');
+    assert.equal(readFileSync(`${e1.cgroups.cpu}/cpu.cfs_quota_us`, 'utf8').trim(), '25000');
+    assert.equal(
+      readFileSync(`${e1.cgroups.memory}/memory.limit_in_bytes`, 'utf8').trim(),
+      String(256 * 2 ** 20),
+    );
+    assert.ok(procsOf(e1.cgroups.cpu).length >= 1, 'the agent runs inside its cgroup');
+  });
+
+  it('should throttle the node under its CPU quota with cpu-stress, and stop the stress on revert', async () => {
+    const cg = dep.local('edge-1').cgroups;
+    const before = await dep.stats('edge-1');
+    const f = await applyFault(
+      dep,
+      { kind: 'cpu-stress', node: 'edge-1', durationMs: 5000, params: { workers: 2 } },
+      reg,
+    );
+    let during;
+    try {
+      await sleep(1200);
+      during = await dep.stats('edge-1');
+      assert.ok(procsOf(cg.cpu).length > 1, 'stress-ng runs in the node cgroup');
+    } finally {
+      await f.revert();
+    }
+    assert.ok(during.throttledSeconds > before.throttledSeconds, 'throttled_time grew');
+    assert.ok(during.nrThrottled > before.nrThrottled);
+    // 0.25 CPU quota: ~1.2 s of wall time buys at most ~0.3 s + a period of CPU.
+    assert.ok(
+      during.cpuSeconds - before.cpuSeconds < 0.6,
+      `cpu used ${during.cpuSeconds - before.cpuSeconds}`,
+    );
+    assert.ok(
+      await until(() => Promise.resolve(procsOf(cg.cpu).length === 1), 3000),
+      'only the agent is left in the cgroup',
+    );
+    assert.ok(await healthy(dep.local('edge-1').healthUrl, 2000));
+  });
+
+  it('should push memory up to the node limit with memory-stress and release it on revert', async () => {
+    const cg = dep.local('edge-2').cgroups;
+    const f = await applyFault(
+      dep,
+      { kind: 'memory-stress', node: 'edge-2', durationMs: 5000, params: { size: '60%' } },
+      reg,
+    );
+    try {
+      assert.ok(
+        await until(async () => (await dep.stats('edge-2')).memoryBytes > 60 * 2 ** 20, 5000),
+        'usage rose towards 60% of 128 MiB',
+      );
+    } finally {
+      await f.revert();
+    }
+    const s = await dep.stats('edge-2');
+    assert.ok(s.peakMemoryBytes > 60 * 2 ** 20 && s.peakMemoryBytes <= 128 * 2 ** 20);
+    assert.ok(await until(() => Promise.resolve(procsOf(cg.memory).length === 1), 3000), 'stress-ng gone');
+  });
+
+  it('should make /healthz fail on kill and recover when the stack restarts', async () => {
+    const url = dep.local('edge-2').healthUrl;
+    assert.ok(await healthy(url));
+    const f = await applyFault(dep, { kind: 'kill', node: 'edge-2', params: { restartAfter: '500ms' } }, reg);
+    try {
+      assert.equal(await healthy(url), false, 'down right after the kill');
+      assert.ok(await until(() => healthy(url), 10_000), 'up again after the delayed restart');
+    } finally {
+      await f.revert();
+    }
+    const exits = dep.exits().filter((e) => e.node === 'edge-2');
+    assert.equal(exits.length, 1);
+    assert.equal(exits[0]!.signal, 'SIGKILL');
+    assert.equal(exits[0]!.expected, true, 'a kill the harness caused is not an unplanned exit');
+  });
+
+  it('should restart a killed stack on revert when no restart delay was given', async () => {
+    const url = dep.local('edge-2').healthUrl;
+    const f = await applyFault(dep, { kind: 'kill', node: 'edge-2', params: {} }, reg);
+    await sleep(300);
+    assert.equal(await healthy(url), false);
+    await f.revert();
+    assert.ok(await healthy(url));
+  });
+
+  it('should pause the node with the freezer and SIGSTOP, and resume it on revert', async () => {
+    const n = dep.local('edge-1');
+    for (const method of ['freezer', 'sigstop']) {
+      const f = await applyFault(dep, { kind: 'pause', node: 'edge-1', params: { method } }, reg);
+      try {
+        assert.equal(await healthy(n.healthUrl, 300), false, `${method}: no answer while paused`);
+        if (method === 'freezer')
+          assert.equal(readFileSync(`${n.cgroups.freezer}/freezer.state`, 'utf8').trim(), 'FROZEN');
+      } finally {
+        await f.revert();
+      }
+      assert.ok(await until(() => healthy(n.healthUrl), 3000), `${method}: answers again`);
+    }
+    assert.equal(readFileSync(`${n.cgroups.freezer}/freezer.state`, 'utf8').trim(), 'THAWED');
+  });
+
+  it('should restart the whole node: every process killed, the stack up again', async () => {
+    const n = dep.local('edge-1');
+    const stress = await applyFault(
+      dep,
+      { kind: 'cpu-stress', node: 'edge-1', params: { workers: 1, load: 10 } },
+      reg,
+    );
+    const pidsBefore = dep.stackPids('edge-1');
+    const f = await applyFault(
+      dep,
+      { kind: 'restart-node', node: 'edge-1', params: { downFor: '200ms' } },
+      reg,
+    );
+    try {
+      assert.ok(await until(() => healthy(n.healthUrl), 10_000));
+      assert.notDeepEqual(dep.stackPids('edge-1'), pidsBefore, 'a new stack process');
+      const left = procsOf(n.cgroups.cpu).map((p) =>
+        readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' '),
+      );
+      assert.equal(left.length, 1, `the stress helper died with the node: ${left.join(' | ')}`);
+    } finally {
+      await f.revert();
+      await stress.revert();
+    }
+  });
+});
