@@ -242,6 +242,7 @@ func TestHTTPAPI(t *testing.T) {
 		{"config put without data", "PUT", "/v1/config", "", []byte(`{}`), 400, ""},
 		{"config get", "GET", "/v1/config?after=0&wait=1s", "", nil, 200, `{"version":1,"data":{"model":"m"}}`},
 		{"config bad wait", "GET", "/v1/config?after=0&wait=soon", "", nil, 400, ""},
+		{"nodes and their cursors", "GET", "/v1/nodes", "", nil, 200, `{"nodes":[{"node":"n1","ackedSeq":2}]}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

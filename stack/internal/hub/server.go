@@ -70,6 +70,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/records", s.list)
 	mux.HandleFunc("GET "+wire.ConfigPath, s.getConfig)
 	mux.HandleFunc("PUT "+wire.ConfigPath, s.putConfig)
+	mux.HandleFunc("GET /v1/nodes", s.nodes)
 	mux.HandleFunc("GET /metrics", s.metrics)
 	return mux
 }
@@ -248,6 +249,17 @@ func (s *Server) putConfig(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("config published", "version", v)
 	httpx.WriteJSON(w, http.StatusOK, map[string]int64{"version": v})
+}
+
+// nodes lists the nodes that synced and the cursor acknowledged to each
+// (diagnostics; not part of the contract).
+func (s *Server) nodes(w http.ResponseWriter, _ *http.Request) {
+	ns, err := s.st.Nodes()
+	if err != nil {
+		httpx.Error(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"nodes": ns})
 }
 
 func (s *Server) metrics(w http.ResponseWriter, _ *http.Request) {

@@ -180,6 +180,30 @@ func (s *Store) Ingest(req *wire.SyncRequest) (wire.SyncResponse, error) {
 	return resp, nil
 }
 
+// NodeCursor is the highest seq the hub acknowledged to one node.
+type NodeCursor struct {
+	Node     string `json:"node"`
+	AckedSeq uint64 `json:"ackedSeq"`
+}
+
+// Nodes lists every node that synced, with its acknowledged cursor.
+func (s *Store) Nodes() ([]NodeCursor, error) {
+	out := []NodeCursor{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketNodes).ForEach(func(k, v []byte) error {
+			if len(v) != 8 {
+				return fmt.Errorf("node %q: bad cursor value", k)
+			}
+			out = append(out, NodeCursor{Node: string(k), AckedSeq: binary.BigEndian.Uint64(v)})
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list nodes: %w", err)
+	}
+	return out, nil
+}
+
 // Rows is the number of rows stored.
 func (s *Store) Rows() uint64 { return s.rows.Load() }
 
