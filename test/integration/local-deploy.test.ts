@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { CleanupRegistry } from '../../src/core/cleanup/registry.ts';
+import { sleep } from '../../src/core/deadline.ts';
+import { repoRoot } from '../../src/core/paths.ts';
+import { isAlive, processStartTime } from '../../src/core/proc.ts';
+import { loadStack, type StackManifest } from '../../src/stack/manifest.ts';
+import { LocalTarget } from '../../src/targets/local/target.ts';
+
+/** Everything a run named `runId` could have left on the machine. */
+function traces(runId: string, bridge?: string): string[] {
+  const out: string[] = [];
+  out.push(
+    ...readdirSync('/run/netns')
+      .filter((f) => f.includes(runId))
+      .map((f) => `netns ${f}`),
+  );
+  for (const c of ['cpu', 'cpuacct', 'memory', 'freezer'])
+    out.push(
+      ...readdirSync(`/sys/fs/cgroup/${c}`)
+        .filter((f) => f.includes(runId))
+        .map((f) => `cgroup ${c}/${f}`),
+    );
+  if (bridge && readFileSync('/proc/net/dev', 'utf8').includes(`${bridge}:`)) out.push(`link ${bridge}`);
+  return out;
+}
+
+function cli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; out: string; err: string }> {
+  const child = spawn(process.execPath, [join(repoRoot, 'bin/edgechaos.mjs'), ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  return new Promise((r) => child.once('exit', (code) => r({ code, out, err })));
+}
+
+describe('local target: deploy and tear down', () => {
+  it('should deploy detached with `edgechaos deploy` and leave nothing after `edgechaos destroy`', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgechaos-test-deploy-'));
+    const env = {
+      EDGECHAOS_STATE_DIR: join(dir, 'state'),
+      EDGECHAOS_REPORTS_DIR: join(dir, 'reports'),
+      EDGECHAOS_LOG: 'warn',
+    };
+    let runId: string | undefined;
+    try {
+      const d = await cli(['deploy', '--nodes', '2', '--profile', 'rpi-zero', '--json'], env);
+      assert.equal(d.code, 0, d.err);
+      const info = JSON.parse(d.out) as {
+        runId: string;
+        hub: string;
+        nodes: { name: string; url: string }[];
+      };
+      runId = info.runId;
+      // The deploy command has exited; the stack keeps running.
+      for (const n of info.nodes) assert.equal((await fetch(`${n.url}/healthz`)).status, 200, n.name);
+      const state = JSON.parse(readFileSync(join(dir, 'state', 'deployments', `${runId}.json`), 'utf8')) as {
+        bridge: string;
+        toxiproxyPid: number;
+      };
+      const toxi = { pid: state.toxiproxyPid, startTime: processStartTime(state.toxiproxyPid)! };
+      assert.equal(isAlive(toxi), true);
+      assert.ok(traces(runId, state.bridge).length >= 3 * 5);
+
+      const x = await cli(['destroy', '--run', runId, '--json'], env);
+      assert.equal(x.code, 0, x.err);
+      assert.deepEqual((JSON.parse(x.out) as { failed: unknown[] }).failed, []);
+      assert.deepEqual(traces(runId, state.bridge), []);
+      assert.equal(isAlive(toxi), false, 'toxiproxy stopped');
+      assert.equal(existsSync(join(dir, 'state', 'deployments', `${runId}.json`)), false);
+      assert.equal(existsSync(join(dir, 'reports', runId, 'logs', 'edge-1.log')), true, 'logs are kept');
+      assert.equal(existsSync(join(dir, 'reports', runId, 'data')), false, 'data dirs removed');
+    } finally {
+      if (runId) await cli(['destroy', '--run', runId], env);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('should run any stack that follows the contract (a Node.js script here) and count uplink bytes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgechaos-test-anystack-'));
+    const runId = `tas${process.pid}`;
+    // Edge: /healthz, and /ping which calls CLOUD_URL/healthz (through the uplink proxy).
+    const server = `
+      const http = require('node:http');
+      const [host, port] = (process.env.EDGE_LISTEN || process.env.HUB_LISTEN).split(':');
+      http.createServer(async (req, res) => {
+        if (req.url === '/ping') {
+          try { const r = await fetch(process.env.CLOUD_URL + '/healthz'); res.end(String(r.status)); }
+          catch (e) { res.statusCode = 502; res.end(String(e)); }
+          return;
+        }
+        res.end(process.env.EDGE_NODE_ID || 'hub');
+      }).listen(Number(port), host);`;
+    const role = { command: [process.execPath, '-e', server], env: {}, port: 7070, health: '/healthz' };
+    const stack: StackManifest = {
+      name: 'node-script',
+      version: 'dev',
+      edge: role,
+      hub: { ...role, port: 7071 },
+      images: {},
+      file: 'inline',
+    };
+    const reg = CleanupRegistry.open(runId, join(dir, 'state'));
+    let bridge: string | undefined;
+    try {
+      await using dep = await new LocalTarget().deploy(
+        stack,
+        { edges: [{ name: 'edge-1', profile: 'rpi4' }] },
+        { runId, runDir: join(dir, 'run'), registry: reg },
+      );
+      bridge = dep.state.bridge;
+      assert.equal(await (await fetch(`${dep.edges[0]!.url}/healthz`)).text(), 'edge-1');
+      const before = await dep.uplinkBytes('edge-1');
+      assert.equal(await (await fetch(`${dep.edges[0]!.url}/ping`)).text(), '200', 'edge → its proxy → hub');
+      await sleep(50);
+      const afterPing = await dep.uplinkBytes('edge-1');
+      assert.ok(
+        afterPing.sent > before.sent && afterPing.received > before.received,
+        JSON.stringify({ before, afterPing }),
+      );
+      const s = await dep.stats('edge-1');
+      assert.ok(
+        s.peakMemoryBytes > 1e6 && s.cpuSeconds > 0 && s.memoryLimitBytes === 2 ** 30,
+        JSON.stringify(s),
+      );
+    } finally {
+      await reg.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    assert.deepEqual(traces(runId, bridge), []);
+  });
+
+  it('should tear down what it created when a stack never becomes healthy', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgechaos-test-baddeploy-'));
+    const runId = `tbd${process.pid}`;
+    const good = await loadStack();
+    const stack: StackManifest = { ...good, edge: { ...good.edge, command: ['/bin/false'] } };
+    const reg = CleanupRegistry.open(runId, join(dir, 'state'));
+    try {
+      await assert.rejects(
+        new LocalTarget().deploy(
+          stack,
+          { edges: [{ name: 'edge-1' }] },
+          { runId, runDir: join(dir, 'run'), registry: reg },
+        ),
+        /edge-1: stack process exited .* before it was healthy/,
+      );
+      assert.deepEqual(reg.pending(), [], 'every created resource was reverted');
+      assert.deepEqual(traces(runId), []);
+    } finally {
+      await reg.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
