@@ -68,11 +68,10 @@ func OpenBoltStore(dir string, commitDelay time.Duration) (Store, error) {
 		return nil, fmt.Errorf("create data dir %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, "edge.db")
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:        5 * time.Second,
-		NoFreelistSync: true,
-		FreelistType:   bolt.FreelistMapType,
-	})
+	// The freelist is synced on commit (bbolt's default): opening then
+	// reads it instead of scanning the whole file, so start-up does not
+	// grow with the number of records held.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
