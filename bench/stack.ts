@@ -25,7 +25,7 @@ import {
 } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -302,7 +302,7 @@ async function sustainedWrites(
       }
     }),
   );
-  return { rate: acked / (Number(process.hrtime.bigint() - t0) / 1e9), errors };
+  return { rate: acked / (Number(process.hrtime.bigint() - t0) / 1e9), errors, acked };
 }
 
 async function writeMany(edge: string, prefix: string, n: number, conc: number): Promise<number> {
@@ -432,13 +432,14 @@ async function main(): Promise<void> {
   let hub = await startHub();
   const edgePort = await freePort();
   const edgeUrl = `http://127.0.0.1:${edgePort}`;
-  const edge = start(edgeBin, {
+  const edgeEnv = {
     EDGE_NODE_ID: 'bench',
     EDGE_LISTEN: `127.0.0.1:${edgePort}`,
     CLOUD_URL: hubUrl,
     EDGE_DATA_DIR: mkdtempSync(join(work, 'edge-')),
     EDGE_LOG_LEVEL: 'warn',
-  });
+  };
+  const edge = start(edgeBin, edgeEnv);
   await waitHealthy(edgeUrl, edge);
   await sleep(1000);
   const peerProc = start(peer, { LISTEN: `127.0.0.1:${await freePort()}` });
@@ -501,6 +502,23 @@ async function main(): Promise<void> {
   );
 
   await stop(edge, 'SIGTERM');
+
+  // Restart the agent on its full data dir (after kill -9): start-up must not grow with the data held.
+  const warm: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t = process.hrtime.bigint();
+    const p = start(edgeBin, edgeEnv);
+    await waitHealthy(edgeUrl, p);
+    warm.push(Number(process.hrtime.bigint() - t) / 1e6);
+    await stop(p);
+  }
+  const held = median(warm);
+  row(
+    `start edge-agent holding ${Math.round((w.acked + N) / 1000)}k records (median of 5, after kill -9)`,
+    `${held.toFixed(1)} ms`,
+    `empty ${edgeMs.toFixed(1)} ms`,
+    `${(held / edgeMs).toFixed(2)}x`,
+  );
   await stop(hub, 'SIGTERM');
   keepAlive.destroy();
 
@@ -510,7 +528,8 @@ async function main(): Promise<void> {
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   const out = [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)];
   process.stdout.write(
-    `\nedgechaos reference stack — ${new Date().toISOString()} — ${process.arch}, node ${process.version}\n`,
+    `\nedgechaos reference stack — ${new Date().toISOString()} — ${process.arch}, ${cpus().length} CPUs, ` +
+      `load average ${loadavg()[0]!.toFixed(2)} at the end (figures are noisy on a busy machine), node ${process.version}\n`,
   );
   process.stdout.write(out.join('\n') + '\n');
 }
