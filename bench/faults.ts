@@ -1,0 +1,183 @@
+/**
+ * Fault apply/revert latency on the local target: time from the call to the fault being observably in
+ * effect (first dropped connection attempt / first delayed response), and from the revert call to the
+ * first normal one. Probes run continuously: a tiny prober inside the edge namespace for the edge → cloud
+ * partition, HTTP requests through the uplink proxy from the client side for toxics.
+ *
+ *   npx tsx bench/faults.ts [--samples 20]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { applyFault } from '../faults/apply.ts';
+import { CleanupRegistry } from '../src/core/cleanup/registry.ts';
+import { sleep } from '../src/core/deadline.ts';
+import { setLogLevel } from '../src/core/logger.ts';
+import { TOKEN_ENV } from '../src/core/proc.ts';
+import { loadStack } from '../src/stack/manifest.ts';
+import { LocalTarget } from '../src/targets/local/target.ts';
+
+const { values } = parseArgs({ options: { samples: { type: 'string', default: '20' } } });
+const samples = Number(values.samples);
+setLogLevel('warn');
+const now = (): number => performance.timeOrigin + performance.now();
+const dir = mkdtempSync(join(tmpdir(), 'edgechaos-bench-faults-'));
+process.env['EDGECHAOS_STATE_DIR'] = join(dir, 'state');
+const runId = `bf${process.pid}`;
+const reg = CleanupRegistry.open(runId);
+
+const fmt = (xs: number[]): string => {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p: number): number => s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
+  return `median ${q(0.5).toFixed(1)} ms, p90 ${q(0.9).toFixed(1)}, max ${s.at(-1)!.toFixed(1)}`;
+};
+
+/** Prober in a namespace: TCP connects to host:port every ms; prints "<state> <epoch ms of the attempt>" on change. */
+const proberScript = `
+const net = require('node:net');
+const [host, port] = process.argv.slice(1);
+let last = '';
+const now = () => performance.timeOrigin + performance.now();
+function attempt() {
+  const t = now();
+  const s = net.connect({ host, port: Number(port) });
+  let done = false;
+  const finish = (state) => {
+    if (done) return; done = true; s.destroy();
+    if (state !== last) { last = state; process.stdout.write(state + ' ' + t.toFixed(2) + '\\n'); }
+    setTimeout(attempt, 1);
+  };
+  s.setTimeout(8, () => finish('down'));
+  s.once('connect', () => finish('up'));
+  s.once('error', () => finish('down'));
+}
+attempt();`;
+
+try {
+  const dep = await new LocalTarget().deploy(
+    await loadStack(),
+    { edges: [{ name: 'edge-1', profile: 'x86-edge' }] },
+    { runId, runDir: join(dir, 'run'), registry: reg },
+  );
+  const edge = dep.local('edge-1');
+  const [phost, pport] = edge.proxy!.listen.split(':') as [string, string];
+
+  // ---- partition edge ↔ cloud, observed from inside the edge namespace
+  const token = `${runId}.prober`;
+  reg.add('process', 'prober', { token });
+  const prober = spawn(
+    'ip',
+    ['netns', 'exec', edge.netns, process.execPath, '-e', proberScript, phost, pport],
+    {
+      env: { ...process.env, [TOKEN_ENV]: token },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const events: { state: string; t: number }[] = [];
+  let buf = '';
+  prober.stdout.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const [state, t] = buf.slice(0, i).split(' ');
+      buf = buf.slice(i + 1);
+      events.push({ state: state!, t: Number(t) });
+    }
+  });
+  const waitState = async (state: string, after: number): Promise<number> => {
+    for (let i = 0; i < 2000; i++) {
+      const e = events.find((x) => x.state === state && x.t >= after - 10);
+      if (e) return e.t;
+      await sleep(2);
+    }
+    throw new Error(`prober never saw ${state}`);
+  };
+  await waitState('up', 0);
+  const pApply: number[] = [];
+  const pEffect: number[] = [];
+  const pRevert: number[] = [];
+  const pHealed: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const t0 = now();
+    const f = await applyFault(dep, { kind: 'partition', node: 'edge-1', params: {} }, reg);
+    pApply.push(now() - t0);
+    pEffect.push((await waitState('down', t0)) - t0);
+    await sleep(30);
+    const t1 = now();
+    await f.revert();
+    pRevert.push(now() - t1);
+    pHealed.push((await waitState('up', t1)) - t1);
+    await sleep(30);
+  }
+  prober.kill('SIGKILL');
+  console.log(
+    'partition edge↔cloud (nft table in the edge namespace), observed by a TCP prober inside the edge:',
+  );
+  console.log(`  apply call returned      ${fmt(pApply)}`);
+  console.log(`  first dropped attempt    ${fmt(pEffect)}   (target < 50 ms)`);
+  console.log(`  revert call returned     ${fmt(pRevert)}`);
+  console.log(`  first connect again      ${fmt(pHealed)}`);
+
+  // ---- toxics on the uplink proxy, observed by back-to-back requests from the client side
+  const url = `http://${edge.proxy!.listen}/healthz`;
+  const toxicBench = async (
+    kind: string,
+    params: Record<string, unknown>,
+    isHit: (ms: number, status: number) => boolean,
+  ): Promise<void> => {
+    const apply: number[] = [];
+    const effect: number[] = [];
+    const revert: number[] = [];
+    const healed: number[] = [];
+    for (let i = 0; i < samples; i++) {
+      let stop = false;
+      const log: { t: number; ms: number; status: number }[] = [];
+      const probe = (async () => {
+        while (!stop) {
+          const t = now();
+          let status = 0;
+          try {
+            const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
+            await r.text();
+            status = r.status;
+          } catch {
+            status = 0;
+          }
+          log.push({ t, ms: now() - t, status });
+        }
+      })();
+      await sleep(20);
+      const t0 = now();
+      const f = await applyFault(dep, { kind, node: 'edge-1', params }, reg);
+      apply.push(now() - t0);
+      await sleep(300);
+      const t1 = now();
+      await f.revert();
+      revert.push(now() - t1);
+      await sleep(300);
+      stop = true;
+      await probe;
+      const hit = log.find((x) => x.t >= t0 - 5 && isHit(x.ms, x.status));
+      if (hit) effect.push(Math.max(0, hit.t - t0));
+      const ok = log.find((x) => x.t >= t1 && !isHit(x.ms, x.status));
+      if (ok) healed.push(Math.max(0, ok.t - t1));
+    }
+    console.log(
+      `${kind} ${JSON.stringify(params)} (toxic on the edge's uplink proxy), observed by requests through the proxy:`,
+    );
+    console.log(`  apply call returned      ${fmt(apply)}`);
+    console.log(
+      `  first affected request   ${effect.length ? fmt(effect) : 'never observed'} (sent at; target < 50 ms)`,
+    );
+    console.log(`  revert call returned     ${fmt(revert)}`);
+    console.log(`  first normal request     ${healed.length ? fmt(healed) : 'never observed'}`);
+  };
+  await toxicBench('latency', { latency: '100ms' }, (ms) => ms >= 90);
+  await toxicBench('reset-peer', {}, (_ms, status) => status !== 200);
+  await dep.teardown();
+} finally {
+  await reg.close();
+  rmSync(dir, { recursive: true, force: true });
+}
