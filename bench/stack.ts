@@ -282,7 +282,7 @@ async function sustainedWrites(
   edge: string,
   conc: number,
   ms: number,
-): Promise<{ rate: number; errors: number }> {
+): Promise<{ rate: number; errors: number; acked: number }> {
   let acked = 0;
   let errors = 0;
   let next = 0;
