@@ -113,7 +113,7 @@ func (u *uplink) chattySync(ctx context.Context) error {
 		}
 		body := append(append(append([]byte(`{"node":`), u.nodeTag...), `,"records":[`...), doc...)
 		body = append(body, "]}"...)
-		if _, err := u.post(ctx, body, false); err != nil {
+		if _, err := u.post(ctx, body, false, fmt.Sprintf("%s:%d", u.cfg.NodeID, seq)); err != nil {
 			return fmt.Errorf("chatty sync seq %d: %w", seq, err)
 		}
 		u.m.syncBatches.Add(1)

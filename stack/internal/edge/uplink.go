@@ -123,7 +123,8 @@ func (u *uplink) syncOnce(ctx context.Context) error {
 	if err := w.Close(); err != nil {
 		return fmt.Errorf("gzip batch: %w", err)
 	}
-	resp, err := u.post(ctx, u.buf.Bytes(), true)
+	key := fmt.Sprintf("%s:%d-%d", u.cfg.NodeID, cursor+1, last)
+	resp, err := u.post(ctx, u.buf.Bytes(), true, key)
 	u.limit = adaptBatch(u.limit, u.cfg.BatchMax, err)
 	if err != nil {
 		return fmt.Errorf("sync %d records (seq %d..%d, %d bytes gzip): %w", n, cursor+1, last, u.buf.Len(), err)
@@ -140,8 +141,11 @@ func (u *uplink) syncOnce(ctx context.Context) error {
 	return nil
 }
 
-// post sends one sync body and decodes the acknowledgement.
-func (u *uplink) post(ctx context.Context, body []byte, gzipped bool) (wire.SyncResponse, error) {
+// post sends one sync body and decodes the acknowledgement. The request is
+// marked idempotent (it is: the hub dedupes), which lets net/http resend it
+// on a fresh connection when a pooled one turns out dead, e.g. after a hub
+// restart, instead of failing the attempt.
+func (u *uplink) post(ctx context.Context, body []byte, gzipped bool, key string) (wire.SyncResponse, error) {
 	var out wire.SyncResponse
 	rctx, stop := u.link.untilReconnect(ctx)
 	defer stop()
@@ -156,6 +160,7 @@ func (u *uplink) post(ctx context.Context, body []byte, gzipped bool) (wire.Sync
 		req.Header.Set("Content-Encoding", "gzip")
 	}
 	req.Header.Set(wire.NodeHeader, u.cfg.NodeID)
+	req.Header.Set("Idempotency-Key", key)
 	resp, err := u.client.Do(req)
 	if err != nil {
 		return out, fmt.Errorf("post %s: %w", wire.SyncPath, reconnectErr(rctx, err))

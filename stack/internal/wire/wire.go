@@ -5,7 +5,9 @@
 // (Content-Encoding: gzip). The hub stores the batch in one durable
 // transaction, deduplicating on (node, id), and answers with the highest seq
 // of the batch; the edge then persists that as its new cursor. A batch cut at
-// any point is simply resent: the hub skips the rows it already holds.
+// any point is simply resent: the hub skips the rows it already holds. The
+// request carries an Idempotency-Key header (node:firstSeq-lastSeq) so that
+// HTTP clients may replay it on a fresh connection by themselves.
 //
 // Downlink: the edge long-polls ConfigPath?after=<held version>&wait=<dur>; the
 // hub answers as soon as it holds a newer version (or when wait expires, with
