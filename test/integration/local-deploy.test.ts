@@ -116,10 +116,13 @@ describe('local target: deploy and tear down', () => {
     try {
       await using dep = await new LocalTarget().deploy(
         stack,
-        { edges: [{ name: 'edge-1', profile: 'rpi4' }] },
+        { edges: [{ name: 'edge-1', profile: 'custom:cpus=1,memory=1GiB,latency=60ms' }] },
         { runId, runDir: join(dir, 'run'), registry: reg },
       );
       bridge = dep.state.bridge;
+      const t0 = performance.now();
+      assert.equal(await (await fetch(`${dep.edges[0]!.url}/ping`)).text(), '200');
+      assert.ok(performance.now() - t0 >= 55, "the profile's default uplink latency applies");
       assert.equal(await (await fetch(`${dep.edges[0]!.url}/healthz`)).text(), 'edge-1');
       const before = await dep.uplinkBytes('edge-1');
       assert.equal(await (await fetch(`${dep.edges[0]!.url}/ping`)).text(), '200', 'edge → its proxy → hub');

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseAcctCounters } from '../../src/targets/local/deployment.ts';
 import { localNames } from '../../src/targets/local/names.ts';
-import { boardProfiles, cpuQuota, parseBytes, resolveProfile } from '../../src/targets/local/profiles.ts';
+import {
+  boardProfiles,
+  cpuQuota,
+  parseBytes,
+  profileToxics,
+  resolveProfile,
+} from '../../src/targets/local/profiles.ts';
 import {
   formatCidr,
   isPrivate,
@@ -74,6 +80,20 @@ describe('local target: board profiles', () => {
     assert.deepEqual(c.limits, { cpus: 0.5, memoryBytes: 512 * 2 ** 20 });
     assert.deepEqual(cpuQuota(0.25), { periodUs: 100_000, quotaUs: 25_000 });
     assert.equal(parseBytes('1.5G'), 1.5 * 2 ** 30);
+  });
+  it('should give a custom profile a default uplink as toxics on its own proxy', () => {
+    const c = resolveProfile('custom:cpus=1,memory=256MiB,latency=80ms,jitter=5ms,rate=512');
+    assert.deepEqual(c.limits.uplink, { latencyMs: 80, jitterMs: 5, rateKbps: 512 });
+    assert.deepEqual(
+      profileToxics(c.limits).map((t) => [t['name'], t['attributes']]),
+      [
+        ['profile_latency', { latency: 80, jitter: 5 }],
+        ['profile_bandwidth', { rate: 64 }],
+      ],
+    );
+    assert.deepEqual(profileToxics(boardProfiles['rpi4']!), []);
+    assert.throws(() => resolveProfile('custom:cpus=1,memory=256MiB,rate=2'), /≥ 8 kbit/);
+    assert.throws(() => resolveProfile('custom:cpus=1,memory=256MiB,latency=soon'), /duration/);
   });
   it('should name the field of a bad profile', () => {
     assert.throws(

@@ -10,7 +10,7 @@ import { requireTool } from '../../tools/find.ts';
 import type { DeployOptions, Target, Topology } from '../types.ts';
 import { LocalDeployment, revertHandles } from './deployment.ts';
 import { localNames } from './names.ts';
-import { resolveProfile } from './profiles.ts';
+import { profileToxics, resolveProfile } from './profiles.ts';
 import './reverters.ts';
 import type { LocalDeploymentState } from './state.ts';
 import { formatCidr, pickRunSubnet, runAddresses } from './subnet.ts';
@@ -174,6 +174,20 @@ export class LocalTarget implements Target {
           const proxies = plan.nodes.flatMap((n) => (n.proxy ? [{ ...n.proxy, enabled: true }] : []));
           const res = await fetch(`${api}/populate`, { method: 'POST', body: JSON.stringify(proxies) });
           if (!res.ok) throw new TargetError(`toxiproxy populate: HTTP ${res.status} ${await res.text()}`);
+          // Board profiles with a default uplink: toxics on the edge's own proxy.
+          for (const n of plan.nodes) {
+            if (!n.proxy || !n.limits) continue;
+            for (const t of profileToxics(n.limits)) {
+              const r = await fetch(`${api}/proxies/${n.proxy.name}/toxics`, {
+                method: 'POST',
+                body: JSON.stringify(t),
+              });
+              if (!r.ok)
+                throw new TargetError(`toxiproxy: profile toxic on ${n.name}: HTTP ${r.status}`, {
+                  node: n.name,
+                });
+            }
+          }
         })(),
       ]);
       lap('hub and uplink proxies');
