@@ -86,13 +86,13 @@ func TestNoDedupeOnlyInDefectsBuild(t *testing.T) {
 	}
 }
 
-func listAll(t *testing.T, s *Store, node string, limit int) ([]string, []uint64) {
+func listAll(t *testing.T, s *Store, node string, limit, maxBytes int) ([]string, []uint64) {
 	t.Helper()
 	var ids []string
 	var cursors []uint64
 	after := uint64(0)
 	for {
-		next, err := s.List(node, after, limit, func(doc []byte) error {
+		next, err := s.List(node, after, limit, maxBytes, func(doc []byte) error {
 			var r struct {
 				Node, ID string
 				Row      uint64
@@ -125,22 +125,24 @@ func TestListPaginates(t *testing.T) {
 		}
 	}
 	tests := []struct {
-		name        string
-		node        string
-		limit       int
-		wantIDs     string
-		wantCursors string
+		name            string
+		node            string
+		limit, maxBytes int
+		wantIDs         string
+		wantCursors     string
 	}{
-		{"all rows in one page", "", 100, "[a b c a b d e]", "[0]"},
-		{"all rows by 3", "", 3, "[a b c a b d e]", "[3 6 0]"},
-		{"exact page boundary", "", 7, "[a b c a b d e]", "[0]"},
-		{"one node by 2", "n1", 2, "[a b c d e]", "[2 6 0]"},
-		{"other node", "n2", 1, "[a b]", "[4 0]"},
-		{"unknown node", "zz", 10, "[]", "[0]"},
+		{"all rows in one page", "", 100, 1 << 20, "[a b c a b d e]", "[0]"},
+		{"all rows by 3", "", 3, 1 << 20, "[a b c a b d e]", "[3 6 0]"},
+		{"exact page boundary", "", 7, 1 << 20, "[a b c a b d e]", "[0]"},
+		{"one node by 2", "n1", 2, 1 << 20, "[a b c d e]", "[2 6 0]"},
+		{"other node", "n2", 1, 1 << 20, "[a b]", "[4 0]"},
+		{"unknown node", "zz", 10, 1 << 20, "[]", "[0]"},
+		{"byte cap ends pages early", "", 100, 100, "[a b c a b d e]", "[2 4 6 0]"},
+		{"tiny byte cap still returns a row per page", "n1", 100, 1, "[a b c d e]", "[1 2 3 6 0]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ids, cursors := listAll(t, s, tt.node, tt.limit)
+			ids, cursors := listAll(t, s, tt.node, tt.limit, tt.maxBytes)
 			if fmt.Sprint(ids) != tt.wantIDs || fmt.Sprint(cursors) != tt.wantCursors {
 				t.Fatalf("ids %v cursors %v, want %s %s", ids, cursors, tt.wantIDs, tt.wantCursors)
 			}

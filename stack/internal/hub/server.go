@@ -2,6 +2,7 @@ package hub
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"encoding/json"
 	"errors"
@@ -41,6 +42,9 @@ const (
 	DefaultLimit = 1000
 	MaxLimit     = 10000
 	MaxWait      = 60 * time.Second
+	// PageBytes bounds one page of GET /v1/records: a page ends early (with
+	// a next cursor) once its rows reach this size.
+	PageBytes = 8 << 20
 )
 
 // Server is the hub's HTTP API.
@@ -156,34 +160,33 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	limit = min(limit, MaxLimit)
-	w.Header().Set("Content-Type", "application/json")
-	bw := bufio.NewWriterSize(w, 64<<10)
-	_, _ = bw.WriteString(`{"records":[`)
+	// The page is assembled in memory and written after the read
+	// transaction ended: a slow client must not hold a bbolt read
+	// transaction open (that would stall the file growth writers need).
+	var buf bytes.Buffer
+	buf.WriteString(`{"records":[`)
 	first := true
-	next, err := s.st.List(q.Get("node"), after, int(limit), func(doc []byte) error {
+	next, err := s.st.List(q.Get("node"), after, int(limit), PageBytes, func(doc []byte) error {
 		if !first {
-			_ = bw.WriteByte(',')
+			buf.WriteByte(',')
 		}
 		first = false
-		_, err := bw.Write(doc)
-		return err
+		buf.Write(doc)
+		return nil
 	})
 	if err != nil {
-		// Headers are sent already only if the buffer overflowed; the
-		// client sees truncated JSON in that case, never a silent short page.
 		s.log.Error("list rows", "err", err)
-		if first {
-			httpx.Error(w, http.StatusInternalServerError, err.Error())
-		}
+		httpx.Error(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	_, _ = bw.WriteString(`],"next":`)
+	buf.WriteString(`],"next":`)
 	if next == 0 {
-		_, _ = bw.WriteString("null}\n")
+		buf.WriteString("null}\n")
 	} else {
-		_, _ = bw.WriteString(`"` + strconv.FormatUint(next, 10) + `"}` + "\n")
+		buf.WriteString(`"` + strconv.FormatUint(next, 10) + `"}` + "\n")
 	}
-	_ = bw.Flush()
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(buf.Bytes())
 }
 
 // parseWait accepts a Go duration ("25s", "500ms") or a number of seconds.

@@ -208,45 +208,48 @@ func (s *Store) Nodes() ([]NodeCursor, error) {
 func (s *Store) Rows() uint64 { return s.rows.Load() }
 
 // List calls emit with the docs of the rows after row `after` in row order,
-// restricted to node when non-empty, at most limit of them. next is the
-// cursor for the following page, 0 when there is no further row now.
-func (s *Store) List(node string, after uint64, limit int, emit func(doc []byte) error) (next uint64, err error) {
+// restricted to node when non-empty: at most limit rows, and no further row
+// once maxBytes of docs were emitted. next is the cursor for the following
+// page, 0 when there is no further row now.
+func (s *Store) List(node string, after uint64, limit, maxBytes int, emit func(doc []byte) error) (next uint64, err error) {
 	err = s.db.View(func(tx *bolt.Tx) error {
 		rows := tx.Bucket(bucketRows)
-		n := 0
+		n, size := 0, 0
 		var last uint64
+		// visit handles one row; it reports false when the page is full
+		// (and sets next, since this row exists).
+		visit := func(rk, doc []byte) (bool, error) {
+			if n == limit || size >= maxBytes {
+				next = last
+				return false, nil
+			}
+			if err := emit(doc); err != nil {
+				return false, err
+			}
+			last = binary.BigEndian.Uint64(rk)
+			n, size = n+1, size+len(doc)
+			return true, nil
+		}
 		if node == "" {
 			c := rows.Cursor()
 			for k, v := c.Seek(be8(after + 1)); k != nil; k, v = c.Next() {
-				if n == limit {
-					next = last
-					return nil
-				}
-				if err := emit(v); err != nil {
+				if more, err := visit(k, v); !more || err != nil {
 					return err
 				}
-				last = binary.BigEndian.Uint64(k)
-				n++
 			}
 			return nil
 		}
 		prefix := append([]byte(node), 0)
 		c := tx.Bucket(bucketByNode).Cursor()
 		for k, _ := c.Seek(append(prefix[:len(prefix):len(prefix)], be8(after+1)...)); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			if n == limit {
-				next = last
-				return nil
-			}
 			rk := k[len(prefix):]
 			v := rows.Get(rk)
 			if v == nil {
 				return fmt.Errorf("node index points at missing row %x", rk)
 			}
-			if err := emit(v); err != nil {
+			if more, err := visit(rk, v); !more || err != nil {
 				return err
 			}
-			last = binary.BigEndian.Uint64(rk)
-			n++
 		}
 		return nil
 	})
