@@ -51,6 +51,8 @@ export interface RunRecord {
   checks: CheckResult[];
   metrics: Metrics;
   score: ScoreResult;
+  /** CPU the harness process itself used while the load ran (the load runner is a separate process). */
+  harness: { cpuSeconds: number; wallSeconds: number; shareOfOneCore: number } | undefined;
   gatesPassed: boolean;
   error?: string;
 }

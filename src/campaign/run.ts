@@ -16,6 +16,7 @@ import { logger } from '../core/logger.ts';
 import { repoRoot, reportsDir } from '../core/paths.ts';
 import { startLoad, type LoadResult } from '../load/run-load.ts';
 import type { HttpSample, WriteSample } from '../load/summary.ts';
+import { SampleTail } from '../load/tail.ts';
 import { loadRubric } from '../scoring/rubric.ts';
 import { score } from '../scoring/score.ts';
 import type { Metrics } from '../scoring/types.ts';
@@ -81,6 +82,7 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
   const series: RunRecord['series'] = { pending: {}, cpu: {}, memory: {} };
   const checks: CheckResult[] = [];
   let load: LoadResult | undefined;
+  let harness: RunRecord['harness'];
   // One clock for the whole run: ms since the campaign started; shifted at the end so that t = 0 is the
   // start of the load phase (deploy and warm-up then have negative times).
   const t0 = performance.now();
@@ -167,6 +169,8 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
     };
 
     await phase('load', async () => {
+      const cpu0 = process.cpuUsage();
+      const wall0 = performance.now();
       const running = await startLoad({
         script: scenario.paths.loadScript,
         outDir: join(runDir, 'load'),
@@ -213,19 +217,23 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
         });
       }
       const sampler = setInterval(() => void sample(d, now(), series), 1000);
-      const ticker = setInterval(
-        () =>
-          opts.progress?.tick({
-            elapsedMs: now(),
-            totalMs: plan.loadMs,
-            activeFaults: [...active.values()].map((a) => `${a.f.kind}@${a.f.node}`),
-            requests: 0,
-            errors: 0,
-          }),
-        1000,
-      );
+      const tail = new SampleTail(join(runDir, 'load', 'samples.jsonl'));
+      const ticker = setInterval(() => {
+        const { requests, errors } = tail.read();
+        opts.progress?.tick({
+          elapsedMs: now() - loadStart,
+          totalMs: plan.loadMs,
+          activeFaults: [...active.values()].map((a) => `${a.f.kind}@${a.f.node}`),
+          requests,
+          errors,
+        });
+      }, 1000);
       try {
         load = await running.done;
+        const cpu = process.cpuUsage(cpu0);
+        const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+        const wallSeconds = (performance.now() - wall0) / 1000;
+        harness = { cpuSeconds, wallSeconds, shareOfOneCore: cpuSeconds / wallSeconds };
       } finally {
         timers.forEach(clearTimeout);
         clearInterval(sampler);
@@ -281,10 +289,19 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
         }),
       );
       const restarts = Object.fromEntries(d.edges.map((e) => [e.name, d.unplannedExits(e.name)]));
+      // Injected downtime: from a kill/restart/pause until the node answers a client again (or the pause ends).
+      const outages: Window[] = faults
+        .filter((f) => f.kind === 'kill' || f.kind === 'restart-node' || f.kind === 'pause')
+        .map((f) => {
+          const from = f.kind === 'pause' ? (f.end ?? f.start) : f.start;
+          const back = http.find((x) => x.node === f.node && x.ok && x.t >= from);
+          return { node: f.node, start: f.start, end: back?.t ?? Number.POSITIVE_INFINITY };
+        });
       checks.push(
         checkOffline({
           samples: http,
           partitions,
+          outages,
           restarts,
           minSuccessRate: scenario.checks.offline.minSuccessRate,
         }),
@@ -417,6 +434,7 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
     checks,
     metrics,
     score: scored,
+    harness,
     gatesPassed: error === undefined && scored.gatesPassed && checks.every((c) => c.status !== 'failed'),
     ...(error ? { error } : {}),
   };

@@ -13,6 +13,8 @@ export interface OfflineEvidence {
   samples: readonly HttpSample[];
   /** When each node's link to the cloud was cut. */
   partitions: readonly Window[];
+  /** Injected downtime (kill until the node answers again, pause): requests then are not held against the edge. */
+  outages?: readonly Window[];
   /** Unplanned restarts (exits not caused by an injected kill) of edge processes during the windows. */
   restarts: Record<string, number>;
   minSuccessRate: number;
@@ -23,8 +25,10 @@ export function checkOffline(e: OfflineEvidence): CheckResult {
   const title = 'Offline operation: the edge keeps serving while its cloud link is cut';
   if (e.partitions.length === 0)
     return notMeasured('offline', title, 'no edge↔cloud partition in this scenario');
-  const inWindow = e.samples.filter((s) =>
-    e.partitions.some((w) => s.node === w.node && s.t >= w.start && s.t < w.end),
+  const within = (ws: readonly Window[], node: string | undefined, t: number): boolean =>
+    ws.some((w) => node === w.node && t >= w.start && t < w.end);
+  const inWindow = e.samples.filter(
+    (s) => within(e.partitions, s.node, s.t) && !within(e.outages ?? [], s.node, s.t),
   );
   if (inWindow.length === 0)
     return { ...notMeasured('offline', title, 'no client request hit a partitioned edge'), status: 'failed' };
@@ -55,6 +59,11 @@ export function checkOffline(e: OfflineEvidence): CheckResult {
       'offline.restarts': { value: restarts, unit: 'restarts', source: 'check:offline' },
       'offline.requests': { value: inWindow.length, unit: 'requests', source: 'check:offline' },
     },
-    evidence: { windows: e.partitions, errors: Object.fromEntries(errors), restarts: e.restarts },
+    evidence: {
+      windows: e.partitions,
+      excludedOutages: e.outages ?? [],
+      errors: Object.fromEntries(errors),
+      restarts: e.restarts,
+    },
   };
 }

@@ -80,7 +80,7 @@ describe('campaigns on the local target (real namespaces, cgroups, toxiproxy, re
   it('should catch an edge that stops serving when the cloud is gone', async () => {
     const r = await campaign(fixture('refuse-offline'));
     assert.equal(verdict(r, 'offline'), 'failed', summary(r, 'offline'));
-    assert.ok((r.metrics['offline.success-rate']?.value ?? 1) < 0.5);
+    assert.ok((r.metrics['offline.success-rate']?.value ?? 1) < 0.99, summary(r, 'offline'));
   });
 
   it('should catch an edge that never takes config from the cloud', async () => {

@@ -182,3 +182,23 @@ describe('other checks', () => {
     assert.equal(r.status, 'passed');
   });
 });
+
+describe('offline check with injected downtime', () => {
+  it('should not hold requests during an injected kill against the edge', () => {
+    const samples = [
+      h(1100, 'edge-1', true),
+      h(1300, 'edge-1', false),
+      h(1400, 'edge-1', false),
+      h(1600, 'edge-1', true),
+    ];
+    const r = checkOffline({
+      samples,
+      partitions: [{ node: 'edge-1', start: 1000, end: 2000 }],
+      outages: [{ node: 'edge-1', start: 1250, end: 1600 }],
+      restarts: {},
+      minSuccessRate: 0.99,
+    });
+    assert.equal(r.status, 'passed', r.summary);
+    assert.equal(r.metrics['offline.requests']?.value, 2);
+  });
+});

@@ -45,7 +45,7 @@ function progress(json: boolean): Progress {
     },
     tick: (s) => {
       if (json) return;
-      const line = `campaign: load ${formatDuration(s.elapsedMs)} / ${formatDuration(s.totalMs)}  faults: ${s.activeFaults.join(', ') || 'none'}`;
+      const line = `campaign: load ${formatDuration(s.elapsedMs)} / ${formatDuration(s.totalMs)}  ${s.requests} req/s, ${s.errors} errors  faults: ${s.activeFaults.join(', ') || 'none'}`;
       if (tty) process.stderr.write(`\r\x1b[K${line}`);
       else if (Math.round(s.elapsedMs / 1000) % 10 === 0) process.stderr.write(`${line}\n`);
     },
@@ -105,6 +105,10 @@ export async function runCommand(
       `\nSCORE ${record.score.total.toFixed(1)} / ${record.score.possible} (${record.score.percent.toFixed(1)}%) over the criteria measured on this target`,
     );
     for (const g of record.score.failedGates) console.log(`gate failed: ${g}`);
+    if (record.harness)
+      console.log(
+        `harness overhead: ${(record.harness.shareOfOneCore * 100).toFixed(1)}% of one core while the load ran`,
+      );
     if (record.error) console.log(`campaign error: ${record.error}`);
     console.log(`reports: ${runDir}`);
   }
