@@ -73,6 +73,13 @@ describe('local target: deploy and tear down', () => {
       assert.equal(isAlive(toxi), true);
       assert.ok(traces(runId, state.bridge).length >= 3 * 5);
 
+      // `cleanup` spares a detached deployment that is still running.
+      const c = await cli(['cleanup', '--json'], env);
+      assert.equal(c.code, 0, c.err);
+      const runs = (JSON.parse(c.out) as { runs: { runId: string; skipped?: string }[] }).runs;
+      assert.match(runs.find((r) => r.runId === runId)?.skipped ?? '', /still running/);
+      assert.equal((await fetch(`${info.nodes[1]!.url}/healthz`)).status, 200);
+
       const x = await cli(['destroy', '--run', runId, '--json'], env);
       assert.equal(x.code, 0, x.err);
       assert.deepEqual((JSON.parse(x.out) as { failed: unknown[] }).failed, []);

@@ -1,7 +1,9 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { Journal } from '../../core/cleanup/journal.ts';
 import { CleanupRegistry, newRunId } from '../../core/cleanup/registry.ts';
 import { ExitCode, UsageError } from '../../core/errors.ts';
 import { reportsDir } from '../../core/paths.ts';
+import { processStartTime } from '../../core/proc.ts';
 import { loadStack } from '../../stack/manifest.ts';
 import { LocalTarget, saveDeploymentState } from '../../targets/local/index.ts';
 import '../../targets/local/reverters.ts';
@@ -56,6 +58,15 @@ export async function deployCommand(opts: DeployOptions, signal: AbortSignal): P
   }
   const ms = Math.round(performance.now() - t0);
   const file = saveDeploymentState(dep.state);
+  // This command exits now; the deployment lives on in its processes. Hand the journal over to the
+  // deployment's toxiproxy server, so `edgechaos cleanup` spares a deployment that is still running
+  // (and removes it once its processes are gone); `edgechaos destroy` removes it either way.
+  const keeper = dep.state.toxiproxyPid;
+  const keeperStart = keeper === undefined ? undefined : processStartTime(keeper);
+  if (keeper !== undefined && keeperStart !== undefined)
+    Journal.create(dirname(registry.journalPath), runId, { pid: keeper, startTime: keeperStart }).close(
+      false,
+    );
   // The registry is deliberately left open (not closed = not reverted): the journal keeps every resource
   // for `edgechaos destroy`; the processes run detached.
   if (opts.json)
