@@ -6,9 +6,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/edgechaos/edgechaos/stack/internal/env"
@@ -64,8 +66,14 @@ func (a *Agent) applyDefects() {
 	}
 	if a.def.resend {
 		a.log.Warn("DEFECT resend: the acked cursor is rewound on every reconnect")
+		rs := &resendStore{Store: a.st}
+		a.st = rs
+		if a.up != nil {
+			a.up.st, a.down.st = rs, rs
+		}
 		a.link.onReconnect = func() {
-			if err := a.st.Ack(0, time.Now()); err != nil {
+			rs.epoch.Add(1)
+			if err := rs.Store.Ack(0, time.Now()); err != nil {
 				a.log.Error("rewind cursor", "err", err)
 			}
 		}
@@ -75,7 +83,7 @@ func (a *Agent) applyDefects() {
 		a.up.syncFn = a.up.chattySync
 	}
 	if a.def.bloat {
-		a.log.Warn("DEFECT bloat: holding 150 MB and burning CPU")
+		a.log.Warn("DEFECT bloat: holding 150 MB and burning every CPU")
 		for range 150 {
 			b := make([]byte, 1<<20)
 			for i := 0; i < len(b); i += 4096 {
@@ -83,7 +91,9 @@ func (a *Agent) applyDefects() {
 			}
 			a.hold = append(a.hold, b)
 		}
-		go burn()
+		for range runtime.NumCPU() {
+			go burn()
+		}
 	}
 }
 
@@ -124,6 +134,27 @@ func (u *uplink) chattySync(ctx context.Context) error {
 	}
 	u.link.success()
 	return nil
+}
+
+// resendStore is the resend defect's store: the cursor goes back to 0 on
+// every reconnect, and the acknowledgement of a batch read before that
+// rewind is dropped so the rewind sticks (everything is sent again).
+type resendStore struct {
+	Store
+	epoch     atomic.Uint64 // bumped by each rewind
+	readEpoch atomic.Uint64 // epoch when the batch being synced was read
+}
+
+func (s *resendStore) ReadBatch(after uint64, maxRecords, maxBytes int, fn func([]byte) error) (uint64, int, error) {
+	s.readEpoch.Store(s.epoch.Load())
+	return s.Store.ReadBatch(after, maxRecords, maxBytes, fn)
+}
+
+func (s *resendStore) Ack(cursor uint64, at time.Time) error {
+	if s.readEpoch.Load() != s.epoch.Load() {
+		return nil
+	}
+	return s.Store.Ack(cursor, at)
 }
 
 // memStore is the memory-outbox defect's store.

@@ -53,7 +53,7 @@ func TestStartupAndResourceDefects(t *testing.T) {
 	}{
 		{"reference starts fast and idles small", func() string { return bins.edge }, nil,
 			func(t *testing.T, start time.Duration, rss int64, cpu time.Duration) {
-				if start > time.Second || rss > 40<<20 || cpu > 300*time.Millisecond {
+				if start > time.Second || rss > 40<<20 || cpu > 150*time.Millisecond {
 					t.Errorf("start %v, RSS %d MiB, CPU %v over 1 s idle", start, rss>>20, cpu)
 				}
 			}},
@@ -65,8 +65,9 @@ func TestStartupAndResourceDefects(t *testing.T) {
 			}},
 		{"bloat holds memory and burns CPU", func() string { return bins.edgeDefects }, []string{"EDGE_DEFECT=bloat"},
 			func(t *testing.T, _ time.Duration, rss int64, cpu time.Duration) {
-				if rss < 140<<20 || cpu < 500*time.Millisecond {
-					t.Errorf("RSS %d MiB, CPU %v over 1 s; want >= 140 MiB and >= 0.5 s", rss>>20, cpu)
+				// Lenient on CPU: other work on a busy test machine takes its share.
+				if rss < 140<<20 || cpu < 300*time.Millisecond {
+					t.Errorf("RSS %d MiB, CPU %v over 1 s; want >= 140 MiB and >= 0.3 s", rss>>20, cpu)
 				}
 			}},
 	}
