@@ -8,8 +8,9 @@ export interface MemoryStressParams {
 }
 
 export function memoryStressArgv(p: MemoryStressParams, durationMs: number | undefined): string[] {
-  const per = Math.max(4096, Math.floor(p.bytes / p.workers));
-  const argv = ['stress-ng', '--vm', String(p.workers), '--vm-bytes', `${per}`, '--vm-keep'];
+  // stress-ng shares --vm-bytes among the --vm workers: it is the total.
+  const total = Math.max(4096 * p.workers, Math.floor(p.bytes));
+  const argv = ['stress-ng', '--vm', String(p.workers), '--vm-bytes', `${total}`, '--vm-keep'];
   if (durationMs !== undefined) argv.push('--timeout', `${Math.ceil(durationMs / 1000) + 30}s`);
   return argv;
 }

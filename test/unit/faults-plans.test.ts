@@ -178,7 +178,7 @@ describe('fault plans: processes and resources', () => {
     const s = only(steps('memory-stress', { size: '50%' }, { node: 'edge-2' }), 'spawn');
     assert.deepEqual(s.argv.slice(0, 5), ['stress-ng', '--vm', '1', '--vm-bytes', String(128 * 2 ** 20)]);
     const b = only(steps('memory-stress', { size: '64MiB', workers: 2 }), 'spawn');
-    assert.equal(b.argv[4], String(32 * 2 ** 20));
+    assert.equal(b.argv[4], String(64 * 2 ** 20), 'the total: stress-ng shares it among workers');
   });
   it('should kill, then restart after the delay and again on revert', () => {
     const p = planFault(f('kill', { restartAfter: '2s' }), ctx);
