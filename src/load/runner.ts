@@ -170,5 +170,7 @@ async function runScenario(name: string, s: ScenarioOptions): Promise<void> {
 }
 
 await Promise.all(Object.entries(def.scenarios).map(([n, s]) => runScenario(n, s)));
+const cpu = process.cpuUsage();
+emit({ type: 'end', t: now(), cpuSeconds: (cpu.user + cpu.system) / 1e6 });
 await new Promise<void>((r) => out.end(r));
 process.exit(0);

@@ -30,6 +30,8 @@ export interface LoadSummary {
   dropped: number;
   writes: { ok: number; failed: number; indeterminate: number };
   series: SeriesPoint[];
+  /** CPU seconds the load runner process used (undefined if it was killed before reporting). */
+  runnerCpuSeconds: number | undefined;
 }
 
 export type WriteSample = Extract<Sample, { type: 'write' }>;
@@ -120,5 +122,7 @@ export function summarize(samples: readonly Sample[]): LoadSummary {
     dropped: samples.filter((s) => s.type === 'dropped').length,
     writes,
     series,
+    runnerCpuSeconds: samples.find((s): s is Extract<Sample, { type: 'end' }> => s.type === 'end')
+      ?.cpuSeconds,
   };
 }

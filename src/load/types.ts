@@ -126,4 +126,6 @@ export type Sample =
   | { type: 'check'; t: number; scenario: string; name: string; ok: boolean }
   | { type: 'dropped'; t: number; scenario: string }
   /** First line: the runner's clock origin (t = 0) as wall-clock ms, so samples can be aligned with the harness's timeline. */
-  | { type: 'start'; t: 0; epochMs: number };
+  | { type: 'start'; t: 0; epochMs: number }
+  /** Last line: the runner's own CPU use, to compare with the harness's. */
+  | { type: 'end'; t: number; cpuSeconds: number };
