@@ -9,6 +9,7 @@ import { sleep } from '../../src/core/deadline.ts';
 import { repoRoot } from '../../src/core/paths.ts';
 import { isAlive, processStartTime } from '../../src/core/proc.ts';
 import { loadStack, type StackManifest } from '../../src/stack/manifest.ts';
+import { localNames } from '../../src/targets/local/names.ts';
 import { LocalTarget } from '../../src/targets/local/target.ts';
 
 /** Everything a run named `runId` could have left on the machine. */
@@ -26,6 +27,10 @@ function traces(runId: string, bridge?: string): string[] {
         .map((f) => `cgroup ${c}/${f}`),
     );
   if (bridge && readFileSync('/proc/net/dev', 'utf8').includes(`${bridge}:`)) out.push(`link ${bridge}`);
+  // Bridge and host-side veths all start with ec<tag>.
+  const tag = `ec${localNames(runId).tag}`;
+  for (const l of readFileSync('/proc/net/dev', 'utf8').split('\n'))
+    if (l.trim().startsWith(tag)) out.push(`link ${l.trim().split(':')[0]}`);
   return out;
 }
 
