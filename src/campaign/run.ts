@@ -118,6 +118,7 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
     const partitionedNow = (): Set<string> =>
       new Set([...active.values()].filter((a) => isCloudCut(a.f)).map((a) => a.f.node));
     const cutEnded = new Map<string, number>();
+    const instant: AppliedFault[] = [];
     let healAt: number | undefined;
 
     const revertFault = async (id: string): Promise<void> => {
@@ -151,7 +152,9 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
         const applied = await d.applyFault(f, registry, opts.signal);
         timeline.push({ t: rec.start, kind: 'fault-on', node: f.node, text: `${f.id} ${f.kind} applied` });
         if (f.durationMs === undefined) {
+          // Instant (kill, restart-node): its revert, at heal, makes sure the node runs its stack again.
           rec.end = now();
+          instant.push(applied);
           return;
         }
         active.set(f.id, { f, applied, rec });
@@ -247,6 +250,7 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
     let convergeMs: number | undefined;
     await phase('heal', async () => {
       for (const id of [...active.keys()]) await revertFault(id);
+      for (const a of instant.splice(0)) await a.revert();
       healAt = now();
       timeline.push({ t: healAt, kind: 'phase', text: 'all faults reverted (heal)' });
       const acked = new Set(

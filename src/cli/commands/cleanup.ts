@@ -1,4 +1,5 @@
 import { sweep } from '../../core/cleanup/sweep.ts';
+import { registerLocalReverters } from '../../targets/local/index.ts';
 import { ExitCode } from '../../core/errors.ts';
 import { printJson } from '../output.ts';
 
@@ -7,6 +8,8 @@ export async function cleanupCommand(opts: {
   force?: boolean;
   run?: string;
 }): Promise<number> {
+  // Every target's own cleanup kinds must be known before a journal is replayed.
+  registerLocalReverters();
   const rep = await sweep({ force: opts.force ?? false, ...(opts.run ? { runId: opts.run } : {}) });
   const failed = rep.runs.some((r) => r.failed.length > 0);
   if (opts.json) printJson(rep);
