@@ -21,7 +21,10 @@ export const defaultNodeLossTimings: NodeLossTimings = {
   nodeLeaseSeconds: 8,
   nodeMonitorGraceSeconds: 12,
   evictionTolerationSeconds: 2,
-  nodeEvictionRate: 1,
+  // Not 1: the node-lifecycle controller parks its taint queue on a "never" limiter whose QPS()
+  // reports 1 while all nodes look unready (briefly, right after the fake nodes are created), and
+  // SwapLimiter(1) then sees "no change" and never resumes — lost nodes would never be tainted.
+  nodeEvictionRate: 2,
 };
 
 export interface ControlPlanePorts {
@@ -122,10 +125,16 @@ export function controllerManagerArgs(
     '--use-service-account-credentials=false',
     '--node-monitor-period=1s',
     `--node-monitor-grace-period=${t.nodeMonitorGraceSeconds}s`,
-    `--node-eviction-rate=${t.nodeEvictionRate}`,
+    `--node-eviction-rate=${evictionRate(t.nodeEvictionRate)}`,
     '--profiling=false',
     '--v=0',
   ];
+}
+
+/** See defaultNodeLossTimings: a rate of exactly 1 can stop tainting for good. */
+function evictionRate(r: number): number {
+  if (!(r > 0)) throw new RangeError(`nodeEvictionRate must be > 0, got ${r}`);
+  return r === 1 ? 1.01 : r;
 }
 
 export function schedulerArgs(bin: string, ports: ControlPlanePorts, l: ControlPlaneLayout): string[] {

@@ -11,6 +11,7 @@ import { repoRoot } from '../../src/core/paths.ts';
 import { pidsWithToken, run } from '../../src/core/proc.ts';
 import { startControlPlane, type StartedControlPlane } from '../../src/kube/control-plane.ts';
 import { KubeTarget } from '../../src/targets/kube/target.ts';
+import { cordon, killPod, overloadDriver, OVERLOAD_TAINT } from '../../src/targets/kube/node-faults.ts';
 import { measureRescheduling } from '../../src/targets/kube/reschedule.ts';
 import { tempDir } from '../helpers/temp.ts';
 
@@ -83,6 +84,37 @@ describe('embedded Kubernetes control plane + kube target (real etcd, apiserver,
       assert.ok(t.rescheduledMs >= t.evictedMs);
     }
     assert.ok(r.rescheduled.p99 >= r.rescheduled.p50);
+  });
+
+  it('should reschedule the workload off an overloaded node (NoExecute taint) and remove the taint after', async (t) => {
+    const driver = overloadDriver({ registry: reg, kubeconfig: cp.kubeconfigPath() });
+    const r = await measureRescheduling({ kc: target.kc, namespace: target.namespace, driver, trials: 2 });
+    t.diagnostic(`rescheduling after overload: p50 ${r.rescheduled.p50} ms, p99 ${r.rescheduled.p99} ms`);
+    assert.equal(r.trials.length, 2);
+    for (const trial of r.trials) assert.ok(!trial.replacementNodes.includes(trial.node));
+    const nodes = (await cp.kubeConfig().makeApiClient(CoreV1Api).listNode()).items;
+    assert.ok(nodes.every((n) => !(n.spec?.taints ?? []).some((x) => x.key === OVERLOAD_TAINT.key)));
+    assert.equal(reg.pending().filter((e) => e.kind === 'kube-taint').length, 0);
+  });
+
+  it('should cordon a node, kill a pod, and revert the cordon through the cleanup registry', async () => {
+    const core = cp.kubeConfig().makeApiClient(CoreV1Api);
+    const handle = await cordon({ registry: reg, kubeconfig: cp.kubeconfigPath() }, 'edge-3');
+    assert.equal((await core.readNode({ name: 'edge-3' })).spec?.unschedulable, true);
+    const victim = (
+      await core.listNamespacedPod({
+        namespace: target.namespace,
+        labelSelector: 'app.kubernetes.io/name=workload',
+      })
+    ).items[0]!.metadata!.name!;
+    await killPod(cp.kubeconfigPath(), target.namespace, victim);
+    await killPod(cp.kubeconfigPath(), target.namespace, victim); // already gone: not an error
+    await assert.rejects(
+      core.readNamespacedPod({ name: victim, namespace: target.namespace }),
+      (e: { code?: number }) => e.code === 404,
+    );
+    await handle.revert();
+    assert.notEqual((await core.readNode({ name: 'edge-3' })).spec?.unschedulable, true);
   });
 
   it('should refuse a user without RBAC permissions, naming what is missing, before changing anything', async () => {

@@ -61,6 +61,15 @@ describe('embedded control plane command lines', () => {
     assert.equal(schedulerArgs('hk', ports, l)[1], 'kube-scheduler');
   });
 
+  it('should never pass an eviction rate of exactly 1 (the limiter would stay parked after a full disruption)', () => {
+    const t = { ...defaultNodeLossTimings, nodeEvictionRate: 1 };
+    assert.equal(flag(controllerManagerArgs('hk', ports, l, t), 'node-eviction-rate'), '1.01');
+    assert.notEqual(
+      flag(controllerManagerArgs('hk', ports, l, defaultNodeLossTimings), 'node-eviction-rate'),
+      '1',
+    );
+  });
+
   it('should keep every file under the run dir', () => {
     for (const v of [l.etcdData, l.pki, l.tokens, l.saKey, l.kubeconfig('admin'), l.log('etcd')]) {
       assert.ok(v.startsWith('/run/x/'), v);

@@ -8,7 +8,9 @@ import { explainKubeError } from '../../src/targets/kube/errors.ts';
 import { loadManifests, manifestNamespace, prepareManifests } from '../../src/targets/kube/manifests.ts';
 import type { TimedEvent } from '../../src/targets/kube/object-store.ts';
 import { podLatency, podTimelines, quantiles } from '../../src/targets/kube/pod-latency.ts';
+import { OVERLOAD_TAINT } from '../../src/targets/kube/node-faults.ts';
 import { pickVictim, replicasReadyElsewhere } from '../../src/targets/kube/reschedule.ts';
+import { withTaint } from '../../src/targets/kube/reverters.ts';
 import { daemonSetReady, deploymentReady } from '../../src/targets/kube/target.ts';
 import { tempDir } from '../helpers/temp.ts';
 
@@ -219,5 +221,18 @@ describe('kube errors', () => {
       server,
     );
     assert.match(e.message, /TLS to https:\/\/10\.0\.0\.1:6443 failed \(DEPTH_ZERO_SELF_SIGNED_CERT\)/);
+  });
+});
+
+describe('node taints', () => {
+  it('should add the overload taint once and remove only it', () => {
+    const node = {
+      spec: { taints: [{ key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' }] },
+    };
+    const once = withTaint(node, OVERLOAD_TAINT, true);
+    const twice = withTaint({ spec: { taints: once } }, OVERLOAD_TAINT, true);
+    assert.deepEqual(twice, once);
+    assert.equal(once.length, 2);
+    assert.deepEqual(withTaint({ spec: { taints: once } }, OVERLOAD_TAINT, false), node.spec.taints);
   });
 });

@@ -1,12 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { registerReverter } from '../../core/cleanup/reverters.ts';
 import type { CleanupHandle, CleanupRegistry } from '../../core/cleanup/registry.ts';
 import { deadline, sleep } from '../../core/deadline.ts';
 import { CommandError, TargetError, ToolMissingError } from '../../core/errors.ts';
 import { run, type RunResult } from '../../core/proc.ts';
 import { which } from '../../tools/find.ts';
 import type { NodeLossDriver } from './reschedule.ts';
+import { kindDeleteArgv } from './reverters.ts';
 
 /**
  * The Kind driver: cluster lifecycle around the kube target. It needs a Docker engine, which the
@@ -80,7 +80,7 @@ export const kindCommands = {
     name,
   ],
   nodes: (name: string): string[] => ['kind', 'get', 'nodes', '--name', name],
-  delete: (name: string): string[] => ['kind', 'delete', 'cluster', '--name', name],
+  delete: kindDeleteArgv,
   /** A command inside a node container (nft, tc, ip, kill, stress-ng …): the target's NodeShell. */
   exec: (node: string, argv: readonly string[]): string[] => ['docker', 'exec', node, ...argv],
   /** Node loss: the node container stops (kubelet and all its pods go with it). */
@@ -88,14 +88,6 @@ export const kindCommands = {
   startNode: (node: string): string[] => ['docker', 'start', node],
   dockerInfo: (): string[] => ['docker', 'info', '--format', '{{.ServerVersion}}'],
 };
-
-registerReverter('kind-cluster', async (d) => {
-  const name = d['name'];
-  if (typeof name !== 'string') throw new Error('kind-cluster entry lacks "name"');
-  const r = await run(kindCommands.delete(name), { allowFailure: true }).catch(() => undefined);
-  if (r && r.code !== 0 && !/not found|no such|unknown cluster/i.test(r.stderr))
-    throw new Error(`kind delete cluster --name ${name}: ${r.stderr.trim()}`);
-});
 
 /** Fail early, with the install hint, when kind or docker (or Docker's daemon) is not there. */
 export async function kindPreflight(

@@ -117,15 +117,39 @@ export async function measureRescheduling(opts: RescheduleOptions): Promise<Resc
   });
   using nodes = await ObjectStore.start<V1Node>(opts.kc, { apiVersion: 'v1', kind: 'Node', plural: 'nodes' });
 
+  /** What the watches last saw, for an error that says why a wait ran out. */
+  const state = (): string => {
+    const ps = [...pods.objects.values()]
+      .map(
+        (p) =>
+          `${p.metadata?.name}@${p.spec?.nodeName ?? '-'}${isPodReady(p) ? '' : ' not-ready'}${p.metadata?.deletionTimestamp ? ' terminating' : ''}`,
+      )
+      .sort();
+    const ns = [...nodes.objects.values()]
+      .map((n) => {
+        const ready = n.status?.conditions?.find((c) => c.type === 'Ready')?.status ?? '?';
+        const taints = (n.spec?.taints ?? []).map((t) => `${t.key}:${t.effect}`).join('+');
+        return `${n.metadata?.name} Ready=${ready}${taints ? ` ${taints}` : ''}${n.spec?.unschedulable ? ' cordoned' : ''}`;
+      })
+      .sort();
+    return `pods [${ps.join(', ')}]; nodes [${ns.join(', ')}]`;
+  };
+  const explained = <T>(p: Promise<T>): Promise<T> =>
+    p.catch((err: unknown) => {
+      throw new TargetError(`rescheduling: ${(err as Error).message}; ${state()}`, { cause: err });
+    });
+
   const trials: RescheduleTrial[] = [];
   let last: string | undefined;
   for (let i = 0; i < opts.trials; i++) {
     const settle = deadline(120_000, `workload ${workload} settled before trial ${i + 1}`, opts.signal);
     // Settled: exactly `replicas` pods, all Ready, none terminating; candidate nodes healthy.
-    await pods.waitFor(
-      (items) =>
-        items.length === replicas && items.every((p) => isPodReady(p) && !p.metadata?.deletionTimestamp),
-      settle,
+    await explained(
+      pods.waitFor(
+        (items) =>
+          items.length === replicas && items.every((p) => isPodReady(p) && !p.metadata?.deletionTimestamp),
+        settle,
+      ),
     );
     const candidates = [...nodes.objects.values()]
       .filter((n) => n.metadata?.labels?.[sel.label] === sel.value && !hasLossTaint(n))
@@ -148,9 +172,8 @@ export async function measureRescheduling(opts: RescheduleOptions): Promise<Resc
     const podEvents = pods.events.length;
     await opts.driver.lose(victim.node);
     try {
-      const readyAt = await pods.waitFor(
-        (items) => replicasReadyElsewhere(items, victim.node, replicas),
-        signal,
+      const readyAt = await explained(
+        pods.waitFor((items) => replicasReadyElsewhere(items, victim.node, replicas), signal),
       );
       const taint = nodes.events
         .slice(nodeEvents)
