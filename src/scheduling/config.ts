@@ -1,0 +1,66 @@
+import { BASELINE_SCHEDULER_NAME, EDGE_SCHEDULER_NAME } from './keys.ts';
+
+/** Weights of the EdgePlacement score (pluginConfig args; see stack/scheduler/README.md). */
+export interface EdgePlacementArgs {
+  loadWeight: number;
+  latencyWeight: number;
+  cpuWeight: number;
+  memoryWeight: number;
+  maxLatencyMs: number;
+}
+
+export const defaultPlacementArgs: EdgePlacementArgs = {
+  loadWeight: 1,
+  latencyWeight: 2,
+  cpuWeight: 1,
+  memoryWeight: 1,
+  maxLatencyMs: 100,
+};
+
+export interface SchedulerConfigOptions {
+  kubeconfig: string;
+  /** Client rate limits; the same for both schedulers of a benchmark. */
+  qps: number;
+  burst: number;
+}
+
+/** Kubernetes' own client defaults for kube-scheduler (qps 50, burst 100) are the default here too. */
+export const defaultClientLimits = { qps: 50, burst: 100 };
+
+function base(o: SchedulerConfigOptions): Record<string, unknown> {
+  return {
+    apiVersion: 'kubescheduler.config.k8s.io/v1',
+    kind: 'KubeSchedulerConfiguration',
+    leaderElection: { leaderElect: false },
+    clientConnection: { kubeconfig: o.kubeconfig, qps: o.qps, burst: o.burst },
+  };
+}
+
+/**
+ * The edge-scheduler profile: every default plugin, plus UplinkFilter and EdgePlacement (score
+ * weight 5, so it dominates the default scores that barely vary between nodes). JSON is YAML.
+ */
+export function edgeSchedulerConfig(
+  o: SchedulerConfigOptions,
+  args: EdgePlacementArgs = defaultPlacementArgs,
+  scoreWeight = 5,
+): Record<string, unknown> {
+  return {
+    ...base(o),
+    profiles: [
+      {
+        schedulerName: EDGE_SCHEDULER_NAME,
+        plugins: {
+          filter: { enabled: [{ name: 'UplinkFilter' }] },
+          score: { enabled: [{ name: 'EdgePlacement', weight: scoreWeight }] },
+        },
+        pluginConfig: [{ name: 'EdgePlacement', args }],
+      },
+    ],
+  };
+}
+
+/** The stock kube-scheduler's default profile under another name, for a side-by-side run. */
+export function baselineSchedulerConfig(o: SchedulerConfigOptions): Record<string, unknown> {
+  return { ...base(o), profiles: [{ schedulerName: BASELINE_SCHEDULER_NAME }] };
+}

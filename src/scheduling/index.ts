@@ -1,0 +1,36 @@
+export { runSchedulingBench, schedulingMetrics, comparisonRows, writeEvidence } from './bench.ts';
+export type {
+  SchedulingBenchOptions,
+  SchedulingBenchResult,
+  SchedulerRun,
+  MigrationResult,
+} from './bench.ts';
+export {
+  edgeSchedulerConfig,
+  baselineSchedulerConfig,
+  defaultPlacementArgs,
+  defaultClientLimits,
+} from './config.ts';
+export type { EdgePlacementArgs, SchedulerConfigOptions } from './config.ts';
+export { placementQuality } from './quality.ts';
+export type { Placement, PlacementQuality } from './quality.ts';
+export { benchTopology, nodeAnnotations, nodeSpecs, NEAR_MS } from './topology.ts';
+export type { BenchNode, Topology } from './topology.ts';
+export { startScheduler, startMigrator, StartedProcess } from './scheduler-process.ts';
+export {
+  edgeSchedulerBinary,
+  edgeSchedulerPath,
+  installEdgeScheduler,
+  EDGE_SCHEDULER_INSTALL_HINT,
+} from './tools.ts';
+export {
+  CPU_LOAD,
+  MEM_LOAD,
+  LATENCY_PREFIX,
+  UPLINK,
+  DATA_SOURCE_LABEL,
+  NEEDS_CLOUD_LABEL,
+  EDGE_SCHEDULER_NAME,
+  BASELINE_SCHEDULER_NAME,
+  latencyKey,
+} from './keys.ts';

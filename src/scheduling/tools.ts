@@ -1,0 +1,103 @@
+import { createHash } from 'node:crypto';
+import {
+  accessSync,
+  chmodSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { join, relative } from 'node:path';
+import { EdgechaosError, ToolMissingError } from '../core/errors.ts';
+import { repoRoot, toolCacheDir, toolsDir } from '../core/paths.ts';
+import { run } from '../core/proc.ts';
+
+export const EDGE_SCHEDULER_MODULE = join('stack', 'scheduler');
+
+export const EDGE_SCHEDULER_INSTALL_HINT =
+  'run `edgechaos bootstrap --kube`: after the control plane it builds stack/scheduler (kube-scheduler with the edge plugins) into .tools/bin/edge-scheduler — seconds with a warm Go build cache';
+
+/** Where bootstrap puts the edge scheduler. */
+export function edgeSchedulerPath(): string {
+  return join(toolsDir(), 'bin', 'edge-scheduler');
+}
+
+/** The built edge-scheduler, or a ToolMissingError with the install hint. */
+export function edgeSchedulerBinary(): string {
+  const p = edgeSchedulerPath();
+  try {
+    accessSync(p, constants.X_OK);
+  } catch {
+    throw new ToolMissingError('edge-scheduler', EDGE_SCHEDULER_INSTALL_HINT);
+  }
+  return p;
+}
+
+/** Hash of every file of the module: a change to the plugin rebuilds. */
+export function edgeSchedulerStamp(): string {
+  const dir = join(repoRoot, EDGE_SCHEDULER_MODULE);
+  const h = createHash('sha256');
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) h.update(`${relative(dir, p)}\0`).update(readFileSync(p));
+    }
+  };
+  walk(dir);
+  return `edge-scheduler ${h.digest('hex').slice(0, 16)}`;
+}
+
+export interface EdgeSchedulerInstall {
+  status: 'present' | 'cached' | 'built';
+  detail: string;
+  ms: number;
+}
+
+/**
+ * Make .tools/bin/edge-scheduler this exact build: present → nothing; in the per-machine cache →
+ * copy; otherwise run stack/scheduler/build (niced) into the cache, then copy.
+ */
+export async function installEdgeScheduler(logFile: string): Promise<EdgeSchedulerInstall> {
+  const t0 = Date.now();
+  const want = edgeSchedulerStamp();
+  const bin = edgeSchedulerPath();
+  const stampFile = `${bin}.version`;
+  const read = (f: string): string | undefined =>
+    existsSync(f) ? readFileSync(f, 'utf8').trim() : undefined;
+  if (existsSync(bin) && read(stampFile) === want)
+    return { status: 'present', detail: want, ms: Date.now() - t0 };
+  const cacheDir = join(toolCacheDir(), `edge-scheduler@${want.split(' ')[1]}`);
+  let status: EdgeSchedulerInstall['status'] = 'cached';
+  if (!existsSync(join(cacheDir, 'edge-scheduler'))) {
+    status = 'built';
+    const staging = `${cacheDir}.build-${process.pid}`;
+    rmSync(staging, { recursive: true, force: true });
+    mkdirSync(staging, { recursive: true });
+    try {
+      const argv = ['nice', '-n', '10', 'bash', join(repoRoot, EDGE_SCHEDULER_MODULE, 'build'), staging];
+      const r = await run(argv, {
+        allowFailure: true,
+        env: { ...process.env, PATH: `${process.env['PATH'] ?? ''}:/usr/local/go/bin` },
+      });
+      writeFileSync(logFile, `$ ${argv.join(' ')}\n${r.stdout}${r.stderr}`, { flag: 'a' });
+      if (r.code !== 0)
+        throw new EdgechaosError(`building the edge scheduler failed (exit ${r.code}); see ${logFile}`);
+      rmSync(cacheDir, { recursive: true, force: true });
+      renameSync(staging, cacheDir);
+    } finally {
+      rmSync(staging, { recursive: true, force: true });
+    }
+  }
+  mkdirSync(join(bin, '..'), { recursive: true });
+  copyFileSync(join(cacheDir, 'edge-scheduler'), `${bin}.tmp-${process.pid}`);
+  chmodSync(`${bin}.tmp-${process.pid}`, 0o755);
+  renameSync(`${bin}.tmp-${process.pid}`, bin);
+  writeFileSync(stampFile, want + '\n');
+  return { status, detail: want, ms: Date.now() - t0 };
+}
