@@ -9,6 +9,7 @@ import { injectCommand, type InjectOptions } from './commands/inject.ts';
 import { runCommand, type RunCommandOptions } from './commands/run.ts';
 import { scoreCommand } from './commands/score.ts';
 import { deployers } from '../campaign/deployers.ts';
+import { benchCommand, type BenchOptions } from './commands/bench.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { examples } from './output.ts';
 
@@ -192,6 +193,27 @@ export function buildProgram(
     .action((opts: { edge?: string; hub?: string; stack?: string; only?: string[]; json?: boolean }) =>
       set(conformCommand(opts, signal)),
     );
+
+  program
+    .command('bench')
+    .description('default kube-scheduler vs the edge scheduler on the embedded control plane')
+    .argument('<what>', 'benchmark to run: scheduling')
+    .option('--nodes <n>', 'kwok nodes', '20')
+    .option('--pods <n>', 'pods per scheduler', '200')
+    .option('--qps <n>', 'client QPS of both schedulers (default 50, as kube-scheduler)')
+    .option('--burst <n>', 'client burst of both schedulers (default: 100)')
+    .option('--migration-trials <n>', 'overload-migration trials (0 = skip)', '1')
+    .option('--out <file>', 'evidence JSON (default: reports/<run-id>/scheduling.json)')
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      examples(
+        'edgechaos bench scheduling',
+        'edgechaos bench scheduling --nodes 100 --pods 2000 --migration-trials 3',
+        'edgechaos bench scheduling --qps 500 --burst 1000 --json',
+      ),
+    )
+    .action((what: string, opts: BenchOptions) => set(benchCommand(what, opts, signal)));
 
   program
     .command('doctor')

@@ -16,6 +16,7 @@ import { repoRoot, toolCacheDir, toolsDir } from '../core/paths.ts';
 import { run } from '../core/proc.ts';
 import { readToolsLock, type GoTool } from './lock.ts';
 import { installKubeTools } from '../kube/tools.ts';
+import { installEdgeScheduler } from '../scheduling/tools.ts';
 
 export class BootstrapError extends EdgechaosError {
   override readonly exitCode = ExitCode.Environment;
@@ -161,6 +162,12 @@ export async function ensureKube(logDir: string): Promise<StepResult> {
   return { step: 'kube', ...r };
 }
 
+/** The edge scheduler (stack/scheduler) into .tools/bin/; after the control plane, whose Go build cache it reuses. */
+export async function ensureEdgeScheduler(logDir: string): Promise<StepResult> {
+  const r = await installEdgeScheduler(join(logDir, 'edge-scheduler.log'));
+  return { step: 'edge-scheduler', ...r };
+}
+
 /** Idempotent: a second run with everything present finishes in seconds. */
 export async function bootstrap(opts: BootstrapOptions = {}): Promise<StepResult[]> {
   const lock = readToolsLock();
@@ -176,5 +183,6 @@ export async function bootstrap(opts: BootstrapOptions = {}): Promise<StepResult
   for (const [name, tool] of Object.entries(lock.go)) record(await ensureGoTool(name, tool, logDir));
   if (opts.stack !== false) record(await buildStack(logDir));
   if (opts.kube) record(await ensureKube(logDir));
+  if (opts.kube) record(await ensureEdgeScheduler(logDir));
   return results;
 }
