@@ -157,17 +157,22 @@ export function buildProgram(
     .command('report')
     .description('(re)generate reports of a run from its run.json: HTML, JUnit, Allure, PDF; or compare runs')
     .argument('<run-dir...>', 'run directory, or `compare <run-a> <run-b> ...`')
-    .option('--allure', 'also generate the Allure HTML')
-    .option('--no-pdf', 'skip the PDF')
-    .option('--json', 'print the written files as JSON')
+    .option('--allure', 'also generate the Allure HTML (allure-report/, Allure 3, offline)')
+    .option('--no-pdf', 'skip the PDF and PNG (they need Chromium at /usr/bin/chromium)')
+    .option('--out <file>', 'compare: where to write the HTML (default: compare.html beside the first run)')
+    .option('--json', 'print the written files (or the comparison) as JSON')
     .addHelpText(
       'after',
       examples(
         'edgechaos report reports/20261125-2210-standard',
-        'edgechaos report compare reports/a reports/b',
+        'edgechaos report reports/20261125-2210-standard --allure --no-pdf',
+        'edgechaos report compare reports/a reports/b --out scoreboard.html',
       ),
     )
-    .action(pending('report', '#6'));
+    // Loaded on use: the report writers pull in Playwright and Allure.
+    .action((args: string[], opts: { allure?: boolean; pdf?: boolean; out?: string; json?: boolean }) =>
+      set(import('./commands/report.ts').then((m) => m.reportCommand(args, opts, signal))),
+    );
 
   program
     .command('conform')

@@ -1,0 +1,146 @@
+/**
+ * Browser-side code of the reports: draws every chart described in `<script id="chart-data">` with uPlot
+ * (inlined beside it), shades fault windows in each node's colour with a labelled lane per node, and draws
+ * markers (heal, convergence). Sets `document.body.dataset.charts` to the number drawn when done.
+ */
+export const chartScript = `
+(function () {
+  var data = JSON.parse(document.getElementById('chart-data').textContent);
+  var palette = data.palette;
+  function nodeColor(node, alpha) {
+    var i = data.nodes.indexOf(node);
+    var hex = i < 0 ? '#111827' : palette[i % palette.length];
+    if (alpha === undefined) return hex;
+    var n = parseInt(hex.slice(1), 16);
+    return 'rgba(' + (n >> 16) + ',' + ((n >> 8) & 255) + ',' + (n & 255) + ',' + alpha + ')';
+  }
+  function fmt(v) {
+    if (v == null || !isFinite(v)) return '–';
+    var a = Math.abs(v);
+    return a >= 100 ? v.toFixed(0) : a >= 10 ? v.toFixed(1) : v.toFixed(2);
+  }
+  // One row per fault in a lane per node (rows of a node's lane only split where its faults overlap).
+  var rowOf = {}, rows = 0;
+  data.nodes.concat(data.faults.map(function (f) { return f.node; })).forEach(function (node, _, all) {
+    if (all.indexOf(node) !== _) return;
+    var ends = [];
+    data.faults.filter(function (f) { return f.node === node; })
+      .sort(function (a, b) { return a.start - b.start; })
+      .forEach(function (f) {
+        var r = ends.findIndex(function (e) { return e <= f.start; });
+        if (r < 0) { r = ends.length; ends.push(0); }
+        ends[r] = f.end;
+        rowOf[f.id] = rows + r;
+      });
+    rows += ends.length;
+  });
+  var laneCss = 13;
+  function faultsPlugin(faults) {
+    function x(u, v) { return u.valToPos(v, 'x', true); }
+    return {
+      hooks: {
+        drawClear: [function (u) {
+          var ctx = u.ctx, b = u.bbox;
+          ctx.save();
+          faults.forEach(function (f) {
+            var x0 = Math.max(b.left, x(u, f.start)), x1 = Math.min(b.left + b.width, x(u, f.end));
+            if (x1 <= x0) return;
+            ctx.fillStyle = nodeColor(f.node, 0.09);
+            ctx.fillRect(x0, b.top, x1 - x0, b.height);
+          });
+          ctx.restore();
+        }],
+        draw: [function (u) {
+          var ctx = u.ctx, b = u.bbox, pr = uPlot.pxRatio, h = laneCss * pr;
+          ctx.save();
+          ctx.font = (10 * pr) + 'px system-ui, sans-serif';
+          ctx.textBaseline = 'middle';
+          ctx.textAlign = 'left';
+          faults.forEach(function (f) {
+            var x0 = Math.max(b.left, x(u, f.start)), x1 = Math.min(b.left + b.width, x(u, f.end));
+            if (x1 <= x0) x1 = x0 + 2 * pr;
+            var y = b.top - (rows - rowOf[f.id]) * (h + pr) - 2 * pr;
+            ctx.fillStyle = nodeColor(f.node, 0.75);
+            ctx.fillRect(x0, y, x1 - x0, h);
+            var label = f.node + ' ' + f.kind + ' (' + f.id + ')';
+            if (ctx.measureText(label).width + 6 * pr < x1 - x0) {
+              ctx.fillStyle = '#fff';
+              ctx.fillText(label, x0 + 3 * pr, y + h / 2);
+            } else {
+              ctx.fillStyle = nodeColor(f.node);
+              ctx.fillText(label, x1 + 3 * pr, y + h / 2);
+            }
+          });
+          ctx.restore();
+        }],
+      },
+    };
+  }
+  function markersPlugin(markers) {
+    return {
+      hooks: {
+        draw: [function (u) {
+          var ctx = u.ctx, b = u.bbox, pr = uPlot.pxRatio;
+          ctx.save();
+          ctx.strokeStyle = '#111827';
+          ctx.fillStyle = '#111827';
+          ctx.setLineDash([5 * pr, 4 * pr]);
+          ctx.lineWidth = pr;
+          ctx.font = (11 * pr) + 'px system-ui, sans-serif';
+          ctx.textAlign = 'left';
+          ctx.textBaseline = 'alphabetic';
+          markers.forEach(function (m, i) {
+            var px = u.valToPos(m.x, 'x', true);
+            if (px < b.left || px > b.left + b.width) return;
+            ctx.beginPath(); ctx.moveTo(px, b.top); ctx.lineTo(px, b.top + b.height); ctx.stroke();
+            ctx.fillText(m.label, px + 4 * pr, b.top + (14 + 14 * i) * pr);
+          });
+          ctx.restore();
+        }],
+      },
+    };
+  }
+  var drawn = 0, plots = [];
+  data.charts.forEach(function (c) {
+    var el = document.getElementById('chart-' + c.id);
+    if (!el || c.x.length === 0) return;
+    var width = Math.max(320, el.clientWidth || 960);
+    var series = [{ label: c.xFormat === 'index' ? '' : 'time', value: function (u, v) { return v == null ? '–' : (c.xFormat === 'index' ? (c.xNames[v] || v) : v.toFixed(1) + ' s'); } }];
+    c.lines.forEach(function (l, i) {
+      var color = l.color || (l.node ? nodeColor(l.node) : ['#111827', '#dc2626', '#6b7280'][i % 3]);
+      var s = {
+        label: l.label, stroke: color, width: l.node ? 1.5 : 2, spanGaps: true,
+        points: { show: c.x.length < 40 },
+        value: function (u, v) { return v == null ? '–' : fmt(v) + ' ' + c.unit; },
+      };
+      if (l.dots) {
+        s.paths = function () { return null; };
+        s.points = { show: true, size: 11, fill: color, stroke: color };
+      }
+      series.push(s);
+    });
+    var plugins = [];
+    if (c.faults && data.faults.length) plugins.push(faultsPlugin(data.faults));
+    if (c.markers && c.markers.length) plugins.push(markersPlugin(c.markers));
+    var xAxis = { label: c.xFormat === 'index' ? '' : 'seconds since load start' };
+    if (c.xFormat === 'index') {
+      xAxis.values = function (u, vals) { return vals.map(function (v) { return Number.isInteger(v) ? (c.xNames[v] || '') : ''; }); };
+      xAxis.splits = function () { return c.x; };
+      xAxis.size = 60;
+    }
+    var opts = {
+      width: width, height: (c.height || 240) + (c.faults ? rows * (laneCss + 1) : 0), plugins: plugins,
+      padding: [c.faults && rows ? rows * (laneCss + 1) + 10 : 12, 16, null, null],
+      scales: { x: c.xFormat === 'index' ? { time: false, range: function () { return [-0.5, c.x.length - 0.5]; } } : { time: false } },
+      axes: [xAxis, { label: c.unit, size: 64, values: function (u, vals) { return vals.map(fmt); } }],
+      series: series,
+    };
+    plots.push({ plot: new uPlot(opts, [c.x].concat(c.lines.map(function (l) { return l.values; })), el), el: el });
+    drawn++;
+  });
+  window.addEventListener('resize', function () {
+    plots.forEach(function (p) { p.plot.setSize({ width: Math.max(320, p.el.clientWidth), height: p.plot.height }); });
+  });
+  document.body.dataset.charts = String(drawn);
+})();
+`;

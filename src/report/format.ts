@@ -1,0 +1,56 @@
+import type { Metric } from '../scoring/types.ts';
+
+/** Shares in [0,1] whose name says so are shown as percentages; other ratios as factors. */
+function isShare(name: string, value: number): boolean {
+  return value >= 0 && value <= 1 && /(rate|pass-ratio|share)$/.test(name);
+}
+
+/** A metric's value with its unit, for people: "3.04 MB", "36.3 ms", "97.47%", "2.24×". */
+export function formatMetric(name: string, m: Pick<Metric, 'value' | 'unit'>): string {
+  const v = m.value;
+  switch (m.unit) {
+    case 'B':
+      return formatBytes(v);
+    case 'ms':
+      return `${trim(v, v >= 100 ? 0 : 1)} ms`;
+    case 's':
+      return `${trim(v, 2)} s`;
+    case 'ratio':
+      return isShare(name, v) ? `${(v * 100).toFixed(2)}%` : `${trim(v, 2)}×`;
+    default:
+      return `${Number.isInteger(v) ? String(v) : trim(v, 2)} ${m.unit}`;
+  }
+}
+
+export function formatBytes(v: number): string {
+  const units = ['B', 'KB', 'MB', 'GB'];
+  let x = v;
+  let i = 0;
+  while (Math.abs(x) >= 1000 && i < units.length - 1) {
+    x /= 1000;
+    i++;
+  }
+  return i === 0 ? `${Math.round(x)} B` : `${x.toFixed(2)} ${units[i]}`;
+}
+
+/** Points as shown in the score table and compared by the browser test: one decimal. */
+export function formatPoints(p: number | undefined): string {
+  return p === undefined ? '—' : p.toFixed(1);
+}
+
+/** ms since load start → "+12.3 s" / "-3.0 s". */
+export function formatOffset(ms: number): string {
+  const s = ms / 1000;
+  return `${s >= 0 ? '+' : '−'}${Math.abs(s).toFixed(1)} s`;
+}
+
+function trim(v: number, digits: number): string {
+  return Number(v.toFixed(digits)).toString();
+}
+
+/** One evidence list item as a line: its `id` when it has one (lost writes), else its JSON. */
+export function evidenceItem(x: unknown): string {
+  if (typeof x === 'string') return x;
+  if (typeof x === 'object' && x !== null && 'id' in x) return String(x.id);
+  return JSON.stringify(x);
+}

@@ -1,0 +1,268 @@
+import type { RunRecord } from '../campaign/record.ts';
+import type { CheckResult } from '../checks/types.ts';
+import type { LatencyStats } from '../load/summary.ts';
+import type { CriterionResult } from '../scoring/types.ts';
+import type { ChartAssets } from './assets.ts';
+import type { ChartData } from './chart-data.ts';
+import { chartScript } from './chart-script.ts';
+import { formatMetric, formatOffset, formatPoints } from './format.ts';
+import { baseCss, esc, inlineScript, palette, scriptJson } from './html.ts';
+
+const reportCss = `
+header.top { display:flex; justify-content:space-between; align-items:flex-start; gap:24px; }
+.score { text-align:right; } .score .big { font-size:34px; font-weight:700; line-height:1.1; font-variant-numeric:tabular-nums; }
+.verdict { font-size:15px; padding:3px 12px; }
+.facts { display:grid; grid-template-columns:repeat(auto-fill,minmax(250px,1fr)); gap:4px 24px; margin-top:12px; }
+.facts div span:first-child { color:var(--muted); display:inline-block; min-width:78px; }
+.gates { border-left:4px solid var(--bad); background:var(--badbg); padding:10px 14px; border-radius:4px; margin:14px 0; }
+.gates ul { margin:4px 0 0; padding-left:20px; }
+tr.total td { font-weight:700; border-top:2px solid var(--fg); }
+td .term { white-space:nowrap; } td .norm { color:var(--muted); font-size:12px; }
+.chart { width:100%; min-height:250px; }
+.chart-grid { display:block; }
+.check h3 { display:flex; gap:8px; align-items:center; }
+.kv td:first-child { color:var(--muted); width:38%; }
+.legend-nodes span { display:inline-block; margin-right:14px; } .legend-nodes i { display:inline-block; width:12px; height:12px; border-radius:2px; margin-right:4px; vertical-align:-1px; }
+`;
+
+export interface HtmlReportInput {
+  record: RunRecord;
+  charts: ChartData;
+  assets: ChartAssets;
+  /** When the report was generated (ISO); fixed in tests. */
+  generatedAt: string;
+}
+
+/** Pure: the self-contained scoring report (one HTML file, uPlot and data inlined, no network). */
+export function renderHtmlReport({ record: r, charts, assets, generatedAt }: HtmlReportInput): string {
+  const s = r.score;
+  const passed = r.gatesPassed;
+  const durationS = (Date.parse(r.endedAt) - Date.parse(r.startedAt)) / 1000;
+  const failedChecks = r.checks.filter((c) => c.status === 'failed');
+  const title = `edgechaos · ${r.scenario.name} · ${r.runId}`;
+  const chartsJson = scriptJson({ ...charts, palette });
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(title)}</title>
+<style>${assets.css}</style>
+<style>${baseCss}${reportCss}</style>
+</head><body>
+<main>
+<header class="top">
+  <div>
+    <h1>${esc(r.scenario.name)} <span class="muted">· ${esc(r.stack.name)} ${esc(r.stack.version)}</span></h1>
+    <div class="muted">${esc(r.scenario.description)}</div>
+    <div class="facts">
+      <div><span>run</span> <code>${esc(r.runId)}</code></div>
+      <div><span>target</span> ${esc(r.target.kind)}</div>
+      <div><span>seed</span> <code id="seed">${esc(r.seed)}</code></div>
+      <div><span>rubric</span> ${esc(r.rubric.name)} v${esc(s.rubric.version)}</div>
+      <div><span>started</span> ${esc(r.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'))}</div>
+      <div><span>duration</span> ${durationS.toFixed(1)} s</div>
+      <div><span>scenario</span> <code>${esc(r.scenario.file)}</code></div>
+      <div><span>stack</span> <code>${esc(r.stack.file)}</code></div>
+      <div><span>nodes</span> ${r.nodes.map((n) => `${esc(n.name)} <span class="muted">(${esc(n.profile)})</span>`).join(', ')}</div>
+      ${r.harness ? `<div><span>harness</span> ${(r.harness.shareOfOneCore * 100).toFixed(1)}% of one core during load</div>` : ''}
+    </div>
+  </div>
+  <div class="score">
+    <div class="big" id="score-total">${s.total.toFixed(1)} <span class="muted" style="font-size:20px">/ ${esc(s.possible)}</span></div>
+    <div class="muted" id="score-percent">${s.percent.toFixed(1)}% of the measured criteria</div>
+    <div style="margin-top:8px"><span class="badge verdict ${passed ? 'pass' : 'fail'}" id="verdict">${passed ? 'PASS' : 'FAIL'}</span></div>
+  </div>
+</header>
+${r.error ? `<div class="gates"><strong>The campaign stopped early:</strong> ${esc(r.error)}</div>` : ''}
+${
+  s.failedGates.length || failedChecks.length
+    ? `<div class="gates" id="failed-gates"><strong>${s.failedGates.length} rubric gate(s) and ${failedChecks.length} check(s) failed</strong><ul>
+${s.failedGates.map((g) => `<li>${esc(g)}</li>`).join('\n')}
+${failedChecks.map((c) => `<li><a href="#check-${esc(c.id)}">${esc(c.title)}</a>: ${esc(c.summary)}</li>`).join('\n')}
+</ul></div>`
+    : ''
+}
+<h2>Score</h2>
+${scoreTable(r)}
+<h2>Verdicts</h2>
+${verdictTable(r.checks)}
+<h2>Load and faults over time</h2>
+<div class="legend-nodes">${charts.nodes
+    .map((n, i) => `<span><i style="background:${palette[i % palette.length]}"></i>${esc(n)}</span>`)
+    .join('')} <span class="muted">— shading: fault windows, one lane per node</span></div>
+${charts.charts.map((c) => chartCard(c.id, c.title, c.caption)).join('\n')}
+<h2>Faults</h2>
+${faultTable(r)}
+<h2>Checks and evidence</h2>
+${r.checks.map(checkCard).join('\n')}
+<h2>Load summary</h2>
+${loadSummary(r)}
+<h2>Timeline</h2>
+${timelineTable(r)}
+<p class="muted" style="margin-top:32px">Generated by edgechaos ${esc(generatedAt)} from run.json · charts: uPlot ${esc(assets.version)} (inlined).</p>
+</main>
+<script>${inlineScript(assets.js)}</script>
+<script type="application/json" id="chart-data">${chartsJson}</script>
+<script>${inlineScript(chartScript)}</script>
+</body></html>
+`;
+}
+
+function checkAnchor(source: string | undefined): string | undefined {
+  const m = source?.match(/^check:(.+)$/);
+  return m ? `check-${m[1]}` : undefined;
+}
+
+function scoreTable(r: RunRecord): string {
+  const s = r.score;
+  const rows = s.criteria.map((c) => criterionRow(c)).join('\n');
+  return `<table id="score-table">
+<thead><tr><th>Criterion</th><th>Measured</th><th class="num">Points</th><th class="num">Weight</th><th>Gates</th><th>Evidence</th></tr></thead>
+<tbody>
+${rows}
+<tr class="total"><td>Total <span class="muted">(${esc(s.rubric.name)} v${esc(s.rubric.version)})</span></td><td class="num">${s.percent.toFixed(1)}%</td><td class="num" data-total="${s.total}">${s.total.toFixed(1)}</td><td class="num">${esc(s.possible)}</td><td>${s.gatesPassed ? '<span class="badge pass">all passed</span>' : `<span class="badge fail">${s.failedGates.length} failed</span>`}</td><td></td></tr>
+</tbody></table>`;
+}
+
+function criterionRow(c: CriterionResult): string {
+  const terms = c.terms
+    .map((t) => {
+      const v = t.measured ? formatMetric(t.metric, t.measured) : 'not measured';
+      const norm =
+        t.normalized === undefined ? '' : ` <span class="norm">(${Math.round(t.normalized * 100)}%)</span>`;
+      return `<div class="term"><code>${esc(t.metric)}</code> = <span class="measured" data-metric="${esc(t.metric)}" data-value="${t.measured ? t.measured.value : ''}">${esc(v)}</span>${norm}</div>`;
+    })
+    .join('');
+  const gates = c.gates.length
+    ? c.gates
+        .map(
+          (g) =>
+            `<div title="${esc(g.gate.because)}"><span class="badge ${g.passed ? 'pass' : 'fail'}">${g.passed ? '✓' : '✗'}</span> <code>${esc(g.gate.metric)} ${esc(g.gate.op)} ${esc(g.gate.value)}</code></div>`,
+        )
+        .join('')
+    : '<span class="muted">—</span>';
+  const anchors = [
+    ...new Set(c.terms.map((t) => checkAnchor(t.measured?.source)).filter((a): a is string => !!a)),
+  ];
+  const evidence = anchors.length
+    ? anchors.map((a) => `<a href="#${esc(a)}">${esc(a.replace(/^check-/, ''))}</a>`).join('<br>')
+    : '<span class="muted">—</span>';
+  const points =
+    c.points === undefined
+      ? '<span class="badge not-measured">not measured</span>'
+      : esc(formatPoints(c.points));
+  return `<tr id="criterion-${esc(c.id)}" data-criterion="${esc(c.id)}">
+<td><strong>${esc(c.title)}</strong><div class="muted mono">${esc(c.id)} · ${esc(c.area)}</div></td>
+<td>${terms}</td><td class="num points" data-points="${c.points ?? ''}">${points}</td><td class="num weight">${esc(c.weight)}</td><td>${gates}</td><td>${evidence}</td></tr>`;
+}
+
+function verdictTable(checks: readonly CheckResult[]): string {
+  return `<table id="verdicts"><thead><tr><th>Verdict</th><th>Check</th><th>Summary</th></tr></thead><tbody>
+${checks
+  .map(
+    (c) =>
+      `<tr data-check="${esc(c.id)}"><td><span class="badge ${c.status}">${c.status}</span></td><td><a href="#check-${esc(c.id)}">${esc(c.title)}</a></td><td>${esc(c.summary)}</td></tr>`,
+  )
+  .join('\n')}
+</tbody></table>`;
+}
+
+function chartCard(id: string, title: string, caption: string): string {
+  return `<section class="card"><h3>${esc(title)}</h3><div class="muted" style="margin-bottom:6px">${esc(caption)}</div><div class="chart" id="chart-${esc(id)}" data-chart="${esc(id)}"></div></section>`;
+}
+
+function faultTable(r: RunRecord): string {
+  if (r.faults.length === 0) return '<p class="muted">No faults in this scenario.</p>';
+  return `<table id="faults"><thead><tr><th>Fault</th><th>Kind</th><th>Node</th><th>Parameters</th><th class="num">On</th><th class="num">Off</th><th class="num">Length</th></tr></thead><tbody>
+${r.faults
+  .map(
+    (f) =>
+      `<tr><td><code>${esc(f.id)}</code></td><td>${esc(f.kind)}</td><td>${esc(f.node)}</td><td class="mono">${esc(
+        Object.entries(f.params)
+          .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+          .join(' '),
+      )}${f.error ? ` <span class="badge fail">${esc(f.error)}</span>` : ''}</td><td class="num">${formatOffset(f.start)}</td><td class="num">${f.end === undefined ? 'until heal' : formatOffset(f.end)}</td><td class="num">${f.end === undefined ? '' : `${((f.end - f.start) / 1000).toFixed(1)} s`}</td></tr>`,
+  )
+  .join('\n')}
+</tbody></table>`;
+}
+
+function checkCard(c: CheckResult): string {
+  const metrics = Object.entries(c.metrics);
+  return `<section class="card check" id="check-${esc(c.id)}">
+<h3><span class="badge ${c.status}">${c.status}</span> ${esc(c.title)}</h3>
+<p>${esc(c.summary)}</p>
+${
+  metrics.length
+    ? `<table class="kv">${metrics
+        .map(
+          ([k, m]) =>
+            `<tr><td><code>${esc(k)}</code></td><td>${esc(formatMetric(k, m))}${m.spread ? ` <span class="muted">(min ${esc(formatMetric(k, { value: m.spread.min, unit: m.unit }))}, max ${esc(formatMetric(k, { value: m.spread.max, unit: m.unit }))}, n=${m.spread.n})</span>` : ''}</td></tr>`,
+        )
+        .join('')}</table>`
+    : ''
+}
+${evidenceHtml(c)}
+</section>`;
+}
+
+function evidenceHtml(c: CheckResult): string {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(c.evidence)) {
+    if (typeof v === 'string' && v.includes('\n')) {
+      parts.push(`<div><strong>${esc(k)}</strong><pre>${esc(v)}</pre></div>`);
+    } else if (Array.isArray(v)) {
+      if (v.length === 0) {
+        parts.push(`<div><code>${esc(k)}</code>: <span class="muted">none</span></div>`);
+        continue;
+      }
+      const shown = v.slice(0, 500);
+      const open = c.status === 'failed' ? ' open' : '';
+      parts.push(
+        `<details${open}><summary><code>${esc(k)}</code>: ${v.length} item(s)</summary><pre>${esc(
+          shown.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join('\n'),
+        )}${v.length > shown.length ? `\n… ${v.length - shown.length} more in run.json` : ''}</pre></details>`,
+      );
+    } else if (typeof v === 'object' && v !== null) {
+      let text = JSON.stringify(v, null, 2);
+      if (text.length > 20000) text = `${text.slice(0, 20000)}\n… (truncated; full data in run.json)`;
+      parts.push(`<details><summary><code>${esc(k)}</code></summary><pre>${esc(text)}</pre></details>`);
+    } else {
+      parts.push(`<div><code>${esc(k)}</code>: ${esc(v)}</div>`);
+    }
+  }
+  return parts.length ? `<div class="evidence">${parts.join('\n')}</div>` : '';
+}
+
+function statsRow(name: string, st: LatencyStats): string {
+  const ms = (v: number): string => v.toFixed(1);
+  return `<tr><td>${esc(name)}</td><td class="num">${st.count}</td><td class="num">${st.ok}</td><td class="num">${st.failed}</td><td class="num">${st.rate.toFixed(1)}</td><td class="num">${ms(st.p50)}</td><td class="num">${ms(st.p95)}</td><td class="num">${ms(st.p99)}</td><td class="num">${ms(st.max)}</td></tr>`;
+}
+
+function loadSummary(r: RunRecord): string {
+  const l = r.load.summary;
+  if (!l) return `<p class="muted">No load summary (the load phase did not complete).</p>`;
+  const checks = Object.entries(l.checks);
+  return `<div class="muted">script <code>${esc(r.load.script)}</code> · ${(l.durationMs / 1000).toFixed(1)} s · writes ok ${l.writes.ok}, failed ${l.writes.failed}, indeterminate ${l.writes.indeterminate} · dropped iterations ${l.dropped}${l.runnerCpuSeconds !== undefined ? ` · load runner CPU ${l.runnerCpuSeconds.toFixed(2)} s` : ''}</div>
+<table id="load-summary"><thead><tr><th>Requests</th><th class="num">count</th><th class="num">ok</th><th class="num">failed</th><th class="num">req/s</th><th class="num">p50 ms</th><th class="num">p95 ms</th><th class="num">p99 ms</th><th class="num">max ms</th></tr></thead><tbody>
+${statsRow('all', l.http)}
+${Object.entries(l.byName)
+  .map(([k, v]) => statsRow(`name=${k}`, v))
+  .join('\n')}
+${Object.entries(l.byNode)
+  .map(([k, v]) => statsRow(`node=${k}`, v))
+  .join('\n')}
+</tbody></table>
+${checks.length ? `<table style="margin-top:10px"><thead><tr><th>Load check</th><th class="num">passes</th><th class="num">fails</th></tr></thead><tbody>${checks.map(([k, v]) => `<tr><td>${esc(k)}</td><td class="num">${v.passes}</td><td class="num">${v.fails}</td></tr>`).join('')}</tbody></table>` : ''}`;
+}
+
+function timelineTable(r: RunRecord): string {
+  return `<details${r.timeline.length <= 40 ? ' open' : ''}><summary>${r.timeline.length} events, ${r.phases.length} phases</summary>
+<table id="timeline"><thead><tr><th class="num">t</th><th>Event</th><th>Node</th><th>What</th></tr></thead><tbody>
+${r.timeline
+  .map(
+    (e) =>
+      `<tr><td class="num">${formatOffset(e.t)}</td><td>${esc(e.kind)}</td><td>${esc(e.node ?? '')}</td><td>${esc(e.text)}</td></tr>`,
+  )
+  .join('\n')}
+</tbody></table></details>`;
+}
