@@ -16,7 +16,9 @@ export class StartedProcess {
     readonly proc: ManagedProcess,
     private readonly handle: CleanupHandle,
   ) {}
+  /** Stop the process group and wait for its exit, then drop the cleanup entry. Idempotent. */
   async stop(): Promise<void> {
+    await this.proc.stop();
     await this.handle.revert();
   }
   async [Symbol.asyncDispose](): Promise<void> {

@@ -1,0 +1,172 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CoreV1Api, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
+import { CleanupRegistry } from '../../src/core/cleanup/registry.ts';
+import { deadline } from '../../src/core/deadline.ts';
+import { isAlive } from '../../src/core/proc.ts';
+import { startControlPlane, type StartedControlPlane } from '../../src/kube/control-plane.ts';
+import { ObjectStore } from '../../src/targets/kube/object-store.ts';
+import {
+  CPU_LOAD,
+  DATA_SOURCE_LABEL,
+  EDGE_SCHEDULER_NAME,
+  edgeSchedulerBinary,
+  edgeSchedulerConfig,
+  latencyKey,
+  MEM_LOAD,
+  NEEDS_CLOUD_LABEL,
+  startScheduler,
+  UPLINK,
+  type StartedProcess,
+} from '../../src/scheduling/index.ts';
+import { tempDir } from '../helpers/temp.ts';
+
+/**
+ * The edge scheduler on the embedded control plane (real apiserver, kwok nodes). The binary comes
+ * from `edgechaos bootstrap --kube`; when it is missing, `before` fails with that hint.
+ */
+describe('edge-scheduler on the embedded control plane', () => {
+  const dir = tempDir('sched');
+  let reg: CleanupRegistry;
+  let cp: StartedControlPlane;
+  let sched: StartedProcess;
+  let api: CoreV1Api;
+
+  // near-idle: close to the data source, idle; near-busy: close but loaded; far-idle: idle, 60 ms
+  // away; near-partitioned: close and idle but its uplink is down.
+  const nodes = {
+    'near-idle': { [CPU_LOAD]: '0.1', [MEM_LOAD]: '0.2', [latencyKey('plant')]: '2', [UPLINK]: 'up' },
+    'near-busy': { [CPU_LOAD]: '85%', [MEM_LOAD]: '0.7', [latencyKey('plant')]: '2', [UPLINK]: 'up' },
+    'far-idle': { [CPU_LOAD]: '0.05', [MEM_LOAD]: '0.1', [latencyKey('plant')]: '60', [UPLINK]: 'up' },
+    'near-partitioned': { [CPU_LOAD]: '0', [MEM_LOAD]: '0', [latencyKey('plant')]: '1', [UPLINK]: 'down' },
+  };
+
+  const pod = (name: string, labels: Record<string, string>): V1Pod => ({
+    metadata: { name, labels },
+    spec: {
+      schedulerName: EDGE_SCHEDULER_NAME,
+      terminationGracePeriodSeconds: 0,
+      containers: [
+        {
+          name: 'c',
+          image: 'registry.invalid/x:1',
+          resources: { requests: { cpu: '100m', memory: '32Mi' } },
+        },
+      ],
+    },
+  });
+  const patchAnnotations = (name: string, a: Record<string, string>): Promise<unknown> =>
+    api.patchNode(
+      { name, body: { metadata: { annotations: a } } },
+      setHeaderOptions('Content-Type', 'application/merge-patch+json'),
+    );
+
+  before(async () => {
+    const bin = edgeSchedulerBinary(); // throws ToolMissingError with the bootstrap hint
+    reg = CleanupRegistry.open('test-sched', dir.path);
+    cp = await startControlPlane({
+      nodes: Object.keys(nodes).map((name) => ({ name, role: 'edge', profile: 'rpi4' })),
+      registry: reg,
+      dir: join(dir.path, 'cluster'),
+    });
+    api = cp.kubeConfig().makeApiClient(CoreV1Api);
+    for (const [name, a] of Object.entries(nodes)) await patchAnnotations(name, a);
+    const kubeconfig = cp.kubeconfigPath('kube-scheduler');
+    sched = await startScheduler({
+      name: EDGE_SCHEDULER_NAME,
+      argv0: [bin],
+      config: edgeSchedulerConfig({ kubeconfig, qps: 50, burst: 100 }),
+      kubeconfig,
+      dir: dir.path,
+      registry: reg,
+      signal: deadline(60_000, 'edge-scheduler start'),
+    });
+    await api.createNamespace({ body: { metadata: { name: 'work' } } });
+  });
+  after(async () => {
+    await sched?.stop();
+    await cp?.stop();
+    await reg?.close();
+    dir[Symbol.dispose]();
+  });
+
+  it('should place pods that read a data source on the near, lightly loaded node — never on the partitioned one', async () => {
+    const store = await ObjectStore.start<V1Pod>(cp.kubeConfig(), {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      plural: 'pods',
+      namespace: 'work',
+    });
+    try {
+      const labels = { [DATA_SOURCE_LABEL]: 'plant', [NEEDS_CLOUD_LABEL]: 'true' };
+      for (let i = 0; i < 6; i++)
+        await api.createNamespacedPod({ namespace: 'work', body: pod(`sync-${i}`, labels) });
+      await store.waitFor(
+        (ps) => ps.length === 6 && ps.every((p) => p.spec?.nodeName),
+        deadline(60_000, 'pods bound'),
+      );
+      const placed = [...store.objects.values()].map((p) => p.spec!.nodeName);
+      assert.deepEqual(new Set(placed), new Set(['near-idle']), `placed on ${placed.join(', ')}`);
+    } finally {
+      store.stop();
+    }
+  });
+
+  it('should use the partitioned node for pods that do not need the cloud', async () => {
+    const store = await ObjectStore.start<V1Pod>(cp.kubeConfig(), {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      plural: 'pods',
+      namespace: 'work',
+      labelSelector: 'app=local',
+    });
+    try {
+      await api.createNamespacedPod({
+        namespace: 'work',
+        body: pod('local-0', { app: 'local', [DATA_SOURCE_LABEL]: 'plant' }),
+      });
+      await store.waitFor((ps) => ps.some((p) => p.spec?.nodeName), deadline(60_000, 'local pod bound'));
+      assert.equal([...store.objects.values()][0]!.spec!.nodeName, 'near-partitioned');
+    } finally {
+      store.stop();
+    }
+  });
+
+  it('should keep a cloud-bound pod pending while every fitting node is partitioned, and place it once an uplink is back', async () => {
+    for (const n of ['near-idle', 'near-busy', 'far-idle']) await patchAnnotations(n, { [UPLINK]: 'down' });
+    const store = await ObjectStore.start<V1Pod>(cp.kubeConfig(), {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      plural: 'pods',
+      namespace: 'work',
+      labelSelector: 'app=upload',
+    });
+    try {
+      await api.createNamespacedPod({
+        namespace: 'work',
+        body: pod('upload-0', { app: 'upload', [NEEDS_CLOUD_LABEL]: 'true' }),
+      });
+      const unschedulable = (p: V1Pod): boolean =>
+        p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.reason === 'Unschedulable') ?? false;
+      await store.waitFor((ps) => ps.some(unschedulable), deadline(30_000, 'pod reported unschedulable'));
+      const p0 = [...store.objects.values()][0]!;
+      assert.equal(p0.spec?.nodeName, undefined);
+      assert.match(JSON.stringify(p0.status?.conditions), /uplink down/);
+      await patchAnnotations('far-idle', { [UPLINK]: 'up' });
+      await store.waitFor(
+        (ps) => ps.some((p) => p.spec?.nodeName),
+        deadline(30_000, 'pod bound after uplink up'),
+      );
+      assert.equal([...store.objects.values()][0]!.spec!.nodeName, 'far-idle');
+    } finally {
+      store.stop();
+    }
+  });
+
+  it('should leave no scheduler process behind once stopped', async () => {
+    await sched.stop();
+    assert.equal(sched.proc.running, false);
+    assert.equal(isAlive(sched.proc.identity), false);
+  });
+});

@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { edgeSchedulerConfig, baselineSchedulerConfig } from '../../src/scheduling/config.ts';
+import { comparisonRows, schedulingMetrics, type SchedulingBenchResult } from '../../src/scheduling/bench.ts';
+import { placementQuality, type Placement } from '../../src/scheduling/quality.ts';
+import { benchTopology, nodeAnnotations, NEAR_MS, type Topology } from '../../src/scheduling/topology.ts';
+
+function tiny(): Topology {
+  const node = (name: string, zone: number, cpuLoad: number, a: number, b: number, uplinkDown = false) => ({
+    name,
+    zone,
+    cpuLoad,
+    memLoad: 0.1,
+    uplinkDown,
+    latencyMs: { a, b },
+  });
+  return {
+    nodes: [node('n0', 0, 0.1, 2, 40), node('n1', 0, 0.1, 2, 40, true), node('n2', 1, 0.5, 30, 2)],
+    sources: ['a', 'b'],
+    capacity: { milliCPU: 1000, memory: 2 ** 30, pods: 2 },
+  };
+}
+
+const p = (pod: string, node: string, source: string, needsCloud = false, milliCPU = 100): Placement => ({
+  pod,
+  node,
+  source,
+  needsCloud,
+  milliCPU,
+});
+
+describe('scheduling benchmark topology', () => {
+  it('should be deterministic for a seed, with one data source per ~5 nodes and the last uplink down', () => {
+    const t = benchTopology(20, 7);
+    assert.deepEqual(t, benchTopology(20, 7));
+    assert.equal(t.sources.length, 4);
+    assert.deepEqual(
+      t.nodes.filter((n) => n.uplinkDown).map((n) => n.name),
+      ['edge-19'],
+    );
+    for (const n of t.nodes) {
+      assert.equal(n.latencyMs[t.sources[n.zone]!], NEAR_MS);
+      for (const [s, ms] of Object.entries(n.latencyMs))
+        if (s !== t.sources[n.zone]) assert.ok(ms >= 20 && ms <= 80);
+      assert.ok(n.cpuLoad >= 0 && n.cpuLoad <= 0.8);
+    }
+  });
+
+  it('should write the signals as node annotations the edge scheduler reads', () => {
+    const n = tiny().nodes[1]!;
+    assert.deepEqual(nodeAnnotations(n), {
+      'edgechaos.io/cpu-load': '0.1',
+      'edgechaos.io/mem-load': '0.1',
+      'edgechaos.io/uplink': 'down',
+      'edgechaos.io/latency-ms.a': '2',
+      'edgechaos.io/latency-ms.b': '40',
+    });
+  });
+});
+
+describe('placement quality', () => {
+  it('should count a pod on a lowest-latency node among those eligible when it was bound', () => {
+    const q = placementQuality(tiny(), [p('1', 'n0', 'a'), p('2', 'n2', 'b'), p('3', 'n2', 'a')]);
+    // pod 3: n0 and n1 (2 ms) still had room, n2 (30 ms) did not win on latency
+    assert.equal(q.lowLatencyShare, 0.667);
+    assert.equal(q.meanLatencyMs, 11.3); // (2 + 2 + 30) / 3
+  });
+
+  it('should not count a full node or a down uplink as eligible', () => {
+    const t = tiny();
+    // n0 is full after two pods; n1's uplink is down for a pod needing the cloud → n2 is the best left.
+    const q = placementQuality(t, [p('1', 'n0', 'a'), p('2', 'n0', 'a'), p('3', 'n2', 'a', true)]);
+    assert.equal(q.lowLatencyShare, 1);
+    assert.equal(q.onDownUplink, 0);
+    assert.equal(placementQuality(t, [p('1', 'n1', 'a', true)]).onDownUplink, 1);
+  });
+
+  it('should measure the spread of background load plus requests across nodes', () => {
+    const q = placementQuality(tiny(), [p('1', 'n0', 'a', false, 400), p('2', 'n1', 'a', false, 400)]);
+    assert.deepEqual(q.utilisation, { n0: 0.5, n1: 0.5, n2: 0.5 });
+    assert.equal(q.cpuSpread, 0);
+  });
+});
+
+describe('scheduler configuration', () => {
+  const o = { kubeconfig: '/k', qps: 50, burst: 100 };
+  it('should enable UplinkFilter and EdgePlacement with its weights in the edge-scheduler profile', () => {
+    const c = edgeSchedulerConfig(o) as { profiles: Record<string, unknown>[]; clientConnection: unknown };
+    assert.deepEqual(c.clientConnection, { kubeconfig: '/k', qps: 50, burst: 100 });
+    assert.equal(c.profiles[0]!['schedulerName'], 'edge-scheduler');
+    assert.deepEqual(c.profiles[0]!['plugins'], {
+      filter: { enabled: [{ name: 'UplinkFilter' }] },
+      score: { enabled: [{ name: 'EdgePlacement', weight: 5 }] },
+    });
+  });
+  it('should give the baseline the default plugins under its own name and the same client limits', () => {
+    const c = baselineSchedulerConfig(o) as {
+      profiles: Record<string, unknown>[];
+      clientConnection: unknown;
+    };
+    assert.deepEqual(c.profiles, [{ schedulerName: 'bench-default-scheduler' }]);
+    assert.deepEqual(c.clientConnection, { kubeconfig: '/k', qps: 50, burst: 100 });
+  });
+});
+
+describe('benchmark evidence', () => {
+  const q = (p50: number, p99: number) => ({ count: 10, p50, p99, max: p99 });
+  const run = (p99: number, pps: number, spread: number, share: number) => ({
+    scheduler: 'x',
+    makespanMs: 1000,
+    latency: {
+      pods: 10,
+      createdToScheduled: q(p99 / 2, p99),
+      scheduledToReady: q(1, 1),
+      createdToReady: q(1, 1),
+      scheduledPerSecond: pps,
+      perNode: {},
+    },
+    quality: {
+      cpuSpread: spread,
+      lowLatencyShare: share,
+      meanLatencyMs: 3,
+      onDownUplink: 0,
+      utilisation: {},
+    },
+  });
+  const r: SchedulingBenchResult = {
+    nodes: 20,
+    pods: 200,
+    qps: 50,
+    burst: 100,
+    clusterReadyMs: 1,
+    topology: { sources: 4, busyNodes: 5, uplinkDown: ['edge-19'] },
+    baseline: run(400, 50, 0.2, 0.25),
+    edge: run(440, 45, 0.1, 1),
+    migration: { trials: 1, evicted: 2, toReady: q(900, 1200) },
+  };
+  it('should name the metrics the rubric scores, with units and their source', () => {
+    const m = schedulingMetrics(r);
+    assert.deepEqual(Object.keys(m).sort(), [
+      'reschedule.p99-ms',
+      'scheduling.cpu-spread',
+      'scheduling.low-latency-share',
+      'scheduling.p50-ms',
+      'scheduling.p99-ms',
+      'scheduling.throughput-pods-per-s',
+    ]);
+    assert.equal(m['scheduling.p99-ms']!.value, 440);
+    assert.equal(m['scheduling.p99-ms']!.unit, 'ms');
+    assert.match(m['scheduling.p99-ms']!.source, /edge-scheduler 20 nodes\/200 pods/);
+    assert.equal(m['reschedule.p99-ms']!.value, 1200);
+  });
+  it('should print edge/default ratios', () => {
+    const rows = comparisonRows(r);
+    assert.deepEqual(rows[1], ['latency p99 (ms)', '400', '440', '1.10']);
+    assert.deepEqual(rows[2], ['throughput (pods/s)', '50', '45', '0.90']);
+  });
+});
