@@ -250,3 +250,46 @@ describe('embedded control plane after kill -9 of the harness', () => {
     }
   });
 });
+
+describe('embedded control plane node-lifecycle after every node was lost at once', () => {
+  it('should still taint (NoExecute) a node lost after a full disruption ended', async () => {
+    using dir = tempDir('kube-disruption');
+    const reg = CleanupRegistry.open('test-kube-disruption', dir.path);
+    try {
+      await using cp = await startControlPlane({ nodes: 3, registry: reg, dir: join(dir.path, 'run') });
+      const core = cp.kubeConfig().makeApiClient(CoreV1Api);
+      const names = cp.nodes.map((n) => n.name);
+      const readyOf = async (name: string): Promise<string | undefined> =>
+        (await core.readNode({ name })).status?.conditions?.find((c) => c.type === 'Ready')?.status;
+      const until = async (what: string, ok: () => Promise<boolean>, ms: number): Promise<void> => {
+        const end = Date.now() + ms;
+        while (!(await ok())) {
+          if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      };
+      const graceMs = cp.timings.nodeMonitorGraceSeconds * 1000;
+      // Every node stops at once: the controller enters "master disruption mode" and stops evictions.
+      await Promise.all(names.map((n) => cp.loseNode(n)));
+      await until(
+        'all nodes Unknown',
+        async () => (await Promise.all(names.map(readyOf))).every((s) => s === 'Unknown'),
+        graceMs + 15_000,
+      );
+      await Promise.all(names.map((n) => cp.restoreNode(n)));
+      // One node lost afterwards must be tainted again (with an eviction rate of exactly 1 it never was).
+      await cp.loseNode('edge-1');
+      await until(
+        'edge-1 tainted unreachable:NoExecute',
+        async () =>
+          ((await core.readNode({ name: 'edge-1' })).spec?.taints ?? []).some(
+            (t) => t.key === 'node.kubernetes.io/unreachable' && t.effect === 'NoExecute',
+          ),
+        graceMs + 15_000,
+      );
+      await cp.restoreNode('edge-1');
+    } finally {
+      await reg.close();
+    }
+  });
+});
