@@ -10,7 +10,7 @@ import type { TimedEvent } from '../../src/targets/kube/object-store.ts';
 import { podLatency, podTimelines, quantiles } from '../../src/targets/kube/pod-latency.ts';
 import { OVERLOAD_TAINT } from '../../src/targets/kube/node-faults.ts';
 import { pickVictim, replicasReadyElsewhere } from '../../src/targets/kube/reschedule.ts';
-import { withTaint } from '../../src/targets/kube/reverters.ts';
+import { registerKubeReverters, withTaint } from '../../src/targets/kube/reverters.ts';
 import { daemonSetReady, deploymentReady } from '../../src/targets/kube/target.ts';
 import { tempDir } from '../helpers/temp.ts';
 
@@ -234,5 +234,14 @@ describe('node taints', () => {
     assert.deepEqual(twice, once);
     assert.equal(once.length, 2);
     assert.deepEqual(withTaint({ spec: { taints: once } }, OVERLOAD_TAINT, false), node.spec.taints);
+  });
+});
+
+describe('kube cleanup kinds', () => {
+  it('should register reverters for cordon, taint and Kind clusters', async () => {
+    const { reverterFor } = await import('../../src/core/cleanup/reverters.ts');
+    registerKubeReverters();
+    for (const kind of ['kube-cordon', 'kube-taint', 'kind-cluster'])
+      assert.equal(typeof reverterFor(kind), 'function');
   });
 });

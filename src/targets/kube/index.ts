@@ -11,6 +11,6 @@ export { ObjectStore, nowMs } from './object-store.ts';
 export type { TimedEvent } from './object-store.ts';
 export { cordon, overload, killPod, overloadDriver, OVERLOAD_TAINT } from './node-faults.ts';
 export type { NodeFaultContext } from './node-faults.ts';
-export { withTaint } from './reverters.ts';
+export { registerKubeReverters, withTaint } from './reverters.ts';
 export { KindCluster, kindCommands, kindConfig, kindPreflight, realExecutor } from './kind.ts';
 export type { Executor, KindClusterOptions, KindClusterSpec } from './kind.ts';

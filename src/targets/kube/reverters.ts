@@ -59,26 +59,39 @@ export function kindDeleteArgv(name: string): string[] {
   return ['kind', 'delete', 'cluster', '--name', name];
 }
 
-registerReverter('kube-cordon', async (d) => {
+let registered = false;
+
+/** Register the kube kinds (kube-cordon, kube-taint, kind-cluster); idempotent. `edgechaos cleanup` calls it. */
+export function registerKubeReverters(): void {
+  if (registered) return;
+  registered = true;
+  registerReverter('kube-cordon', revertCordon);
+  registerReverter('kube-taint', revertTaint);
+  registerReverter('kind-cluster', revertKindCluster);
+}
+
+async function revertCordon(d: Record<string, unknown>): Promise<void> {
   try {
     await setUnschedulable(core(String(d['kubeconfig'])), String(d['node']), false);
   } catch (err) {
     if (!isGone(err)) throw err;
   }
-});
+}
 
-registerReverter('kube-taint', async (d) => {
+async function revertTaint(d: Record<string, unknown>): Promise<void> {
   try {
     await setTaint(core(String(d['kubeconfig'])), String(d['node']), d['taint'] as V1Taint, false);
   } catch (err) {
     if (!isGone(err)) throw err;
   }
-});
+}
 
-registerReverter('kind-cluster', async (d) => {
+async function revertKindCluster(d: Record<string, unknown>): Promise<void> {
   const name = d['name'];
   if (typeof name !== 'string') throw new Error('kind-cluster entry lacks "name"');
   const r = await run(kindDeleteArgv(name), { allowFailure: true }).catch(() => undefined);
   if (r && r.code !== 0 && !/not found|no such|unknown cluster/i.test(r.stderr))
     throw new Error(`kind delete cluster --name ${name}: ${r.stderr.trim()}`);
-});
+}
+
+registerKubeReverters();
