@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Status, type Label, type Parameter } from 'allure-js-commons';
@@ -317,38 +318,78 @@ function allureCli(): string {
   }
 }
 
-/** Generate the Allure 3 HTML report from `<runDir>/allure-results` into `<runDir>/allure-report` (offline). */
-export async function generateAllureHtml(runDir: string, signal?: AbortSignal): Promise<string> {
+/** Remove the analytics tag Allure's HTML templates embed unconditionally: a report must not phone home. */
+export function stripAnalytics(html: string): string {
+  return html
+    .replace(/<script[^>]*src="https:\/\/www\.googletagmanager\.com\/[^"]*"[^>]*><\/script>\s*/g, '')
+    .replace(/<script>(?:(?!<\/script>)[\s\S])*?gtag\((?:(?!<\/script>)[\s\S])*?<\/script>\s*/g, '');
+}
+
+/**
+ * Generate the Allure 3 HTML report from `<runDir>/allure-results` into `<runDir>/allure-report`: one
+ * self-contained index.html (Allure's "awesome" plugin in single-file mode, so it opens from disk),
+ * generated offline, with Allure's analytics tag removed.
+ */
+export async function generateAllureHtml(
+  runDir: string,
+  r: RunRecord,
+  signal?: AbortSignal,
+): Promise<string> {
   const out = join(runDir, 'allure-report');
   rmSync(out, { recursive: true, force: true });
-  const argv = [
-    process.execPath,
-    allureCli(),
-    'generate',
-    join(runDir, 'allure-results'),
-    '--output',
-    out,
-    '--cwd',
-    runDir,
-  ];
-  await new Promise<void>((resolve, reject) => {
-    execFile(
-      argv[0]!,
-      argv.slice(1),
-      {
-        signal,
-        maxBuffer: 16 * 1024 * 1024,
-        env: { ...process.env, NO_COLOR: '1', CI: process.env['CI'] ?? '' },
-      },
-      (err, _stdout, stderr) =>
-        err
-          ? reject(
-              new CommandError(argv, typeof err.code === 'number' ? err.code : null, stderr, {
-                cause: err,
-              }),
-            )
-          : resolve(),
+  const tmp = mkdtempSync(join(tmpdir(), 'edgechaos-allure-'));
+  try {
+    const config = join(tmp, 'allurerc.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        name: `edgechaos ${r.scenario.name} ${r.runId}`,
+        plugins: {
+          awesome: {
+            options: {
+              singleFile: true,
+              reportName: `edgechaos ${r.scenario.name} · ${r.stack.name} ${r.stack.version} · ${r.runId}`,
+              groupBy: ['parentSuite', 'suite', 'feature'],
+            },
+          },
+        },
+      }),
     );
-  });
+    const argv = [
+      process.execPath,
+      allureCli(),
+      'generate',
+      join(runDir, 'allure-results'),
+      '--config',
+      config,
+      '--output',
+      out,
+      '--cwd',
+      tmp,
+    ];
+    await new Promise<void>((resolve, reject) => {
+      execFile(
+        argv[0]!,
+        argv.slice(1),
+        {
+          signal,
+          maxBuffer: 16 * 1024 * 1024,
+          env: { ...process.env, NO_COLOR: '1', ALLURE_NO_ANALYTICS: 'true' },
+        },
+        (err, _stdout, stderr) =>
+          err
+            ? reject(
+                new CommandError(argv, typeof err.code === 'number' ? err.code : null, stderr, {
+                  cause: err,
+                }),
+              )
+            : resolve(),
+      );
+    });
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  const index = join(out, 'index.html');
+  if (existsSync(index)) writeFileSync(index, stripAnalytics(readFileSync(index, 'utf8')));
   return out;
 }

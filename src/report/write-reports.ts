@@ -74,7 +74,7 @@ export async function writeReports(
     out.allureResults = time('allure', () => writeAllureResults(dir, record, { samples }));
   if (opts.allureHtml) {
     const t = performance.now();
-    out.allureReport = await generateAllureHtml(dir, opts.signal);
+    out.allureReport = await generateAllureHtml(dir, record, opts.signal);
     timings['allureHtml'] = Math.round(performance.now() - t);
   }
   if (opts.pdf !== false) {
