@@ -20,7 +20,7 @@ export type Executor = (argv: readonly string[]) => Promise<RunResult>;
 export const realExecutor: Executor = (argv) => run(argv);
 
 export const KIND_HINT =
-  'install kind (https://kind.sigs.k8s.io/docs/user/quick-start/#installation, e.g. `go install sigs.k8s.io/kind@v0.31.0`)';
+  'install kind (https://kind.sigs.k8s.io/docs/user/quick-start/#installation, e.g. `go install sigs.k8s.io/kind@v0.33.0`)';
 export const DOCKER_HINT = 'install Docker and start its daemon (Kind runs each node as a container)';
 
 export interface KindClusterSpec {
