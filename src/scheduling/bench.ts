@@ -65,6 +65,8 @@ export interface MigrationResult {
   /** Overload signal → each evicted pod's replacement Ready on another node, ms. */
   toReady: Quantiles;
   evicted: number;
+  /** "from → to" per replacement pod. */
+  moves: string[];
 }
 
 export interface SchedulingBenchResult {
@@ -139,7 +141,13 @@ async function schedulingRound(
   });
   try {
     const specs = Array.from({ length: count }, (_, i) => benchPod(`p-${i}`, i, t, scheduler));
-    await pool(specs, concurrency, (body) => api.createNamespacedPod({ namespace, body }));
+    // Creation time: the earlier of the create call's response and the ADDED watch event (the
+    // watch may deliver ADDED and the binding in one chunk when the event loop is busy creating).
+    const createdAt = new Map<string, number>();
+    await pool(specs, concurrency, async (body) => {
+      await api.createNamespacedPod({ namespace, body });
+      createdAt.set(body.metadata!.name!, nowMs());
+    });
     try {
       await store.waitFor((pods) => pods.length === count && pods.every((p) => !!p.spec?.nodeName), signal);
     } catch (err) {
@@ -148,7 +156,10 @@ async function schedulingRound(
         throw new TimeoutError(`${err.message}: ${scheduler} bound ${bound}/${count} pods`);
       throw err;
     }
-    const timelines = podTimelines(store.events);
+    const timelines = podTimelines(store.events).map((x) => ({
+      ...x,
+      created: Math.min(x.created, createdAt.get(x.name) ?? x.created),
+    }));
     const latency = podLatency(timelines);
     const placements: Placement[] = timelines
       .filter((x) => x.scheduled !== undefined && x.node)
@@ -229,6 +240,7 @@ async function migrationTrials(
     namespace,
   });
   const samples: number[] = [];
+  const moves: string[] = [];
   let evicted = 0;
   const patchNode = (name: string, ann: Record<string, string>): Promise<unknown> =>
     core.patchNode(
@@ -256,10 +268,11 @@ async function migrationTrials(
           l.length === replicas && l.every(isPodReady) && !l.some((p) => victims.includes(p.metadata!.uid!))
         );
       }, signal);
-      for (const p of store.objects.values()) {
+      for (const p of live([...store.objects.values()])) {
         const uid = p.metadata!.uid!;
         if (before.has(uid)) continue;
         const ready = store.events.find((e) => e.object.metadata?.uid === uid && isPodReady(e.object));
+        moves.push(`${victimNode} → ${p.spec?.nodeName ?? '?'}`);
         if (ready && p.spec?.nodeName !== victimNode) samples.push(ready.at - t0);
       }
       evicted += victims.length;
@@ -269,7 +282,7 @@ async function migrationTrials(
   } finally {
     store.stop();
   }
-  return { trials, toReady: quantiles(samples), evicted };
+  return { trials, toReady: quantiles(samples), evicted, moves };
 }
 
 /** The whole benchmark: one control plane, the default scheduler and the edge scheduler side by side. */

@@ -38,12 +38,13 @@ function base(o: SchedulerConfigOptions): Record<string, unknown> {
 
 /**
  * The edge-scheduler profile: every default plugin, plus UplinkFilter and EdgePlacement (score
- * weight 5, so it dominates the default scores that barely vary between nodes). JSON is YAML.
+ * weight 10, so it outweighs NodeResourcesFit + BalancedAllocation, which prefer the emptiest node
+ * even when it reports a high load). JSON is YAML.
  */
 export function edgeSchedulerConfig(
   o: SchedulerConfigOptions,
   args: EdgePlacementArgs = defaultPlacementArgs,
-  scoreWeight = 5,
+  scoreWeight = 10,
 ): Record<string, unknown> {
   return {
     ...base(o),

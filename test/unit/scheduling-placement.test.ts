@@ -90,7 +90,7 @@ describe('scheduler configuration', () => {
     assert.equal(c.profiles[0]!['schedulerName'], 'edge-scheduler');
     assert.deepEqual(c.profiles[0]!['plugins'], {
       filter: { enabled: [{ name: 'UplinkFilter' }] },
-      score: { enabled: [{ name: 'EdgePlacement', weight: 5 }] },
+      score: { enabled: [{ name: 'EdgePlacement', weight: 10 }] },
     });
   });
   it('should give the baseline the default plugins under its own name and the same client limits', () => {
@@ -133,7 +133,7 @@ describe('benchmark evidence', () => {
     topology: { sources: 4, busyNodes: 5, uplinkDown: ['edge-19'] },
     baseline: run(400, 50, 0.2, 0.25),
     edge: run(440, 45, 0.1, 1),
-    migration: { trials: 1, evicted: 2, toReady: q(900, 1200) },
+    migration: { trials: 1, evicted: 2, toReady: q(900, 1200), moves: [] },
   };
   it('should name the metrics the rubric scores, with units and their source', () => {
     const m = schedulingMetrics(r);
