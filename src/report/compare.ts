@@ -144,12 +144,14 @@ export function judge(row: ComparisonRow, delta: number | undefined): 'better' |
 }
 
 function deltaText(row: ComparisonRow, d: number | undefined): string {
-  if (d === undefined) return '';
+  if (d === undefined || row.kind === 'gate') return '';
+  if (d === 0) return '=';
   const j = judge(row, d);
   const mark = j === 'better' ? ' ▲' : j === 'worse' ? ' ▼' : '';
   const unit = row.cells[0]?.text.endsWith('%') && row.kind === 'score' ? ' pt' : '';
   const abs = Math.abs(d);
-  const n = abs >= 100 ? abs.toFixed(0) : abs >= 1 ? abs.toFixed(1) : abs.toPrecision(2);
+  const n =
+    Number.isInteger(abs) || abs >= 100 ? abs.toFixed(0) : abs >= 1 ? abs.toFixed(1) : abs.toPrecision(2);
   return `${d >= 0 ? '+' : '−'}${n}${unit}${mark}`;
 }
 

@@ -1,0 +1,321 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ScenarioError } from '../../src/core/errors.ts';
+import type { RunRecord } from '../../src/campaign/record.ts';
+import type { Sample } from '../../src/load/types.ts';
+import {
+  buildChartData,
+  chartAssets,
+  compareRuns,
+  executorInfo,
+  formatPoints,
+  readRunDir,
+  renderComparisonHtml,
+  renderComparisonText,
+  renderHtmlReport,
+  renderJUnit,
+  writeAllureResults,
+} from '../../src/report/index.ts';
+import { stripAnalytics } from '../../src/report/allure.ts';
+
+const fixtures = join(import.meta.dirname, '..', 'fixtures', 'runs');
+const passing = (): RunRecord => readRunDir(join(fixtures, 'passing'));
+const failing = (): RunRecord => readRunDir(join(fixtures, 'failing'));
+
+function withTmp<T>(f: (dir: string) => T): T {
+  const dir = mkdtempSync(join(tmpdir(), 'edgechaos-report-unit-'));
+  try {
+    return f(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Minimal XML sanity: every opened element is closed in order. */
+function assertWellFormed(xml: string): void {
+  const stack: string[] = [];
+  for (const m of xml.matchAll(/<(\/?)([a-zA-Z][\w-]*)[^>]*?(\/?)>/g)) {
+    const [, close, name, self] = m;
+    if (self) continue;
+    if (close) assert.equal(stack.pop(), name, `closing </${name}>`);
+    else stack.push(name!);
+  }
+  assert.deepEqual(stack, []);
+}
+
+describe('report: run.json validation', () => {
+  it('should accept both fixture runs', () => {
+    assert.equal(passing().gatesPassed, true);
+    assert.equal(failing().gatesPassed, false);
+  });
+
+  it('should name the file when run.json is missing', () => {
+    withTmp((dir) => {
+      assert.throws(
+        () => readRunDir(dir),
+        (e: unknown) => e instanceof ScenarioError && e.file === join(dir, 'run.json') && e.exitCode === 2,
+      );
+    });
+  });
+
+  it('should name the file when run.json is not JSON', () => {
+    withTmp((dir) => {
+      writeFileSync(join(dir, 'run.json'), '{"schema": "edgechaos.run/v1", "runId": ');
+      assert.throws(() => readRunDir(dir), /run\.json is not valid JSON/);
+    });
+  });
+
+  it('should name the field when the record has the wrong shape', () => {
+    withTmp((dir) => {
+      const rec = JSON.parse(readFileSync(join(fixtures, 'passing', 'run.json'), 'utf8')) as Record<
+        string,
+        unknown
+      >;
+      (rec['checks'] as Record<string, unknown>[])[2]!['status'] = 'maybe';
+      writeFileSync(join(dir, 'run.json'), JSON.stringify(rec));
+      assert.throws(
+        () => readRunDir(dir),
+        (e: unknown) =>
+          e instanceof ScenarioError && e.field === 'checks.2.status' && /invalid run record/.test(e.message),
+      );
+    });
+  });
+});
+
+describe('report: JUnit', () => {
+  it('should make checks test cases with failures, skips and failed gates from the failing run', () => {
+    const r = failing();
+    const xml = renderJUnit(r);
+    assertWellFormed(xml);
+    const cases = [...xml.matchAll(/<testcase /g)].length;
+    const gates = r.score.criteria.reduce((a, c) => a + c.gates.length, 0);
+    assert.equal(cases, r.checks.length + r.score.criteria.length + gates);
+    assert.match(
+      xml,
+      /name="resumed-sync: [^"]*" time="0.000">\s*<failure message="3560 acknowledged writes: 17 lost/,
+    );
+    // The lost record ids are in the failure body, for whoever reads the CI log.
+    assert.match(xml, /lost \(17\): ec11252310470-edge-1-615, ec11252310470-edge-1-618/);
+    assert.match(xml, /<failure message="gate failed: sync\.lost == 0 \(measured 17\)/);
+    assert.match(
+      xml,
+      /name="conformance: [^"]*" time="0.000">\s*<skipped message="not measured: disabled in the scenario"/,
+    );
+    assert.match(xml, /name="criterion scheduling-latency: [^"]*" time="0.000">\s*<skipped/);
+    const top = xml.match(/<testsuites [^>]*failures="(\d+)"[^>]*skipped="(\d+)"/);
+    // 2 failed checks + 2 failed gates; 1 check and 3 criteria not measured (conformance counts in both).
+    assert.deepEqual([top?.[1], top?.[2]], ['4', '5']);
+    assert.match(xml, /fatal error: concurrent map writes/);
+  });
+
+  it('should have no failures for the passing run', () => {
+    const xml = renderJUnit(passing());
+    assertWellFormed(xml);
+    assert.doesNotMatch(xml, /<failure/);
+    assert.match(xml, /<property name="seed" value="20261125"\/>/);
+  });
+});
+
+describe('report: HTML', () => {
+  const render = (r: RunRecord, samples?: Sample[]): string =>
+    renderHtmlReport({
+      record: r,
+      charts: buildChartData(r, samples),
+      assets: chartAssets(),
+      generatedAt: '2026-11-26T00:00:00.000Z',
+    });
+
+  it('should show every criterion with its points, weight and a link to its evidence', () => {
+    const r = passing();
+    const html = render(r);
+    for (const c of r.score.criteria) {
+      const row = html.match(new RegExp(`<tr id="criterion-${c.id}"[\\s\\S]*?</tr>`))?.[0];
+      assert.ok(row, c.id);
+      assert.match(row, new RegExp(`data-points="${c.points ?? ''}">`));
+      if (c.points !== undefined) assert.ok(row.includes(`>${formatPoints(c.points)}<`), `${c.id} points`);
+      else assert.match(row, /not measured/);
+    }
+    assert.match(html, /<a href="#check-resumed-sync">resumed-sync<\/a>/);
+    assert.match(html, /<section class="card check" id="check-resumed-sync">/);
+    assert.match(html, /id="score-total">62\.8 /);
+    assert.match(html, />PASS</);
+  });
+
+  it('should be self-contained: uPlot inlined, no external script, style or link', () => {
+    const html = render(passing());
+    assert.ok(html.includes(chartAssets().js.slice(0, 200)));
+    assert.doesNotMatch(html, /<script[^>]+src=/);
+    assert.doesNotMatch(html, /<link[^>]+href=/);
+    // Nothing to fetch: the only URL is the one in uPlot's licence comment.
+    assert.doesNotMatch(html.replace(chartAssets().js, ''), /https?:\/\//);
+  });
+
+  it('should list failed gates, the lost ids and the crashed agent log for the failing run', () => {
+    const html = render(failing());
+    assert.match(html, />FAIL</);
+    assert.match(html, /2 rubric gate\(s\) and 2 check\(s\) failed/);
+    assert.match(html, /ec11252310470-edge-1-1656/);
+    assert.match(html, /fatal error: concurrent map writes/);
+    assert.match(html, /<span class="badge not-measured">not-measured<\/span>/);
+  });
+
+  it('should not let evidence text close the script or inject markup', () => {
+    const r = failing();
+    r.checks[0]!.evidence['note'] = '</script><img src=x onerror=alert(1)>';
+    r.checks[0]!.summary = '<b>bold</b>';
+    const html = render(r);
+    assert.doesNotMatch(html, /<img src=x/);
+    assert.match(html, /&lt;b&gt;bold&lt;\/b&gt;/);
+  });
+});
+
+describe('report: chart data', () => {
+  it('should chart load, backlog, CPU, memory and convergence from the record alone', () => {
+    const d = buildChartData(passing());
+    assert.deepEqual(
+      d.charts.map((c) => c.id),
+      ['requests', 'errors', 'latency', 'pending', 'cpu', 'memory', 'convergence'],
+    );
+    for (const c of d.charts) {
+      assert.ok(c.x.length > 0, c.id);
+      for (const l of c.lines) assert.equal(l.values.length, c.x.length, `${c.id}/${l.label}`);
+    }
+    assert.deepEqual(
+      d.faults.map((f) => [f.id, f.node, f.start, f.end]),
+      [
+        ['f2', 'edge-2', 5, 45],
+        ['f3', 'edge-2', 5, 45],
+        ['f1', 'edge-1', 10, 40],
+        ['f4', 'edge-3', 15, 40.1],
+        ['f5', 'edge-2', 48, 48],
+      ],
+    );
+    // Cumulative CPU seconds become cores: edge-3 under cpu-stress uses about one core.
+    const cpu = d.charts.find((c) => c.id === 'cpu')!;
+    const edge3 = cpu.lines.find((l) => l.node === 'edge-3')!.values.filter((v): v is number => v !== null);
+    assert.ok(Math.max(...edge3) > 0.8 && Math.max(...edge3) < 1.3, String(Math.max(...edge3)));
+  });
+
+  it('should break load down per edge when samples are given', () => {
+    const samples: Sample[] = [];
+    for (let t = 0; t < 3000; t += 10)
+      samples.push({
+        type: 'http',
+        t,
+        scenario: 's',
+        method: 'GET',
+        name: 'status',
+        node: t % 20 ? 'edge-1' : 'edge-2',
+        status: t > 2000 && t % 20 ? 503 : 200,
+        ok: !(t > 2000 && t % 20),
+        duration: 5,
+      });
+    const d = buildChartData(passing(), samples);
+    const errors = d.charts.find((c) => c.id === 'errors')!;
+    assert.deepEqual(errors.x, [0, 1, 2]);
+    assert.deepEqual(
+      errors.lines.map((l) => [l.label, l.values]),
+      [
+        ['edge-1', [0, 0, 100]],
+        ['edge-2', [0, 0, 0]],
+      ],
+    );
+  });
+});
+
+describe('report: Allure results', () => {
+  it('should write one result per check plus the score, with steps, parameters and attachments', () => {
+    withTmp((dir) => {
+      const r = failing();
+      writeAllureResults(dir, r, {
+        env: { GITHUB_ACTIONS: 'true', GITHUB_REPOSITORY: 'o/r', GITHUB_RUN_ID: '9' },
+      });
+      const out = join(dir, 'allure-results');
+      const files = readdirSync(out);
+      const results = files
+        .filter((f) => f.endsWith('-result.json'))
+        .map(
+          (f) =>
+            JSON.parse(readFileSync(join(out, f), 'utf8')) as {
+              name: string;
+              status: string;
+              start: number;
+              stop: number;
+              parameters: { name: string; value: string }[];
+              steps: { name: string; start: number; stop: number; steps: { name: string }[] }[];
+              attachments: { name: string; source: string }[];
+            },
+        );
+      assert.equal(results.length, r.checks.length + 1);
+      const sync = results.find((x) => x.name.startsWith('Resumed sync'))!;
+      assert.equal(sync.status, 'failed');
+      assert.equal(results.find((x) => x.name.startsWith('Functional completeness'))?.status, 'skipped');
+      assert.equal(results.find((x) => x.name.startsWith('Score:'))?.status, 'failed');
+      assert.deepEqual(
+        sync.parameters.map((p) => p.name),
+        ['scenario', 'seed', 'target', 'stack', 'rubric'],
+      );
+      const load = sync.steps.find((s) => s.name === 'phase: load')!;
+      assert.equal(load.stop - load.start, 60245);
+      assert.ok(load.steps.some((s) => s.name === 'fault f1: partition on edge-1'));
+      assert.ok(load.steps.some((s) => s.name.startsWith('process-exit: edge-agent exited')));
+      const lost = sync.attachments.find((a) => a.name === 'resumed-sync: lost (17)')!;
+      assert.match(readFileSync(join(out, lost.source), 'utf8'), /^ec11252310470-edge-1-615\n/);
+      const offline = results.find((x) => x.name.startsWith('Offline operation'))!;
+      const log = offline.attachments.find((a) => a.name === 'offline: logExcerpt')!;
+      assert.match(readFileSync(join(out, log.source), 'utf8'), /concurrent map writes/);
+      assert.ok(files.includes('environment.properties'));
+      assert.ok(files.includes('categories.json'));
+      const exec = JSON.parse(readFileSync(join(out, 'executor.json'), 'utf8')) as { buildUrl: string };
+      assert.equal(exec.buildUrl, 'https://github.com/o/r/actions/runs/9');
+    });
+  });
+
+  it('should describe a local executor outside CI', () => {
+    assert.equal(executorInfo({}, passing()).type, 'local');
+  });
+
+  it('should strip the analytics tag from a generated Allure page', () => {
+    const page = `<body><div id="app"></div>
+    <script async src="https://www.googletagmanager.com/gtag/js?id=G-X"></script>
+    <script>
+        window.dataLayer = window.dataLayer || [];
+        function gtag(){dataLayer.push(arguments);}
+        gtag('config', 'G-X', {});
+    </script>
+    <script>window.allureReportData = 1;</script></body>`;
+    const out = stripAnalytics(page);
+    assert.doesNotMatch(out, /googletagmanager|gtag/);
+    assert.match(out, /window\.allureReportData = 1/);
+  });
+});
+
+describe('report: compare', () => {
+  it('should put runs side by side with deltas against the first', () => {
+    const a = { label: 'passing', dir: join(fixtures, 'passing'), record: passing() };
+    const b = { label: 'failing', dir: join(fixtures, 'failing'), record: failing() };
+    const cmp = compareRuns([a, b]);
+    const total = cmp.rows.find((r) => r.key === 'score.total')!;
+    assert.deepEqual(
+      total.cells.map((c) => c.value),
+      [62.77, 43.62],
+    );
+    assert.ok(Math.abs(total.deltas[1]! - -19.15) < 1e-9);
+    const lost = cmp.rows.find((r) => r.key === 'sync.lost')!;
+    assert.deepEqual(lost.deltas, [undefined, 17]);
+    const text = renderComparisonText(cmp);
+    assert.match(text, /sync\.lost\s+0 writes\s+17 writes \(\+17 ▼\)/);
+    assert.match(text, /Points\s+62\.8 \/ 70\s+43\.6 \/ 55 \(−19\.2 ▼\)/);
+    const html = renderComparisonHtml(cmp, chartAssets(), 'now');
+    assert.match(html, /<div class="delta-worse">\+17 ▼<\/div>/);
+    assert.match(html, /id="chart-criteria"/);
+  });
+
+  it('should write nothing into the fixtures', () => {
+    const dirs = ['passing', 'failing'].map((d) => readdirSync(join(fixtures, d)).sort());
+    assert.deepEqual(dirs, [['run.json'], ['run.json']]);
+  });
+});
