@@ -1,5 +1,4 @@
 import { Command, Option } from 'commander';
-import { NotImplementedError } from '../core/errors.ts';
 import { bootstrapCommand } from './commands/bootstrap.ts';
 import { cleanupCommand } from './commands/cleanup.ts';
 import { conformCommand } from './commands/conform.ts';
@@ -25,12 +24,6 @@ Exit codes:
   2  usage or configuration error (bad flag, scenario, manifest, rubric)
   3  environment: a tool or capability is missing, a target failed
 `;
-
-function pending(name: string, issue: string): () => never {
-  return () => {
-    throw new NotImplementedError(`\`edgechaos ${name}\` is not available yet (tracked in issue ${issue})`);
-  };
-}
 
 /** commander wiring only: parse, call a use-case, record the exit code. */
 export function buildProgram(

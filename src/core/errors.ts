@@ -55,11 +55,6 @@ export class ScenarioError extends EdgechaosError {
   override readonly exitCode = ExitCode.Usage;
 }
 
-/** A command exists but its issue is not done yet. */
-export class NotImplementedError extends EdgechaosError {
-  override readonly exitCode = ExitCode.Usage;
-}
-
 /** An external tool edgechaos needs is absent or at the wrong version. */
 export class ToolMissingError extends EdgechaosError {
   override readonly exitCode = ExitCode.Environment;

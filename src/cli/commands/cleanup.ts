@@ -1,4 +1,5 @@
 import { sweep } from '../../core/cleanup/sweep.ts';
+import { registerKubeReverters } from '../../targets/kube/reverters.ts';
 import { registerLocalReverters } from '../../targets/local/index.ts';
 import { ExitCode } from '../../core/errors.ts';
 import { printJson } from '../output.ts';
@@ -10,6 +11,7 @@ export async function cleanupCommand(opts: {
 }): Promise<number> {
   // Every target's own cleanup kinds must be known before a journal is replayed.
   registerLocalReverters();
+  registerKubeReverters();
   const rep = await sweep({ force: opts.force ?? false, ...(opts.run ? { runId: opts.run } : {}) });
   const failed = rep.runs.some((r) => r.failed.length > 0);
   if (opts.json) printJson(rep);
