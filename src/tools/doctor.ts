@@ -3,6 +3,7 @@ import { CleanupRegistry, newRunId } from '../core/cleanup/registry.ts';
 import { run } from '../core/proc.ts';
 import { builtVersion, which } from './find.ts';
 import { readToolsLock } from './lock.ts';
+import { kubeBinary, readKubeLock } from '../kube/tools.ts';
 
 export interface ToolStatus {
   name: string;
@@ -99,6 +100,46 @@ async function probeTool(spec: ToolSpec, pinned: Map<string, string>): Promise<T
   }
   if (want && !builtVersion(spec.name)) note = note ?? 'not built by bootstrap (found elsewhere)';
   return { ...base, found: true, version, ok: ok || !spec.required, ...(note ? { note } : {}) };
+}
+
+/** The embedded control plane (built by `bootstrap --kube`): optional for local campaigns, needed by kube-local and its tests. */
+async function probeKube(): Promise<ToolStatus[]> {
+  const lock = readKubeLock();
+  return Promise.all(
+    ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'].map(
+      async (name): Promise<ToolStatus> => {
+        const pinned = name === 'etcd' ? lock.etcd : lock.version;
+        let path: string;
+        try {
+          path = kubeBinary(name, lock);
+        } catch {
+          return {
+            name,
+            required: false,
+            found: false,
+            version: undefined,
+            path: undefined,
+            pinned,
+            ok: true,
+            note: 'edgechaos bootstrap --kube (needed by --target kube-local and the kube tests)',
+          };
+        }
+        const r = await run([path, '--version'], { allowFailure: true }).catch(() => undefined);
+        const version = /v?(\d+\.\d+\.\d+)/.exec(`${r?.stdout ?? ''} ${r?.stderr ?? ''}`)?.[1];
+        const same = version !== undefined && version === pinned.replace(/^v/, '');
+        return {
+          name,
+          required: false,
+          found: true,
+          version,
+          path,
+          pinned,
+          ok: true,
+          ...(same ? {} : { note: `pinned ${pinned}: run edgechaos bootstrap --kube` }),
+        };
+      },
+    ),
+  );
 }
 
 /** Each capability is probed for real inside a scratch network namespace, reverted through the registry. */
@@ -223,6 +264,7 @@ export async function doctor(): Promise<DoctorReport> {
   const lock = readToolsLock();
   const pinned = new Map(Object.entries(lock.go).map(([n, t]) => [n, t.version]));
   const tools = await Promise.all(toolSpecs.map((s) => probeTool(s, pinned)));
+  tools.push(...(await probeKube()));
   tools.push({
     name: 'node',
     required: true,
