@@ -19,6 +19,7 @@ import type { HttpSample, WriteSample } from '../load/summary.ts';
 import { SampleTail } from '../load/tail.ts';
 import { loadRubric } from '../scoring/rubric.ts';
 import { score } from '../scoring/score.ts';
+import { writeReports } from '../report/index.ts';
 import type { Metrics } from '../scoring/types.ts';
 import { loadStack, referenceStackFile, type StackManifest } from '../stack/manifest.ts';
 import type { AppliedFault, CampaignDeployment } from './deployment.ts';
@@ -57,6 +58,8 @@ export interface RunOptions {
   deploy: Deployer;
   signal: AbortSignal;
   progress?: Progress;
+  /** Write the HTML/JUnit/Allure/PDF reports into the run dir (default true). */
+  reports?: boolean;
 }
 
 const stamp = (d: Date): string => d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
@@ -443,6 +446,21 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
     ...(error ? { error } : {}),
   };
   writeFileSync(join(runDir, 'run.json'), JSON.stringify(record, null, 2));
+  if (opts.reports !== false) {
+    // Reports never change the verdict; a missing Chromium only costs the PDF (the error says how to get it).
+    try {
+      const written = await writeReports(runDir, record, { signal: opts.signal });
+      log.info(
+        `reports: ${Object.entries(written.timings)
+          .map(([k, v]) => `${k} ${v} ms`)
+          .join(', ')}`,
+      );
+    } catch (err) {
+      log.warn(
+        `reports incomplete: ${err instanceof Error ? err.message : String(err)} (regenerate with: edgechaos report ${runDir})`,
+      );
+    }
+  }
   return { record, runDir };
 }
 
