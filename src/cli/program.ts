@@ -1,15 +1,8 @@
 import { Command, Option } from 'commander';
-import { bootstrapCommand } from './commands/bootstrap.ts';
-import { cleanupCommand } from './commands/cleanup.ts';
-import { conformCommand } from './commands/conform.ts';
-import { deployCommand, type DeployOptions } from './commands/deploy.ts';
-import { destroyCommand } from './commands/destroy.ts';
-import { injectCommand, type InjectOptions } from './commands/inject.ts';
-import { runCommand, type RunCommandOptions } from './commands/run.ts';
-import { scoreCommand } from './commands/score.ts';
-import { deployers } from '../campaign/deployers.ts';
-import { benchCommand, type BenchOptions } from './commands/bench.ts';
-import { doctorCommand } from './commands/doctor.ts';
+import type { DeployOptions } from './commands/deploy.ts';
+import type { InjectOptions } from './commands/inject.ts';
+import type { RunCommandOptions } from './commands/run.ts';
+import type { BenchOptions } from './commands/bench.ts';
 import { examples } from './output.ts';
 
 /** Exit status of the action that ran (commander actions cannot return one). */
@@ -64,7 +57,13 @@ export function buildProgram(
         'edgechaos run scenarios/standard.ts --dry-run',
       ),
     )
-    .action((file: string, opts: RunCommandOptions) => set(runCommand(file, opts, signal, deployers)));
+    .action((file: string, opts: RunCommandOptions) =>
+      set(
+        Promise.all([import('./commands/run.ts'), import('../campaign/deployers.ts')]).then(([m, d]) =>
+          m.runCommand(file, opts, signal, d.deployers),
+        ),
+      ),
+    );
 
   program
     .command('deploy')
@@ -88,7 +87,9 @@ export function buildProgram(
       'after',
       examples('edgechaos deploy --target local --nodes 3', 'edgechaos deploy --nodes 10 --json'),
     )
-    .action((opts: DeployOptions) => set(deployCommand(opts, signal)));
+    .action((opts: DeployOptions) =>
+      set(import('./commands/deploy.ts').then((m) => m.deployCommand(opts, signal))),
+    );
 
   program
     .command('destroy')
@@ -96,7 +97,9 @@ export function buildProgram(
     .option('--run <id>', 'deployment id (default: the newest)')
     .addHelpText('after', examples('edgechaos destroy', 'edgechaos destroy --run dep-lx2k3-ab12'))
     .option('--json', 'print what was reverted as JSON')
-    .action((opts: { run?: string; json?: boolean }) => set(destroyCommand(opts)));
+    .action((opts: { run?: string; json?: boolean }) =>
+      set(import('./commands/destroy.ts').then((m) => m.destroyCommand(opts))),
+    );
 
   program
     .command('inject')
@@ -118,7 +121,9 @@ export function buildProgram(
         'edgechaos inject latency --node edge-2 --for 1m --param latency=300ms --param jitter=50ms',
       ),
     )
-    .action((kind: string, opts: InjectOptions) => set(injectCommand(kind, opts, signal)));
+    .action((kind: string, opts: InjectOptions) =>
+      set(import('./commands/inject.ts').then((m) => m.injectCommand(kind, opts, signal))),
+    );
 
   program
     .command('cleanup')
@@ -129,7 +134,9 @@ export function buildProgram(
     .option('--run <id>', 'only this run')
     .option('--json', 'print what was reverted as JSON')
     .addHelpText('after', examples('edgechaos cleanup', 'edgechaos cleanup --run run-lx2k3-ab12 --json'))
-    .action((opts: { force?: boolean; run?: string; json?: boolean }) => set(cleanupCommand(opts)));
+    .action((opts: { force?: boolean; run?: string; json?: boolean }) =>
+      set(import('./commands/cleanup.ts').then((m) => m.cleanupCommand(opts))),
+    );
 
   program
     .command('score')
@@ -144,7 +151,9 @@ export function buildProgram(
         'edgechaos score reports/20261125-2210-standard --rubric scenarios/rubric.ts --json',
       ),
     )
-    .action((dir: string, opts: { rubric?: string; json?: boolean }) => set(scoreCommand(dir, opts)));
+    .action((dir: string, opts: { rubric?: string; json?: boolean }) =>
+      set(import('./commands/score.ts').then((m) => m.scoreCommand(dir, opts))),
+    );
 
   program
     .command('report')
@@ -189,7 +198,7 @@ export function buildProgram(
       ),
     )
     .action((opts: { edge?: string; hub?: string; stack?: string; only?: string[]; json?: boolean }) =>
-      set(conformCommand(opts, signal)),
+      set(import('./commands/conform.ts').then((m) => m.conformCommand(opts, signal))),
     );
 
   program
@@ -211,7 +220,9 @@ export function buildProgram(
         'edgechaos bench scheduling --qps 500 --burst 1000 --json',
       ),
     )
-    .action((what: string, opts: BenchOptions) => set(benchCommand(what, opts, signal)));
+    .action((what: string, opts: BenchOptions) =>
+      set(import('./commands/bench.ts').then((m) => m.benchCommand(what, opts, signal))),
+    );
 
   program
     .command('doctor')
@@ -220,7 +231,9 @@ export function buildProgram(
     )
     .option('--json', 'print the report as JSON')
     .addHelpText('after', examples('edgechaos doctor', 'edgechaos doctor --json'))
-    .action((opts: { json?: boolean }) => set(doctorCommand(opts)));
+    .action((opts: { json?: boolean }) =>
+      set(import('./commands/doctor.ts').then((m) => m.doctorCommand(opts))),
+    );
 
   program
     .command('bootstrap')
@@ -234,7 +247,7 @@ export function buildProgram(
       examples('edgechaos bootstrap', 'edgechaos bootstrap --no-apt --json', 'edgechaos bootstrap --kube'),
     )
     .action((opts: { apt?: boolean; stack?: boolean; kube?: boolean; json?: boolean }) =>
-      set(bootstrapCommand(opts)),
+      set(import('./commands/bootstrap.ts').then((m) => m.bootstrapCommand(opts))),
     );
 
   return program;
