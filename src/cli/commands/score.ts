@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { readRunRecord } from '../../campaign/read-record.ts';
+import { readRunDir } from '../../report/run-dir.ts';
 import { ExitCode } from '../../core/errors.ts';
 import { repoRoot } from '../../core/paths.ts';
 import { loadRubric } from '../../scoring/rubric.ts';
@@ -11,7 +11,7 @@ export async function scoreCommand(
   runDir: string,
   opts: { rubric?: string; json?: boolean },
 ): Promise<number> {
-  const rec = readRunRecord(runDir);
+  const rec = readRunDir(runDir);
   const rubricFile = opts.rubric ?? resolve(repoRoot, rec.rubric.file);
   const rubric = await loadRubric(rubricFile);
   const s = score(rubric, rec.metrics);
