@@ -1,0 +1,185 @@
+import { randomBytes } from 'node:crypto';
+import type { CleanupHandle } from '../../core/cleanup/registry.ts';
+import { sleep } from '../../core/deadline.ts';
+import { TargetError } from '../../core/errors.ts';
+import { logger } from '../../core/logger.ts';
+import type { NodeProcess, NodeSpawnOptions } from '../types.ts';
+import { armScript, startScript } from './board-scripts.ts';
+import { estimateOffset, type ClockOffset, type ClockSample } from './clock.ts';
+import type { SshConnection } from './connection.ts';
+import type { InventoryHost } from './inventory.ts';
+import { detachPrefix, type BoardLayout } from './layout.ts';
+import type { BoardFacts } from './preflight.ts';
+import type { SshExecData } from './reverters.ts';
+
+const log = logger('ssh');
+
+/** Kill the process named in a pid file (idempotent; a missing file is success). */
+export const killPidfileArgv = (pidf: string): string[] => [
+  'sh',
+  '-c',
+  'p=$(cat "$1" 2>/dev/null) || exit 0; kill -9 "$p" 2>/dev/null; exit 0',
+  'ec-kill',
+  pidf,
+];
+
+/** One board of a deployment: its connection, what preflight found, its clock offset and layout. */
+export class SshBoard {
+  offset: ClockOffset = { offsetMs: 0, uncertaintyMs: 0, samples: 0 };
+
+  constructor(
+    readonly host: InventoryHost,
+    readonly conn: SshConnection,
+    readonly facts: BoardFacts,
+    readonly layout: BoardLayout,
+    readonly ctx: {
+      runId: string;
+      inventory: string;
+      configFile: string;
+      connectTimeoutMs: number;
+      safetyTtlMs: number;
+    },
+  ) {}
+
+  get node(): string {
+    return this.host.name;
+  }
+
+  detach(name: string): string[] {
+    return detachPrefix(
+      this.facts.systemd && this.facts.tools['systemd-run'],
+      `ec-${this.ctx.runId}-${this.node}-${name}`,
+    );
+  }
+
+  /** Journal data of an undo on this board (no key material: the ssh_config file holds the key path). */
+  undoData(argv: readonly string[], lease?: string): Record<string, unknown> {
+    const d: SshExecData = {
+      node: this.node,
+      where: this.conn.where,
+      sudo: this.conn.sudo,
+      config: this.ctx.configFile,
+      inventory: this.ctx.inventory,
+      connectTimeoutMs: this.ctx.connectTimeoutMs,
+      argv: [...argv],
+      ...(lease ? { lease } : {}),
+    };
+    return { ...d };
+  }
+
+  /** Arm a fault's board-side safety timer: `undo` runs on the board if the heartbeat stops for TTL. */
+  async arm(lease: string, undo: readonly string[]): Promise<void> {
+    const ttl = String(Math.max(1, Math.ceil(this.ctx.safetyTtlMs / 1000)));
+    const name = lease.slice(lease.lastIndexOf('/') + 1).replace(/\.lease$/, '');
+    await this.conn.exec([
+      'sh',
+      '-c',
+      armScript,
+      'ec-arm',
+      this.layout.bin,
+      lease,
+      this.layout.heartbeat,
+      ttl,
+      ...this.detach(`safety-${name}`),
+      '--',
+      ...undo,
+    ]);
+  }
+
+  /** Renew every safety timer of this board (one touch of the heartbeat file). */
+  async heartbeat(): Promise<void> {
+    await this.conn.exec(['touch', this.layout.heartbeat], {
+      timeoutMs: Math.max(2000, this.ctx.safetyTtlMs / 2),
+    });
+  }
+
+  /** Start argv under ec-supervise (pid file, exit record); in the node's cgroups when asked. */
+  async startSupervised(
+    name: string,
+    argv: readonly string[],
+    opts: { inGroup: boolean; logName: string },
+  ): Promise<number> {
+    const r = await this.conn.exec([
+      'sh',
+      '-c',
+      startScript,
+      'ec-start',
+      this.layout.bin,
+      `${this.layout.run}/${name}.pid`,
+      `${this.layout.run}/${name}.exits`,
+      `${this.layout.logs}/${opts.logName}.log`,
+      opts.inGroup ? this.layout.cgroups.join(' ') : '',
+      ...this.detach(name),
+      '--',
+      ...argv,
+    ]);
+    const out = r.stdout.trim();
+    if (out === 'running') return 0;
+    const pid = Number(out.split('\n').pop());
+    if (!Number.isInteger(pid) || pid <= 0)
+      throw new TargetError(`${this.node}: ${name} did not start: ${out}`, { node: this.node });
+    return pid;
+  }
+
+  /** A helper (stress-ng…) on the board: journaled and armed before it starts, like a fault effect. */
+  async spawnHelper(argv: readonly string[], opts: NodeSpawnOptions): Promise<NodeProcess> {
+    const name = `h-${randomBytes(4).toString('hex')}`;
+    const pidf = `${this.layout.run}/${name}.pid`;
+    const lease = `${this.layout.leases}/${name}.lease`;
+    const undo = killPidfileArgv(pidf);
+    const handle: CleanupHandle = opts.registry.add('ssh-exec', opts.what, this.undoData(undo, lease));
+    let pid: number;
+    try {
+      await this.arm(lease, undo);
+      pid = await this.startSupervised(name, argv, {
+        inGroup: opts.inResourceGroup ?? false,
+        logName: opts.logName ?? name,
+      });
+    } catch (err) {
+      await handle.revert().catch(() => undefined);
+      throw err;
+    }
+    let stopped = false;
+    const exited = (async () => {
+      while (!stopped) {
+        await sleep(1000);
+        const r = await this.conn.exec(['test', '-f', pidf], { allowFailure: true }).catch(() => undefined);
+        if (r && r.code === 1) break;
+      }
+      return { code: null, signal: null };
+    })();
+    const wrapped: CleanupHandle = {
+      id: handle.id,
+      what: handle.what,
+      revert: async () => {
+        stopped = true;
+        await handle.revert();
+      },
+      forget: () => {
+        stopped = true;
+        handle.forget();
+      },
+      [Symbol.asyncDispose]: async () => {
+        stopped = true;
+        await handle.revert();
+      },
+    };
+    return { pid, exited, handle: wrapped };
+  }
+
+  /** NTP-style offset from `n` round trips over the multiplexed connection. */
+  async measureClock(n = 7): Promise<ClockOffset> {
+    const samples: ClockSample[] = [];
+    for (let i = 0; i < n; i++) {
+      const sentMs = performance.timeOrigin + performance.now();
+      const r = await this.conn.exec(['date', '+%s%N']);
+      const receivedMs = performance.timeOrigin + performance.now();
+      const t = r.stdout.trim();
+      const boardMs = /^\d+$/.test(t) ? Number(BigInt(t) / 1000n) / 1000 : Number(t.replace(/N$/, '')) * 1000;
+      samples.push({ sentMs, receivedMs, boardMs });
+    }
+    this.offset = estimateOffset(samples);
+    log.debug(`${this.node}: clock offset ${this.offset.offsetMs} ms ± ${this.offset.uncertaintyMs} ms`);
+    return this.offset;
+  }
+}

@@ -1,0 +1,211 @@
+import { spawn } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { spawnRegistered, type CleanupHandle, type CleanupRegistry } from '../../core/cleanup/registry.ts';
+import { deadline, waitFor } from '../../core/deadline.ts';
+import { CommandError, TargetError } from '../../core/errors.ts';
+import { redact } from '../../core/logger.ts';
+import { run, type ManagedProcess, type RunResult } from '../../core/proc.ts';
+import { remoteCommand } from './remote-command.ts';
+import { aliasOf } from './ssh-config.ts';
+
+/** Why an ssh invocation failed (pure, from OpenSSH's stderr; exit code 255 is ssh's own failure). */
+export type SshFailure = 'auth' | 'unreachable' | 'host-key' | 'other';
+
+export function classifySshFailure(stderr: string): SshFailure {
+  if (/Permission denied|Too many authentication failures|no mutual signature/i.test(stderr)) return 'auth';
+  if (
+    /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No \S+ host key is known/i.test(
+      stderr,
+    )
+  )
+    return 'host-key';
+  if (
+    /Connection refused|timed out|No route to host|Network is unreachable|Could not resolve|Connection closed|Connection reset|banner exchange|port \d+: Broken pipe/i.test(
+      stderr,
+    )
+  )
+    return 'unreachable';
+  return 'other';
+}
+
+export interface ExecOptions {
+  input?: string;
+  allowFailure?: boolean;
+  timeoutMs?: number;
+  /** Bypass the multiplexed connection (preflight: prove the host answers on its own). */
+  direct?: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * One board, reached with the system OpenSSH client through the run's generated ssh_config. Commands
+ * are argv arrays (quoted for the board's shell by `remoteCommand`); one multiplexed master connection
+ * per board keeps each command at a few ms, and is restarted when it dies.
+ */
+export class SshConnection {
+  private master: { proc: ManagedProcess; handle: CleanupHandle } | undefined;
+  private registry: CleanupRegistry | undefined;
+
+  constructor(
+    readonly node: string,
+    /** `user@host:port` for messages (no key material). */
+    readonly where: string,
+    readonly configFile: string,
+    readonly sudo: boolean,
+    private readonly connectTimeoutMs: number,
+  ) {}
+
+  get alias(): string {
+    return aliasOf(this.node);
+  }
+
+  private base(direct: boolean): string[] {
+    return [
+      'ssh',
+      '-F',
+      this.configFile,
+      ...(direct ? ['-o', 'ControlMaster=no', '-o', 'ControlPath=none'] : []),
+      this.alias,
+    ];
+  }
+
+  /** A clear, secret-free error for a failed ssh invocation. */
+  failure(stderr: string, doing: string): TargetError {
+    const text = redact(stderr.trim().split('\n').slice(-2).join(' | '));
+    switch (classifySshFailure(stderr)) {
+      case 'auth':
+        return new TargetError(
+          `${this.where}: authentication failed while ${doing}: the board did not accept the key (${text})`,
+          {
+            node: this.node,
+          },
+        );
+      case 'host-key':
+        return new TargetError(`${this.where}: host key verification failed while ${doing} (${text})`, {
+          node: this.node,
+        });
+      case 'unreachable':
+        return new TargetError(`${this.where}: unreachable while ${doing} (${text})`, { node: this.node });
+      default:
+        return new TargetError(`${this.where}: ssh failed while ${doing} (${text})`, { node: this.node });
+    }
+  }
+
+  /** Keep one master connection (a registered process, so cleanup finds it after a crash). */
+  async startMaster(registry: CleanupRegistry, logDir: string): Promise<void> {
+    this.registry = registry;
+    this.logDir = logDir;
+    await this.ensureMaster();
+  }
+  private logDir = '';
+
+  private async ensureMaster(): Promise<void> {
+    if (!this.registry || (this.master && this.master.proc.running)) return;
+    const old = this.master;
+    this.master = undefined;
+    if (old) old.handle.forget();
+    const m = await spawnRegistered(
+      this.registry,
+      `ssh master connection to ${this.node}`,
+      ['ssh', '-F', this.configFile, '-M', '-N', '-o', 'ControlPersist=no', this.alias],
+      { logFile: join(this.logDir, `ssh-${this.node}.log`) },
+    );
+    m.proc.child.unref();
+    this.master = m;
+    // Ready once `ssh -O check` answers; a master that dies at once (unreachable) is left for exec to report.
+    await waitFor(
+      async () => {
+        if (!m.proc.running) return true;
+        const r = await run([...this.base(false).slice(0, 3), '-O', 'check', this.alias], {
+          allowFailure: true,
+        });
+        return r.code === 0 ? true : undefined;
+      },
+      {
+        signal: deadline(this.connectTimeoutMs + 2000, `ssh master connection to ${this.node}`),
+        intervalMs: 20,
+      },
+    ).catch(() => undefined);
+  }
+
+  /** Stop the master connection (idempotent). */
+  async close(): Promise<void> {
+    const m = this.master;
+    this.master = undefined;
+    this.registry = undefined;
+    if (m) await m.handle.revert().catch(() => undefined);
+  }
+
+  /** The master's process (tests cut it to show what a lost connection does). */
+  get masterPid(): number | undefined {
+    return this.master?.proc.running ? this.master.proc.pid : undefined;
+  }
+
+  /** Stop renewing/restarting: the connection stays down until `resume` (tests of a lost link). */
+  suspend(): void {
+    this.registry = undefined;
+  }
+
+  async exec(argv: readonly string[], opts: ExecOptions = {}): Promise<RunResult> {
+    if (!opts.direct) await this.ensureMaster();
+    const cmd = remoteCommand(argv, { sudo: this.sudo });
+    const signal = opts.timeoutMs
+      ? deadline(opts.timeoutMs, `${this.node}: ${argv[0] ?? ''}`, opts.signal)
+      : opts.signal;
+    let r: RunResult;
+    try {
+      r = await run([...this.base(opts.direct ?? false), cmd], {
+        allowFailure: true,
+        ...(opts.input !== undefined ? { input: opts.input } : {}),
+        ...(signal ? { signal } : {}),
+      });
+    } catch (err) {
+      throw new TargetError(
+        `${this.where}: ${argv[0] ?? ''} did not finish: ${err instanceof Error ? err.message : String(err)}`,
+        {
+          node: this.node,
+          cause: err,
+        },
+      );
+    }
+    if (r.code === 255 && classifySshFailure(r.stderr) !== 'other')
+      throw this.failure(r.stderr, `running ${argv[0] ?? ''}`);
+    if (r.code !== 0 && !opts.allowFailure)
+      throw new CommandError(argv, r.code, redact(r.stderr), { node: this.node });
+    return r;
+  }
+
+  /** Copy a local file to the board (streamed through ssh; written atomically, mode 0755). */
+  async upload(localFile: string, remotePath: string): Promise<void> {
+    await this.ensureMaster();
+    const cmd = remoteCommand(
+      ['sh', '-c', 'cat > "$1.tmp" && chmod 755 "$1.tmp" && mv -f "$1.tmp" "$1"', 'ec-upload', remotePath],
+      { sudo: this.sudo },
+    );
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(this.base(false)[0]!, [...this.base(false).slice(1), cmd], {
+        stdio: ['pipe', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      child.on('error', reject);
+      child.on('close', (code) => {
+        if (code === 0) resolve();
+        else if (code === 255) reject(this.failure(stderr, `uploading ${remotePath}`));
+        else
+          reject(
+            new TargetError(`${this.where}: upload of ${remotePath} failed: ${redact(stderr.trim())}`, {
+              node: this.node,
+            }),
+          );
+      });
+      const src = createReadStream(localFile);
+      src.on('error', (e) => {
+        child.kill('SIGKILL');
+        reject(e);
+      });
+      src.pipe(child.stdin);
+    });
+  }
+}

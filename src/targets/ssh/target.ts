@@ -1,0 +1,345 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { deadline, waitFor } from '../../core/deadline.ts';
+import { ScenarioError, TargetError } from '../../core/errors.ts';
+import { logger } from '../../core/logger.ts';
+import { toolsDir } from '../../core/paths.ts';
+import type { StackManifest } from '../../stack/manifest.ts';
+import { acctScript } from '../local/topology-plan.ts';
+import { mapLimit } from '../local/target.ts';
+import type { DeployOptions, Target, Topology } from '../types.ts';
+import { SshBoard } from './board.ts';
+import { preflightScript, safetyScript, superviseScript, teardownScript } from './board-scripts.ts';
+import { SshConnection } from './connection.ts';
+import { SshDeployment, acctTable, type SshStackSpec } from './deployment.ts';
+import type { Inventory, InventoryHost } from './inventory.ts';
+import { boardLayout } from './layout.ts';
+import { checkPreflight, parsePreflight, type BoardFacts } from './preflight.ts';
+import './reverters.ts';
+import { knownHosts, renderSshConfig } from './ssh-config.ts';
+
+const log = logger('ssh');
+
+/** The right-arch file for a local stack command: `…/linux-amd64/x` → `…/linux-<arch>/x` (pure). */
+export function archVariant(path: string, arch: 'amd64' | 'arm64'): string {
+  return path.replace(
+    /([/_-])(linux-)?(amd64|arm64|x86_64|aarch64)([/_.-])/,
+    (_m, a: string, l: string | undefined, _x, b: string) => `${a}${l ?? ''}${arch}${b}`,
+  );
+}
+
+/** toxiproxy-server for the board's arch: the pinned tool (same arch as the harness) or .tools/bin/linux-<arch>/. */
+export function toxiproxyFor(arch: 'amd64' | 'arm64'): string | undefined {
+  const own = process.arch === 'x64' ? 'amd64' : process.arch === 'arm64' ? 'arm64' : 'other';
+  const candidates = [join(toolsDir(), 'bin', `linux-${arch}`, 'toxiproxy-server')];
+  if (own === arch) candidates.push(join(toolsDir(), 'bin', 'toxiproxy-server'));
+  return candidates.find((c) => existsSync(c));
+}
+
+export interface PreflightResult {
+  host: InventoryHost;
+  facts: BoardFacts;
+  warnings: string[];
+}
+
+/**
+ * Boards over SSH (system OpenSSH client). deploy: preflight every board (read-only, before anything
+ * changes), then per board a run folder and cgroups, right-arch binaries uploaded, the hub and
+ * toxiproxy on the cloud board, the edge agents, all under ec-supervise, health-checked from here.
+ */
+export class SshTarget implements Target {
+  readonly name = 'ssh';
+
+  constructor(private readonly inventory: Inventory) {}
+
+  /** Private folder with the run's ssh_config and known_hosts (0700/0600). */
+  private writeConfig(hosts: readonly InventoryHost[]): { dir: string; config: string } {
+    const dir = join(tmpdir(), `ecssh-${randomBytes(5).toString('hex')}`);
+    mkdirSync(dir, { mode: 0o700 });
+    writeFileSync(join(dir, 'known_hosts'), knownHosts(hosts), { mode: 0o600 });
+    const config = join(dir, 'config');
+    writeFileSync(
+      config,
+      renderSshConfig({ hosts, dir, connectTimeoutMs: this.inventory.connectTimeoutMs }),
+      { mode: 0o600 },
+    );
+    return { dir, config };
+  }
+
+  private connection(h: InventoryHost, config: string): SshConnection {
+    return new SshConnection(
+      h.name,
+      `${h.name} (${h.user}@${h.host}:${h.port})`,
+      config,
+      h.sudo,
+      this.inventory.connectTimeoutMs,
+    );
+  }
+
+  /** Read-only checks of every board (arch, tools, cgroups, memory, netem): errors before any change. */
+  async preflight(hosts: readonly InventoryHost[], config: string): Promise<PreflightResult[]> {
+    const results = await Promise.allSettled(
+      hosts.map(async (h) => {
+        const conn = this.connection(h, config);
+        const r = await conn.exec(['sh', '-c', preflightScript, 'ec-preflight', h.dir], {
+          direct: true,
+          timeoutMs: this.inventory.connectTimeoutMs + 10_000,
+        });
+        const facts = parsePreflight(r.stdout);
+        const { warnings } = checkPreflight(h, facts, this.inventory.file);
+        return { host: h, facts, warnings };
+      }),
+    );
+    const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    if (failed.length) {
+      const first = failed[0];
+      if (failed.length > 1 && first instanceof Error)
+        first.message += ` (and ${failed.length - 1} more board(s) failed preflight: ${failed
+          .slice(1)
+          .map((e) => (e instanceof Error ? e.message : String(e)))
+          .join('; ')})`;
+      throw first;
+    }
+    return results.map((r) => (r as PromiseFulfilledResult<PreflightResult>).value);
+  }
+
+  /** Local binary per board arch, or the command as is (a program the board already has). */
+  private resolveCommand(
+    role: 'edge' | 'hub',
+    stack: StackManifest,
+    arch: 'amd64' | 'arm64',
+  ): { local?: string; argv: string[] } {
+    const [exe, ...rest] = stack[role].command;
+    if (!exe || !exe.startsWith('/')) return { argv: [...stack[role].command] };
+    const variant = archVariant(exe, arch);
+    if (!existsSync(variant))
+      throw new ScenarioError(
+        `no ${arch} build of ${basename(exe)}: ${variant} does not exist (run stack/build.sh)`,
+        {
+          file: stack.file,
+          field: `${role}.command[0]`,
+        },
+      );
+    return { local: variant, argv: rest };
+  }
+
+  async deploy(stack: StackManifest, topology: Topology, opts: DeployOptions): Promise<SshDeployment> {
+    const inv = this.inventory;
+    const names = topology.edges.map((e) => e.name);
+    for (const n of names)
+      if (!inv.hosts.some((h) => h.name === n && h.role === 'edge'))
+        throw new ScenarioError(`the scenario's node ${n} has no edge host in the inventory`, {
+          file: inv.file,
+          field: 'hosts',
+        });
+    const hosts = [inv.cloud, ...names.map((n) => inv.host(n))];
+    const { registry } = opts;
+    const { dir: cfgDir, config } = this.writeConfig(inv.hosts);
+    // Registered first, so it is removed last (every other revert reaches boards through it).
+    const cfgHandle = registry.add('dir', `ssh config of ${opts.runId}`, { path: cfgDir, root: tmpdir() });
+    let facts: PreflightResult[];
+    try {
+      facts = await this.preflight(hosts, config);
+    } catch (err) {
+      await cfgHandle.revert().catch(() => undefined);
+      throw err;
+    }
+    for (const f of facts) for (const w of f.warnings) log.info(w);
+    const cmds = new Map(
+      facts.map((f) => [
+        f.host.name,
+        this.resolveCommand(f.host.role === 'cloud' ? 'hub' : 'edge', stack, f.host.arch),
+      ]),
+    );
+    mkdirSync(join(opts.runDir, 'logs'), { recursive: true });
+
+    const boards = new Map<string, SshBoard>();
+    for (const f of facts) {
+      const conn = this.connection(f.host, config);
+      boards.set(
+        f.host.name,
+        new SshBoard(f.host, conn, f.facts, boardLayout(f.host.dir, opts.runId, f.host.name, f.facts), {
+          runId: opts.runId,
+          inventory: inv.file,
+          configFile: config,
+          connectTimeoutMs: inv.connectTimeoutMs,
+          safetyTtlMs: inv.safetyTtlMs,
+        }),
+      );
+    }
+    const cloudBoard = boards.get('cloud')!;
+    const hubPort = stack.hub.port;
+    const toxiBin = toxiproxyFor(cloudBoard.host.arch);
+    const apiPort = hubPort === 8474 ? 8475 : 8474;
+    const proxies = new Map<string, string>();
+    const proxyPorts = new Map<string, number>();
+    names.forEach((n, i) => {
+      proxies.set(n, `uplink-${n}`);
+      proxyPorts.set(n, 20000 + i);
+    });
+    const clientAddresses = [...new Set(facts.map((f) => f.facts.client).filter((c): c is string => !!c))];
+    const stacks = new Map<string, SshStackSpec>();
+    const cloudHost = inv.cloud;
+    for (const b of boards.values()) {
+      const c = cmds.get(b.node)!;
+      const exe = c.local ? [`${b.layout.bin}/${basename(c.local)}`] : [];
+      if (b.host.role === 'cloud') {
+        stacks.set(b.node, {
+          argv: [
+            'env',
+            ...Object.entries(stack.hub.env).map(([k, v]) => `${k}=${v}`),
+            `HUB_LISTEN=0.0.0.0:${hubPort}`,
+            `HUB_DATA_DIR=${b.layout.data}`,
+            ...exe,
+            ...c.argv,
+          ],
+          healthUrl: `http://${b.host.host}:${hubPort}${stack.hub.health}`,
+          url: `http://${b.host.host}:${hubPort}`,
+        });
+      } else {
+        const cloudUrl = toxiBin
+          ? `http://${cloudHost.netAddress}:${proxyPorts.get(b.node)!}`
+          : `http://${cloudHost.netAddress}:${hubPort}`;
+        stacks.set(b.node, {
+          argv: [
+            'env',
+            ...Object.entries(stack.edge.env).map(([k, v]) => `${k}=${v}`),
+            `EDGE_NODE_ID=${b.node}`,
+            `EDGE_LISTEN=0.0.0.0:${stack.edge.port}`,
+            `CLOUD_URL=${cloudUrl}`,
+            `EDGE_MODE=${topology.edgeMode ?? 'auto'}`,
+            `EDGE_DATA_DIR=${b.layout.data}`,
+            ...exe,
+            ...c.argv,
+          ],
+          healthUrl: `http://${b.host.host}:${stack.edge.port}${stack.edge.health}`,
+          url: `http://${b.host.host}:${stack.edge.port}`,
+        });
+      }
+    }
+    const dep = new SshDeployment(
+      opts.runId,
+      opts.runDir,
+      boards,
+      stacks,
+      clientAddresses,
+      toxiBin ? { api: `http://${cloudBoard.host.host}:${apiPort}`, proxies } : undefined,
+    );
+    dep.handles.push(cfgHandle);
+    const t0 = performance.now();
+    const lap = (what: string): void => log.debug(`${what} after ${Math.round(performance.now() - t0)} ms`);
+    try {
+      await mapLimit([...boards.values()], 8, async (b) => {
+        const h = b.host;
+        dep.handles.push(await this.startMaster(b, registry, opts.runDir));
+        await b.measureClock();
+        const l = b.layout;
+        // Journaled before the folder or cgroups exist: removes processes, cgroups and the run folder.
+        dep.handles.push(
+          registry.add(
+            'ssh-exec',
+            `run folder, processes and cgroups of ${opts.runId} on ${h.name}`,
+            b.undoData(['sh', '-c', teardownScript, 'ec-teardown', l.base, ...l.cgroups]),
+          ),
+        );
+        await b.conn.exec(['mkdir', '-p', l.bin, l.logs, l.run, l.leases, l.data, ...l.cgroups]);
+        await b.conn.exec(['touch', l.heartbeat]);
+        await b.conn.exec(['sh', '-c', 'cat > "$1" && chmod 755 "$1"', 'ec-put', `${l.bin}/ec-supervise`], {
+          input: superviseScript,
+        });
+        await b.conn.exec(['sh', '-c', 'cat > "$1" && chmod 755 "$1"', 'ec-put', `${l.bin}/ec-safety`], {
+          input: safetyScript,
+        });
+        const c = cmds.get(h.name)!;
+        if (c.local) await b.conn.upload(c.local, `${l.bin}/${basename(c.local)}`);
+        if (h.role === 'cloud' && toxiBin) await b.conn.upload(toxiBin, `${l.bin}/toxiproxy-server`);
+        if (h.role === 'edge') {
+          const u = ['nft', 'delete', 'table', 'inet', acctTable];
+          dep.handles.push(registry.add('ssh-exec', `uplink byte counters on ${h.name}`, b.undoData(u)));
+          await b.conn.exec(['nft', '-f', '-'], { input: acctScript(acctTable, cloudHost.netAddress) });
+        }
+      });
+      lap('boards prepared');
+      if (toxiBin) await this.startToxiproxy(dep, cloudBoard, apiPort, hubPort, proxyPorts, opts.signal);
+      await dep.startStack('cloud', opts.signal);
+      lap('hub healthy');
+      await mapLimit(names, 16, (n) => dep.startStack(n, opts.signal));
+      lap('edges healthy');
+      dep.startBackground();
+      writeFileSync(
+        join(opts.runDir, 'ssh-boards.json'),
+        JSON.stringify(
+          [...boards.values()].map((b) => ({
+            node: b.node,
+            arch: b.facts.arch,
+            machine: b.facts.machine,
+            kernel: b.facts.kernel,
+            cgroup: b.facts.cgroup,
+            netem: b.facts.netem,
+            systemd: b.facts.systemd,
+            stressNg: b.facts.tools['stress-ng'],
+            memAvailableBytes: b.facts.memAvailableBytes,
+            clock: b.offset,
+          })),
+          null,
+          2,
+        ),
+      );
+    } catch (err) {
+      await dep.teardown().catch((e: unknown) => log.error(`teardown after failed deploy: ${String(e)}`));
+      throw err;
+    }
+    return dep;
+  }
+
+  private async startMaster(b: SshBoard, registry: DeployOptions['registry'], runDir: string) {
+    await b.conn.startMaster(registry, join(runDir, 'logs'));
+    return {
+      id: `master-${b.node}`,
+      what: `ssh master connection to ${b.node}`,
+      revert: () => b.conn.close(),
+      forget: () => undefined,
+      [Symbol.asyncDispose]: () => b.conn.close(),
+    };
+  }
+
+  private async startToxiproxy(
+    dep: SshDeployment,
+    cloud: SshBoard,
+    apiPort: number,
+    hubPort: number,
+    ports: Map<string, number>,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    await cloud.startSupervised(
+      'toxiproxy',
+      [`${cloud.layout.bin}/toxiproxy-server`, '-host', '0.0.0.0', '-port', String(apiPort)],
+      {
+        inGroup: false,
+        logName: 'toxiproxy',
+      },
+    );
+    const api = dep.toxiproxy!.api;
+    await waitFor(
+      async () =>
+        (await fetch(`${api}/version`, { signal: AbortSignal.timeout(1000) })).ok ? true : undefined,
+      {
+        signal: deadline(15_000, `toxiproxy at ${api} to answer`, signal),
+        intervalMs: 25,
+      },
+    );
+    const body = [...ports].map(([n, port]) => ({
+      name: dep.toxiproxy!.proxies.get(n)!,
+      listen: `0.0.0.0:${port}`,
+      upstream: `127.0.0.1:${hubPort}`,
+      enabled: true,
+    }));
+    const res = await fetch(`${api}/populate`, { method: 'POST', body: JSON.stringify(body) });
+    if (!res.ok)
+      throw new TargetError(`toxiproxy populate on cloud: HTTP ${res.status} ${await res.text()}`, {
+        node: 'cloud',
+      });
+  }
+}
