@@ -80,6 +80,15 @@ det=""
 while [ "$1" != "--" ]; do det="$det $1"; shift; done; shift
 touch "$hb" && : > "$lease" || exit 1
 $det sh "$bin/ec-safety" "$lease" "$hb" "$ttl" "$@" </dev/null >/dev/null 2>&1 &
+echo $! > "$lease.pid"
+`;
+
+/** Disarm one fault's safety net: DISARM LEASE — remove the lease and stop its timer (its process group). */
+export const disarmScript = `
+rm -f "$1"
+p=$(cat "$1.pid" 2>/dev/null) && { kill -- "-$p" 2>/dev/null || kill "$p" 2>/dev/null; }
+rm -f "$1.pid"
+exit 0
 `;
 
 /**
@@ -114,6 +123,7 @@ export const teardownScript = `
 base=$1; shift
 case "$base" in /?*/?*) ;; *) echo "refusing to remove $base" >&2; exit 2;; esac
 rm -f "$base"/leases/*.lease 2>/dev/null
+for f in "$base"/leases/*.lease.pid; do [ -f "$f" ] && { p=$(cat "$f"); kill -- "-$p" 2>/dev/null || kill "$p" 2>/dev/null; }; done
 for f in "$base"/run/*.pid.sup; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done
 for f in "$base"/run/*.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done
 for d in "$@"; do

@@ -36,6 +36,8 @@ export interface ExecOptions {
   /** Bypass the multiplexed connection (preflight: prove the host answers on its own). */
   direct?: boolean;
   signal?: AbortSignal;
+  /** What the command does, for error messages ("running preflight"). */
+  doing?: string;
 }
 
 /**
@@ -170,7 +172,7 @@ export class SshConnection {
       );
     }
     if (r.code === 255 && classifySshFailure(r.stderr) !== 'other')
-      throw this.failure(r.stderr, `running ${argv[0] ?? ''}`);
+      throw this.failure(r.stderr, opts.doing ?? `running ${argv[0] ?? ''}`);
     if (r.code !== 0 && !opts.allowFailure)
       throw new CommandError(argv, r.code, redact(r.stderr), { node: this.node });
     return r;

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerReverter } from '../../core/cleanup/reverters.ts';
 import { TargetError } from '../../core/errors.ts';
+import { disarmScript } from './board-scripts.ts';
 import { SshConnection } from './connection.ts';
 import { loadInventory } from './inventory.ts';
 import { knownHosts, renderSshConfig } from './ssh-config.ts';
@@ -78,7 +79,10 @@ export async function revertSshExec(raw: Record<string, unknown>): Promise<void>
   const d = sshExecData(raw);
   const { conn, dispose } = await connectionFor(d);
   try {
-    if (d.lease) await conn.exec(['rm', '-f', d.lease], { timeoutMs: d.connectTimeoutMs + 5000 });
+    if (d.lease)
+      await conn.exec(['sh', '-c', disarmScript, 'ec-disarm', d.lease], {
+        timeoutMs: d.connectTimeoutMs + 5000,
+      });
     const r = await conn.exec(d.argv, { allowFailure: true, timeoutMs: d.connectTimeoutMs + 30_000 });
     if (r.code !== 0 && !goneText.test(r.stderr))
       throw new TargetError(`${d.node}: undo ${d.argv.slice(0, 4).join(' ')} failed: ${r.stderr.trim()}`, {

@@ -85,6 +85,7 @@ export class SshTarget implements Target {
         const conn = this.connection(h, config);
         const r = await conn.exec(['sh', '-c', preflightScript, 'ec-preflight', h.dir], {
           direct: true,
+          doing: 'running preflight',
           timeoutMs: this.inventory.connectTimeoutMs + 10_000,
         });
         const facts = parsePreflight(r.stdout);

@@ -1,0 +1,366 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { applyFault } from '../../faults/apply.ts';
+import { CleanupRegistry } from '../../src/core/cleanup/registry.ts';
+import { sweep } from '../../src/core/cleanup/sweep.ts';
+import { EdgechaosError, ScenarioError, TargetError } from '../../src/core/errors.ts';
+import { repoRoot } from '../../src/core/paths.ts';
+import { run } from '../../src/core/proc.ts';
+import { loadStack, type StackManifest } from '../../src/stack/manifest.ts';
+import { loadInventory } from '../../src/targets/ssh/inventory.ts';
+import '../../src/targets/ssh/reverters.ts';
+import { SshTarget } from '../../src/targets/ssh/target.ts';
+import type { SshDeployment } from '../../src/targets/ssh/deployment.ts';
+import { startBoards, type Boards } from '../fixtures/ssh/boards.ts';
+import { tempDir } from '../helpers/temp.ts';
+
+const inNs = (b: { netns: string }, argv: string[]): Promise<{ stdout: string; code: number | null }> =>
+  run(['ip', 'netns', 'exec', b.netns, ...argv], { allowFailure: true });
+
+/** Command lines of the processes in a board's namespace, its sshd listener aside. */
+async function boardProcs(b: { netns: string }, match?: RegExp): Promise<string[]> {
+  const pids = (await run(['ip', 'netns', 'pids', b.netns], { allowFailure: true })).stdout
+    .split(/\s+/)
+    .filter(Boolean);
+  const out: string[] = [];
+  for (const p of pids) {
+    let cmd = '';
+    try {
+      cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').join(' ').trim();
+    } catch {
+      continue;
+    }
+    if (/^\/usr\/sbin\/sshd -D|^sshd: /.test(cmd)) continue;
+    if (!match || match.test(cmd)) out.push(cmd);
+  }
+  return out;
+}
+
+async function tables(b: { netns: string }): Promise<string[]> {
+  return (await inNs(b, ['nft', 'list', 'tables'])).stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(' ').pop()!);
+}
+
+async function until(what: string, ms: number, probe: () => Promise<boolean>): Promise<number> {
+  const t0 = performance.now();
+  while (!(await probe())) {
+    if (performance.now() - t0 > ms) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return performance.now() - t0;
+}
+
+const healthy = (url: string): Promise<boolean> =>
+  fetch(`${url}/healthz`, { signal: AbortSignal.timeout(500) })
+    .then((r) => r.status === 200)
+    .catch(() => false);
+
+const cgroupsOf = (runId: string): string[] =>
+  ['cpu', 'cpuacct', 'memory', 'freezer'].flatMap((c) =>
+    readdirSync(`/sys/fs/cgroup/${c}`).filter((d) => d.startsWith(`ec-${runId}-`)),
+  );
+
+describe('ssh target on emulated boards (netns + real sshd each)', () => {
+  let boards: Boards;
+  let stack: StackManifest;
+  const state = tempDir('ssh-state');
+  const runs = tempDir('ssh-runs');
+  const saved = process.env['EDGECHAOS_STATE_DIR'];
+  let n = 0;
+  const runId = (): string => `sshit${process.pid}x${++n}`;
+
+  before(async () => {
+    process.env['EDGECHAOS_STATE_DIR'] = state.path;
+    boards = await startBoards(['cloud', 'edge-1', 'edge-2']);
+    stack = await loadStack();
+  });
+  after(async () => {
+    await boards?.[Symbol.asyncDispose]();
+    if (saved === undefined) delete process.env['EDGECHAOS_STATE_DIR'];
+    else process.env['EDGECHAOS_STATE_DIR'] = saved;
+    state[Symbol.dispose]();
+    runs[Symbol.dispose]();
+    const ns = await run(['ip', 'netns', 'list']);
+    assert.equal(ns.stdout.includes(boards.bridge.slice(3, 9)), false, 'no board namespace left');
+    assert.equal(existsSync(boards.tmp), false, 'board folders removed');
+    const sshd = await run(['pgrep', '-f', boards.tmp], { allowFailure: true });
+    assert.equal(sshd.stdout.trim(), '', 'no sshd or ssh client of the test left');
+  });
+
+  const boardEmpty = (name: string): string[] => readdirSync(boards.board(name).dir);
+
+  it('should refuse a bad inventory with a clear error before anything changes on a board', async (t) => {
+    const cases: {
+      what: string;
+      patch: (h: Record<string, unknown>[]) => void;
+      check: (e: unknown) => boolean;
+    }[] = [
+      {
+        what: 'unknown key',
+        patch: (h) => (h[1]!['key'] = boards.strangerKeyFile),
+        check: (e) =>
+          e instanceof TargetError &&
+          e.node === 'edge-1' &&
+          /authentication failed.*did not accept the key/.test(e.message),
+      },
+      {
+        what: 'unreachable host',
+        patch: (h) => (h[2]!['host'] = boards.hostAddress.replace(/\.1$/, '.200')),
+        check: (e) => e instanceof TargetError && e.node === 'edge-2' && /unreachable/.test(e.message),
+      },
+      {
+        what: 'wrong arch',
+        patch: (h) => (h[1]!['arch'] = 'arm64'),
+        check: (e) =>
+          e instanceof ScenarioError &&
+          e.field === 'hosts[1].arch' &&
+          /x86_64 \(amd64\), the inventory says arm64/.test(e.message),
+      },
+      {
+        what: 'wrong host key',
+        patch: (h) => (h[0]!['hostKey'] = boards.board('edge-1').hostKeyPub),
+        check: (e) =>
+          e instanceof TargetError && e.node === 'cloud' && /host key verification failed/.test(e.message),
+      },
+    ];
+    for (const c of cases) {
+      const inv = await loadInventory(boards.inventory({ patch: c.patch }));
+      await using registry = CleanupRegistry.open(runId());
+      const t0 = performance.now();
+      const err = await new SshTarget(inv)
+        .deploy(
+          stack,
+          { edges: [{ name: 'edge-1' }, { name: 'edge-2' }] },
+          { runId: registry.runId, runDir: runs.path, registry },
+        )
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      assert.ok(err, `${c.what}: deploy should fail`);
+      assert.ok(c.check(err), `${c.what}: ${err instanceof Error ? err.message : JSON.stringify(err)}`);
+      const text =
+        err instanceof EdgechaosError
+          ? err.describe()
+          : err instanceof Error
+            ? err.message
+            : JSON.stringify(err);
+      assert.equal(
+        text.includes(boards.keyFile) || text.includes(boards.strangerKeyFile),
+        false,
+        'no key path in the error',
+      );
+      assert.deepEqual(registry.pending(), [], `${c.what}: nothing left to revert`);
+      for (const b of boards.boards)
+        assert.deepEqual(boardEmpty(b.name), [], `${c.what}: ${b.name} untouched`);
+      for (const b of boards.boards.slice(1))
+        assert.deepEqual(await tables(b), [], `${c.what}: no nft table on ${b.name}`);
+      t.diagnostic(`${c.what}: refused in ${Math.round(performance.now() - t0)} ms: ${text}`);
+    }
+  });
+
+  it('should deploy the stack, run every fault kind through the catalogue and remove everything', async (t) => {
+    const inv = await loadInventory(boards.inventory());
+    const registry = CleanupRegistry.open(runId());
+    let dep: SshDeployment | undefined;
+    try {
+      const t0 = performance.now();
+      dep = await new SshTarget(inv).deploy(
+        stack,
+        { edges: [{ name: 'edge-1' }, { name: 'edge-2' }] },
+        { runId: registry.runId, runDir: runs.path, registry },
+      );
+      t.diagnostic(`deploy onto 3 boards: ${Math.round(performance.now() - t0)} ms`);
+      const d = dep;
+      for (const e of d.edges) assert.ok(await healthy(e.url), e.name);
+      assert.ok(await healthy(d.hubUrl));
+      assert.deepEqual(d.clientAddresses, [boards.hostAddress]);
+      for (const b of d.boards.values())
+        assert.ok(Math.abs(b.offset.offsetMs) < 50, `${b.node} clock offset ${b.offset.offsetMs}`);
+      const rec = await fetch(`${d.edges[0]!.url}/v1/records`, {
+        method: 'POST',
+        body: JSON.stringify({ id: `${registry.runId}-1`, ts: Date.now(), payload: 'x'.repeat(100) }),
+      });
+      assert.ok(rec.ok);
+      const up = await d.uplinkBytes('edge-1');
+      assert.ok(up.sent > 0 && up.received > 0, JSON.stringify(up));
+      const s0 = await d.stats('edge-1');
+      assert.ok(s0.memoryBytes > 1e6 && s0.cpuSeconds > 0, JSON.stringify(s0));
+
+      // partition: an nft table in the board's namespace, journaled and armed first
+      const e1 = boards.board('edge-1');
+      const part = await applyFault(d, { id: 'p1', kind: 'partition', node: 'edge-1', params: {} }, registry);
+      t.diagnostic(`partition applied in ${part.applyMs.toFixed(1)} ms`);
+      assert.ok((await tables(e1)).includes('ec_p1'));
+      assert.equal(
+        readdirSync(join(e1.dir, registry.runId, 'leases')).filter((f) => f.endsWith('.lease')).length,
+        1,
+        'armed',
+      );
+      await part.revert();
+      assert.equal((await tables(e1)).includes('ec_p1'), false);
+      assert.equal(
+        readdirSync(join(e1.dir, registry.runId, 'leases')).filter((f) => f.endsWith('.lease')).length,
+        0,
+        'disarmed',
+      );
+
+      // latency: a toxic on the edge's proxy in toxiproxy on the cloud board
+      const lat = await applyFault(
+        d,
+        { id: 'l1', kind: 'latency', node: 'edge-1', params: { latency: '200ms' } },
+        registry,
+      );
+      const px = d.uplinkProxy('edge-1')!;
+      const toxics = (await (await fetch(`${px.api}/proxies/${px.proxy}/toxics`)).json()) as {
+        name: string;
+      }[];
+      assert.equal(toxics.length, 1);
+      await lat.revert();
+
+      // pause: the node's freezer cgroup on the board
+      const pause = await applyFault(d, { id: 'z1', kind: 'pause', node: 'edge-2', params: {} }, registry);
+      assert.equal(await healthy(d.edges[1]!.url), false, 'a frozen edge does not answer');
+      await pause.revert();
+      assert.ok(await healthy(d.edges[1]!.url), 'thawed');
+
+      // cpu-stress: stress-ng in the node's cgroup
+      const cpu0 = (await d.stats('edge-2')).cpuSeconds;
+      const stress = await applyFault(
+        d,
+        { id: 'c1', kind: 'cpu-stress', node: 'edge-2', params: { workers: 1, load: 50 }, durationMs: 5000 },
+        registry,
+      );
+      await new Promise((r) => setTimeout(r, 1500));
+      const cpu1 = (await d.stats('edge-2')).cpuSeconds;
+      await stress.revert();
+      assert.ok(cpu1 - cpu0 > 0.3, `stress-ng burnt CPU in the node cgroup (${(cpu1 - cpu0).toFixed(2)} s)`);
+      await until(
+        'stress-ng gone',
+        5000,
+        async () => (await boardProcs(boards.board('edge-2'), /stress-ng/)).length === 0,
+      );
+
+      // kill: the exit is seen (board clock, corrected) and expected; revert starts the stack again
+      const kill = await applyFault(d, { id: 'k1', kind: 'kill', node: 'edge-1', params: {} }, registry);
+      assert.equal(await healthy(d.edges[0]!.url), false);
+      await kill.revert();
+      assert.ok(await healthy(d.edges[0]!.url));
+      await d.pollExits();
+      const ex = d.exits();
+      assert.equal(ex.length, 1);
+      assert.equal(ex[0]!.signal, 'SIGKILL');
+      assert.equal(ex[0]!.expected, true);
+
+      // restart-node: kill everything in the node cgroup, start again
+      const rs = await applyFault(
+        d,
+        { id: 'r1', kind: 'restart-node', node: 'edge-2', params: {} },
+        registry,
+      );
+      await rs.revert();
+      await until('edge-2 back', 15_000, () => healthy(d.edges[1]!.url));
+    } finally {
+      await dep?.teardown();
+      await registry.close();
+    }
+    for (const b of boards.boards) assert.deepEqual(boardEmpty(b.name), [], `${b.name}: run folder removed`);
+    for (const b of boards.boards.slice(1))
+      assert.deepEqual(await tables(b), [], `${b.name}: no nft table left`);
+    assert.deepEqual(cgroupsOf(registry.runId), [], 'no cgroup left');
+    assert.deepEqual(
+      readdirSync(state.path).filter((f) => f.endsWith('.journal')),
+      [],
+      'journal closed clean',
+    );
+    for (const b of boards.boards) assert.deepEqual(await boardProcs(b), [], `${b.name}: no process left`);
+    assert.ok(existsSync(join(runs.path, 'logs', 'edge-1', 'edge-1.log')), 'board logs collected');
+  });
+
+  it('should revert a fault on the board by itself when the SSH connection is lost', async (t) => {
+    const inv = await loadInventory(boards.inventory({ safetyTtl: '3s' }));
+    const registry = CleanupRegistry.open(runId());
+    let dep: SshDeployment | undefined;
+    const e1 = boards.board('edge-1');
+    try {
+      dep = await new SshTarget(inv).deploy(
+        stack,
+        { edges: [{ name: 'edge-1' }] },
+        { runId: registry.runId, runDir: runs.path, registry },
+      );
+      await applyFault(dep, { id: 'cut', kind: 'partition', node: 'edge-1', params: {} }, registry);
+      await new Promise((r) => setTimeout(r, 4000));
+      assert.ok((await tables(e1)).includes('ec_cut'), 'the heartbeat keeps the fault applied past its TTL');
+      // The link to the board goes down: the harness can neither renew nor revert.
+      await run(['ip', 'link', 'set', e1.hostVeth, 'down']);
+      const t0 = performance.now();
+      const ms = await until('board-side revert', 15_000, async () => !(await tables(e1)).includes('ec_cut'));
+      t.diagnostic(`link lost: the board reverted the partition itself after ${Math.round(ms)} ms (TTL 3 s)`);
+      assert.ok(performance.now() - t0 >= 2000, 'not before the TTL ran out');
+      const leases = join(e1.dir, registry.runId, 'leases');
+      const notes = readdirSync(leases).filter((f) => f.endsWith('.reverted'));
+      assert.equal(notes.length, 1);
+      assert.match(readFileSync(join(leases, notes[0]!), 'utf8'), /exit 0: nft delete table inet ec_cut/);
+    } finally {
+      await run(['ip', 'link', 'set', e1.hostVeth, 'up']);
+      await dep?.teardown().catch(() => undefined);
+      // The journaled undo of the fault is idempotent: already reverted on the board counts as done.
+      await registry.close();
+    }
+    assert.deepEqual(
+      readdirSync(state.path).filter((f) => f.endsWith('.journal')),
+      [],
+    );
+    assert.deepEqual(boardEmpty('edge-1'), []);
+  });
+
+  it('should let cleanup revert a fault on a board after the harness was killed', async () => {
+    const inventory = boards.inventory({ safetyTtl: '120s' });
+    const id = runId();
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(repoRoot, 'test/fixtures/ssh/holder.ts'), inventory, id, runs.path],
+      {
+        cwd: repoRoot,
+        env: { ...process.env, EDGECHAOS_STATE_DIR: state.path },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    await new Promise<void>((resolve, reject) => {
+      let buf = '';
+      child.stdout.on('data', (d: Buffer) => {
+        buf += d.toString();
+        if (buf.includes('READY')) resolve();
+      });
+      child.on('exit', (c) => reject(new Error(`holder exited early (${c})`)));
+      setTimeout(() => reject(new Error('holder not ready in 30 s')), 30_000).unref();
+    });
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const e1 = boards.board('edge-1');
+    assert.ok((await tables(e1)).includes('ec_held'), 'the partition outlived the harness');
+    assert.equal((await boardProcs(e1, /^\S*\/edge-agent$/)).length, 1, 'the stack outlived the harness');
+    const rep = await sweep({ dir: state.path });
+    const mine = rep.runs.find((r) => r.runId === id)!;
+    assert.deepEqual(mine.failed, []);
+    assert.ok(
+      mine.reverted.some((w) => w.startsWith('partition edge-1')),
+      mine.reverted.join('; '),
+    );
+    assert.deepEqual(await tables(e1), []);
+    assert.deepEqual(boardEmpty('edge-1'), []);
+    assert.deepEqual(boardEmpty('cloud'), []);
+    assert.deepEqual(cgroupsOf(id), []);
+    for (const b of boards.boards) assert.deepEqual(await boardProcs(b), [], `${b.name}: no process left`);
+    assert.equal(
+      (await run(['pgrep', '-f', `ecssh-`], { allowFailure: true })).stdout.trim(),
+      '',
+      'ssh master gone',
+    );
+  });
+});

@@ -1,0 +1,362 @@
+import assert from 'node:assert/strict';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ScenarioError, TargetError } from '../../src/core/errors.ts';
+import { redact } from '../../src/core/logger.ts';
+import { estimateOffset, toHarnessMs } from '../../src/targets/ssh/clock.ts';
+import { classifySshFailure } from '../../src/targets/ssh/connection.ts';
+import { resolveInventory } from '../../src/targets/ssh/inventory.ts';
+import { boardLayout, detachPrefix, statFiles } from '../../src/targets/ssh/layout.ts';
+import { checkPreflight, parsePreflight } from '../../src/targets/ssh/preflight.ts';
+import { remoteCommand, shellQuote } from '../../src/targets/ssh/remote-command.ts';
+import { renderSshConfig } from '../../src/targets/ssh/ssh-config.ts';
+import { decodeStatus, parseCgroupStats, parseDump, parseExits } from '../../src/targets/ssh/stats.ts';
+import { archVariant } from '../../src/targets/ssh/target.ts';
+import { tempDir } from '../helpers/temp.ts';
+
+function keyIn(dir: string, name = 'id'): string {
+  const p = join(dir, name);
+  writeFileSync(p, 'not really a key');
+  chmodSync(p, 0o600);
+  return p;
+}
+
+const hosts = (key: string): Record<string, unknown>[] => [
+  { name: 'cloud', role: 'cloud', host: '192.0.2.10', user: 'root', key, arch: 'arm64' },
+  { name: 'edge-1', role: 'edge', host: '192.0.2.11', user: 'pi', key, arch: 'arm64', sudo: true },
+];
+
+function fails(fn: () => unknown, field: string, msg: RegExp): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof ScenarioError, String(e));
+    assert.equal(e.field, field);
+    assert.match(e.message, msg);
+    assert.match(e.describe(), /inventory\.json: field /);
+    return true;
+  });
+}
+
+describe('ssh inventory', () => {
+  it('should accept a cloud and edges with keys relative to the inventory folder', () => {
+    using d = tempDir('inv');
+    keyIn(d.path);
+    const inv = resolveInventory({ hosts: hosts('id'), safetyTtl: '4s' }, join(d.path, 'inventory.json'));
+    assert.equal(inv.cloud.name, 'cloud');
+    assert.deepEqual(
+      inv.edges.map((e) => e.name),
+      ['edge-1'],
+    );
+    assert.equal(inv.host('edge-1').keyPath, join(d.path, 'id'));
+    assert.equal(inv.host('edge-1').netAddress, '192.0.2.11');
+    assert.equal(inv.safetyTtlMs, 4000);
+    assert.equal(inv.host('edge-1').dir, '/var/lib/edgechaos');
+  });
+
+  it('should name the file and field of each problem', () => {
+    using d = tempDir('inv');
+    const key = keyIn(d.path);
+    const file = join(d.path, 'inventory.json');
+    const edit = (f: (h: Record<string, unknown>[]) => void): unknown => {
+      const h = hosts(key);
+      f(h);
+      return { hosts: h };
+    };
+    fails(
+      () =>
+        resolveInventory(
+          edit((h) => (h[1]!['arch'] = 'armv6')),
+          file,
+        ),
+      'hosts[1].arch',
+      /amd64|arm64/,
+    );
+    fails(
+      () =>
+        resolveInventory(
+          edit((h) => (h[1]!['key'] = 'missing')),
+          file,
+        ),
+      'hosts[1].key',
+      /does not exist/,
+    );
+    fails(
+      () =>
+        resolveInventory(
+          edit((h) => delete h[1]!['key']),
+          file,
+        ),
+      'hosts[1].key',
+      /key file .* or agent/,
+    );
+    fails(
+      () =>
+        resolveInventory(
+          edit((h) => (h[1]!['name'] = 'cloud')),
+          file,
+        ),
+      'hosts[1].name',
+      /twice/,
+    );
+    fails(
+      () =>
+        resolveInventory(
+          edit((h) => (h[1]!['dir'] = 'relative')),
+          file,
+        ),
+      'hosts[1].dir',
+      /absolute/,
+    );
+    fails(
+      () =>
+        resolveInventory(
+          edit((h) => (h[1]!['prot'] = 22)),
+          file,
+        ),
+      'hosts[1].prot',
+      /nrecognized/,
+    );
+    fails(
+      () =>
+        resolveInventory(
+          edit((h) => (h[0]!['role'] = 'edge')),
+          file,
+        ),
+      'hosts[0].role',
+      /cloud/,
+    );
+    chmodSync(key, 0o644);
+    fails(() => resolveInventory({ hosts: hosts(key) }, file), 'hosts[0].key', /too open/);
+  });
+
+  it('should register key paths as secrets so logs mask them', () => {
+    using d = tempDir('inv');
+    const key = keyIn(d.path, 'board_key_secret');
+    resolveInventory({ hosts: hosts(key) }, join(d.path, 'inventory.json'));
+    assert.equal(redact(`loading ${key} failed`), 'loading *** failed');
+  });
+});
+
+describe('ssh commands and config', () => {
+  it('should quote every argument for the board shell so argv stays argv', () => {
+    assert.equal(shellQuote('nft'), 'nft');
+    assert.equal(shellQuote('a b'), "'a b'");
+    assert.equal(shellQuote("it's"), `'it'\\''s'`);
+    assert.equal(shellQuote('$(reboot)'), "'$(reboot)'");
+    assert.equal(shellQuote(''), "''");
+    assert.equal(remoteCommand(['nft', '-f', '-'], { sudo: true }), 'sudo -n -- nft -f -');
+    assert.equal(remoteCommand(['sh', '-c', 'echo "$1"', 'x', 'a;b']), `sh -c 'echo "$1"' x 'a;b'`);
+  });
+
+  it('should put key paths, pinned host keys and the jump host into the config file, not argv', () => {
+    using d = tempDir('inv');
+    const key = keyIn(d.path);
+    const h = hosts(key);
+    h[1]!['jump'] = { host: 'bastion.example', user: 'ops', port: 2222 };
+    h[1]!['hostKey'] = 'ssh-ed25519 AAAAC3Nza board-1';
+    const inv = resolveInventory({ hosts: h }, join(d.path, 'inventory.json'));
+    const cfg = renderSshConfig({ hosts: inv.hosts, dir: '/tmp/ecssh-x', connectTimeoutMs: 2500 });
+    assert.match(cfg, /Host ec-edge-1\n {2}HostName 192\.0\.2\.11\n {2}Port 22\n {2}User pi\n/);
+    assert.match(cfg, new RegExp(`IdentityFile ${key}`));
+    assert.match(cfg, /Host ec-jump-edge-1\n {2}HostName bastion\.example\n {2}Port 2222\n {2}User ops/);
+    assert.match(cfg, /ProxyJump ec-jump-edge-1/);
+    assert.match(cfg, /ConnectTimeout 3/);
+    assert.match(cfg, /StrictHostKeyChecking yes/);
+    assert.match(cfg, /ControlPath \/tmp\/ecssh-x\/cm-%C/);
+  });
+
+  it('should tell authentication, reachability and host-key failures apart', () => {
+    assert.equal(classifySshFailure('root@10.0.0.2: Permission denied (publickey).'), 'auth');
+    assert.equal(
+      classifySshFailure('ssh: connect to host 10.0.0.9 port 22: Connection timed out'),
+      'unreachable',
+    );
+    assert.equal(
+      classifySshFailure('ssh: connect to host 10.0.0.9 port 22: No route to host'),
+      'unreachable',
+    );
+    assert.equal(classifySshFailure('Host key verification failed.'), 'host-key');
+    assert.equal(classifySshFailure('something else'), 'other');
+  });
+
+  it('should pick the right-arch build of a stack binary', () => {
+    assert.equal(
+      archVariant('/r/stack/dist/bin/linux-amd64/edge-agent', 'arm64'),
+      '/r/stack/dist/bin/linux-arm64/edge-agent',
+    );
+    assert.equal(
+      archVariant('/r/stack/dist/bin/linux-arm64/edge-agent', 'amd64'),
+      '/r/stack/dist/bin/linux-amd64/edge-agent',
+    );
+    assert.equal(archVariant('/opt/agent', 'arm64'), '/opt/agent');
+  });
+});
+
+const preflightOut = (over: Record<string, string> = {}): string =>
+  Object.entries({
+    arch: 'aarch64',
+    kernel: '6.6.31+rpt-rpi-v8',
+    user: '0',
+    client: '10.0.0.1',
+    clock_ns: '1700000000123456789',
+    has_nft: '1',
+    has_tc: '1',
+    has_setsid: '1',
+    'has_stress-ng': '0',
+    'has_systemd-run': '1',
+    has_sha256sum: '1',
+    systemd: '1',
+    cgroupfs: 'cgroup2fs',
+    cgroup_v2_controllers: 'cpuset cpu io memory pids',
+    netem: '1',
+    mem_available_kb: '3500000',
+    disk_free_kb: '20000000',
+    ...over,
+  })
+    .map(([k, v]) => `${k}=${v}`)
+    .join('\n');
+
+describe('ssh preflight', () => {
+  using d = tempDir('inv');
+  const inv = resolveInventory({ hosts: hosts(keyIn(d.path)) }, join(d.path, 'inventory.json'));
+  const edge = inv.host('edge-1');
+
+  it('should read what a Raspberry Pi offers', () => {
+    const f = parsePreflight(preflightOut());
+    assert.equal(f.arch, 'arm64');
+    assert.equal(f.cgroup, 'v2');
+    assert.equal(f.netem, true);
+    assert.equal(f.systemd, true);
+    assert.equal(f.tools['stress-ng'], false);
+    assert.equal(f.memAvailableBytes, 3500000 * 1024);
+    assert.equal(f.client, '10.0.0.1');
+    const { warnings } = checkPreflight(edge, f, inv.file);
+    assert.deepEqual(warnings, ['edge-1: stress-ng absent: cpu/memory stress faults will fail there']);
+  });
+
+  it('should refuse a board whose architecture is not the inventory one, naming the field', () => {
+    const f = parsePreflight(preflightOut({ arch: 'x86_64' }));
+    assert.throws(
+      () => checkPreflight(edge, f, inv.file),
+      (e: unknown) =>
+        e instanceof ScenarioError &&
+        e.field === 'hosts[1].arch' &&
+        /x86_64 \(amd64\), the inventory says arm64/.test(e.message),
+    );
+  });
+
+  it('should refuse boards that lack nft, cgroups or memory', () => {
+    const bad = (o: Record<string, string>, re: RegExp): void =>
+      assert.throws(
+        () => checkPreflight(edge, parsePreflight(preflightOut(o)), inv.file),
+        (e: unknown) => e instanceof TargetError && re.test(e.message),
+      );
+    bad({ has_nft: '0' }, /missing on the board: nft/);
+    bad({ cgroupfs: 'tmpfs', cgroup_v1_memory: '0' }, /no cgroup filesystem/);
+    bad({ mem_available_kb: '1000' }, /memory available/);
+  });
+});
+
+describe('ssh clock offsets', () => {
+  it('should trust the shortest round trip and map board times back to harness time', () => {
+    const o = estimateOffset([
+      { sentMs: 1000, receivedMs: 1100, boardMs: 1900 },
+      { sentMs: 2000, receivedMs: 2010, boardMs: 2505 },
+      { sentMs: 3000, receivedMs: 3040, boardMs: 3530 },
+    ]);
+    assert.equal(o.offsetMs, 500);
+    assert.equal(o.uncertaintyMs, 5);
+    assert.equal(toHarnessMs(10_500, o), 10_000);
+  });
+});
+
+describe('ssh board files', () => {
+  it('should lay a run out under the board folder with one cgroup per v1 controller', () => {
+    const l = boardLayout('/var/lib/edgechaos/', 'run1', 'edge-1', {
+      cgroup: 'v1',
+      v1Controllers: ['cpu', 'cpuacct', 'memory', 'freezer'],
+    });
+    assert.equal(l.base, '/var/lib/edgechaos/run1');
+    assert.equal(l.data, '/var/lib/edgechaos/run1/data/edge-1');
+    assert.deepEqual(
+      l.cgroups,
+      ['cpu', 'cpuacct', 'memory', 'freezer'].map((c) => `/sys/fs/cgroup/${c}/ec-run1-edge-1`),
+    );
+    assert.equal(l.freezer, '/sys/fs/cgroup/freezer/ec-run1-edge-1');
+    const v2 = boardLayout('/b', 'run1', 'edge-1', { cgroup: 'v2', v1Controllers: [] });
+    assert.deepEqual(v2.cgroups, ['/sys/fs/cgroup/ec-run1-edge-1']);
+    assert.equal(statFiles(v2)[0], '/sys/fs/cgroup/ec-run1-edge-1/memory.peak');
+    assert.throws(() => boardLayout('/b', '../x', 'edge-1', { cgroup: 'v2', v1Controllers: [] }));
+    assert.deepEqual(detachPrefix(false, 'u'), ['setsid']);
+    assert.deepEqual(detachPrefix(true, 'u').slice(0, 1), ['systemd-run']);
+  });
+
+  it('should read cgroup v1 and v2 statistics', () => {
+    const v1 = parseCgroupStats(
+      parseDump(
+        [
+          '== /sys/fs/cgroup/memory/x/memory.max_usage_in_bytes',
+          '5000',
+          '== /sys/fs/cgroup/memory/x/memory.usage_in_bytes',
+          '4000',
+          '== /sys/fs/cgroup/memory/x/memory.limit_in_bytes',
+          '9223372036854771712',
+          '== /sys/fs/cgroup/cpuacct/x/cpuacct.usage',
+          '2500000000',
+          '== /sys/fs/cgroup/cpu/x/cpu.stat',
+          'nr_periods 10',
+          'nr_throttled 2',
+          'throttled_time 500000000',
+          '== /sys/fs/cgroup/memory/x/memory.oom_control',
+          'oom_kill_disable 0',
+          'oom_kill 1',
+        ].join('\n'),
+      ),
+      'v1',
+    );
+    assert.deepEqual(v1, {
+      peakMemoryBytes: 5000,
+      memoryBytes: 4000,
+      memoryLimitBytes: undefined,
+      cpuSeconds: 2.5,
+      throttledSeconds: 0.5,
+      nrThrottled: 2,
+      oomKills: 1,
+    });
+    const v2 = parseCgroupStats(
+      parseDump(
+        [
+          '== /c/memory.peak',
+          '7000',
+          '== /c/memory.current',
+          '6000',
+          '== /c/memory.max',
+          'max',
+          '== /c/cpu.stat',
+          'usage_usec 1500000',
+          'nr_throttled 0',
+          'throttled_usec 0',
+          '== /c/memory.events',
+          'oom_kill 0',
+        ].join('\n'),
+      ),
+      'v2',
+    );
+    assert.equal(v2.peakMemoryBytes, 7000);
+    assert.equal(v2.memoryLimitBytes, undefined);
+    assert.equal(v2.cpuSeconds, 1.5);
+  });
+
+  it('should read exit records in board time and decode signals', () => {
+    const ex = parseExits(
+      parseDump('== /b/run/edge-1.exits\n137 1700000000500000000\n0 1700000001000000000\n'),
+    );
+    assert.deepEqual(ex.get('edge-1'), [
+      { status: 137, boardMs: 1700000000500 },
+      { status: 0, boardMs: 1700000001000 },
+    ]);
+    assert.deepEqual(decodeStatus(137), { code: null, signal: 'SIGKILL' });
+    assert.deepEqual(decodeStatus(143), { code: null, signal: 'SIGTERM' });
+    assert.deepEqual(decodeStatus(2), { code: 2, signal: null });
+  });
+});
