@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCampaign } from '../../src/campaign/run.ts';
@@ -37,6 +38,11 @@ describe('a campaign on emulated boards over SSH', () => {
     }
     dirs.reports[Symbol.dispose]();
     dirs.state[Symbol.dispose]();
+    assert.deepEqual(
+      readdirSync(tmpdir()).filter((f) => f.startsWith('ecssh-')),
+      [],
+      'no ssh config left',
+    );
     const ns = await run(['ip', 'netns', 'list']);
     assert.equal(ns.stdout.includes(boards.bridge.slice(3, 9)), false, 'no board namespace left');
   });
@@ -93,11 +99,12 @@ describe('a campaign on emulated boards over SSH', () => {
       `ssh campaign: score ${r.score.total}/${r.score.possible}; ` +
         [
           'sync.acknowledged',
-          'sync.convergenceMs',
-          'startup.medianMs',
-          'resources.peakRssBytes',
-          'offline.successRatio',
-          'downlink.afterHealMs',
+          'sync.converge-ms',
+          'offline.success-rate',
+          'downlink.after-heal-ms',
+          'startup.edge-agent.median-ms',
+          'resources.edge-peak-rss-bytes',
+          'sync.overhead-ratio',
         ]
           .map((k) => `${k}=${r.metrics[k]?.value ?? '-'}`)
           .join(' '),

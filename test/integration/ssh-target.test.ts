@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { applyFault } from '../../faults/apply.ts';
@@ -85,6 +86,11 @@ describe('ssh target on emulated boards (netns + real sshd each)', () => {
     else process.env['EDGECHAOS_STATE_DIR'] = saved;
     state[Symbol.dispose]();
     runs[Symbol.dispose]();
+    assert.deepEqual(
+      readdirSync(tmpdir()).filter((f) => f.startsWith('ecssh-')),
+      [],
+      'no ssh config left',
+    );
     const ns = await run(['ip', 'netns', 'list']);
     assert.equal(ns.stdout.includes(boards.bridge.slice(3, 9)), false, 'no board namespace left');
     assert.equal(existsSync(boards.tmp), false, 'board folders removed');
@@ -280,6 +286,45 @@ describe('ssh target on emulated boards (netns + real sshd each)', () => {
     );
     for (const b of boards.boards) assert.deepEqual(await boardProcs(b), [], `${b.name}: no process left`);
     assert.ok(existsSync(join(runs.path, 'logs', 'edge-1', 'edge-1.log')), 'board logs collected');
+  });
+
+  it('should reach a board through a jump host', async (t) => {
+    const cloud = boards.board('cloud');
+    const inv = await loadInventory(
+      boards.inventory({
+        patch: (h) =>
+          (h[2]!['jump'] = {
+            host: cloud.address,
+            user: 'root',
+            key: boards.keyFile,
+            hostKey: cloud.hostKeyPub,
+          }),
+      }),
+    );
+    await using registry = CleanupRegistry.open(runId());
+    const dep = await new SshTarget(inv).deploy(
+      stack,
+      { edges: [{ name: 'edge-1' }, { name: 'edge-2' }] },
+      { runId: registry.runId, runDir: runs.path, registry },
+    );
+    try {
+      const seen = await dep.board('edge-2').conn.exec(['sh', '-c', 'echo ${SSH_CLIENT%% *}']);
+      assert.equal(seen.stdout.trim(), cloud.address, 'edge-2 sees the jump host as its ssh client');
+      assert.deepEqual(dep.clientAddresses, [boards.hostAddress]);
+      // edge-edge: an edge-cloud cut would also cut the harness's own path to edge-2, which runs through the
+      // cloud board (the safety timer would then revert it after the TTL).
+      const f = await applyFault(
+        dep,
+        { id: 'pj', kind: 'partition', node: 'edge-2', params: { between: 'edge-edge' } },
+        registry,
+      );
+      assert.ok((await tables(boards.board('edge-2'))).includes('ec_pj'));
+      await f.revert();
+      t.diagnostic(`through the jump host: partition applied in ${f.applyMs.toFixed(1)} ms`);
+    } finally {
+      await dep.teardown();
+    }
+    assert.deepEqual(boardEmpty('edge-2'), []);
   });
 
   it('should revert a fault on the board by itself when the SSH connection is lost', async (t) => {

@@ -74,7 +74,7 @@ export class SshConnection {
 
   /** A clear, secret-free error for a failed ssh invocation. */
   failure(stderr: string, doing: string): TargetError {
-    const text = redact(stderr.trim().split('\n').slice(-2).join(' | '));
+    const text = redact(stderr.replace(/\r/g, '').trim().split('\n').slice(-2).join(' | '));
     switch (classifySshFailure(stderr)) {
       case 'auth':
         return new TargetError(

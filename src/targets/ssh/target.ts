@@ -180,7 +180,10 @@ export class SshTarget implements Target {
       proxies.set(n, `uplink-${n}`);
       proxyPorts.set(n, 20000 + i);
     });
-    const clientAddresses = [...new Set(facts.map((f) => f.facts.client).filter((c): c is string => !!c))];
+    // The harness as the boards see it (client-edge partitions); a board behind a jump host sees the jump host.
+    const clientAddresses = [
+      ...new Set(facts.filter((f) => !f.host.jump).flatMap((f) => (f.facts.client ? [f.facts.client] : []))),
+    ];
     const stacks = new Map<string, SshStackSpec>();
     const cloudHost = inv.cloud;
     for (const b of boards.values()) {
