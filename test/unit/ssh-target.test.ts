@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ScenarioError, TargetError } from '../../src/core/errors.ts';
+import { repoRoot } from '../../src/core/paths.ts';
 import { redact } from '../../src/core/logger.ts';
 import { estimateOffset, toHarnessMs } from '../../src/targets/ssh/clock.ts';
 import { classifySshFailure } from '../../src/targets/ssh/connection.ts';
@@ -51,6 +52,20 @@ describe('ssh inventory', () => {
     assert.equal(inv.host('edge-1').netAddress, '192.0.2.11');
     assert.equal(inv.safetyTtlMs, 4000);
     assert.equal(inv.host('edge-1').dir, '/var/lib/edgechaos');
+  });
+
+  it('should accept the inventory example of the README', () => {
+    const md = readFileSync(join(repoRoot, 'src/targets/ssh/README.md'), 'utf8');
+    const example = /```json\n([\s\S]*?)\n```/.exec(md)?.[1];
+    assert.ok(example, 'README has a json example');
+    using d = tempDir('inv');
+    mkdirSync(join(d.path, 'keys'));
+    keyIn(join(d.path, 'keys'), 'id_ed25519');
+    const inv = resolveInventory(JSON.parse(example), join(d.path, 'boards.json'));
+    assert.deepEqual(
+      inv.hosts.map((h) => `${h.name}/${h.arch}/${h.jump ? 'jump' : 'direct'}`),
+      ['cloud/amd64/direct', 'edge-1/arm64/direct', 'edge-2/arm64/jump'],
+    );
   });
 
   it('should name the file and field of each problem', () => {
