@@ -6,11 +6,13 @@ import { ScenarioError, TargetError } from '../../src/core/errors.ts';
 import { repoRoot } from '../../src/core/paths.ts';
 import { redact } from '../../src/core/logger.ts';
 import { estimateOffset, toHarnessMs } from '../../src/targets/ssh/clock.ts';
-import { classifySshFailure } from '../../src/targets/ssh/connection.ts';
+import { SshBoard } from '../../src/targets/ssh/board.ts';
+import { classifySshFailure, type SshConnection } from '../../src/targets/ssh/connection.ts';
 import { resolveInventory } from '../../src/targets/ssh/inventory.ts';
 import { boardLayout, detachPrefix, statFiles } from '../../src/targets/ssh/layout.ts';
 import { checkPreflight, parsePreflight } from '../../src/targets/ssh/preflight.ts';
 import { remoteCommand, shellQuote } from '../../src/targets/ssh/remote-command.ts';
+import { SshShell } from '../../src/targets/ssh/shell.ts';
 import { renderSshConfig } from '../../src/targets/ssh/ssh-config.ts';
 import { decodeStatus, parseCgroupStats, parseDump, parseExits } from '../../src/targets/ssh/stats.ts';
 import { archVariant } from '../../src/targets/ssh/target.ts';
@@ -373,5 +375,60 @@ describe('ssh board files', () => {
     assert.deepEqual(decodeStatus(137), { code: null, signal: 'SIGKILL' });
     assert.deepEqual(decodeStatus(143), { code: null, signal: 'SIGTERM' });
     assert.deepEqual(decodeStatus(2), { code: 2, signal: null });
+  });
+});
+
+describe('ssh node shell', () => {
+  it('should journal the undo, then arm the board timer, then apply the effect', async () => {
+    const calls: string[][] = [];
+    const conn = {
+      node: 'edge-1',
+      where: 'edge-1 (pi@192.0.2.11:22)',
+      sudo: true,
+      exec: (argv: readonly string[]) => {
+        calls.push([...argv]);
+        return Promise.resolve({ code: 0, signal: null, stdout: '', stderr: '' });
+      },
+    } as unknown as SshConnection;
+    using d = tempDir('inv');
+    const inv = resolveInventory(
+      { hosts: hosts(keyIn(d.path)), safetyTtl: '2500ms' },
+      join(d.path, 'inventory.json'),
+    );
+    const facts = parsePreflight(preflightOut());
+    const layout = boardLayout('/var/lib/edgechaos', 'run1', 'edge-1', facts);
+    const board = new SshBoard(inv.host('edge-1'), conn, facts, layout, {
+      runId: 'run1',
+      inventory: inv.file,
+      configFile: '/tmp/ecssh-x/config',
+      connectTimeoutMs: 5000,
+      safetyTtlMs: inv.safetyTtlMs,
+    });
+    const shell = new SshShell(board);
+    const undo = ['nft', 'delete', 'table', 'inet', 'ec_f1'];
+    const entry = shell.undoEntry(undo);
+    assert.equal(entry.kind, 'ssh-exec');
+    assert.deepEqual(entry.data['argv'], undo);
+    assert.equal(entry.data['sudo'], true);
+    assert.equal(entry.data['config'], '/tmp/ecssh-x/config');
+    const lease = entry.data['lease'] as string;
+    assert.match(lease, /^\/var\/lib\/edgechaos\/run1\/leases\/[0-9a-f]{12}\.lease$/);
+    assert.equal(
+      JSON.stringify(entry.data).includes(inv.host('edge-1').keyPath!),
+      false,
+      'no key path in the journal',
+    );
+    assert.equal(calls.length, 0, 'nothing runs on the board before the entry is journaled');
+    await shell.exec(['nft', '-f', '-'], { input: 'table inet ec_f1 {}' });
+    assert.equal(calls.length, 2);
+    const [arm, effect] = calls as [string[], string[]];
+    assert.equal(arm[3], 'ec-arm');
+    assert.deepEqual(arm.slice(4, 8), [layout.bin, lease, layout.heartbeat, '3']);
+    assert.ok(arm.includes('systemd-run'), 'a systemd board keeps the timer in a transient unit');
+    assert.deepEqual(arm.slice(-undo.length), undo);
+    assert.equal(arm[arm.length - undo.length - 1], '--');
+    assert.deepEqual(effect, ['nft', '-f', '-']);
+    await shell.exec(['nft', 'list', 'tables']);
+    assert.equal(calls.length, 3, 'a step without an undo is not armed');
   });
 });

@@ -177,15 +177,24 @@ export class SshDeployment implements Deployment {
     const s = this.stack(node);
     const pid = await b.startSupervised(node, s.argv, { inGroup: true, logName: node });
     if (pid > 0) this.starts.set(node, (this.starts.get(node) ?? 0) + 1);
+    let probes = 0;
     try {
       await waitFor(
         async () => {
-          const ok = (await fetch(s.healthUrl, { signal: AbortSignal.timeout(1000) })).status === 200;
-          if (ok) return true;
-          return undefined;
+          // Every ~0.5 s: a process that already exited (bad binary, port taken) fails fast.
+          if (++probes % 20 === 0) {
+            const r = await b.conn.exec(['test', '-f', this.pidFile(node)], { allowFailure: true });
+            if (r.code === 1) return 'exited' as const;
+          }
+          const ok = await fetch(s.healthUrl, { signal: AbortSignal.timeout(1000) })
+            .then((res) => res.status === 200)
+            .catch(() => false);
+          return ok ? ('healthy' as const) : undefined;
         },
         { signal: deadline(30_000, `${node} ${s.healthUrl} to answer 200`, signal), intervalMs: 25 },
-      );
+      ).then((v) => {
+        if (v === 'exited') throw new TargetError(`the stack process exited before it was healthy`, { node });
+      });
     } catch (err) {
       const tail = await b.conn
         .exec(['tail', '-n', '5', `${b.layout.logs}/${node}.log`], { allowFailure: true })

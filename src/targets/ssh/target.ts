@@ -238,7 +238,11 @@ export class SshTarget implements Target {
       await mapLimit([...boards.values()], 8, async (b) => {
         const h = b.host;
         dep.handles.push(await this.startMaster(b, registry, opts.runDir));
-        await b.measureClock();
+        const clock = await b.measureClock();
+        if (Math.abs(clock.offsetMs) > 500)
+          log.warn(
+            `${h.name}: clock is ${Math.round(clock.offsetMs)} ms off the harness (± ${clock.uncertaintyMs} ms); board event times are corrected, but check NTP`,
+          );
         const l = b.layout;
         // Journaled before the folder or cgroups exist: removes processes, cgroups and the run folder.
         dep.handles.push(
