@@ -254,6 +254,7 @@ describe('ssh target on emulated boards (netns + real sshd each)', () => {
 
       // kill: the exit is seen (board clock, corrected) and expected; revert starts the stack again
       const kill = await applyFault(d, { id: 'k1', kind: 'kill', node: 'edge-1', params: {} }, registry);
+      t.diagnostic(`kill applied in ${kill.applyMs.toFixed(1)} ms (signal channel)`);
       assert.equal(await healthy(d.edges[0]!.url), false);
       await kill.revert();
       assert.ok(await healthy(d.edges[0]!.url));

@@ -108,12 +108,6 @@ while [ ! -f "$pidf" ]; do i=$((i+1)); [ $i -gt 500 ] && { echo "no pid file aft
 cat "$pidf"
 `;
 
-/** Signal the process in PIDFILE: SIGNAL PIDFILE SIG → prints 1 if signalled, 0 if not running. */
-export const signalScript = `
-p=$(cat "$1" 2>/dev/null) || { echo 0; exit 0; }
-kill -s "$2" "$p" 2>/dev/null && echo 1 || echo 0
-`;
-
 /**
  * Everything of one run on a board goes: TEARDOWN BASE CGROUPDIR…
  * Disarm safety nets, kill supervisors and processes (pid files, then every member of the node's
@@ -178,4 +172,15 @@ done
 [ -f "$fz/freezer.state" ] && echo THAWED > "$fz/freezer.state"
 [ -f "$fz/cgroup.freeze" ] && echo 0 > "$fz/cgroup.freeze"
 echo $n
+`;
+
+/**
+ * The fast signal channel: one long-lived shell on the board reads "PIDFILE SIGNAL" lines and answers
+ * 1 (signalled) or 0 (not running), so a kill fault lands ~1 ms after it is asked for instead of after
+ * a new ssh session. Ends when the harness closes its stdin (or goes away).
+ */
+export const signalLoopScript = `
+while IFS=' ' read -r f s; do
+  p=$(cat "$f" 2>/dev/null) && kill -s "$s" "$p" 2>/dev/null && echo 1 || echo 0
+done
 `;

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { spawnRegistered, type CleanupHandle, type CleanupRegistry } from '../../core/cleanup/registry.ts';
@@ -6,6 +6,7 @@ import { deadline, waitFor } from '../../core/deadline.ts';
 import { CommandError, TargetError } from '../../core/errors.ts';
 import { redact } from '../../core/logger.ts';
 import { run, type ManagedProcess, type RunResult } from '../../core/proc.ts';
+import { signalLoopScript } from './board-scripts.ts';
 import { remoteCommand } from './remote-command.ts';
 import { aliasOf } from './ssh-config.ts';
 
@@ -131,8 +132,88 @@ export class SshConnection {
     ).catch(() => undefined);
   }
 
+  private channel:
+    | { child: ChildProcessWithoutNullStreams; waiting: ((line: string | undefined) => void)[]; buf: string }
+    | undefined;
+  private channelQueue: Promise<unknown> = Promise.resolve();
+
+  private openChannel(): NonNullable<SshConnection['channel']> {
+    if (this.channel && this.channel.child.exitCode === null && !this.channel.child.killed)
+      return this.channel;
+    const child = spawn(
+      'ssh',
+      [
+        ...this.base(false).slice(1),
+        remoteCommand(['sh', '-c', signalLoopScript, 'ec-signals'], { sudo: this.sudo }),
+      ],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    const ch = { child, waiting: [] as ((line: string | undefined) => void)[], buf: '' };
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      ch.buf += d;
+      let i: number;
+      while ((i = ch.buf.indexOf('\n')) >= 0) {
+        const line = ch.buf.slice(0, i);
+        ch.buf = ch.buf.slice(i + 1);
+        ch.waiting.shift()?.(line);
+      }
+    });
+    child.stderr.resume();
+    child.stdin.on('error', () => undefined);
+    child.on('error', () => undefined);
+    child.on('close', () => {
+      for (const w of ch.waiting.splice(0)) w(undefined);
+      if (this.channel === ch) this.channel = undefined;
+    });
+    this.channel = ch;
+    return ch;
+  }
+
+  /** Open the signal channel ahead of the first kill (after the master connection is up). */
+  prepareSignals(): void {
+    if (this.registry) this.openChannel();
+  }
+
+  /**
+   * Signal the process named in a pid file on the board through the long-lived signal channel (about
+   * 1 ms once open); falls back to a fresh command if the channel is down. Resolves 1 if signalled.
+   */
+  signalPidFile(pidFile: string, sig: string): Promise<number> {
+    const go = async (): Promise<number> => {
+      if (this.registry && !/\s/.test(pidFile)) {
+        await this.ensureMaster();
+        const ch = this.openChannel();
+        const line = await new Promise<string | undefined>((resolve) => {
+          const t = setTimeout(() => resolve(undefined), 5000);
+          ch.waiting.push((l) => {
+            clearTimeout(t);
+            resolve(l);
+          });
+          ch.child.stdin.write(`${pidFile} ${sig}\n`);
+        });
+        if (line === '1' || line === '0') return Number(line);
+        ch.child.kill();
+      }
+      const r = await this.exec([
+        'sh',
+        '-c',
+        'p=$(cat "$1" 2>/dev/null) && kill -s "$2" "$p" 2>/dev/null && echo 1 || echo 0',
+        'ec-signal',
+        pidFile,
+        sig,
+      ]);
+      return Number(r.stdout.trim()) || 0;
+    };
+    const p = this.channelQueue.then(go, go);
+    this.channelQueue = p.catch(() => undefined);
+    return p;
+  }
+
   /** Stop the master connection (idempotent). */
   async close(): Promise<void> {
+    this.channel?.child.stdin.end();
+    this.channel?.child.kill();
+    this.channel = undefined;
     const m = this.master;
     this.master = undefined;
     this.registry = undefined;

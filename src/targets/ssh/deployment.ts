@@ -15,7 +15,7 @@ import type {
   UplinkProxy,
 } from '../types.ts';
 import type { SshBoard } from './board.ts';
-import { freezeScript, killAllScript, signalScript, statsScript } from './board-scripts.ts';
+import { freezeScript, killAllScript, statsScript } from './board-scripts.ts';
 import { toHarnessMs } from './clock.ts';
 import { statFiles } from './layout.ts';
 import { SshShell } from './shell.ts';
@@ -210,15 +210,7 @@ export class SshDeployment implements Deployment {
     const b = this.board(node);
     if ((sig === 'SIGKILL' || sig === 'SIGTERM' || sig === 'SIGINT') && this.stackRunning(node))
       this.expected.set(node, (this.expected.get(node) ?? 0) + 1);
-    const r = await b.conn.exec([
-      'sh',
-      '-c',
-      signalScript,
-      'ec-signal',
-      this.pidFile(node),
-      sig.replace(/^SIG/, ''),
-    ]);
-    return Number(r.stdout.trim()) || 0;
+    return b.conn.signalPidFile(this.pidFile(node), sig.replace(/^SIG/, ''));
   }
 
   private async waitStopped(node: string, ms: number): Promise<boolean> {
@@ -237,7 +229,7 @@ export class SshDeployment implements Deployment {
   async stopStack(node: string, opts: { signal?: NodeJS.Signals; graceMs?: number } = {}): Promise<void> {
     await this.signalStack(node, opts.signal ?? 'SIGTERM');
     if (await this.waitStopped(node, opts.graceMs ?? 3000)) return;
-    await this.board(node).conn.exec(['sh', '-c', signalScript, 'ec-signal', this.pidFile(node), 'KILL']);
+    await this.board(node).conn.signalPidFile(this.pidFile(node), 'KILL');
     if (!(await this.waitStopped(node, 5000)))
       throw new TargetError(`${node}: stack process survived SIGKILL`, { node });
   }

@@ -238,6 +238,7 @@ export class SshTarget implements Target {
       await mapLimit([...boards.values()], 8, async (b) => {
         const h = b.host;
         dep.handles.push(await this.startMaster(b, registry, opts.runDir));
+        b.conn.prepareSignals();
         const clock = await b.measureClock();
         if (Math.abs(clock.offsetMs) > 500)
           log.warn(
