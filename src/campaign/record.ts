@@ -1,5 +1,5 @@
 import type { CheckResult } from '../checks/types.ts';
-import type { LoadSummary } from '../load/summary.ts';
+import type { LatencyStats, LoadSummary } from '../load/summary.ts';
 import type { Metrics, ScoreResult } from '../scoring/types.ts';
 
 export interface TimelineEvent {
@@ -19,6 +19,15 @@ export interface FaultRecord {
   start: number;
   end: number | undefined;
   error?: string;
+}
+
+export interface LoadWindow {
+  name: string;
+  node?: string;
+  /** ms since load start */
+  start: number;
+  end: number;
+  stats: LatencyStats;
 }
 
 export interface SeriesPoint {
@@ -41,7 +50,13 @@ export interface RunRecord {
   phases: { name: string; start: number; end: number }[];
   timeline: TimelineEvent[];
   faults: FaultRecord[];
-  load: { script: string; summary: LoadSummary | undefined; samplesFile: string | undefined };
+  load: {
+    script: string;
+    summary: LoadSummary | undefined;
+    samplesFile: string | undefined;
+    /** Latency and errors per window: the baseline (no fault active) and each fault, on its node. */
+    windows?: LoadWindow[];
+  };
   /** Time series sampled by the harness: pending records, cgroup CPU and memory per edge. */
   series: {
     pending: Record<string, SeriesPoint[]>;

@@ -15,7 +15,7 @@ import { sleep } from '../core/deadline.ts';
 import { logger } from '../core/logger.ts';
 import { repoRoot, reportsDir } from '../core/paths.ts';
 import { startLoad, type LoadResult } from '../load/run-load.ts';
-import type { HttpSample, WriteSample } from '../load/summary.ts';
+import { stats, type HttpSample, type WriteSample } from '../load/summary.ts';
 import { SampleTail } from '../load/tail.ts';
 import { loadRubric } from '../scoring/rubric.ts';
 import { score } from '../scoring/score.ts';
@@ -24,7 +24,7 @@ import type { Metrics } from '../scoring/types.ts';
 import { loadStack, referenceStackFile, type StackManifest } from '../stack/manifest.ts';
 import type { AppliedFault, CampaignDeployment } from './deployment.ts';
 import { planCampaign, type Plan, type PlannedFault } from './plan.ts';
-import type { FaultRecord, RunRecord, SeriesPoint, TimelineEvent } from './record.ts';
+import type { FaultRecord, LoadWindow, RunRecord, SeriesPoint, TimelineEvent } from './record.ts';
 import type { Scenario } from './scenario.ts';
 
 const log = logger('campaign');
@@ -86,6 +86,7 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
   const checks: CheckResult[] = [];
   let load: LoadResult | undefined;
   let harness: RunRecord['harness'];
+  let loadWindows: LoadWindow[] = [];
   // One clock for the whole run: ms since the campaign started; shifted at the end so that t = 0 is the
   // start of the load phase (deploy and warm-up then have negative times).
   const t0 = performance.now();
@@ -286,6 +287,7 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
       const samples = (load?.samples ?? []).map((x) => ({ ...x, t: x.t + shift + loadStart }));
       const writes = samples.filter((s): s is WriteSample => s.type === 'write');
       const http = samples.filter((s): s is HttpSample => s.type === 'http');
+      loadWindows = perWindow(http, faults, loadStart, loadStart + plan.loadMs);
       const runLedger = ledger.filter((r) => r.id.startsWith(`${runId}-`));
       checks.push(
         checkResumedSync({
@@ -436,6 +438,7 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
       script: relative(repoRoot, scenario.paths.loadScript),
       summary: load?.summary,
       samplesFile: load ? join('load', basename(load.samplesFile)) : undefined,
+      windows: loadWindows.map((w) => ({ ...w, start: rel(w.start), end: rel(w.end) })),
     },
     series,
     checks,
@@ -462,6 +465,28 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
     }
   }
   return { record, runDir };
+}
+
+/** p50/p95/p99 and errors for the baseline (no fault active anywhere) and for each fault's node and window. */
+function perWindow(
+  http: readonly HttpSample[],
+  faults: readonly FaultRecord[],
+  start: number,
+  end: number,
+): LoadWindow[] {
+  const span = (f: FaultRecord): [number, number] => [f.start, f.end ?? f.start];
+  const active = (t: number): boolean =>
+    faults.some((f) => t >= span(f)[0] && t < Math.max(span(f)[1], span(f)[0] + 1));
+  const out: LoadWindow[] = [
+    { name: 'baseline (no fault active)', start, end, stats: stats(http.filter((x) => !active(x.t))) },
+  ];
+  for (const f of faults) {
+    const [s0, s1] = span(f);
+    if (s1 <= s0) continue;
+    const xs = http.filter((x) => x.node === f.node && x.t >= s0 && x.t < s1);
+    out.push({ name: `${f.id} ${f.kind}`, node: f.node, start: s0, end: s1, stats: stats(xs, s1 - s0) });
+  }
+  return out;
 }
 
 function isCloudCut(f: PlannedFault): boolean {

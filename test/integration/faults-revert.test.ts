@@ -171,10 +171,18 @@ describe('every fault is reverted: normal end, error, SIGINT, SIGKILL of the har
     ];
     const rand = seededRandom(20261125);
     const moments: string[] = [];
+    // Calibrate on this machine's speed: how long `inject` takes to apply; kill moments spread over twice that,
+    // so some land before/while applying and some after, however loaded the machine is.
+    const cal = inject(['partition', '--node', 'edge-1', '--for', '30s', '--run', runId]);
+    const t0 = performance.now();
+    while (!cal.out().includes('applied') && performance.now() - t0 < 30_000) await sleep(10);
+    const toApply = performance.now() - t0;
+    cal.child.kill('SIGINT');
+    assert.equal(await cal.exited, 0, cal.out());
     for (let i = 0; i < 22; i++) {
       const [kind, ...params] = faults[i % faults.length]!;
       const r = inject([kind!, '--node', 'edge-1', '--for', '30s', '--run', runId, ...params]);
-      const delay = Math.round(150 + rand() * 1100);
+      const delay = Math.round(50 + rand() * 2 * toApply);
       await sleep(delay);
       const applied = r.out().includes('applied');
       moments.push(`${kind}@${delay}ms${applied ? '(applied)' : ''}`);

@@ -99,6 +99,24 @@ export async function runCommand(
         ['verdict', 'check', 'measured'],
       ),
     );
+    const windows = record.load.windows ?? [];
+    if (windows.length) {
+      console.log('');
+      console.log(
+        table(
+          windows.map((w) => [
+            w.name,
+            w.node ?? 'all',
+            String(w.stats.count),
+            String(w.stats.failed),
+            w.stats.p50.toFixed(1),
+            w.stats.p95.toFixed(1),
+            w.stats.p99.toFixed(1),
+          ]),
+          ['load window', 'node', 'requests', 'failed', 'p50 ms', 'p95 ms', 'p99 ms'],
+        ),
+      );
+    }
     console.log('');
     console.log(scoreTable(record));
     console.log(
