@@ -123,6 +123,14 @@ export class SshBoard {
 
   /** A helper (stress-ng…) on the board: journaled and armed before it starts, like a fault effect. */
   async spawnHelper(argv: readonly string[], opts: NodeSpawnOptions): Promise<NodeProcess> {
+    return (await this.spawnNamed(argv, opts)).proc;
+  }
+
+  /** spawnHelper, also naming the helper (its files are `<run>/<name>.pid`, `.pid.start`). */
+  async spawnNamed(
+    argv: readonly string[],
+    opts: NodeSpawnOptions,
+  ): Promise<{ proc: NodeProcess; name: string }> {
     const name = `h-${randomBytes(4).toString('hex')}`;
     const pidf = `${this.layout.run}/${name}.pid`;
     const lease = `${this.layout.leases}/${name}.lease`;
@@ -164,7 +172,7 @@ export class SshBoard {
         await handle.revert();
       },
     };
-    return { pid, exited, handle: wrapped };
+    return { proc: { pid, exited, handle: wrapped }, name };
   }
 
   /** NTP-style offset from `n` round trips over the multiplexed connection. */

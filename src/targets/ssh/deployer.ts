@@ -1,6 +1,7 @@
 import { campaignPort, prevalidateFaults } from '../../campaign/local-deployer.ts';
 import type { Deployer } from '../../campaign/run.ts';
 import { UsageError } from '../../core/errors.ts';
+import { sshColdStarts } from './cold-starts.ts';
 import { loadInventory } from './inventory.ts';
 import { SshTarget } from './target.ts';
 
@@ -23,13 +24,11 @@ export function sshDeployer(inventory?: string): Deployer {
       { edges: plan.nodes.map((n) => ({ name: n.name })), edgeMode: scenario.edgeMode },
       { runId, runDir, registry, signal },
     );
-    // Cold starts run the board's own copy of the edge binary.
-    const edgeBoard = dep.board(dep.edges[0]!.name);
-    const exe = dep.stacks.get(edgeBoard.node)!.argv.find((a) => a.startsWith(`${edgeBoard.layout.bin}/`));
-    const boardStack = exe
-      ? { ...stack, edge: { ...stack.edge, command: [exe, ...stack.edge.command.slice(1)] } }
-      : stack;
-    return campaignPort(dep, boardStack, runDir);
+    // Cold starts: the board's own binary and data folder, timed from the board's process start.
+    return {
+      ...campaignPort(dep, stack, runDir),
+      coldStarts: (samples, sig) => sshColdStarts(dep, stack, samples, sig),
+    };
   };
 }
 
