@@ -474,7 +474,12 @@ function perWindow(
   start: number,
   end: number,
 ): LoadWindow[] {
-  const span = (f: FaultRecord): [number, number] => [f.start, f.end ?? f.start];
+  // An instant fault (kill, restart) lasts, from the client's side, until its node answers again.
+  const span = (f: FaultRecord): [number, number] => {
+    if (f.end !== undefined && f.end - f.start > 50) return [f.start, f.end];
+    const back = http.find((x) => x.node === f.node && x.ok && x.t > f.start);
+    return [f.start, back?.t ?? end];
+  };
   const active = (t: number): boolean =>
     faults.some((f) => t >= span(f)[0] && t < Math.max(span(f)[1], span(f)[0] + 1));
   const out: LoadWindow[] = [
