@@ -377,17 +377,22 @@ describe('ssh target on emulated boards (netns + real sshd each)', () => {
         stdio: ['ignore', 'pipe', 'inherit'],
       },
     );
-    await new Promise<void>((resolve, reject) => {
-      let buf = '';
-      child.stdout.on('data', (d: Buffer) => {
-        buf += d.toString();
-        if (buf.includes('READY')) resolve();
+    const exited = new Promise((r) => child.once('exit', r));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let buf = '';
+        child.stdout.on('data', (d: Buffer) => {
+          buf += d.toString();
+          if (buf.includes('READY')) resolve();
+        });
+        child.on('exit', (c) => reject(new Error(`holder exited early (${c})`)));
+        setTimeout(() => reject(new Error('holder not ready in 30 s')), 30_000).unref();
       });
-      child.on('exit', (c) => reject(new Error(`holder exited early (${c})`)));
-      setTimeout(() => reject(new Error('holder not ready in 30 s')), 30_000).unref();
-    });
-    child.kill('SIGKILL');
-    await new Promise((r) => child.once('exit', r));
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+      // Whatever happens below, the boards end clean (the fixture also removes leftover cgroups).
+    }
     const e1 = boards.board('edge-1');
     assert.ok((await tables(e1)).includes('ec_held'), 'the partition outlived the harness');
     assert.equal((await boardProcs(e1, /^\S*\/edge-agent$/)).length, 1, 'the stack outlived the harness');
