@@ -328,11 +328,12 @@ describe('ssh target on emulated boards (netns + real sshd each)', () => {
     assert.deepEqual(boardEmpty('edge-2'), []);
   });
 
-  it('should revert a fault on the board by itself when the SSH connection is lost', async (t) => {
+  it('should revert faults on the boards by themselves when the SSH connections are lost', async (t) => {
     const inv = await loadInventory(boards.inventory({ safetyTtl: '3s' }));
     const registry = CleanupRegistry.open(runId());
     let dep: SshDeployment | undefined;
     const e1 = boards.board('edge-1');
+    const cloud = boards.board('cloud');
     try {
       dep = await new SshTarget(inv).deploy(
         stack,
@@ -340,10 +341,23 @@ describe('ssh target on emulated boards (netns + real sshd each)', () => {
         { runId: registry.runId, runDir: runs.path, registry },
       );
       await applyFault(dep, { id: 'cut', kind: 'partition', node: 'edge-1', params: {} }, registry);
+      await applyFault(
+        dep,
+        { id: 'slow', kind: 'latency', node: 'edge-1', params: { latency: '300ms' } },
+        registry,
+      );
+      const px = dep.uplinkProxy('edge-1')!;
+      const toxics = async (): Promise<string[]> =>
+        ((await (await fetch(`${px.api}/proxies/${px.proxy}/toxics`)).json()) as { name: string }[]).map(
+          (x) => x.name,
+        );
+      assert.equal((await toxics()).length, 1);
       await new Promise((r) => setTimeout(r, 4000));
       assert.ok((await tables(e1)).includes('ec_cut'), 'the heartbeat keeps the fault applied past its TTL');
-      // The link to the board goes down: the harness can neither renew nor revert.
+      assert.equal((await toxics()).length, 1, 'and the toxic');
+      // The links to the boards go down: the harness can neither renew nor revert.
       await run(['ip', 'link', 'set', e1.hostVeth, 'down']);
+      await run(['ip', 'link', 'set', cloud.hostVeth, 'down']);
       const t0 = performance.now();
       const ms = await until('board-side revert', 15_000, async () => !(await tables(e1)).includes('ec_cut'));
       t.diagnostic(`link lost: the board reverted the partition itself after ${Math.round(ms)} ms (TTL 3 s)`);
@@ -352,10 +366,20 @@ describe('ssh target on emulated boards (netns + real sshd each)', () => {
       const notes = readdirSync(leases).filter((f) => f.endsWith('.reverted'));
       assert.equal(notes.length, 1);
       assert.match(readFileSync(join(leases, notes[0]!), 'utf8'), /exit 0: nft delete table inet ec_cut/);
+      const cloudNote = join(cloud.dir, registry.runId, 'leases', 'toxics.lease.reverted');
+      await until('cloud board restarts toxiproxy', 10_000, () => Promise.resolve(existsSync(cloudNote)));
+      await run(['ip', 'link', 'set', cloud.hostVeth, 'up']);
+      await until(
+        'toxiproxy back without the toxic',
+        10_000,
+        async () => (await toxics().catch(() => ['?'])).length === 0,
+      );
+      assert.ok((await fetch(`${px.api}/proxies/${px.proxy}`)).ok, 'the proxy is back from its config');
     } finally {
       await run(['ip', 'link', 'set', e1.hostVeth, 'up']);
+      await run(['ip', 'link', 'set', cloud.hostVeth, 'up']);
       await dep?.teardown().catch(() => undefined);
-      // The journaled undo of the fault is idempotent: already reverted on the board counts as done.
+      // The journaled undos are idempotent: already reverted on the board counts as done.
       await registry.close();
     }
     assert.deepEqual(
@@ -363,6 +387,7 @@ describe('ssh target on emulated boards (netns + real sshd each)', () => {
       [],
     );
     assert.deepEqual(boardEmpty('edge-1'), []);
+    assert.deepEqual(boardEmpty('cloud'), []);
   });
 
   it('should let cleanup revert a fault on a board after the harness was killed', async () => {

@@ -35,21 +35,26 @@ echo "disk_free_kb=$(df -Pk "$1" 2>/dev/null | awk 'NR==2 {print $4}')"
  * ec-supervise PIDFILE EXITSFILE LOGFILE CGROUPS ARGV…
  * Runs ARGV in the node's cgroups (the supervisor itself stays outside them, so killing the node's
  * processes does not lose the exit), writes the board time it started the child to PIDFILE.start and
- * the child's pid to PIDFILE, and on exit appends
- * "<status> <board clock ns>" to EXITSFILE. No restart: the harness decides what happens next.
+ * the child's pid to PIDFILE, and on exit appends "<status> <board clock ns>" to EXITSFILE. No
+ * restart (the harness decides what happens next) unless PIDFILE.restart exists (toxiproxy, whose
+ * restart is the board-side undo of every toxic: see target.ts).
  */
 export const superviseScript = `#!/bin/sh
 pidf=$1; exits=$2; log=$3; cgs=$4; shift 4
 echo $$ > "$pidf.sup"
-t=$(date +%s%N); case $t in *N) t=$(( $(date +%s) * 1000000000 ));; esac
-echo "$t" > "$pidf.start"
-sh -c 'for d in $1; do echo $$ > "$d/cgroup.procs" || exit 97; done; shift; exec "$@"' ec-node "$cgs" "$@" >>"$log" 2>&1 </dev/null &
-child=$!
-echo "$child" > "$pidf.tmp" && mv -f "$pidf.tmp" "$pidf"
 trap '' HUP
-wait "$child"; code=$?
-t=$(date +%s%N); case $t in *N) t=$(( $(date +%s) * 1000000000 ));; esac
-[ -d "\${exits%/*}" ] && echo "$code $t" >> "$exits"
+while :; do
+  t=$(date +%s%N); case $t in *N) t=$(( $(date +%s) * 1000000000 ));; esac
+  echo "$t" > "$pidf.start"
+  sh -c 'for d in $1; do echo $$ > "$d/cgroup.procs" || exit 97; done; shift; exec "$@"' ec-node "$cgs" "$@" >>"$log" 2>&1 </dev/null &
+  child=$!
+  echo "$child" > "$pidf.tmp" && mv -f "$pidf.tmp" "$pidf"
+  wait "$child"; code=$?
+  t=$(date +%s%N); case $t in *N) t=$(( $(date +%s) * 1000000000 ));; esac
+  [ -d "\${exits%/*}" ] && echo "$code $t" >> "$exits"
+  [ -f "$pidf.restart" ] || break
+  sleep 1
+done
 rm -f "$pidf" "$pidf.sup" "$pidf.start"
 `;
 

@@ -22,6 +22,15 @@ import { knownHosts, renderSshConfig } from './ssh-config.ts';
 
 const log = logger('ssh');
 
+/** Board-side undo of every toxic: restart toxiproxy (its supervisor starts it again from its config). */
+export const toxicsUndo = (pidFile: string): string[] => [
+  'sh',
+  '-c',
+  'p=$(cat "$1" 2>/dev/null) && kill "$p" 2>/dev/null; exit 0',
+  'ec-reset-toxics',
+  pidFile,
+];
+
 /** The right-arch file for a local stack command: `…/linux-amd64/x` → `…/linux-<arch>/x` (pure). */
 export function archVariant(path: string, arch: 'amd64' | 'arm64'): string {
   return path.replace(
@@ -322,14 +331,35 @@ export class SshTarget implements Target {
     ports: Map<string, number>,
     signal: AbortSignal | undefined,
   ): Promise<void> {
+    // toxiproxy loads its proxies from a file at every start and is restarted by its supervisor when it
+    // exits: killing it is the board-side undo of every toxic. A lease armed here (renewed by the
+    // heartbeat like any fault's) does that if the harness goes away, so toxics (latency, bandwidth,
+    // reset, …) get the same safety net as faults applied on the boards.
+    const l = cloud.layout;
+    const config = [...ports].map(([n, port]) => ({
+      name: dep.toxiproxy!.proxies.get(n)!,
+      listen: `0.0.0.0:${port}`,
+      upstream: `127.0.0.1:${hubPort}`,
+      enabled: true,
+    }));
+    await cloud.conn.exec(['sh', '-c', 'cat > "$1"', 'ec-put', `${l.bin}/toxiproxy.json`], {
+      input: JSON.stringify(config),
+    });
+    await cloud.conn.exec(['touch', `${l.run}/toxiproxy.pid.restart`]);
     await cloud.startSupervised(
       'toxiproxy',
-      [`${cloud.layout.bin}/toxiproxy-server`, '-host', '0.0.0.0', '-port', String(apiPort)],
-      {
-        inGroup: false,
-        logName: 'toxiproxy',
-      },
+      [
+        `${l.bin}/toxiproxy-server`,
+        '-host',
+        '0.0.0.0',
+        '-port',
+        String(apiPort),
+        '-config',
+        `${l.bin}/toxiproxy.json`,
+      ],
+      { inGroup: false, logName: 'toxiproxy' },
     );
+    await cloud.arm(`${l.leases}/toxics.lease`, toxicsUndo(`${l.run}/toxiproxy.pid`));
     const api = dep.toxiproxy!.api;
     await waitFor(
       async () =>
@@ -339,13 +369,7 @@ export class SshTarget implements Target {
         intervalMs: 25,
       },
     );
-    const body = [...ports].map(([n, port]) => ({
-      name: dep.toxiproxy!.proxies.get(n)!,
-      listen: `0.0.0.0:${port}`,
-      upstream: `127.0.0.1:${hubPort}`,
-      enabled: true,
-    }));
-    const res = await fetch(`${api}/populate`, { method: 'POST', body: JSON.stringify(body) });
+    const res = await fetch(`${api}/populate`, { method: 'POST', body: JSON.stringify(config) });
     if (!res.ok)
       throw new TargetError(`toxiproxy populate on cloud: HTTP ${res.status} ${await res.text()}`, {
         node: 'cloud',
