@@ -170,6 +170,24 @@ describe('ssh target on emulated boards (netns + real sshd each)', () => {
     }
   });
 
+  it('should probe every board for doctor without changing anything', async () => {
+    const inv = await loadInventory(boards.inventory({ patch: (h) => (h[2]!['arch'] = 'arm64') }));
+    const rep = await new SshTarget(inv).probe();
+    assert.deepEqual(
+      rep.map((r) => [r.node, r.facts?.arch, r.facts?.cgroup, r.facts?.netem, r.error === undefined]),
+      [
+        ['cloud', 'amd64', 'v1', false, true],
+        ['edge-1', 'amd64', 'v1', false, true],
+        ['edge-2', undefined, undefined, undefined, false],
+      ],
+    );
+    assert.match(rep[2]!.error!, /field hosts\[2\]\.arch: .*the inventory says arm64/);
+    const clock = rep[0]!.clock!;
+    assert.ok(Math.abs(clock.offsetMs) <= clock.uncertaintyMs + 20, JSON.stringify(clock));
+    assert.match(rep[0]!.warnings.join(), /no tc netem/);
+    for (const b of boards.boards) assert.deepEqual(boardEmpty(b.name), []);
+  });
+
   it('should deploy the stack, run every fault kind through the catalogue and remove everything', async (t) => {
     const inv = await loadInventory(boards.inventory());
     const registry = CleanupRegistry.open(runId());

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { deadline, waitFor } from '../../core/deadline.ts';
-import { ScenarioError, TargetError } from '../../core/errors.ts';
+import { EdgechaosError, ScenarioError, TargetError } from '../../core/errors.ts';
 import { logger } from '../../core/logger.ts';
 import { toolsDir } from '../../core/paths.ts';
 import type { StackManifest } from '../../stack/manifest.ts';
@@ -12,6 +12,7 @@ import { mapLimit } from '../local/target.ts';
 import type { DeployOptions, Target, Topology } from '../types.ts';
 import { SshBoard } from './board.ts';
 import { preflightScript, safetyScript, superviseScript, teardownScript } from './board-scripts.ts';
+import { estimateOffset, type ClockOffset } from './clock.ts';
 import { SshConnection } from './connection.ts';
 import { SshDeployment, acctTable, type SshStackSpec } from './deployment.ts';
 import type { Inventory, InventoryHost } from './inventory.ts';
@@ -113,6 +114,50 @@ export class SshTarget implements Target {
       throw first;
     }
     return results.map((r) => (r as PromiseFulfilledResult<PreflightResult>).value);
+  }
+
+  /**
+   * What every board offers, without changing anything and without throwing for one bad board (for
+   * `edgechaos doctor`): facts, warnings and a one-sample clock offset, or the error that board gave.
+   */
+  async probe(): Promise<
+    { node: string; facts?: BoardFacts; warnings: string[]; clock?: ClockOffset; error?: string }[]
+  > {
+    const { dir, config } = this.writeConfig(this.inventory.hosts);
+    try {
+      return await Promise.all(
+        this.inventory.hosts.map(async (h) => {
+          try {
+            const sent = performance.timeOrigin + performance.now();
+            const [r] = await this.preflight([h], config);
+            const received = performance.timeOrigin + performance.now();
+            const boardMs = r!.facts.clockNs !== undefined ? r!.facts.clockNs / 1e6 : undefined;
+            return {
+              node: h.name,
+              facts: r!.facts,
+              warnings: r!.warnings,
+              // One sample over a fresh connection: the offset is good to half its round trip.
+              ...(boardMs !== undefined
+                ? { clock: estimateOffset([{ sentMs: sent, receivedMs: received, boardMs }]) }
+                : {}),
+            };
+          } catch (err) {
+            return {
+              node: h.name,
+              warnings: [],
+              error:
+                err instanceof EdgechaosError
+                  ? err.describe()
+                  : err instanceof Error
+                    ? err.message
+                    : String(err),
+            };
+          }
+        }),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 
   /** Local binary per board arch, or the command as is (a program the board already has). */
