@@ -28,6 +28,7 @@ type Config struct {
 	Mode         Mode          // EDGE_MODE, default auto
 	DataDir      string        // EDGE_DATA_DIR, default "./edge-data"
 	SyncInterval time.Duration // EDGE_SYNC_INTERVAL_MS: idle wake-up of the uplink loop
+	SyncLinger   time.Duration // EDGE_SYNC_LINGER_MS: gather writes this long after a sync before the next small batch
 	Heartbeat    time.Duration // EDGE_HEARTBEAT_MS: probe the cloud when idle this long
 	BatchMax     int           // EDGE_BATCH_MAX: records per sync batch
 	BatchBytes   int           // EDGE_BATCH_MAX_BYTES: uncompressed bytes per batch
@@ -75,6 +76,9 @@ func LoadConfig(l env.Lookup) (Config, error) {
 		}
 	}
 	ms("EDGE_SYNC_INTERVAL_MS", &c.SyncInterval, time.Second, 10*time.Millisecond, time.Hour)
+	var lingerMs int
+	num("EDGE_SYNC_LINGER_MS", &lingerMs, 200, 0, 10000)
+	c.SyncLinger = time.Duration(lingerMs) * time.Millisecond
 	ms("EDGE_HEARTBEAT_MS", &c.Heartbeat, 2*time.Second, 100*time.Millisecond, time.Hour)
 	num("EDGE_BATCH_MAX", &c.BatchMax, 5000, 1, 100000)
 	num("EDGE_BATCH_MAX_BYTES", &c.BatchBytes, 4<<20, 1024, 256<<20)

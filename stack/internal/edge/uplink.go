@@ -62,10 +62,19 @@ func (u *uplink) run(ctx context.Context) {
 	bo := newBackoff(u.cfg.BackoffBase, u.cfg.BackoffMax)
 	idle := time.NewTimer(0)
 	defer idle.Stop()
+	var lastSync time.Time
 	for ctx.Err() == nil {
 		var err error
 		switch {
 		case u.st.LastSeq() > u.st.Cursor():
+			// A small backlog right after a sync waits out the linger, so frequent writes share one
+			// request instead of paying HTTP/TCP framing each; a full batch goes at once.
+			if wait := u.cfg.SyncLinger - time.Since(lastSync); wait > 0 && u.st.LastSeq()-u.st.Cursor() < uint64(u.cfg.BatchMax) {
+				if !sleep(ctx, wait) {
+					return
+				}
+			}
+			lastSync = time.Now()
 			err = u.syncFn(ctx)
 		default:
 			idle.Reset(u.cfg.SyncInterval)
