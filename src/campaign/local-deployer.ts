@@ -2,15 +2,27 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyFault } from '../../faults/apply.ts';
 import { planFault } from '../../faults/catalogue.ts';
-import type { PlanContext } from '../../faults/types.ts';
+import type { PlanContext, ResolvedFault } from '../../faults/types.ts';
 import { sleep } from '../core/deadline.ts';
 import { TargetError } from '../core/errors.ts';
 import { LocalTarget } from '../targets/local/index.ts';
 import type { Deployment } from '../targets/types.ts';
 import type { StackManifest } from '../stack/manifest.ts';
 import type { AppliedFault, CampaignDeployment } from './deployment.ts';
-import type { Plan } from './plan.ts';
+import type { Plan, PlannedFault } from './plan.ts';
 import type { Deployer } from './run.ts';
+
+/** A planned fault as the fault catalogue takes it. */
+function asFault(f: PlannedFault): ResolvedFault {
+  return {
+    id: f.id,
+    kind: f.kind,
+    node: f.node,
+    params: f.params,
+    seed: f.seed,
+    ...(f.durationMs !== undefined ? { durationMs: f.durationMs } : {}),
+  };
+}
 
 /**
  * Validate every planned fault against a synthetic context before anything is deployed, so a bad
@@ -29,17 +41,7 @@ export function prevalidateFaults(plan: Plan): void {
     uplinkDevice: () => 'eth0',
   };
   for (const f of plan.faults) {
-    planFault(
-      {
-        id: f.id,
-        kind: f.kind,
-        node: f.node,
-        params: f.params,
-        seed: f.seed,
-        ...(f.durationMs !== undefined ? { durationMs: f.durationMs } : {}),
-      },
-      ctx,
-    );
+    planFault(asFault(f), ctx);
   }
 }
 
@@ -50,19 +52,7 @@ export function campaignPort(dep: Deployment, stack: StackManifest, runDir: stri
     edges: dep.edges,
     hubUrl: dep.hubUrl,
     async applyFault(f, registry, signal): Promise<AppliedFault> {
-      return applyFault(
-        dep,
-        {
-          id: f.id,
-          kind: f.kind,
-          node: f.node,
-          params: f.params,
-          seed: f.seed,
-          ...(f.durationMs !== undefined ? { durationMs: f.durationMs } : {}),
-        },
-        registry,
-        { signal },
-      );
+      return applyFault(dep, asFault(f), registry, { signal });
     },
     async usage(node) {
       const s = await dep.stats(node);

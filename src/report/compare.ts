@@ -1,3 +1,4 @@
+import { table } from '../core/text-table.ts';
 import { basename, resolve } from 'node:path';
 import type { RunRecord } from '../campaign/record.ts';
 import type { ChartAssets } from './assets.ts';
@@ -165,22 +166,13 @@ export function renderComparisonText(cmp: Comparison): string {
       return d ? `${c.text} (${d})` : c.text;
     }),
   ]);
-  const all = [header, ...rows];
-  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
-  const line = (r: readonly string[]): string =>
-    r
-      .map((c, i) => c.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd();
   return [
     ...cmp.runs.map(
       (r, i) =>
         `${i === 0 ? 'baseline' : `run ${i + 1}`}: ${r.label} = ${r.stack}, ${r.scenario}, ${r.startedAt}`,
     ),
     '',
-    line(header),
-    widths.map((w) => '-'.repeat(w)).join('  '),
-    ...rows.map(line),
+    table(rows, header),
   ].join('\n');
 }
 

@@ -1,3 +1,4 @@
+import { seededRandom } from '../load/rng.ts';
 import type { FakeNodeSpec } from '../kube/nodes.ts';
 import { CPU_LOAD, latencyKey, MEM_LOAD, UPLINK } from './keys.ts';
 
@@ -24,18 +25,6 @@ export interface Topology {
 /** Same-site latency; other sites are 20–80 ms away. */
 export const NEAR_MS = 2;
 
-/** Deterministic pseudo-random numbers (mulberry32), so both schedulers see one topology. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * `n` edge nodes in sites of ~5 nodes, one data source per site. A quarter of the nodes carry a
  * heavy background load (0.55–0.8), the rest 0.05–0.3; the last node's uplink is down (n ≥ 4).
@@ -44,7 +33,7 @@ export function prng(seed: number): () => number {
  */
 export function benchTopology(n: number, seed = 1): Topology {
   if (!Number.isInteger(n) || n < 2) throw new RangeError(`the benchmark needs at least 2 nodes, got ${n}`);
-  const rand = prng(seed);
+  const rand = seededRandom(seed); // deterministic, so both schedulers see one topology
   const zones = Math.max(1, Math.round(n / 5));
   const sources = Array.from({ length: zones }, (_, z) => `site-${z}`);
   const nodes: BenchNode[] = [];
