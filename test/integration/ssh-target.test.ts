@@ -247,6 +247,17 @@ describe('ssh target on emulated boards (netns + real sshd each)', () => {
       assert.equal(toxics.length, 1);
       await lat.revert();
 
+      // bandwidth via tbf: a qdisc on the board's uplink device (found with ip route get)
+      assert.equal(d.uplinkDevice('edge-1'), 'eth0');
+      const bw = await applyFault(
+        d,
+        { id: 'b1', kind: 'bandwidth', node: 'edge-1', params: { rate: '2mbit', via: 'tbf' } },
+        registry,
+      );
+      assert.match((await inNs(e1, ['tc', 'qdisc', 'show', 'dev', 'eth0'])).stdout, /qdisc tbf/);
+      await bw.revert();
+      assert.doesNotMatch((await inNs(e1, ['tc', 'qdisc', 'show', 'dev', 'eth0'])).stdout, /qdisc tbf/);
+
       // pause: the node's freezer cgroup on the board
       const pause = await applyFault(d, { id: 'z1', kind: 'pause', node: 'edge-2', params: {} }, registry);
       assert.equal(await healthy(d.edges[1]!.url), false, 'a frozen edge does not answer');

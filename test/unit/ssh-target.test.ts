@@ -15,7 +15,7 @@ import { remoteCommand, shellQuote } from '../../src/targets/ssh/remote-command.
 import { SshShell } from '../../src/targets/ssh/shell.ts';
 import { renderSshConfig } from '../../src/targets/ssh/ssh-config.ts';
 import { decodeStatus, parseCgroupStats, parseDump, parseExits } from '../../src/targets/ssh/stats.ts';
-import { archVariant } from '../../src/targets/ssh/target.ts';
+import { archVariant, uplinkDevOf } from '../../src/targets/ssh/target.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 function keyIn(dir: string, name = 'id'): string {
@@ -194,6 +194,12 @@ describe('ssh commands and config', () => {
     );
     assert.equal(classifySshFailure('Host key verification failed.'), 'host-key');
     assert.equal(classifySshFailure('something else'), 'other');
+  });
+
+  it('should find the device that carries the uplink', () => {
+    assert.equal(uplinkDevOf('10.0.0.10 dev end0 src 10.0.0.31 uid 0 \\    cache '), 'end0');
+    assert.equal(uplinkDevOf('10.0.0.10 via 10.0.0.1 dev wlan0 src 10.0.0.31'), 'wlan0');
+    assert.equal(uplinkDevOf(''), undefined);
   });
 
   it('should pick the right-arch build of a stack binary', () => {

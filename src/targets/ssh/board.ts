@@ -26,6 +26,8 @@ export const killPidfileArgv = (pidf: string): string[] => [
 /** One board of a deployment: its connection, what preflight found, its clock offset and layout. */
 export class SshBoard {
   offset: ClockOffset = { offsetMs: 0, uncertaintyMs: 0, samples: 0 };
+  /** Network device that carries the board's traffic to the cloud (from `ip route get`). */
+  uplinkDev = 'eth0';
 
   constructor(
     readonly host: InventoryHost,

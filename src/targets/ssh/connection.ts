@@ -220,16 +220,6 @@ export class SshConnection {
     if (m) await m.handle.revert().catch(() => undefined);
   }
 
-  /** The master's process (tests cut it to show what a lost connection does). */
-  get masterPid(): number | undefined {
-    return this.master?.proc.running ? this.master.proc.pid : undefined;
-  }
-
-  /** Stop renewing/restarting: the connection stays down until `resume` (tests of a lost link). */
-  suspend(): void {
-    this.registry = undefined;
-  }
-
   async exec(argv: readonly string[], opts: ExecOptions = {}): Promise<RunResult> {
     if (!opts.direct) await this.ensureMaster();
     const cmd = remoteCommand(argv, { sudo: this.sudo });

@@ -104,8 +104,7 @@ export class SshDeployment implements Deployment {
     return p && this.toxiproxy ? { api: this.toxiproxy.api, proxy: p } : undefined;
   }
   uplinkDevice(node: string): string {
-    this.board(node);
-    return 'eth0';
+    return this.board(node).uplinkDev;
   }
 
   /** Start the heartbeat (safety timers) and the exit reader. */

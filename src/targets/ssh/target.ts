@@ -32,6 +32,11 @@ export const toxicsUndo = (pidFile: string): string[] => [
   pidFile,
 ];
 
+/** The device in `ip -o route get <addr>` output (pure). */
+export function uplinkDevOf(text: string): string | undefined {
+  return / dev (\S+)/.exec(text)?.[1];
+}
+
 /** The right-arch file for a local stack command: `…/linux-amd64/x` → `…/linux-<arch>/x` (pure). */
 export function archVariant(path: string, arch: 'amd64' | 'arm64'): string {
   return path.replace(
@@ -319,6 +324,10 @@ export class SshTarget implements Target {
         if (c.local) await b.conn.upload(c.local, `${l.bin}/${basename(c.local)}`);
         if (h.role === 'cloud' && toxiBin) await b.conn.upload(toxiBin, `${l.bin}/toxiproxy-server`);
         if (h.role === 'edge') {
+          const route = await b.conn.exec(['ip', '-o', 'route', 'get', cloudHost.netAddress], {
+            allowFailure: true,
+          });
+          b.uplinkDev = uplinkDevOf(route.stdout) ?? b.uplinkDev;
           const u = ['nft', 'delete', 'table', 'inet', acctTable];
           dep.handles.push(registry.add('ssh-exec', `uplink byte counters on ${h.name}`, b.undoData(u)));
           await b.conn.exec(['nft', '-f', '-'], { input: acctScript(acctTable, cloudHost.netAddress) });
