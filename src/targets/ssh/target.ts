@@ -232,6 +232,10 @@ export class SshTarget implements Target {
     const cloudBoard = boards.get('cloud')!;
     const hubPort = stack.hub.port;
     const toxiBin = toxiproxyFor(cloudBoard.host.arch);
+    if (!toxiBin)
+      log.warn(
+        `no ${cloudBoard.host.arch} toxiproxy-server (looked in ${join(toolsDir(), 'bin')}): edges talk to the hub directly, toxiproxy faults (latency, bandwidth via toxiproxy, reset, timeout) are unavailable`,
+      );
     const apiPort = hubPort === 8474 ? 8475 : 8474;
     const proxies = new Map<string, string>();
     const proxyPorts = new Map<string, number>();
