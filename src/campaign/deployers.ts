@@ -1,5 +1,6 @@
 import { localDeployer } from './local-deployer.ts';
 import type { Deployer } from './run.ts';
+import { sshDeployerFromEnv } from '../targets/ssh/deployer.ts';
 
 /** Targets that can run campaigns, by --target name. */
-export const deployers: Record<string, Deployer> = { local: localDeployer };
+export const deployers: Record<string, Deployer> = { local: localDeployer, ssh: sshDeployerFromEnv };

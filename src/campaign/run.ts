@@ -302,7 +302,8 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
       const outages: Window[] = faults
         .filter((f) => f.kind === 'kill' || f.kind === 'restart-node' || f.kind === 'pause')
         .map((f) => {
-          const from = f.kind === 'pause' ? (f.end ?? f.start) : f.start;
+          // after the kill has landed (apply done) or the pause has ended: an answer before that proves nothing
+          const from = f.end ?? f.start;
           const back = http.find((x) => x.node === f.node && x.ok && x.t >= from);
           return { node: f.node, start: f.start, end: back?.t ?? Number.POSITIVE_INFINITY };
         });

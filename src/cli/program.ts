@@ -48,6 +48,7 @@ export function buildProgram(
       'seed for randomised schedules (default: from the scenario, else random; always printed)',
     )
     .option('--dry-run', 'print the resolved plan (timeline of load and faults) without touching anything')
+    .option('--inventory <file>', '--target ssh: the boards inventory (default $EDGECHAOS_INVENTORY)')
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',

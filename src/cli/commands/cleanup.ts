@@ -1,6 +1,7 @@
 import { sweep } from '../../core/cleanup/sweep.ts';
 import { registerKubeReverters } from '../../targets/kube/reverters.ts';
 import { registerLocalReverters } from '../../targets/local/index.ts';
+import { registerSshReverters } from '../../targets/ssh/reverters.ts';
 import { ExitCode } from '../../core/errors.ts';
 import { printJson } from '../output.ts';
 
@@ -12,6 +13,7 @@ export async function cleanupCommand(opts: {
   // Every target's own cleanup kinds must be known before a journal is replayed.
   registerLocalReverters();
   registerKubeReverters();
+  registerSshReverters();
   const rep = await sweep({ force: opts.force ?? false, ...(opts.run ? { runId: opts.run } : {}) });
   const failed = rep.runs.some((r) => r.failed.length > 0);
   if (opts.json) printJson(rep);

@@ -2,6 +2,7 @@ import { describePlan, planCampaign } from '../../campaign/plan.ts';
 import type { RunRecord } from '../../campaign/record.ts';
 import { runCampaign, type Deployer, type Progress } from '../../campaign/run.ts';
 import { loadScenario } from '../../campaign/scenario.ts';
+import { sshDeployer } from '../../targets/ssh/deployer.ts';
 import { ExitCode, UsageError } from '../../core/errors.ts';
 import { formatDuration } from '../../core/duration.ts';
 import { printJson, table } from '../output.ts';
@@ -11,6 +12,8 @@ export interface RunCommandOptions {
   stack?: string;
   seed?: string;
   dryRun?: boolean;
+  /** --target ssh: the inventory file (else $EDGECHAOS_INVENTORY). */
+  inventory?: string;
   json?: boolean;
 }
 
@@ -71,11 +74,16 @@ export async function runCommand(
     else console.log(describePlan(scenario, plan).join('\n'));
     return ExitCode.Pass;
   }
-  const deploy = deployers[opts.target];
+  const deploy =
+    opts.target === 'ssh' && opts.inventory ? sshDeployer(opts.inventory) : deployers[opts.target];
   if (!deploy)
     throw new UsageError(
       `target "${opts.target}" cannot run campaigns yet (available: ${Object.keys(deployers).join(', ')})`,
     );
+  if (opts.target === 'ssh' && !opts.inventory && !process.env['EDGECHAOS_INVENTORY']) {
+    throw new UsageError('--target ssh needs an inventory file: --inventory boards.ts (or $EDGECHAOS_INVENTORY)');
+  }
+  scenario.target.kind = opts.target as typeof scenario.target.kind;
   const { record, runDir } = await runCampaign({
     scenario,
     deploy,
