@@ -81,7 +81,9 @@ export async function runCommand(
       `target "${opts.target}" cannot run campaigns yet (available: ${Object.keys(deployers).join(', ')})`,
     );
   if (opts.target === 'ssh' && !opts.inventory && !process.env['EDGECHAOS_INVENTORY']) {
-    throw new UsageError('--target ssh needs an inventory file: --inventory boards.ts (or $EDGECHAOS_INVENTORY)');
+    throw new UsageError(
+      '--target ssh needs an inventory file: --inventory boards.ts (or $EDGECHAOS_INVENTORY)',
+    );
   }
   scenario.target.kind = opts.target as typeof scenario.target.kind;
   const { record, runDir } = await runCampaign({
