@@ -1,3 +1,4 @@
+import { nodeOrThrow } from '../lookup.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -73,15 +74,7 @@ export class LocalDeployment implements Deployment {
 
   /** The node's full local state; a clear error naming the node when it does not exist. */
   local(name: string): LocalNodeState {
-    const n = this.byName.get(name);
-    if (!n)
-      throw new UsageError(
-        `no node "${name}" in deployment ${this.runId} (nodes: ${[...this.byName.keys()].join(', ')})`,
-        {
-          node: name,
-        },
-      );
-    return n;
+    return nodeOrThrow(this.byName, name, this.runId);
   }
 
   node(name: string): NodeInfo {

@@ -1,3 +1,4 @@
+import { nodeOrThrow } from '../lookup.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CleanupHandle, CleanupRegistry } from '../../core/cleanup/registry.ts';
@@ -59,15 +60,7 @@ export class SshDeployment implements Deployment {
   ) {}
 
   board(name: string): SshBoard {
-    const b = this.boards.get(name);
-    if (!b)
-      throw new UsageError(
-        `no node "${name}" in deployment ${this.runId} (nodes: ${[...this.boards.keys()].join(', ')})`,
-        {
-          node: name,
-        },
-      );
-    return b;
+    return nodeOrThrow(this.boards, name, this.runId);
   }
 
   get nodes(): readonly NodeInfo[] {
