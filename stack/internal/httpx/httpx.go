@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -38,11 +39,25 @@ func Error(w http.ResponseWriter, status int, msg string) {
 // Serve serves h on an already bound listener until ctx is cancelled, then
 // shuts down gracefully (in-flight requests get up to grace to finish).
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, grace time.Duration, log *slog.Logger) error {
+	// Connections that were accepted but have not sent a request yet: net/http's Shutdown counts them
+	// as active for their first 5 s, which would hold shutdown for the whole grace period. They carry
+	// no request (nothing was acknowledged on them), so they are closed at once on shutdown.
+	var mu sync.Mutex
+	fresh := map[net.Conn]struct{}{}
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
+		ConnState: func(c net.Conn, st http.ConnState) {
+			mu.Lock()
+			defer mu.Unlock()
+			if st == http.StateNew {
+				fresh[c] = struct{}{}
+			} else {
+				delete(fresh, c)
+			}
+		},
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -54,7 +69,16 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, grace time.Dura
 	log.Info("shutting down http server", "addr", ln.Addr().String())
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	shut := make(chan error, 1)
+	go func() { shut <- srv.Shutdown(sctx) }()
+	// Shutdown has stopped accepting; connections still without a request now never get one.
+	time.Sleep(10 * time.Millisecond)
+	mu.Lock()
+	for c := range fresh {
+		_ = c.Close()
+	}
+	mu.Unlock()
+	if err := <-shut; err != nil {
 		_ = srv.Close()
 		return fmt.Errorf("http shutdown %s: %w", ln.Addr(), err)
 	}
