@@ -60,7 +60,10 @@ async function post(ctx: Ctx, r: { id: string }): Promise<{ status: number; seq:
   return { status: a.status, seq: a.body?.seq };
 }
 
-/** Poll the ledger until every id is there; return the rows of those ids. */
+/** Wait this long after the last id arrived and read the ledger again, so late duplicates are counted. */
+const SETTLE_MS = 1000;
+
+/** Poll the ledger until every id is there, settle, read again; return the rows of those ids. */
 async function awaitLedger(ctx: Ctx, ids: string[]): Promise<{ rows: LedgerRow[]; missing: string[] }> {
   const want = new Set(ids);
   const until = Date.now() + ctx.patience;
@@ -68,7 +71,13 @@ async function awaitLedger(ctx: Ctx, ids: string[]): Promise<{ rows: LedgerRow[]
     const { rows } = await readLedger(ctx.t.hub, ctx.node).catch(() => ({ rows: [] as LedgerRow[] }));
     const mine = rows.filter((r) => want.has(r.id));
     const missing = ids.filter((id) => !mine.some((r) => r.id === id));
-    if (missing.length === 0 || Date.now() > until) return { rows: mine, missing };
+    if (missing.length === 0) {
+      // Settle, then read again: a duplicate (a resend after reconnect) can land after the first copy.
+      await sleep(SETTLE_MS);
+      const again = await readLedger(ctx.t.hub, ctx.node).catch(() => ({ rows }));
+      return { rows: again.rows.filter((r) => want.has(r.id)), missing };
+    }
+    if (Date.now() > until) return { rows: mine, missing };
     await sleep(200);
   }
 }

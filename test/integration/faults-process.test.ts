@@ -185,6 +185,12 @@ describe('process and resource faults on the local target (real cgroups, stress-
       { kind: 'cpu-stress', node: 'edge-1', params: { workers: 1, load: 10 } },
       reg,
     );
+    // The helper joins the cgroup from its wrapper a moment after the spawn: wait until it is in there
+    // (stress-ng and its worker beside the agent), so the restart has something to kill.
+    assert.ok(
+      await until(() => Promise.resolve(procsOf(n.cgroups.cpu).length >= 3), 10_000),
+      'stress-ng in the cgroup',
+    );
     const pidsBefore = dep.stackPids('edge-1');
     const f = await applyFault(
       dep,
