@@ -13,24 +13,18 @@
  * Node builtins only.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import {
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-  openSync,
-  readSync,
-  closeSync,
-} from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
+import { freePort } from '../src/core/net.ts';
+import { imageSize } from '../src/images/archive.ts';
+
 const execFileP = promisify(execFile);
+
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const stackDir = join(root, 'stack');
 const dist = join(stackDir, 'dist');
@@ -69,18 +63,6 @@ const median = (xs: number[]) => {
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = net.createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      srv.close(() => res(port));
-    });
-  });
-}
 
 interface Proc {
   child: ChildProcess;
@@ -156,67 +138,6 @@ async function waitHealthy(url: string, p: Proc, timeoutMs = 10_000): Promise<vo
 }
 
 // ---------- image sizes: parse the docker-archive ----------
-
-/** Entries of a (ustar/pax) tar file: name → size, without extracting. */
-function tarEntries(file: string): Map<string, { offset: number; size: number }> {
-  const fd = openSync(file, 'r');
-  const out = new Map<string, { offset: number; size: number }>();
-  const hdr = Buffer.alloc(512);
-  let off = 0;
-  let paxName: string | undefined;
-  try {
-    for (;;) {
-      if (readSync(fd, hdr, 0, 512, off) < 512 || hdr.every((b) => b === 0)) break;
-      const str = (a: number, n: number) =>
-        hdr
-          .subarray(a, a + n)
-          .toString('latin1')
-          .replace(/\0.*$/s, '');
-      const size = parseInt(str(124, 12).trim() || '0', 8);
-      const type = str(156, 1);
-      const prefix = str(345, 155);
-      const name = (prefix ? `${prefix}/` : '') + str(0, 100);
-      const data = off + 512;
-      if (type === 'x') {
-        const buf = Buffer.alloc(size);
-        readSync(fd, buf, 0, size, data);
-        paxName = /\d+ path=([^\n]*)\n/.exec(buf.toString('utf8'))?.[1];
-      } else {
-        out.set(paxName ?? name, { offset: data, size });
-        paxName = undefined;
-      }
-      off = data + Math.ceil(size / 512) * 512;
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return out;
-}
-
-/** Compressed image size = config blob + layer blobs, as listed by the archive's manifest.json. */
-function imageSize(file: string): { total: number; layers: number } {
-  const entries = tarEntries(file);
-  const m = entries.get('manifest.json');
-  if (!m) throw new Error(`${file}: no manifest.json (not a docker-archive)`);
-  const buf = Buffer.alloc(m.size);
-  const fd = openSync(file, 'r');
-  readSync(fd, buf, 0, m.size, m.offset);
-  closeSync(fd);
-  const manifest = JSON.parse(buf.toString('utf8')) as { Config: string; Layers: string[] }[];
-  let total = 0;
-  let layers = 0;
-  for (const img of manifest) {
-    for (const name of [img.Config, ...img.Layers]) {
-      const e = entries.get(name);
-      if (!e) throw new Error(`${file}: manifest names missing entry ${name}`);
-      total += e.size;
-    }
-    layers += img.Layers.length;
-  }
-  return { total, layers };
-}
-
-// ---------- measurements ----------
 
 async function coldStarts(
   bin: string,
@@ -366,7 +287,8 @@ async function main(): Promise<void> {
   for (const name of ['edge-agent', 'cloud-hub']) {
     for (const a of ['amd64', 'arm64']) {
       const f = join(dist, 'images', `${name}-${a}.tar`);
-      const { total, layers } = imageSize(f);
+      const img = imageSize(f);
+      const [total, layers] = [img.compressedBytes, img.layers.length];
       const budget = name === 'edge-agent' ? 6 * MB : 10 * MB;
       row(
         `image ${name} ${a} (compressed, ${layers} layer)`,
@@ -378,7 +300,8 @@ async function main(): Promise<void> {
   }
   const padded = join(dist, 'fixtures', 'images', 'edge-agent-padded-amd64.tar');
   if (existsSync(padded)) {
-    const { total, layers } = imageSize(padded);
+    const img = imageSize(padded);
+    const [total, layers] = [img.compressedBytes, img.layers.length];
     row(
       `image edge-agent padded fixture (${layers} layers)`,
       fmtMB(total),
