@@ -1,7 +1,7 @@
 import { UsageError } from '../src/core/errors.ts';
 import type { UplinkProxy } from '../src/targets/types.ts';
 import { faultTag, Params, requireEdge } from './params.ts';
-import type { FaultPlan, FaultStep, PlanContext, ResolvedFault, ToxicSpec } from './types.ts';
+import type { FaultKind, FaultPlan, FaultStep, PlanContext, ResolvedFault, ToxicSpec } from './types.ts';
 
 export type Stream = 'upstream' | 'downstream' | 'both';
 
@@ -50,4 +50,46 @@ export function toxicPlan(
     },
   }));
   return { fault, summary, steps, onRevert: [] };
+}
+
+/** Params of a toxic whose only own knob is a timeout (reset-peer, timeout). */
+export interface TimeoutToxicParams {
+  timeoutMs: number;
+  stream: Stream;
+  toxicity: number;
+}
+
+/** A fault kind backed by one toxiproxy toxic with a `timeout` attribute; the kinds differ in type and words only. */
+export function timeoutToxicKind(spec: {
+  kind: string;
+  type: 'reset_peer' | 'timeout';
+  description: string;
+  timeoutHelp: string;
+  summary: (p: TimeoutToxicParams, node: string) => string;
+}): FaultKind<TimeoutToxicParams> {
+  return {
+    kind: spec.kind,
+    description: spec.description,
+    params: {
+      timeout: spec.timeoutHelp,
+      stream: 'upstream (default), downstream, both',
+      toxicity: 'share of connections affected (default 1)',
+    },
+    parse(raw, fault) {
+      const ps: Params = new Params(raw, fault);
+      const p = { timeoutMs: ps.duration('timeout', 0), ...toxicCommon(ps, 'upstream') };
+      ps.done();
+      return p;
+    },
+    plan(p, fault, ctx) {
+      return toxicPlan(
+        fault,
+        ctx,
+        spec.type,
+        p,
+        { timeout: Math.round(p.timeoutMs) },
+        spec.summary(p, fault.node),
+      );
+    },
+  };
 }
