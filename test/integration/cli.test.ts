@@ -10,38 +10,29 @@ const cli = (...args: string[]) =>
     cwd: repoRoot,
   });
 
+const commands = [
+  'run',
+  'deploy',
+  'destroy',
+  'inject',
+  'cleanup',
+  'score',
+  'report',
+  'conform',
+  'doctor',
+  'bootstrap',
+];
+
 describe('edgechaos CLI', () => {
   it('should exit 0 with help that lists every command', async () => {
     const r = await cli('--help');
     assert.equal(r.code, 0);
-    for (const c of [
-      'run',
-      'deploy',
-      'destroy',
-      'inject',
-      'cleanup',
-      'score',
-      'report',
-      'conform',
-      'doctor',
-      'bootstrap',
-    ]) {
+    for (const c of commands) {
       assert.match(r.stdout, new RegExp(`\\n  ${c} `), `help lists ${c}`);
     }
   });
 
-  for (const c of [
-    'run',
-    'deploy',
-    'destroy',
-    'inject',
-    'cleanup',
-    'score',
-    'report',
-    'conform',
-    'doctor',
-    'bootstrap',
-  ]) {
+  for (const c of commands) {
     it(`should show Examples in the help of ${c}`, async () => {
       const r = await cli(c, '--help');
       assert.equal(r.code, 0);
