@@ -1,6 +1,6 @@
 import { percentile } from '../load/summary.ts';
 import type { CheckResult } from './types.ts';
-import { notMeasured } from './types.ts';
+import { medianMetric, notMeasured } from './types.ts';
 
 export interface Publication {
   version: number;
@@ -26,22 +26,8 @@ export function checkDownlink(pubs: readonly Publication[], timeoutMs: number): 
   online.sort((a, b) => a - b);
   healed.sort((a, b) => a - b);
   const metrics: CheckResult['metrics'] = {};
-  if (online.length) {
-    metrics['downlink.propagation-ms'] = {
-      value: percentile(online, 50),
-      unit: 'ms',
-      source: 'check:downlink',
-      spread: { min: online[0]!, max: online[online.length - 1]!, n: online.length },
-    };
-  }
-  if (healed.length) {
-    metrics['downlink.after-heal-ms'] = {
-      value: percentile(healed, 50),
-      unit: 'ms',
-      source: 'check:downlink',
-      spread: { min: healed[0]!, max: healed[healed.length - 1]!, n: healed.length },
-    };
-  }
+  if (online.length) metrics['downlink.propagation-ms'] = medianMetric(online, 'ms', 'check:downlink');
+  if (healed.length) metrics['downlink.after-heal-ms'] = medianMetric(healed, 'ms', 'check:downlink');
   return {
     id: 'downlink',
     title,

@@ -1,5 +1,5 @@
 import { percentile } from '../load/summary.ts';
-import type { CheckResult } from './types.ts';
+import { medianMetric, type CheckResult } from './types.ts';
 
 /** Start-up: process start → first 200 from /healthz, median of N cold starts (fresh data dir each). */
 export function checkStartup(samplesMs: readonly number[], gateMs: number): CheckResult {
@@ -11,12 +11,7 @@ export function checkStartup(samplesMs: readonly number[], gateMs: number): Chec
     status: s.length > 0 && med <= gateMs ? 'passed' : 'failed',
     summary: `median ${med.toFixed(1)} ms over ${s.length} cold starts (min ${s[0]?.toFixed(1)}, max ${s[s.length - 1]?.toFixed(1)}; limit ${gateMs} ms)`,
     metrics: {
-      'startup.edge-agent.median-ms': {
-        value: med,
-        unit: 'ms',
-        source: 'check:startup',
-        spread: { min: s[0] ?? 0, max: s[s.length - 1] ?? 0, n: s.length },
-      },
+      'startup.edge-agent.median-ms': medianMetric(s, 'ms', 'check:startup'),
     },
     evidence: { samplesMs: s },
   };

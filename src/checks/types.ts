@@ -1,4 +1,5 @@
-import type { Metrics } from '../scoring/types.ts';
+import { percentile } from '../load/summary.ts';
+import type { Metric, Metrics } from '../scoring/types.ts';
 
 /** What a check concludes: a verdict, the metrics it measured, and the evidence behind them. */
 export interface CheckResult {
@@ -14,4 +15,14 @@ export interface CheckResult {
 
 export function notMeasured(id: string, title: string, why: string): CheckResult {
   return { id, title, status: 'not-measured', summary: why, metrics: {}, evidence: {} };
+}
+
+/** The median of repeated measurements (ascending) as a metric, with their spread. */
+export function medianMetric(sorted: readonly number[], unit: string, source: string): Metric {
+  return {
+    value: percentile(sorted, 50),
+    unit,
+    source,
+    spread: { min: sorted[0] ?? 0, max: sorted[sorted.length - 1] ?? 0, n: sorted.length },
+  };
 }
