@@ -32,6 +32,10 @@ const (
 	NeedsCloudLabel = "edgechaos.io/needs-cloud"
 	// UplinkDown is the UplinkAnnotation value that filters nodes out for pods needing the cloud.
 	UplinkDown = "down"
+	// OverloadedTaintKey is the NoSchedule taint the overload-migration controller puts on a node
+	// before it evicts pods from it (and removes once the node's load is back under the
+	// threshold), so no scheduler places the evicted pods' replacements back onto it.
+	OverloadedTaintKey = "edgechaos.io/overloaded"
 )
 
 // MaxScore is the framework's maximum node score (fwk.MaxNodeScore).
@@ -48,13 +52,18 @@ type Args struct {
 	MemoryWeight float64 `json:"memoryWeight"`
 	// MaxLatencyMs is the latency that scores 0 (and what an unmeasured node counts as).
 	MaxLatencyMs float64 `json:"maxLatencyMs"`
+	// OverloadThreshold: a node whose reported CPU or memory load is above this scores 0 (the
+	// lowest) whatever its latency — the same threshold the overload-migration controller
+	// evicts at, so new work does not join a node that is being drained. ≥ 1 turns it off
+	// (0 in the config means the default, 0.85).
+	OverloadThreshold float64 `json:"overloadThreshold"`
 }
 
 // DefaultArgs: closeness to the data source counts twice as much as headroom, so a pod stays
 // near its data unless the near nodes are ~0.35 busier (utilisation) than a far one that is
 // 20 ms away.
 func DefaultArgs() Args {
-	return Args{LoadWeight: 1, LatencyWeight: 2, CPUWeight: 1, MemoryWeight: 1, MaxLatencyMs: 100}
+	return Args{LoadWeight: 1, LatencyWeight: 2, CPUWeight: 1, MemoryWeight: 1, MaxLatencyMs: 100, OverloadThreshold: 0.85}
 }
 
 // WithDefaults fills unset (zero) fields from DefaultArgs and rejects negative or all-zero weights.
@@ -70,9 +79,13 @@ func (a Args) WithDefaults() (Args, error) {
 	if out.MaxLatencyMs == 0 {
 		out.MaxLatencyMs = d.MaxLatencyMs
 	}
+	if out.OverloadThreshold == 0 {
+		out.OverloadThreshold = d.OverloadThreshold
+	}
 	for name, v := range map[string]float64{
 		"loadWeight": out.LoadWeight, "latencyWeight": out.LatencyWeight,
 		"cpuWeight": out.CPUWeight, "memoryWeight": out.MemoryWeight, "maxLatencyMs": out.MaxLatencyMs,
+		"overloadThreshold": out.OverloadThreshold,
 	} {
 		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 			return Args{}, fmt.Errorf("edge scheduler args: %s must be a finite number ≥ 0, got %v", name, v)
@@ -149,9 +162,20 @@ func LatencyScore(a Args, latencyMs float64, ok bool) float64 {
 	return MaxScore * (1 - math.Min(latencyMs, a.MaxLatencyMs)/a.MaxLatencyMs)
 }
 
+// Overloaded reports whether a node's reported CPU or memory load is above the overload
+// threshold (the pods' requests do not count: this is the reporter's signal, the one the
+// overload-migration controller acts on).
+func Overloaded(a Args, n NodeLoad) bool {
+	return a.OverloadThreshold > 0 && a.OverloadThreshold < 1 && max(n.CPUReported, n.MemReported) > a.OverloadThreshold
+}
+
 // Score combines headroom and latency with the weights; a pod naming no data source is scored
-// on headroom alone.
+// on headroom alone. An overloaded node scores 0, the lowest: closeness to the data source must
+// not pull pods (least of all the replacements of pods just evicted from it) onto it.
 func Score(a Args, n NodeLoad, hasSource bool, latencyMs float64, latencyOK bool) int64 {
+	if Overloaded(a, n) {
+		return 0
+	}
 	h := HeadroomScore(a, n)
 	if !hasSource || a.LatencyWeight == 0 {
 		if a.LoadWeight == 0 {

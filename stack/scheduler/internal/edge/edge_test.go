@@ -83,7 +83,13 @@ func TestScore(t *testing.T) {
 		{"idle node, no source: full headroom", d, rpi4(0, 0, 0), false, 0, false, 100},
 		{"half-busy CPU, idle memory", d, rpi4(0.5, 0, 0), false, 0, false, 75},
 		{"requests add to the reported load", d, rpi4(0.25, 0, 1000), false, 0, false, 75},
-		{"overloaded clamps at zero CPU headroom", d, rpi4(0.9, 0, 2000), false, 0, false, 50},
+		{"busy plus requests clamps at zero CPU headroom", d, rpi4(0.8, 0, 2000), false, 0, false, 50},
+		{"reported CPU above the overload threshold scores lowest", d, rpi4(0.9, 0, 0), false, 0, false, 0},
+		{"even next to the data source", d, rpi4(0.86, 0, 0), true, 0, true, 0},
+		{"reported memory above the threshold too", d, rpi4(0, 0.97, 0), true, 0, true, 0},
+		{"at the threshold is not above it", d, rpi4(0.85, 0, 0), false, 0, false, 57}, // 57.4999…
+		{"requests alone never make a node overloaded", d, rpi4(0, 0, 3900), false, 0, false, 51},
+		{"threshold 1 turns it off", Args{LoadWeight: 1, LatencyWeight: 2, CPUWeight: 1, MemoryWeight: 1, MaxLatencyMs: 100, OverloadThreshold: 1}, rpi4(0.97, 0, 0), true, 0, true, 84},
 		{"idle and next to the source", d, rpi4(0, 0, 0), true, 0, true, 100},
 		{"idle, 50 ms away: latency counts twice", d, rpi4(0, 0, 0), true, 50, true, 67},
 		{"beyond max latency scores 0 for latency", d, rpi4(0, 0, 0), true, 500, true, 33},
@@ -209,5 +215,35 @@ func TestPickVictims(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestOverloadStep(t *testing.T) {
+	a := MigrateArgs{Threshold: 0.85, Target: 0.7, Sustain: 2 * time.Second, Cooldown: 5 * time.Second, MaxPerRound: 3}
+	t0 := time.Unix(1000, 0)
+	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+	o := NewOverload()
+	for i, s := range []struct {
+		at      float64
+		load    float64
+		tainted bool
+		evicted bool // the controller evicted at this step
+		want    Step
+	}{
+		{at: 0, load: 0.9, want: Step{}},                                           // overload starts: nothing yet
+		{at: 2, load: 0.9, evicted: true, want: Step{Taint: true, Evict: true}},    // sustained: taint, then evict
+		{at: 3, load: 0.9, tainted: true, want: Step{}},                            // cooldown: the taint stays
+		{at: 7, load: 0.88, tainted: true, evicted: true, want: Step{Evict: true}}, // cooldown over, still tainted
+		{at: 8, load: 0.85, tainted: true, want: Step{Untaint: true}},              // at the threshold: untaint
+		{at: 9, load: 0.2, want: Step{}},                                           // idle and untainted
+		{at: 10, load: 0.1, tainted: true, want: Step{Untaint: true}},              // a stale taint (e.g. after a restart)
+	} {
+		got := o.Step(a, "n", s.load, s.tainted, at(s.at))
+		if got != s.want {
+			t.Fatalf("step %d (t=%v load=%v tainted=%v) = %+v, want %+v", i, s.at, s.load, s.tainted, got, s.want)
+		}
+		if s.evicted {
+			o.Evicted("n", at(s.at))
+		}
 	}
 }

@@ -55,6 +55,30 @@ func (o *Overload) Observe(a MigrateArgs, node string, load float64, now time.Ti
 	return true
 }
 
+// Step is what the controller does with one node on one tick.
+type Step struct {
+	// Taint: put the overloaded NoSchedule taint on the node (before evicting, so the
+	// replacements of the evicted pods cannot be placed back onto it).
+	Taint bool
+	// Untaint: the node's load is back at or under the threshold; take the taint off.
+	Untaint bool
+	// Evict: pick victims (PickVictims) and evict them — only once the node is tainted.
+	Evict bool
+}
+
+// Step observes a node's load at `now` (see Observe) and decides, given whether the node
+// carries the overloaded taint: a node due for eviction is tainted first and evicted from once
+// the taint is in place; a tainted node whose load is at or under the threshold is untainted.
+// The taint stays through the cooldown while the node is still overloaded.
+func (o *Overload) Step(a MigrateArgs, node string, load float64, tainted bool, now time.Time) Step {
+	due := o.Observe(a, node, load, now)
+	return Step{
+		Taint:   due && !tainted,
+		Untaint: tainted && load <= a.Threshold,
+		Evict:   due,
+	}
+}
+
 // Evicted records that pods were evicted from node at `now` (starts the cooldown).
 func (o *Overload) Evicted(node string, now time.Time) { o.last[node] = now }
 

@@ -77,6 +77,10 @@ func TestPlacementScore(t *testing.T) {
 			nodeInfo(node("n", nil), pod("q", nil, "1")), 75},
 		{"weights from args", `{"loadWeight":1,"latencyWeight":1,"maxLatencyMs":10}`, pod("p", src, "0"),
 			nodeInfo(node("n", map[string]string{edge.LatencyKey("plant-a"): "5"})), 75},
+		{"overloaded node next to the source scores lowest", "", pod("p", src, "0"),
+			nodeInfo(node("n", map[string]string{edge.CPULoadAnnotation: "0.97", edge.LatencyKey("plant-a"): "0"})), 0},
+		{"overload threshold from args", `{"overloadThreshold":0.98}`, pod("p", src, "0"),
+			nodeInfo(node("n", map[string]string{edge.CPULoadAnnotation: "0.97", edge.MemLoadAnnotation: "0", edge.LatencyKey("plant-a"): "0"})), 84},
 		{"garbage annotations count as unreported", "", pod("p", src, "0"),
 			nodeInfo(node("n", map[string]string{edge.CPULoadAnnotation: "x", edge.LatencyKey("plant-a"): "y"})), 33},
 	} {
