@@ -1,3 +1,4 @@
+import type { CheckResult } from '../checks/types.ts';
 import type { CleanupRegistry } from '../core/cleanup/registry.ts';
 import type { StackControl } from '../conform/suite.ts';
 import type { PlannedFault } from './plan.ts';
@@ -28,5 +29,10 @@ export interface CampaignDeployment {
   coldStarts(samples: number, signal: AbortSignal): Promise<number[]>;
   /** Control of one edge for the conformance suite (cut its cloud link, kill -9 + restart it). */
   control(node: string): StackControl;
+  /**
+   * Checks only this target can make (Kubernetes: scheduling latency, rescheduling), run after the
+   * common ones, before teardown.
+   */
+  targetChecks?(signal: AbortSignal): Promise<CheckResult[]>;
   teardown(): Promise<void>;
 }

@@ -29,7 +29,7 @@ function asFault(f: PlannedFault): ResolvedFault {
  * param is one clear error and nothing is half-applied. Planning is pure: the placeholder addresses
  * (TEST-NET-1, RFC 5737) are never sent to.
  */
-export function prevalidateFaults(plan: Plan): void {
+export function prevalidateFaults(plan: Plan, skip: (f: PlannedFault) => boolean = () => false): void {
   const nodes = [
     { name: 'cloud', role: 'cloud' as const, address: '192.0.2.1' },
     ...plan.nodes.map((n, i) => ({ name: n.name, role: 'edge' as const, address: `192.0.2.${i + 10}` })),
@@ -41,7 +41,7 @@ export function prevalidateFaults(plan: Plan): void {
     uplinkDevice: () => 'eth0',
   };
   for (const f of plan.faults) {
-    planFault(asFault(f), ctx);
+    if (!skip(f)) planFault(asFault(f), ctx);
   }
 }
 
@@ -144,9 +144,23 @@ export function campaignPort(dep: Deployment, stack: StackManifest, runDir: stri
   };
 }
 
-export const localDeployer: Deployer = async ({ scenario, plan, stack, registry, runDir, runId, signal }) => {
-  prevalidateFaults(plan);
-  const dep = await new LocalTarget().deploy(
+export const localDeployer: Deployer = async (args) => {
+  prevalidateFaults(args.plan);
+  const dep = await deployLocal(args);
+  return campaignPort(dep, args.stack, args.runDir);
+};
+
+/** The scenario's nodes as namespaces + cgroups on this host (the local target). */
+export function deployLocal({
+  scenario,
+  plan,
+  stack,
+  registry,
+  runDir,
+  runId,
+  signal,
+}: Parameters<Deployer>[0]): Promise<Deployment> {
+  return new LocalTarget().deploy(
     stack,
     {
       edges: plan.nodes.map((n) => ({ name: n.name, profile: n.profile })),
@@ -155,5 +169,4 @@ export const localDeployer: Deployer = async ({ scenario, plan, stack, registry,
     },
     { runId, runDir, registry, signal },
   );
-  return campaignPort(dep, stack, runDir);
-};
+}

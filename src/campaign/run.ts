@@ -300,7 +300,7 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
       const restarts = Object.fromEntries(d.edges.map((e) => [e.name, d.unplannedExits(e.name)]));
       // Injected downtime: from a kill/restart/pause until the node answers a client again (or the pause ends).
       const outages: Window[] = faults
-        .filter((f) => f.kind === 'kill' || f.kind === 'restart-node' || f.kind === 'pause')
+        .filter((f) => ['kill', 'restart-node', 'pause', 'node-loss'].includes(f.kind))
         .map((f) => {
           // after the kill has landed (apply done) or the pause has ended: an answer before that proves nothing
           const from = f.end ?? f.start;
@@ -392,6 +392,7 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
             'disabled in the scenario',
           ),
         );
+      if (d.targetChecks) checks.push(...(await d.targetChecks(opts.signal)));
     })();
   } catch (err) {
     error = err instanceof Error ? err.message : String(err);

@@ -102,6 +102,23 @@ export const scenarioSchema = z
           .strict()
           .default({ maxOverheadRatio: 5 }),
         conformance: z.boolean().default(true),
+        /** Kubernetes targets: pods the deploy created, created → bound. */
+        scheduling: z
+          .object({ maxP99Ms: z.number().positive().default(5000) })
+          .strict()
+          .default({ maxP99Ms: 5000 }),
+        /** Kubernetes targets: N times, lose the edge node hosting the most workload pods. */
+        rescheduling: z
+          .object({
+            trials: z.number().int().min(0).max(20).default(3),
+            /** node-loss: the node stops answering (heartbeat / container stopped); overload: a NoExecute taint. */
+            mechanism: z.enum(['node-loss', 'overload']).default('node-loss'),
+            maxP99Ms: z.number().positive().default(60_000),
+            /** Per trial: loss → replicas Ready elsewhere. */
+            timeout: duration.default('120s'),
+          })
+          .strict()
+          .default({ trials: 3, mechanism: 'node-loss', maxP99Ms: 60_000, timeout: '120s' }),
       })
       .strict()
       .default({
@@ -111,6 +128,8 @@ export const scenarioSchema = z
         image: { maxBytes: 10e6 },
         syncEfficiency: { maxOverheadRatio: 5 },
         conformance: true,
+        scheduling: { maxP99Ms: 5000 },
+        rescheduling: { trials: 3, mechanism: 'node-loss', maxP99Ms: 60_000, timeout: '120s' },
       }),
     rubric: z.string().optional(),
   })

@@ -50,6 +50,8 @@ export interface RescheduleOptions {
   /** Per trial: loss → replacements Ready (default 120 s). */
   trialTimeoutMs?: number;
   signal?: AbortSignal;
+  /** Called after each completed trial (so a later failure still leaves the earlier ones). */
+  onTrial?: (t: RescheduleTrial) => void;
 }
 
 function hasLossTaint(n: V1Node): boolean {
@@ -194,6 +196,7 @@ export async function measureRescheduling(opts: RescheduleOptions): Promise<Resc
         replacementNodes: [...new Set(replacementNodes)],
       };
       trials.push(trial);
+      opts.onTrial?.(trial);
       log.info(
         `trial ${i + 1}/${opts.trials}: ${victim.node} (${victim.pods} pods) lost → rescheduled in ${trial.rescheduledMs} ms (detected ${trial.detectedMs ?? '?'} ms, evicted ${trial.evictedMs ?? '?'} ms)`,
       );

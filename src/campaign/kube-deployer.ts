@@ -1,0 +1,205 @@
+import { join } from 'node:path';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { checkRescheduling, checkSchedulingLatency } from '../checks/scheduling.ts';
+import { notMeasured, type CheckResult } from '../checks/types.ts';
+import type { CleanupHandle, CleanupRegistry } from '../core/cleanup/registry.ts';
+import { parseDuration } from '../core/duration.ts';
+import { logger } from '../core/logger.ts';
+import { startControlPlane, type StartedControlPlane } from '../kube/control-plane.ts';
+import type { FakeNodeSpec } from '../kube/nodes.ts';
+import { isBoardProfile } from '../kube/profiles.ts';
+import type { StackManifest } from '../stack/manifest.ts';
+import { applyKubeFault, isKubeFault, validateKubeFault } from '../targets/kube/campaign-faults.ts';
+import { overloadDriver } from '../targets/kube/node-faults.ts';
+import {
+  measureRescheduling,
+  type NodeLossDriver,
+  type RescheduleTrial,
+} from '../targets/kube/reschedule.ts';
+import { KubeTarget, type DeployResult } from '../targets/kube/target.ts';
+import type { CampaignDeployment } from './deployment.ts';
+import { campaignPort, deployLocal, prevalidateFaults } from './local-deployer.ts';
+import type { Plan } from './plan.ts';
+import type { Deployer } from './run.ts';
+import type { Scenario } from './scenario.ts';
+
+const log = logger('kube-campaign');
+
+/** Validate every planned fault: Kubernetes-level kinds here, node-level kinds by the catalogue. */
+export function prevalidateKubeFaults(plan: Plan, target: string): void {
+  for (const f of plan.faults) if (isKubeFault(f.kind)) validateKubeFault(f, target);
+  prevalidateFaults(plan, (f) => isKubeFault(f.kind));
+}
+
+/** The Kubernetes half of a campaign: the stack's manifests on a cluster and what can be measured there. */
+export interface KubeSide {
+  kc: KubeConfig;
+  kubeconfig: string;
+  target: KubeTarget;
+  deployed: DeployResult;
+  /** How this cluster loses a node (kwok heartbeat; Kind container stopped). */
+  nodeLoss: NodeLossDriver;
+  schedulerName: string;
+}
+
+/** Server-side apply the stack's manifests (a namespace per run) and wait until they are ready. */
+export async function deployKubeSide(opts: {
+  kubeconfig: string;
+  context?: string;
+  stack: StackManifest;
+  runId: string;
+  nodeLoss: NodeLossDriver;
+  signal: AbortSignal;
+}): Promise<KubeSide> {
+  const target = await KubeTarget.connect(
+    {
+      kubeconfig: opts.kubeconfig,
+      ...(opts.context ? { context: opts.context } : {}),
+      ...(opts.stack.kube?.manifests ? { manifests: opts.stack.kube.manifests } : {}),
+      namespace: `edgechaos-${opts.runId}`,
+    },
+    opts.signal,
+  );
+  const deployed = await target.deploy({ signal: opts.signal });
+  return {
+    kc: target.kc,
+    kubeconfig: opts.kubeconfig,
+    target,
+    deployed,
+    nodeLoss: opts.nodeLoss,
+    schedulerName: 'default-scheduler',
+  };
+}
+
+/** Scheduling latency of the deploy's pods, then N rescheduling trials (scenario.checks.rescheduling). */
+export async function kubeChecks(
+  side: KubeSide,
+  scenario: Scenario,
+  edges: number,
+  registry: CleanupRegistry,
+  signal: AbortSignal,
+): Promise<CheckResult[]> {
+  const out: CheckResult[] = [
+    checkSchedulingLatency(side.deployed.podLatency, scenario.checks.scheduling.maxP99Ms, side.schedulerName),
+  ];
+  const r = scenario.checks.rescheduling;
+  const title = 'Rescheduling: node lost → workload Ready on other nodes';
+  if (r.trials === 0) {
+    out.push(notMeasured('rescheduling', title, 'disabled in the scenario (checks.rescheduling.trials: 0)'));
+    return out;
+  }
+  if (edges < 2) {
+    out.push(notMeasured('rescheduling', title, `needs at least two edge nodes (the scenario has ${edges})`));
+    return out;
+  }
+  const driver =
+    r.mechanism === 'overload' ? overloadDriver({ registry, kubeconfig: side.kubeconfig }) : side.nodeLoss;
+  const timeoutMs = parseDuration(r.timeout);
+  const done: RescheduleTrial[] = [];
+  try {
+    const result = await measureRescheduling({
+      kc: side.kc,
+      namespace: side.target.namespace,
+      driver,
+      trials: r.trials,
+      trialTimeoutMs: timeoutMs,
+      signal,
+      onTrial: (t) => done.push(t),
+    });
+    out.push(checkRescheduling({ ok: true, result }, r.maxP99Ms));
+  } catch (err) {
+    if (signal.aborted) throw err;
+    out.push(
+      checkRescheduling(
+        {
+          ok: false,
+          error: err instanceof Error ? err.message : String(err),
+          timeoutMs,
+          partial: done,
+          mechanism: driver.mechanism,
+        },
+        r.maxP99Ms,
+      ),
+    );
+  }
+  return out;
+}
+
+/** The fake (kwok) nodes that mirror the scenario's nodes: `cloud` plus one per edge, board capacities. */
+export function mirrorNodes(plan: Plan): FakeNodeSpec[] {
+  return [
+    { name: 'cloud', role: 'cloud', profile: 'cloud-vm' },
+    ...plan.nodes.map((n): FakeNodeSpec => ({
+      name: n.name,
+      role: 'edge',
+      profile: isBoardProfile(n.profile) ? n.profile : 'x86-edge',
+    })),
+  ];
+}
+
+/**
+ * `--target kube-local`: the stack's processes run as on the local target (namespaces, cgroups,
+ * toxiproxy), and an embedded control plane whose kwok nodes mirror the scenario's nodes runs the
+ * stack's Kubernetes manifests, so the same campaign also measures scheduling and rescheduling.
+ * Pods on the embedded cluster are kwok's (no container runs): the data plane is the local one.
+ * A `node-loss` fault stops the node's kwok heartbeat AND freezes the node's processes.
+ */
+export const kubeLocalDeployer: Deployer = async (args) => {
+  const { scenario, plan, stack, registry, runDir, runId, signal } = args;
+  prevalidateKubeFaults(plan, 'kube-local');
+  const dep = await deployLocal(args);
+  let cp: StartedControlPlane | undefined;
+  try {
+    cp = await startControlPlane({ nodes: mirrorNodes(plan), registry, dir: join(runDir, 'kube'), signal });
+    const kwok = cp.nodeLossDriver();
+    const frozen = new Map<string, CleanupHandle>();
+    const nodeLoss: NodeLossDriver = {
+      mechanism: `${kwok.mechanism}; the node's processes frozen`,
+      lose: async (node) => {
+        frozen.set(node, await dep.freeze(node, registry));
+        await kwok.lose(node);
+      },
+      restore: async (node, o) => {
+        await frozen.get(node)?.revert();
+        frozen.delete(node);
+        await kwok.restore(node, o);
+      },
+    };
+    const side = await deployKubeSide({
+      kubeconfig: cp.kubeconfigPath(),
+      stack,
+      runId,
+      nodeLoss,
+      signal,
+    });
+    log.info(
+      `kube-local: ${side.deployed.objects.length} objects in ${side.target.namespace} ready in ${side.deployed.readyMs} ms`,
+    );
+    const port = campaignPort(dep, stack, runDir);
+    const controlPlane = cp;
+    return {
+      ...port,
+      target: 'kube-local',
+      applyFault: (f, reg, sig) =>
+        isKubeFault(f.kind)
+          ? applyKubeFault(f, {
+              kc: side.kc,
+              kubeconfig: side.kubeconfig,
+              namespace: side.target.namespace,
+              registry: reg,
+              nodeLoss,
+            })
+          : port.applyFault(f, reg, sig),
+      targetChecks: (sig) => kubeChecks(side, scenario, plan.nodes.length, registry, sig),
+      teardown: async () => {
+        for (const h of frozen.values()) await h.revert().catch(() => undefined);
+        await controlPlane.stop().catch((e: unknown) => log.error(`control plane stop: ${String(e)}`));
+        await dep.teardown();
+      },
+    } satisfies CampaignDeployment;
+  } catch (err) {
+    await cp?.stop().catch(() => undefined);
+    await dep.teardown().catch(() => undefined);
+    throw err;
+  }
+};

@@ -1,0 +1,84 @@
+import type { PodLatency } from '../targets/kube/pod-latency.ts';
+import type { RescheduleResult } from '../targets/kube/reschedule.ts';
+import type { CheckResult } from './types.ts';
+
+/**
+ * Kubernetes checks: how fast the cluster (its scheduler) binds the stack's pods, and how fast the
+ * workload is back on other nodes after a node hosting it is lost. Both come from watch events with
+ * millisecond arrival times (src/targets/kube/pod-latency.ts, reschedule.ts).
+ */
+
+/** Scheduling latency of the pods the deploy created: created → bound, p50/p99. */
+export function checkSchedulingLatency(lat: PodLatency, maxP99Ms: number, scheduler: string): CheckResult {
+  const s = lat.createdToScheduled;
+  const measured = s.count > 0;
+  return {
+    id: 'scheduling-latency',
+    title: `Scheduling latency: pod created → bound (${scheduler})`,
+    status: measured && s.p99 <= maxP99Ms ? 'passed' : 'failed',
+    summary: measured
+      ? `${s.count} pods: p50 ${s.p50} ms, p99 ${s.p99} ms (limit ${maxP99Ms} ms); created → ready p99 ${lat.createdToReady.p99} ms`
+      : `none of the ${lat.pods} pods the deploy created was seen bound`,
+    metrics: measured
+      ? {
+          'scheduling.p99-ms': {
+            value: s.p99,
+            unit: 'ms',
+            source: 'check:scheduling-latency',
+          },
+        }
+      : {},
+    evidence: { scheduler, podLatency: lat },
+  };
+}
+
+export type RescheduleOutcome =
+  | { ok: true; result: RescheduleResult }
+  /** A trial ran out of time (or failed): the workload never came back within `timeoutMs`. */
+  | { ok: false; error: string; timeoutMs: number; partial: RescheduleResult['trials']; mechanism: string };
+
+/**
+ * Rescheduling: over N trials, a node hosting workload pods is lost → every replica Ready on other
+ * nodes. The verdict is p99 ≤ `maxP99Ms`. A trial that never finishes fails the check, and its
+ * metric is the trial timeout: a lower bound, so a stack that never reschedules cannot score better
+ * than one that does so slowly.
+ */
+export function checkRescheduling(outcome: RescheduleOutcome, maxP99Ms: number): CheckResult {
+  const title = 'Rescheduling: node lost → workload Ready on other nodes';
+  if (!outcome.ok) {
+    return {
+      id: 'rescheduling',
+      title,
+      status: 'failed',
+      summary: `not rescheduled within ${outcome.timeoutMs} ms (${outcome.mechanism}) after ${outcome.partial.length} completed trial(s): ${outcome.error}`,
+      metrics: {
+        'reschedule.p99-ms': {
+          value: outcome.timeoutMs,
+          unit: 'ms',
+          source: 'check:rescheduling (timed out: lower bound)',
+        },
+      },
+      evidence: { mechanism: outcome.mechanism, trials: outcome.partial, error: outcome.error },
+    };
+  }
+  const r = outcome.result;
+  const q = r.rescheduled;
+  return {
+    id: 'rescheduling',
+    title,
+    status: q.count > 0 && q.p99 <= maxP99Ms ? 'passed' : 'failed',
+    summary: `${q.count} trials (${r.mechanism}): p50 ${q.p50} ms, p99 ${q.p99} ms (limit ${maxP99Ms} ms); loss detected p50 ${r.detected.p50} ms`,
+    metrics:
+      q.count > 0
+        ? {
+            'reschedule.p99-ms': {
+              value: q.p99,
+              unit: 'ms',
+              source: 'check:rescheduling',
+              spread: { min: Math.min(...r.trials.map((t) => t.rescheduledMs)), max: q.max, n: q.count },
+            },
+          }
+        : {},
+    evidence: { ...r },
+  };
+}
