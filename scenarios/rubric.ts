@@ -4,10 +4,11 @@ import { defineRubric } from '../src/scoring/rubric.ts';
  * The edge-container track's nine criteria. Anchors: "best" earns full marks, "worst" none, linear
  * between. Criteria a target cannot measure (scheduling on `local`) are reported as not measured.
  * Bump `version` whenever an anchor, weight or gate changes; reports state the version they used.
+ * 1.1.0: gate on reschedule.p99-ms (≤ 60 s), measured by the rescheduling check on Kubernetes targets.
  */
 export default defineRubric({
   name: 'edge-container-track',
-  version: '1.0.0',
+  version: '1.1.0',
   criteria: [
     {
       id: 'image-size',
@@ -105,6 +106,14 @@ export default defineRubric({
       terms: [
         { metric: 'scheduling.p99-ms', direction: 'lower-is-better', best: 50, worst: 5000, weight: 2 },
         { metric: 'reschedule.p99-ms', direction: 'lower-is-better', best: 5000, worst: 120_000, weight: 1 },
+      ],
+      gates: [
+        {
+          metric: 'reschedule.p99-ms',
+          op: '<=',
+          value: 60_000,
+          because: "a lost edge node's workload must be Ready elsewhere within a minute",
+        },
       ],
     },
     {
