@@ -318,6 +318,95 @@ describe('ssh target on emulated boards (netns + real sshd each)', () => {
     assert.ok(existsSync(join(runs.path, 'logs', 'edge-1', 'edge-1.log')), 'board logs collected');
   });
 
+  it('should stress a board that has no stress-ng with the bundled ec-stress, in its cgroup', async (t) => {
+    // Hide stress-ng on edge-1 only: /dev/null bound over it inside that board's sshd mount namespace
+    // (not executable, so the board's sh does not find it). Nothing outside the board changes.
+    const e1 = boards.board('edge-1');
+    const ns = ['nsenter', '-t', String(e1.sshd.pid), '-m'];
+    await run([...ns, 'mount', '--bind', '/dev/null', '/usr/bin/stress-ng']);
+    const inv = await loadInventory(boards.inventory());
+    const registry = CleanupRegistry.open(runId());
+    let dep: SshDeployment | undefined;
+    try {
+      dep = await new SshTarget(inv).deploy(
+        stack,
+        { edges: [{ name: 'edge-1' }] },
+        { runId: registry.runId, runDir: runs.path, registry },
+      );
+      const b = dep.board('edge-1');
+      assert.equal(b.facts.tools['stress-ng'], false, 'preflight sees no stress-ng on edge-1');
+      assert.equal(b.stressor, 'ec-stress');
+      assert.ok(existsSync(join(e1.dir, registry.runId, 'bin', 'ec-stress')), 'ec-stress uploaded');
+      const cg = `/sys/fs/cgroup/cpuacct/ec-${registry.runId}-edge-1`;
+      const members = (): string[] =>
+        readFileSync(`${cg}/cgroup.procs`, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((p) => {
+            try {
+              return readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').join(' ').trim();
+            } catch {
+              return '';
+            }
+          });
+      const cpu0 = (await dep.stats('edge-1')).cpuSeconds;
+      const stress = await applyFault(
+        dep,
+        { id: 'c2', kind: 'cpu-stress', node: 'edge-1', params: { workers: 1, load: 50 }, durationMs: 5000 },
+        registry,
+      );
+      const t0 = performance.now();
+      // The supervisor's child joins the cgroup, then execs ec-stress.
+      await until('ec-stress in the node cgroup', 5000, () =>
+        Promise.resolve(members().some((m) => /\/ec-stress --cpu 1 --cpu-load 50 /.test(m))),
+      );
+      assert.deepEqual(await boardProcs(e1, /stress-ng/), [], 'no stress-ng ran');
+      await new Promise((r) => setTimeout(r, 2000));
+      const cpu1 = (await dep.stats('edge-1')).cpuSeconds;
+      const wall = (performance.now() - t0) / 1000;
+      const r0 = performance.now();
+      await stress.revert();
+      await until(
+        'ec-stress gone',
+        5000,
+        async () =>
+          (await boardProcs(e1, /ec-stress/)).length === 0 && !members().some((m) => /ec-stress/.test(m)),
+      );
+      t.diagnostic(
+        `ec-stress 1 worker at 50%: ${(cpu1 - cpu0).toFixed(2)} CPU s in edge-1's cgroup (cpuacct) over ${wall.toFixed(2)} s; gone ${Math.round(performance.now() - r0)} ms after revert`,
+      );
+      // 50% of one CPU for ~2 s is ~1 CPU s; the agent idles. A shared 2-core machine may give less.
+      assert.ok(cpu1 - cpu0 > 0.5, `ec-stress burnt CPU in the node cgroup (${(cpu1 - cpu0).toFixed(2)} s)`);
+      assert.ok(cpu1 - cpu0 < wall * 0.5 + 0.4, `at about its duty cycle (${(cpu1 - cpu0).toFixed(2)} s)`);
+
+      const mem0 = (await dep.stats('edge-1')).memoryBytes;
+      const mem = await applyFault(
+        dep,
+        { id: 'm2', kind: 'memory-stress', node: 'edge-1', params: { size: '64MiB' }, durationMs: 5000 },
+        registry,
+      );
+      let grown = 0;
+      await until('64 MiB held in the node cgroup', 10_000, async () => {
+        grown = (await dep!.stats('edge-1')).memoryBytes - mem0;
+        return grown > 60 * 2 ** 20;
+      });
+      await mem.revert();
+      await until(
+        'memory ec-stress gone',
+        5000,
+        async () => (await boardProcs(e1, /ec-stress/)).length === 0,
+      );
+      t.diagnostic(`ec-stress --vm-bytes 64MiB: node cgroup memory grew ${(grown / 2 ** 20).toFixed(1)} MiB`);
+    } finally {
+      await dep?.teardown();
+      await registry.close();
+      await run([...ns, 'umount', '/usr/bin/stress-ng'], { allowFailure: true });
+    }
+    assert.deepEqual(boardEmpty('edge-1'), []);
+    assert.deepEqual(cgroupsOf(registry.runId), [], 'no cgroup left');
+    for (const b of boards.boards) assert.deepEqual(await boardProcs(b), [], `${b.name}: no process left`);
+  });
+
   it('should reach a board through a jump host', async (t) => {
     const cloud = boards.board('cloud');
     const inv = await loadInventory(

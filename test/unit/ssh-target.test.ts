@@ -6,7 +6,9 @@ import { ScenarioError, TargetError } from '../../src/core/errors.ts';
 import { repoRoot } from '../../src/core/paths.ts';
 import { redact } from '../../src/core/logger.ts';
 import { estimateOffset, toHarnessMs } from '../../src/targets/ssh/clock.ts';
-import { SshBoard } from '../../src/targets/ssh/board.ts';
+import { SshBoard, stressArgv, stressorOf } from '../../src/targets/ssh/board.ts';
+import { cpuStressArgv } from '../../faults/cpu-stress.ts';
+import { memoryStressArgv } from '../../faults/memory-stress.ts';
 import { classifySshFailure, type SshConnection } from '../../src/targets/ssh/connection.ts';
 import { resolveInventory } from '../../src/targets/ssh/inventory.ts';
 import { boardLayout, detachPrefix, statFiles } from '../../src/targets/ssh/layout.ts';
@@ -254,7 +256,30 @@ describe('ssh preflight', () => {
     assert.equal(f.memAvailableBytes, 3500000 * 1024);
     assert.equal(f.client, '10.0.0.1');
     const { warnings } = checkPreflight(edge, f, inv.file);
-    assert.deepEqual(warnings, ['edge-1: stress-ng absent: cpu/memory stress faults will fail there']);
+    assert.deepEqual(warnings, ['edge-1: stress-ng absent: cpu/memory stress use the bundled ec-stress']);
+  });
+
+  it('should pick stress-ng where the board has it and the bundled ec-stress (same flags) otherwise', () => {
+    const pi = parsePreflight(preflightOut());
+    const withNg = parsePreflight(preflightOut({ 'has_stress-ng': '1' }));
+    assert.equal(stressorOf(pi), 'ec-stress');
+    assert.equal(stressorOf(withNg), 'stress-ng');
+    const cpu = cpuStressArgv({ workers: 2, load: 40 }, 5000);
+    const mem = memoryStressArgv({ bytes: 64 * 2 ** 20, workers: 1 }, undefined);
+    assert.deepEqual(stressArgv(cpu, 'stress-ng', '/b/r/bin'), cpu);
+    assert.deepEqual(stressArgv(cpu, 'ec-stress', '/b/r/bin'), [
+      '/b/r/bin/ec-stress',
+      '--cpu',
+      '2',
+      '--cpu-load',
+      '40',
+      '--cpu-method',
+      'int64',
+      '--timeout',
+      '35s',
+    ]);
+    assert.deepEqual(stressArgv(mem, 'ec-stress', '/b/r/bin'), ['/b/r/bin/ec-stress', ...mem.slice(1)]);
+    assert.deepEqual(stressArgv(['sleep', '5'], 'ec-stress', '/b/r/bin'), ['sleep', '5']);
   });
 
   it('should refuse a board whose architecture is not the inventory one, naming the field', () => {

@@ -23,11 +23,35 @@ export const killPidfileArgv = (pidf: string): string[] => [
   pidf,
 ];
 
+/**
+ * Which stressor runs cpu/memory stress on a board (pure, decided at preflight): the board's own
+ * stress-ng, else the bundled static `ec-stress` (same flags) uploaded to `<run>/bin/`.
+ */
+export function stressorOf(facts: Pick<BoardFacts, 'tools'>): 'stress-ng' | 'ec-stress' {
+  return facts.tools['stress-ng'] ? 'stress-ng' : 'ec-stress';
+}
+
+/**
+ * A stress-ng argv as this board runs it (pure): unchanged where the board has stress-ng, else the
+ * uploaded ec-stress, which takes the same flags the catalogue's stress faults use. Any other argv is
+ * left alone.
+ */
+export function stressArgv(
+  argv: readonly string[],
+  stressor: 'stress-ng' | 'ec-stress',
+  bin: string,
+): string[] {
+  if (argv[0] !== 'stress-ng' || stressor === 'stress-ng') return [...argv];
+  return [`${bin}/ec-stress`, ...argv.slice(1)];
+}
+
 /** One board of a deployment: its connection, what preflight found, its clock offset and layout. */
 export class SshBoard {
   offset: ClockOffset = { offsetMs: 0, uncertaintyMs: 0, samples: 0 };
   /** Network device that carries the board's traffic to the cloud (from `ip route get`). */
   uplinkDev = 'eth0';
+  /** Whether ec-stress was uploaded to `<run>/bin/` (boards without stress-ng). */
+  bundledStressor = false;
 
   constructor(
     readonly host: InventoryHost,
@@ -123,9 +147,22 @@ export class SshBoard {
     return pid;
   }
 
-  /** A helper (stress-ng…) on the board: journaled and armed before it starts, like a fault effect. */
+  get stressor(): 'stress-ng' | 'ec-stress' {
+    return stressorOf(this.facts);
+  }
+
+  /**
+   * A helper (stress-ng…) on the board: journaled and armed before it starts, like a fault effect.
+   * stress-ng becomes the bundled ec-stress where the board has no stress-ng.
+   */
   async spawnHelper(argv: readonly string[], opts: NodeSpawnOptions): Promise<NodeProcess> {
-    return (await this.spawnNamed(argv, opts)).proc;
+    const a = stressArgv(argv, this.stressor, this.layout.bin);
+    if (a[0] !== argv[0] && !this.bundledStressor)
+      throw new TargetError(
+        `${this.node}: no stress-ng on the board and no ec-stress was uploaded (run stack/build.sh, then deploy again)`,
+        { node: this.node },
+      );
+    return (await this.spawnNamed(a, opts)).proc;
   }
 
   /** spawnHelper, also naming the helper (its files are `<run>/<name>.pid`, `.pid.start`). */
@@ -151,7 +188,9 @@ export class SshBoard {
     }
     let stopped = false;
     const exited = (async () => {
-      while (!stopped) {
+      // Also ends when the entry was reverted or forgotten through the registry (revertAll, close).
+      const tracked = (): boolean => opts.registry.pending().some((e) => e.id === handle.id);
+      while (!stopped && tracked()) {
         await sleep(1000);
         const r = await this.conn.exec(['test', '-f', pidf], { allowFailure: true }).catch(() => undefined);
         if (r && r.code === 1) break;

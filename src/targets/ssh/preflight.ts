@@ -122,6 +122,6 @@ export function checkPreflight(h: InventoryHost, facts: BoardFacts, file: string
       `${h.name}: no tc netem in kernel ${facts.kernel}: latency faults use toxiproxy on the uplink`,
     );
   if (!facts.tools['stress-ng'])
-    warnings.push(`${h.name}: stress-ng absent: cpu/memory stress faults will fail there`);
+    warnings.push(`${h.name}: stress-ng absent: cpu/memory stress use the bundled ec-stress`);
   return { warnings };
 }

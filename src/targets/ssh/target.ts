@@ -5,7 +5,7 @@ import { basename, join } from 'node:path';
 import { deadline, waitFor } from '../../core/deadline.ts';
 import { EdgechaosError, ScenarioError, TargetError } from '../../core/errors.ts';
 import { logger } from '../../core/logger.ts';
-import { toolsDir } from '../../core/paths.ts';
+import { repoRoot, toolsDir } from '../../core/paths.ts';
 import type { StackManifest } from '../../stack/manifest.ts';
 import { acctScript } from '../local/topology-plan.ts';
 import { mapLimit } from '../local/target.ts';
@@ -43,6 +43,12 @@ export function archVariant(path: string, arch: 'amd64' | 'arm64'): string {
     /([/_-])(linux-)?(amd64|arm64|x86_64|aarch64)([/_.-])/,
     (_m, a: string, l: string | undefined, _x, b: string) => `${a}${l ?? ''}${arch}${b}`,
   );
+}
+
+/** The bundled static stressor for a board arch (stack/build.sh builds it), when it was built. */
+export function bundledStressor(arch: 'amd64' | 'arm64'): string | undefined {
+  const p = join(repoRoot, 'stack', 'dist', 'bin', `linux-${arch}`, 'ec-stress');
+  return existsSync(p) ? p : undefined;
 }
 
 /** toxiproxy-server for the board's arch: the pinned tool (same arch as the harness) or .tools/bin/linux-<arch>/. */
@@ -326,6 +332,16 @@ export class SshTarget implements Target {
         });
         const c = cmds.get(h.name)!;
         if (c.local) await b.conn.upload(c.local, `${l.bin}/${basename(c.local)}`);
+        if (h.role === 'edge' && b.stressor === 'ec-stress') {
+          const st = bundledStressor(h.arch);
+          if (st) {
+            await b.conn.upload(st, `${l.bin}/ec-stress`);
+            b.bundledStressor = true;
+          } else
+            log.warn(
+              `${h.name}: no stress-ng on the board and no ${h.arch} ec-stress in stack/dist (run stack/build.sh): cpu/memory stress faults will fail there`,
+            );
+        }
         if (h.role === 'cloud' && toxiBin) await b.conn.upload(toxiBin, `${l.bin}/toxiproxy-server`);
         if (h.role === 'edge') {
           const route = await b.conn.exec(['ip', '-o', 'route', 'get', cloudHost.netAddress], {
@@ -356,6 +372,7 @@ export class SshTarget implements Target {
             netem: b.facts.netem,
             systemd: b.facts.systemd,
             stressNg: b.facts.tools['stress-ng'],
+            stressor: b.host.role === 'edge' ? b.stressor : undefined,
             memAvailableBytes: b.facts.memAvailableBytes,
             clock: b.offset,
           })),
