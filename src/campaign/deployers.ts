@@ -1,4 +1,4 @@
-import { kubeLocalDeployer } from './kube-deployer.ts';
+import { kindDeployer, kubeDeployer, kubeLocalDeployer } from './kube-deployer.ts';
 import { localDeployer } from './local-deployer.ts';
 import type { Deployer } from './run.ts';
 import { sshDeployerFromEnv } from '../targets/ssh/deployer.ts';
@@ -7,5 +7,7 @@ import { sshDeployerFromEnv } from '../targets/ssh/deployer.ts';
 export const deployers: Record<string, Deployer> = {
   local: localDeployer,
   'kube-local': kubeLocalDeployer,
+  kind: kindDeployer(),
+  kube: kubeDeployer({}),
   ssh: sshDeployerFromEnv,
 };

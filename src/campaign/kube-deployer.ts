@@ -1,10 +1,23 @@
-import { join } from 'node:path';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { dirname, join } from 'node:path';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { checkRescheduling, checkSchedulingLatency } from '../checks/scheduling.ts';
 import { notMeasured, type CheckResult } from '../checks/types.ts';
 import type { CleanupHandle, CleanupRegistry } from '../core/cleanup/registry.ts';
 import { parseDuration } from '../core/duration.ts';
 import { logger } from '../core/logger.ts';
+import { TargetError, UsageError } from '../core/errors.ts';
+import { run } from '../core/proc.ts';
+import { isNodeHealthy } from '../kube/nodes.ts';
+import { which } from '../tools/find.ts';
+import { ClusterDeployment } from '../targets/kube/cluster-deployment.ts';
+import type { DockerExecutor } from '../targets/kube/docker-shell.ts';
+import {
+  containerNodeLoss,
+  KindCluster,
+  kindCommands,
+  kindPreflight,
+  realExecutor,
+} from '../targets/kube/kind.ts';
 import { startControlPlane, type StartedControlPlane } from '../kube/control-plane.ts';
 import type { FakeNodeSpec } from '../kube/nodes.ts';
 import { isBoardProfile } from '../kube/profiles.ts';
@@ -25,10 +38,13 @@ import type { Scenario } from './scenario.ts';
 
 const log = logger('kube-campaign');
 
-/** Validate every planned fault: Kubernetes-level kinds here, node-level kinds by the catalogue. */
+/**
+ * Validate every planned fault: Kubernetes-level kinds here, node-level kinds by the catalogue. On a
+ * cluster (kind, kube) there is no toxiproxy on the uplinks, so toxic faults are refused here too.
+ */
 export function prevalidateKubeFaults(plan: Plan, target: string): void {
   for (const f of plan.faults) if (isKubeFault(f.kind)) validateKubeFault(f, target);
-  prevalidateFaults(plan, (f) => isKubeFault(f.kind));
+  prevalidateFaults(plan, (f) => isKubeFault(f.kind), target === 'kube-local');
 }
 
 /** The Kubernetes half of a campaign: the stack's manifests on a cluster and what can be measured there. */
@@ -203,3 +219,170 @@ export const kubeLocalDeployer: Deployer = async (args) => {
     throw err;
   }
 };
+
+/** The harness's source address towards `ip` (what the nodes see as the client): `ip route get`, sends nothing. */
+export async function sourceAddressTowards(ip: string): Promise<string> {
+  const r = await run(['ip', '-j', 'route', 'get', ip]);
+  const src = (JSON.parse(r.stdout) as { prefsrc?: string }[])[0]?.prefsrc;
+  if (!src) throw new TargetError(`no route from this machine to the cluster's nodes (${ip})`);
+  return src;
+}
+
+interface ClusterCampaign {
+  target: 'kind' | 'kube';
+  kubeconfig: string;
+  context?: string;
+  nodeLoss: (kc: KubeConfig) => NodeLossDriver;
+  /** Copy files into every node (the stack's edge binary, for cold starts). */
+  copyToNodes: (files: string[]) => Promise<void>;
+  exec?: DockerExecutor;
+  /** Undo what the target created for the run (the Kind cluster). */
+  dispose: () => Promise<void>;
+}
+
+/** The campaign port of a cluster whose nodes are containers: the stack from its manifests, faults via docker exec. */
+async function clusterCampaign(
+  args: Parameters<Deployer>[0],
+  c: ClusterCampaign,
+): Promise<CampaignDeployment> {
+  const { scenario, plan, stack, registry, runDir, runId, signal } = args;
+  try {
+    await c.copyToNodes([stack.edge.command[0]!]);
+    const kc = new KubeConfig();
+    kc.loadFromFile(c.kubeconfig);
+    if (c.context) kc.setCurrentContext(c.context);
+    const nodeLoss = c.nodeLoss(kc);
+    const side = await deployKubeSide({
+      kubeconfig: c.kubeconfig,
+      ...(c.context ? { context: c.context } : {}),
+      stack,
+      runId,
+      nodeLoss,
+      signal,
+    });
+    const core = side.kc.makeApiClient(CoreV1Api);
+    const cloudIp = (await core.listNode()).items
+      .find((n) => n.metadata?.labels?.['edgechaos.io/role'] === 'cloud')
+      ?.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+    if (!cloudIp) throw new TargetError('no node labelled edgechaos.io/role=cloud with an InternalIP');
+    const dep = await ClusterDeployment.attach({
+      target: c.target,
+      kube: side.target,
+      stack,
+      edges: plan.nodes.map((n) => n.name),
+      runId,
+      runDir,
+      registry,
+      clientAddress: await sourceAddressTowards(cloudIp),
+      signal,
+      ...(c.exec ? { exec: c.exec } : {}),
+    });
+    const port = campaignPort(dep, stack, runDir);
+    return {
+      ...port,
+      target: c.target,
+      applyFault: (f, reg, sig) =>
+        isKubeFault(f.kind)
+          ? applyKubeFault(
+              { ...f, node: dep.k8sNode(f.node) },
+              {
+                kc: side.kc,
+                kubeconfig: side.kubeconfig,
+                namespace: side.target.namespace,
+                registry: reg,
+                nodeLoss,
+              },
+            )
+          : port.applyFault(f, reg, sig),
+      targetChecks: (sig) => kubeChecks(side, scenario, plan.nodes.length, registry, sig),
+      teardown: async () => {
+        await dep.teardown().catch((e: unknown) => log.error(`teardown: ${String(e)}`));
+        await c.dispose();
+      },
+    } satisfies CampaignDeployment;
+  } catch (err) {
+    await c.dispose().catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * `--target kind`: a fresh Kind cluster per run (the control plane is the cloud node, one worker per
+ * scenario edge), the stack's images loaded from its archives, deleted at the end. Needs Docker and
+ * kind; fails early with the install hint when they are absent.
+ */
+export function kindDeployer(opts: { nodeImage?: string } = {}): Deployer {
+  return async (args) => {
+    const { plan, stack, registry, runDir, runId } = args;
+    prevalidateKubeFaults(plan, 'kind');
+    const cluster = await KindCluster.create({
+      spec: {
+        name: `edgechaos-${runId}`,
+        edgeWorkers: plan.nodes.length,
+        ...(opts.nodeImage ? { nodeImage: opts.nodeImage } : {}),
+      },
+      dir: join(runDir, 'kind'),
+      registry,
+      images: Object.values(stack.images),
+    });
+    return clusterCampaign(args, {
+      target: 'kind',
+      kubeconfig: cluster.kubeconfig,
+      nodeLoss: (kc) => cluster.nodeLossDriver(nodeHealthy(kc)),
+      copyToNodes: (files) => cluster.copyToNodes(files),
+      dispose: () => cluster.delete(),
+    });
+  };
+}
+
+/**
+ * `--target kube`: an existing cluster from a kubeconfig. Node-level faults and measurements go
+ * through `docker exec`, so its nodes must be containers (kind, k3d clusters you made yourself);
+ * node loss = `docker stop` of the node. Clusters of real machines: deploy to the boards with
+ * `--target ssh`.
+ */
+export function kubeDeployer(opts: { kubeconfig?: string; context?: string }): Deployer {
+  return async (args) => {
+    const kubeconfig = opts.kubeconfig ?? process.env['KUBECONFIG'];
+    if (!kubeconfig)
+      throw new UsageError('--target kube needs a kubeconfig: --kubeconfig FILE (or $KUBECONFIG)');
+    prevalidateKubeFaults(args.plan, 'kube');
+    await kindPreflight(realExecutor, which, { needKind: false });
+    const nodes = new Set<string>();
+    return clusterCampaign(args, {
+      target: 'kube',
+      kubeconfig,
+      ...(opts.context ? { context: opts.context } : {}),
+      nodeLoss: (kc) => containerNodeLoss(nodeHealthy(kc)),
+      copyToNodes: async (files) => {
+        const kc = new KubeConfig();
+        kc.loadFromFile(kubeconfig);
+        if (opts.context) kc.setCurrentContext(opts.context);
+        for (const n of (await kc.makeApiClient(CoreV1Api).listNode()).items) nodes.add(n.metadata!.name!);
+        for (const node of nodes) {
+          const r = await run(
+            ['docker', 'inspect', '--type', 'container', '--format', '{{.State.Running}}', node],
+            {
+              allowFailure: true,
+            },
+          );
+          if (r.code !== 0 || r.stdout.trim() !== 'true')
+            throw new TargetError(
+              `node ${node} is not a running container on this machine: --target kube reaches nodes with docker exec (kind, k3d clusters); for boards use --target ssh`,
+            );
+        }
+        for (const node of nodes)
+          for (const f of files) {
+            await realExecutor(kindCommands.exec(node, ['mkdir', '-p', dirname(f)]));
+            await realExecutor(kindCommands.copyTo(node, f));
+          }
+      },
+      dispose: () => Promise.resolve(),
+    });
+  };
+}
+
+function nodeHealthy(kc: KubeConfig): (node: string) => Promise<boolean> {
+  const core = kc.makeApiClient(CoreV1Api);
+  return async (node) => isNodeHealthy(await core.readNode({ name: node }));
+}

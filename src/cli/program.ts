@@ -49,11 +49,16 @@ export function buildProgram(
     )
     .option('--dry-run', 'print the resolved plan (timeline of load and faults) without touching anything')
     .option('--inventory <file>', '--target ssh: the boards inventory (default $EDGECHAOS_INVENTORY)')
+    .option('--kubeconfig <file>', '--target kube: the cluster (default $KUBECONFIG)')
+    .option('--context <name>', "--target kube: kubeconfig context (default: the file's current one)")
+    .option('--kind-image <image>', "--target kind: kindest/node image (default: kind's own)")
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
       examples(
         'edgechaos run scenarios/standard.ts',
+        'edgechaos run scenarios/standard.ts --target kube-local   # + embedded control plane: scheduling, rescheduling',
+        'edgechaos run scenarios/standard.ts --target kind         # needs Docker and kind',
         'edgechaos run scenarios/offline-sync.ts --seed 42 --json',
         'edgechaos run scenarios/standard.ts --dry-run',
       ),
@@ -210,6 +215,12 @@ export function buildProgram(
     .option('--pods <n>', 'pods per scheduler', '200')
     .option('--qps <n>', 'client QPS of both schedulers (default 50, as kube-scheduler)')
     .option('--burst <n>', 'client burst of both schedulers (default: 100)')
+    .option('--rounds <n>', 'measured rounds per scheduler, alternating default/edge', '3')
+    .option('--arrival-rate <n>', 'pods/s of the paced (latency) phase (default: 0.8 × qps, at most 100)')
+    .option(
+      '--paced-pods <n>',
+      'pods of the paced phase per round (default: max(200, pods/10), at most pods)',
+    )
     .option('--migration-trials <n>', 'overload-migration trials (0 = skip)', '1')
     .option('--out <file>', 'evidence JSON (default: reports/<run-id>/scheduling.json)')
     .option('--json', 'print the result as JSON')
@@ -218,6 +229,7 @@ export function buildProgram(
       examples(
         'edgechaos bench scheduling',
         'edgechaos bench scheduling --nodes 100 --pods 2000 --migration-trials 3',
+        'edgechaos bench scheduling --nodes 1000 --pods 10000 --rounds 2',
         'edgechaos bench scheduling --qps 500 --burst 1000 --json',
       ),
     )

@@ -2,6 +2,7 @@ import { describePlan, planCampaign } from '../../campaign/plan.ts';
 import type { RunRecord } from '../../campaign/record.ts';
 import { runCampaign, type Deployer, type Progress } from '../../campaign/run.ts';
 import { loadScenario } from '../../campaign/scenario.ts';
+import { kindDeployer, kubeDeployer } from '../../campaign/kube-deployer.ts';
 import { sshDeployer } from '../../targets/ssh/deployer.ts';
 import { ExitCode, UsageError } from '../../core/errors.ts';
 import { formatDuration } from '../../core/duration.ts';
@@ -14,6 +15,11 @@ export interface RunCommandOptions {
   dryRun?: boolean;
   /** --target ssh: the inventory file (else $EDGECHAOS_INVENTORY). */
   inventory?: string;
+  /** --target kube: kubeconfig file (else $KUBECONFIG) and context. */
+  kubeconfig?: string;
+  context?: string;
+  /** --target kind: kindest/node image. */
+  kindImage?: string;
   json?: boolean;
 }
 
@@ -75,7 +81,16 @@ export async function runCommand(
     return ExitCode.Pass;
   }
   const deploy =
-    opts.target === 'ssh' && opts.inventory ? sshDeployer(opts.inventory) : deployers[opts.target];
+    opts.target === 'ssh' && opts.inventory
+      ? sshDeployer(opts.inventory)
+      : opts.target === 'kube' && (opts.kubeconfig || opts.context)
+        ? kubeDeployer({
+            ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
+            ...(opts.context ? { context: opts.context } : {}),
+          })
+        : opts.target === 'kind' && opts.kindImage
+          ? kindDeployer({ nodeImage: opts.kindImage })
+          : deployers[opts.target];
   if (!deploy)
     throw new UsageError(
       `target "${opts.target}" cannot run campaigns yet (available: ${Object.keys(deployers).join(', ')})`,

@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { CleanupHandle, CleanupRegistry } from '../../core/cleanup/registry.ts';
 import { deadline, sleep } from '../../core/deadline.ts';
 import { CommandError, TargetError, ToolMissingError } from '../../core/errors.ts';
@@ -87,14 +87,36 @@ export const kindCommands = {
   stopNode: (node: string): string[] => ['docker', 'stop', '--time', '0', node],
   startNode: (node: string): string[] => ['docker', 'start', node],
   dockerInfo: (): string[] => ['docker', 'info', '--format', '{{.ServerVersion}}'],
+  /** Gateways of the nodes' docker network: the harness's address as the nodes see it. */
+  networkGateways: (network = 'kind'): string[] => [
+    'docker',
+    'network',
+    'inspect',
+    network,
+    '--format',
+    '{{range .IPAM.Config}}{{.Gateway}} {{end}}',
+  ],
+  /** Put a host file into a node container at the same path (stack binaries for cold starts). */
+  copyTo: (node: string, file: string): string[] => ['docker', 'cp', file, `${node}:${file}`],
 };
+
+/** Pure: the IPv4 gateway in `docker network inspect` output (kind networks are dual-stack). */
+export function ipv4Gateway(out: string): string {
+  const gw = out
+    .trim()
+    .split(/\s+/)
+    .find((x) => /^\d+\.\d+\.\d+\.\d+$/.test(x));
+  if (!gw) throw new TargetError(`no IPv4 gateway on the kind docker network (docker said: "${out.trim()}")`);
+  return gw;
+}
 
 /** Fail early, with the install hint, when kind or docker (or Docker's daemon) is not there. */
 export async function kindPreflight(
   exec: Executor = realExecutor,
   find: (tool: string) => string | undefined = which,
+  opts: { needKind?: boolean } = {},
 ): Promise<void> {
-  if (!find('kind')) throw new ToolMissingError('kind', KIND_HINT);
+  if (opts.needKind !== false && !find('kind')) throw new ToolMissingError('kind', KIND_HINT);
   if (!find('docker')) throw new ToolMissingError('docker', DOCKER_HINT);
   const info = await exec(kindCommands.dockerInfo()).catch((e: unknown) => e);
   if (info instanceof Error || (info as RunResult).code !== 0) {
@@ -111,6 +133,27 @@ export interface KindClusterOptions {
   /** OCI/docker archives to load into every node (the stack's images). */
   images?: readonly string[];
   exec?: Executor;
+}
+
+/**
+ * Node loss of a node that is a container (Kind, k3d): `docker stop` it; restore starts it again and
+ * waits (through `isHealthy`, e.g. a kube API read) until the node is Ready and untainted.
+ */
+export function containerNodeLoss(
+  isHealthy: (node: string) => Promise<boolean>,
+  exec: Executor = realExecutor,
+): NodeLossDriver {
+  return {
+    mechanism: 'docker stop of the node container',
+    lose: async (node) => {
+      await exec(kindCommands.stopNode(node));
+    },
+    restore: async (node, o) => {
+      await exec(kindCommands.startNode(node));
+      const signal = deadline(180_000, `node ${node} healthy again`, o?.signal);
+      while (!(await isHealthy(node).catch(() => false))) await sleep(500, signal);
+    },
+  };
 }
 
 /** A Kind cluster created by edgechaos; deleting it is journaled so `edgechaos cleanup` can. */
@@ -151,6 +194,20 @@ export class KindCluster {
     }
   }
 
+  /** The harness's address on the nodes' network. */
+  async gateway(): Promise<string> {
+    return ipv4Gateway((await this.exec(kindCommands.networkGateways())).stdout);
+  }
+
+  /** Copy host files into every node at the same paths. */
+  async copyToNodes(files: readonly string[]): Promise<void> {
+    for (const node of this.nodeNames)
+      for (const f of files) {
+        await this.exec(kindCommands.exec(node, ['mkdir', '-p', dirname(f)]));
+        await this.exec(kindCommands.copyTo(node, f));
+      }
+  }
+
   /** Run a command inside a node container (the NodeShell of the kind target). */
   nodeExec(node: string, argv: readonly string[]): Promise<RunResult> {
     if (!this.nodeNames.includes(node))
@@ -163,17 +220,7 @@ export class KindCluster {
    * `isHealthy`, e.g. a kube API read) until the node is Ready and untainted.
    */
   nodeLossDriver(isHealthy: (node: string) => Promise<boolean>): NodeLossDriver {
-    return {
-      mechanism: 'docker stop of the Kind node container',
-      lose: async (node) => {
-        await this.exec(kindCommands.stopNode(node));
-      },
-      restore: async (node, o) => {
-        await this.exec(kindCommands.startNode(node));
-        const signal = deadline(180_000, `kind node ${node} healthy again`, o?.signal);
-        while (!(await isHealthy(node).catch(() => false))) await sleep(500, signal);
-      },
-    };
+    return containerNodeLoss(isHealthy, this.exec);
   }
 
   /** `kind delete cluster`; the journal entry stays until it succeeded. Idempotent. */

@@ -1,6 +1,7 @@
 import { CoreV1Api, KubeConfig, setHeaderOptions, type V1Node, type V1Taint } from '@kubernetes/client-node';
 import { registerReverter } from '../../core/cleanup/reverters.ts';
 import { run } from '../../core/proc.ts';
+import './docker-shell.ts'; // registers docker-exec (undo inside a Kind node)
 
 /**
  * How `edgechaos cleanup` undoes what the kube target and the Kind driver applied, from journal

@@ -1,0 +1,376 @@
+import { CoreV1Api, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import type { CleanupHandle, CleanupRegistry } from '../../core/cleanup/registry.ts';
+import { deadline, sleep } from '../../core/deadline.ts';
+import { TargetError } from '../../core/errors.ts';
+import { logger } from '../../core/logger.ts';
+import type { StackManifest } from '../../stack/manifest.ts';
+import type {
+  Deployment,
+  NodeInfo,
+  NodeShell,
+  NodeStats,
+  ProcessExit,
+  UplinkBytes,
+  UplinkProxy,
+} from '../types.ts';
+import { DockerNodeShell, dockerExecutor, type DockerExecutor } from './docker-shell.ts';
+import { ObjectStore } from './object-store.ts';
+import type { KubeTarget } from './target.ts';
+
+const log = logger('cluster-deployment');
+
+/**
+ * The reference stack on a Kubernetes cluster whose nodes are containers (Kind; k3d works the same),
+ * as the target-neutral `Deployment`: the fault catalogue (faults/) runs unchanged through a
+ * `docker exec` NodeShell. The edge agents and the hub run with hostNetwork (stack/deploy/), so a
+ * node's address is its InternalIP, clients reach an edge at <node IP>:<edge port>, and nft rules in
+ * the node act on the agent's own traffic.
+ *
+ * What differs from the local target, and why:
+ * - uplink latency/bandwidth/reset toxics need a toxiproxy on the path, which a cluster lacks:
+ *   `uplinkProxy` is undefined and such faults are refused before anything is deployed;
+ *   tbf bandwidth (`via: tbf`) and partitions work through the node's own tc/nft.
+ * - freeze (`pause`) is `docker pause` of the node container (its cgroup freezer); `sigstop` stops
+ *   the agent's processes.
+ * - a killed agent is restarted by the kubelet, so `startStack` waits for health instead of starting.
+ * - helpers (stress) run in the node container, not in the agent's pod cgroup.
+ */
+
+/** Pure: scenario node names (cloud, edge-1…) → cluster nodes, by role label then name. */
+export function mapNodes(
+  clusterNodes: readonly V1Node[],
+  edges: readonly string[],
+): { name: string; role: 'edge' | 'cloud'; k8s: string; address: string }[] {
+  const role = (n: V1Node): string | undefined => n.metadata?.labels?.['edgechaos.io/role'];
+  const ip = (n: V1Node): string | undefined =>
+    n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+  const byName = (a: V1Node, b: V1Node): number => a.metadata!.name!.localeCompare(b.metadata!.name!);
+  const clouds = clusterNodes.filter((n) => role(n) === 'cloud').sort(byName);
+  const edgeNodes = clusterNodes.filter((n) => role(n) === 'edge').sort(byName);
+  if (!clouds[0]) throw new TargetError('no node labelled edgechaos.io/role=cloud in the cluster');
+  if (edgeNodes.length < edges.length)
+    throw new TargetError(
+      `the scenario has ${edges.length} edge nodes but the cluster has ${edgeNodes.length} labelled edgechaos.io/role=edge`,
+    );
+  const out: { name: string; role: 'edge' | 'cloud'; node: V1Node }[] = [
+    { name: 'cloud', role: 'cloud', node: clouds[0] },
+    ...edges.map((name, i) => ({ name, role: 'edge' as const, node: edgeNodes[i]! })),
+  ];
+  return out.map((x) => {
+    const address = ip(x.node);
+    if (!address) throw new TargetError(`node ${x.node.metadata!.name} reports no InternalIP`);
+    return { name: x.name, role: x.role, k8s: x.node.metadata!.name!, address };
+  });
+}
+
+/** Pure: the nft table that counts an edge's bytes to and from the cloud node. */
+export function accountingScript(table: string, cloud: string): string {
+  return [
+    `create table inet ${table}`,
+    `table inet ${table} {`,
+    '  counter up {}',
+    '  counter down {}',
+    `  chain out { type filter hook output priority 0; policy accept; ip daddr ${cloud} counter name up; }`,
+    `  chain in { type filter hook input priority 0; policy accept; ip saddr ${cloud} counter name down; }`,
+    '}',
+    '',
+  ].join('\n');
+}
+
+/** Pure: bytes of the two named counters in `nft -j list table` output. */
+export function parseCounters(json: string): UplinkBytes {
+  const doc = JSON.parse(json) as { nftables?: { counter?: { name: string; bytes: number } }[] };
+  const bytes = (name: string): number =>
+    doc.nftables?.find((x) => x.counter?.name === name)?.counter?.bytes ?? 0;
+  return { sent: bytes('up'), received: bytes('down') };
+}
+
+/** Pure: cgroup v2 files of the agent's pod (memory.current, memory.peak, cpu.stat, memory.events) → stats. */
+export function parseCgroupStats(text: string): NodeStats {
+  const kv = new Map<string, number>();
+  const lines = text.split('\n');
+  const current = Number(lines[0]);
+  const peak = Number(lines[1]);
+  for (const l of lines.slice(2)) {
+    const [k, v] = l.trim().split(/\s+/);
+    if (k && v !== undefined && Number.isFinite(Number(v))) kv.set(k, Number(v));
+  }
+  return {
+    memoryBytes: Number.isFinite(current) ? current : 0,
+    peakMemoryBytes: Number.isFinite(peak) ? peak : Number.isFinite(current) ? current : 0,
+    memoryLimitBytes: undefined,
+    cpuSeconds: (kv.get('usage_usec') ?? 0) / 1e6,
+    throttledSeconds: (kv.get('throttled_usec') ?? 0) / 1e6,
+    nrThrottled: kv.get('nr_throttled') ?? 0,
+    oomKills: kv.get('oom_kill') ?? 0,
+  };
+}
+
+/** Fixed script, pod uid as argument: print the pod cgroup's memory and CPU files. */
+const POD_CGROUP_STATS =
+  'd=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "*pod$0*" | head -n 1); test -n "$d" || exit 3; cat "$d/memory.current"; cat "$d/memory.peak" 2>/dev/null || echo; cat "$d/cpu.stat" "$d/memory.events"';
+
+export interface ClusterDeploymentOptions {
+  target: string;
+  kube: KubeTarget;
+  stack: StackManifest;
+  /** Scenario edge names (edge-1, …). */
+  edges: readonly string[];
+  runId: string;
+  runDir: string;
+  registry: CleanupRegistry;
+  exec?: DockerExecutor;
+  /** The harness's address on the nodes' network (Kind: the docker bridge gateway). */
+  clientAddress: string;
+  signal?: AbortSignal;
+}
+
+export class ClusterDeployment implements Deployment {
+  readonly target: string;
+  readonly runId: string;
+  readonly runDir: string;
+  readonly nodes: readonly NodeInfo[];
+  readonly edges: readonly { name: string; url: string }[];
+  readonly hubUrl: string;
+  readonly clientAddresses: readonly string[];
+  private readonly k8s: Map<string, string>;
+  private readonly exec: DockerExecutor;
+  private readonly signalled = new Map<string, number>();
+  private readonly exitList: ProcessExit[] = [];
+  private readonly restarts = new Map<string, number>();
+  private readonly acct: string;
+
+  private constructor(
+    private readonly o: ClusterDeploymentOptions,
+    mapped: ReturnType<typeof mapNodes>,
+    private readonly pods: ObjectStore<V1Pod>,
+    private readonly acctHandles: CleanupHandle[],
+  ) {
+    this.target = o.target;
+    this.runId = o.runId;
+    this.runDir = o.runDir;
+    this.exec = o.exec ?? dockerExecutor;
+    this.nodes = mapped.map((m) => ({ name: m.name, role: m.role, address: m.address }));
+    this.k8s = new Map(mapped.map((m) => [m.name, m.k8s]));
+    const cloud = mapped.find((m) => m.role === 'cloud')!;
+    this.hubUrl = `http://${cloud.address}:${o.stack.hub.port}`;
+    this.edges = mapped
+      .filter((m) => m.role === 'edge')
+      .map((m) => ({ name: m.name, url: `http://${m.address}:${o.stack.edge.port}` }));
+    this.clientAddresses = [o.clientAddress];
+    this.acct = `ec_${o.runId}_acct`;
+  }
+
+  /**
+   * After the kube target deployed the manifests: map nodes, wait until every agent and the hub answer
+   * health from the harness, install the uplink counters.
+   */
+  static async attach(o: ClusterDeploymentOptions): Promise<ClusterDeployment> {
+    const core = o.kube.kc.makeApiClient(CoreV1Api);
+    const mapped = mapNodes((await core.listNode()).items, o.edges);
+    const pods = await ObjectStore.start<V1Pod>(o.kube.kc, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      plural: 'pods',
+      namespace: o.kube.namespace,
+    });
+    const handles: CleanupHandle[] = [];
+    const exec = o.exec ?? dockerExecutor;
+    const cloud = mapped.find((m) => m.role === 'cloud')!;
+    try {
+      const table = `ec_${o.runId}_acct`;
+      for (const m of mapped.filter((x) => x.role === 'edge')) {
+        const shell = new DockerNodeShell(m.name, m.k8s, exec);
+        const undo = ['nft', 'delete', 'table', 'inet', table];
+        const e = shell.undoEntry(undo);
+        handles.push(o.registry.add(e.kind, `uplink counters on ${m.name}`, e.data));
+        await shell.exec(['nft', '-f', '-'], { input: accountingScript(table, cloud.address) });
+      }
+      const dep = new ClusterDeployment(o, mapped, pods, handles);
+      dep.watchRestarts();
+      const signal = deadline(120_000, 'stack healthy on the cluster', o.signal);
+      await Promise.all([
+        waitHealthy(dep.hubUrl, o.stack.hub.health, signal),
+        ...dep.edges.map((e) => waitHealthy(e.url, o.stack.edge.health, signal)),
+      ]);
+      return dep;
+    } catch (err) {
+      pods.stop();
+      for (const h of handles.reverse()) await h.revert().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private watchRestarts(): void {
+    const agentOf = (p: V1Pod): string | undefined => {
+      const k8s = p.spec?.nodeName;
+      const name = [...this.k8s.entries()].find(([, v]) => v === k8s)?.[0];
+      const isStack = (p.metadata?.labels?.['app.kubernetes.io/name'] ?? '').match(
+        /^(edge-agent|cloud-hub)$/,
+      );
+      return isStack ? name : undefined;
+    };
+    const poll = setInterval(() => {
+      for (const p of this.pods.objects.values()) {
+        const node = agentOf(p);
+        if (!node) continue;
+        const n = (p.status?.containerStatuses ?? []).reduce((a, c) => a + c.restartCount, 0);
+        const before = this.restarts.get(p.metadata!.uid!) ?? n;
+        this.restarts.set(p.metadata!.uid!, n);
+        for (let i = before; i < n; i++) {
+          const at = Date.now();
+          this.exitList.push({
+            node,
+            at,
+            code: null,
+            signal: null,
+            expected: at - (this.signalled.get(node) ?? 0) < 60_000,
+          });
+        }
+      }
+    }, 500);
+    poll.unref();
+    this.stopPolling = () => clearInterval(poll);
+  }
+
+  private stopPolling: () => void = () => {};
+
+  /** The cluster's name of a scenario node (edge-1 → kind-worker). */
+  k8sNode(node: string): string {
+    const k = this.k8s.get(node);
+    if (!k)
+      throw new TargetError(`no node ${node} in this deployment (nodes: ${[...this.k8s.keys()].join(', ')})`);
+    return k;
+  }
+
+  node(name: string): NodeInfo {
+    const n = this.nodes.find((x) => x.name === name);
+    if (!n) throw new TargetError(`no node ${name} in this deployment`);
+    return n;
+  }
+
+  shell(node: string): NodeShell {
+    return new DockerNodeShell(node, this.k8sNode(node), this.exec);
+  }
+
+  uplinkProxy(): UplinkProxy | undefined {
+    return undefined;
+  }
+
+  uplinkDevice(): string {
+    return 'eth0';
+  }
+
+  private binary(node: string): string {
+    const cmd = node === 'cloud' ? this.o.stack.hub.command[0]! : this.o.stack.edge.command[0]!;
+    return cmd.split('/').at(-1)!;
+  }
+
+  private urlOf(node: string): string {
+    return node === 'cloud' ? this.hubUrl : this.edges.find((e) => e.name === node)!.url;
+  }
+
+  async startStack(node: string, signal?: AbortSignal): Promise<void> {
+    // The kubelet restarts the container; "started" = healthy again.
+    const health = node === 'cloud' ? this.o.stack.hub.health : this.o.stack.edge.health;
+    await waitHealthy(this.urlOf(node), health, deadline(120_000, `${node} healthy`, signal));
+  }
+
+  async stopStack(node: string, opts: { signal?: NodeJS.Signals; graceMs?: number } = {}): Promise<void> {
+    await this.signalStack(node, opts.signal ?? 'SIGTERM');
+  }
+
+  async restartStack(node: string, signal?: AbortSignal): Promise<void> {
+    await this.signalStack(node, 'SIGKILL');
+    await sleep(500, signal);
+    await this.startStack(node, signal);
+  }
+
+  async signalStack(node: string, sig: NodeJS.Signals): Promise<number> {
+    this.signalled.set(node, Date.now());
+    const r = await this.shell(node).exec(['pkill', `-${sig.replace(/^SIG/, '')}`, '-x', this.binary(node)], {
+      allowFailure: true,
+    });
+    return r.code === 0 ? 1 : 0;
+  }
+
+  stackRunning(): boolean {
+    return true;
+  }
+
+  async freeze(
+    node: string,
+    registry: CleanupRegistry,
+    opts: { method?: 'freezer' | 'sigstop' } = {},
+  ): Promise<CleanupHandle> {
+    const container = this.k8sNode(node);
+    if (opts.method === 'sigstop') {
+      const shell = this.shell(node);
+      const undo = ['pkill', '-CONT', '-x', this.binary(node)];
+      const e = shell.undoEntry(undo);
+      const h = registry.add(e.kind, `resume ${node}'s agent (SIGCONT)`, e.data);
+      await shell.exec(['pkill', '-STOP', '-x', this.binary(node)]);
+      return h;
+    }
+    const h = registry.add('docker-unpause', `unpause node container ${container}`, { container });
+    await this.exec(['docker', 'pause', container]);
+    return h;
+  }
+
+  async killAll(node: string): Promise<number> {
+    this.signalled.set(node, Date.now());
+    const r = await this.shell(node).exec(['pkill', '-KILL', '-x', this.binary(node)], {
+      allowFailure: true,
+    });
+    return r.code === 0 ? 1 : 0;
+  }
+
+  private agentPod(node: string): V1Pod {
+    const k8s = this.k8sNode(node);
+    const want = node === 'cloud' ? 'cloud-hub' : 'edge-agent';
+    const p = [...this.pods.objects.values()].find(
+      (x) =>
+        x.spec?.nodeName === k8s &&
+        x.metadata?.labels?.['app.kubernetes.io/name'] === want &&
+        !x.metadata.deletionTimestamp,
+    );
+    if (!p) throw new TargetError(`no ${want} pod on ${node} (${k8s})`);
+    return p;
+  }
+
+  async stats(node: string): Promise<NodeStats> {
+    const uid = this.agentPod(node).metadata!.uid!.replace(/-/g, '_');
+    const r = await this.shell(node).exec(['sh', '-c', POD_CGROUP_STATS, uid]);
+    return parseCgroupStats(r.stdout);
+  }
+
+  async uplinkBytes(node: string): Promise<UplinkBytes> {
+    const r = await this.shell(node).exec(['nft', '-j', 'list', 'table', 'inet', this.acct]);
+    return parseCounters(r.stdout);
+  }
+
+  exits(): readonly ProcessExit[] {
+    return this.exitList;
+  }
+
+  async teardown(): Promise<void> {
+    this.stopPolling();
+    this.pods.stop();
+    for (const h of this.acctHandles.reverse()) await h.revert().catch((e: unknown) => log.warn(String(e)));
+    await this.o.kube.teardown();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.teardown();
+  }
+}
+
+async function waitHealthy(url: string, health: string, signal: AbortSignal): Promise<void> {
+  for (;;) {
+    const ok = await fetch(`${url}${health}`, { signal: AbortSignal.timeout(1000) })
+      .then((r) => r.status === 200)
+      .catch(() => false);
+    if (ok) return;
+    await sleep(250, signal);
+  }
+}

@@ -1,0 +1,249 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { V1Node } from '@kubernetes/client-node';
+import { prevalidateKubeFaults } from '../../src/campaign/kube-deployer.ts';
+import type { Plan, PlannedFault } from '../../src/campaign/plan.ts';
+import { checkRescheduling, checkSchedulingLatency } from '../../src/checks/scheduling.ts';
+import { CleanupRegistry } from '../../src/core/cleanup/registry.ts';
+import type { RunResult } from '../../src/core/proc.ts';
+import {
+  accountingScript,
+  mapNodes,
+  parseCgroupStats,
+  parseCounters,
+} from '../../src/targets/kube/cluster-deployment.ts';
+import { DockerNodeShell, type DockerExecutor } from '../../src/targets/kube/docker-shell.ts';
+import { containerNodeLoss, ipv4Gateway } from '../../src/targets/kube/kind.ts';
+import { tempDir } from '../helpers/temp.ts';
+
+const node = (name: string, role: string, ip?: string): V1Node => ({
+  metadata: { name, labels: { 'edgechaos.io/role': role } },
+  status: ip ? { addresses: [{ type: 'InternalIP', address: ip }] } : {},
+});
+
+function recorder(stdout = ''): DockerExecutor & { calls: { argv: string[]; input?: string }[] } {
+  const calls: { argv: string[]; input?: string }[] = [];
+  const exec: DockerExecutor = (argv, opts) => {
+    calls.push({ argv: [...argv], ...(opts?.input !== undefined ? { input: opts.input } : {}) });
+    return Promise.resolve({ code: 0, signal: null, stdout, stderr: '' } satisfies RunResult);
+  };
+  return Object.assign(exec, { calls });
+}
+
+describe('cluster deployment (Kind/k3d nodes as containers): pure parts and the commands it runs', () => {
+  it('should map cloud and edge-N onto the cluster nodes by role label, then name', () => {
+    const nodes = [
+      node('kind-worker2', 'edge', '172.18.0.4'),
+      node('kind-control-plane', 'cloud', '172.18.0.2'),
+      node('kind-worker', 'edge', '172.18.0.3'),
+    ];
+    assert.deepEqual(mapNodes(nodes, ['edge-1', 'edge-2']), [
+      { name: 'cloud', role: 'cloud', k8s: 'kind-control-plane', address: '172.18.0.2' },
+      { name: 'edge-1', role: 'edge', k8s: 'kind-worker', address: '172.18.0.3' },
+      { name: 'edge-2', role: 'edge', k8s: 'kind-worker2', address: '172.18.0.4' },
+    ]);
+    assert.throws(
+      () => mapNodes(nodes, ['edge-1', 'edge-2', 'edge-3']),
+      /3 edge nodes but the cluster has 2/,
+    );
+    assert.throws(
+      () => mapNodes([node('a', 'edge', '1.2.3.4')], ['edge-1']),
+      /no node labelled edgechaos.io\/role=cloud/,
+    );
+    assert.throws(
+      () => mapNodes([node('c', 'cloud'), node('e', 'edge', '10.0.0.2')], ['edge-1']),
+      /node c reports no InternalIP/,
+    );
+  });
+
+  it('should count uplink bytes with an nft table and read its counters', () => {
+    const script = accountingScript('ec_r1_acct', '172.18.0.2');
+    assert.match(script, /ip daddr 172\.18\.0\.2 counter name up/);
+    assert.match(script, /ip saddr 172\.18\.0\.2 counter name down/);
+    const json = JSON.stringify({
+      nftables: [
+        { metainfo: {} },
+        { counter: { family: 'inet', name: 'up', table: 'ec_r1_acct', packets: 3, bytes: 1500 } },
+        { counter: { family: 'inet', name: 'down', table: 'ec_r1_acct', packets: 2, bytes: 120 } },
+      ],
+    });
+    assert.deepEqual(parseCounters(json), { sent: 1500, received: 120 });
+  });
+
+  it('should read the pod cgroup (v2) files into node stats', () => {
+    const s = parseCgroupStats(
+      [
+        '7340032',
+        '9437184',
+        'usage_usec 2500000',
+        'user_usec 2000000',
+        'nr_throttled 4',
+        'throttled_usec 300000',
+        'low 0',
+        'oom_kill 1',
+      ].join('\n'),
+    );
+    assert.equal(s.memoryBytes, 7340032);
+    assert.equal(s.peakMemoryBytes, 9437184);
+    assert.equal(s.cpuSeconds, 2.5);
+    assert.equal(s.throttledSeconds, 0.3);
+    assert.equal(s.nrThrottled, 4);
+    assert.equal(s.oomKills, 1);
+  });
+
+  it('should run node commands with docker exec (stdin only when there is input) and journal undos by container', async () => {
+    const exec = recorder();
+    const shell = new DockerNodeShell('edge-1', 'kind-worker', exec);
+    await shell.exec(['nft', '-f', '-'], { input: 'create table inet t\n' });
+    await shell.exec(['pkill', '-KILL', '-x', 'edge-agent']);
+    assert.deepEqual(exec.calls, [
+      { argv: ['docker', 'exec', '-i', 'kind-worker', 'nft', '-f', '-'], input: 'create table inet t\n' },
+      { argv: ['docker', 'exec', 'kind-worker', 'pkill', '-KILL', '-x', 'edge-agent'] },
+    ]);
+    assert.deepEqual(shell.undoEntry(['nft', 'delete', 'table', 'inet', 't']), {
+      kind: 'docker-exec',
+      data: { container: 'kind-worker', argv: ['nft', 'delete', 'table', 'inet', 't'] },
+    });
+  });
+
+  it('should start helpers in the node with a pid file, the kill journaled before the start', async () => {
+    using dir = tempDir('cluster-shell');
+    const reg = CleanupRegistry.open('test-cluster-shell', dir.path);
+    try {
+      const exec = recorder();
+      const shell = new DockerNodeShell('edge-1', 'kind-worker', exec);
+      const p = await shell.spawn(['stress-ng', '--cpu', '1'], { what: 'stress', registry: reg });
+      const [entry] = reg.pending();
+      assert.equal(entry?.kind, 'docker-exec');
+      const kill = entry.data['argv'] as string[];
+      const start = exec.calls[0]!.argv;
+      assert.deepEqual(start.slice(0, 5), ['docker', 'exec', 'kind-worker', 'sh', '-c']);
+      assert.equal(start[6], kill[3], 'the undo kills the pid the start recorded');
+      assert.deepEqual(start.slice(7), ['stress-ng', '--cpu', '1']);
+      await p.exited;
+      p.handle.forget();
+    } finally {
+      await reg.close();
+    }
+  });
+
+  it('should lose a container node with docker stop and restore it with docker start until healthy', async () => {
+    const exec = recorder();
+    let checks = 0;
+    const d = containerNodeLoss(
+      () => Promise.resolve(++checks >= 2),
+      (argv) => exec(argv),
+    );
+    await d.lose('kind-worker');
+    await d.restore('kind-worker');
+    assert.deepEqual(
+      exec.calls.map((c) => c.argv),
+      [
+        ['docker', 'stop', '--time', '0', 'kind-worker'],
+        ['docker', 'start', 'kind-worker'],
+      ],
+    );
+    assert.equal(checks, 2);
+  });
+
+  it('should find the IPv4 gateway of a dual-stack kind network', () => {
+    assert.equal(ipv4Gateway('fc00:f853:ccd:e793::1 172.18.0.1 \n'), '172.18.0.1');
+    assert.throws(() => ipv4Gateway('fc00::1'), /no IPv4 gateway/);
+  });
+});
+
+describe('Kubernetes faults and checks in campaigns (pure)', () => {
+  const plan = (faults: Partial<PlannedFault>[]): Plan => ({
+    seed: 1,
+    nodes: [
+      { name: 'edge-1', profile: 'rpi4' },
+      { name: 'edge-2', profile: 'rpi4' },
+    ],
+    warmupMs: 0,
+    loadMs: 10_000,
+    convergenceTimeoutMs: 1000,
+    publishAt: [],
+    faults: faults.map((f, i) => ({
+      id: `f${i + 1}`,
+      kind: 'cordon',
+      node: 'edge-1',
+      at: 0,
+      durationMs: 1000,
+      params: {},
+      seed: 1,
+      ...f,
+    })),
+  });
+
+  it('should accept Kubernetes faults and node-level ones, and name the field of a bad one', () => {
+    prevalidateKubeFaults(
+      plan([
+        { kind: 'cordon' },
+        { kind: 'overload' },
+        { kind: 'node-loss' },
+        { kind: 'pod-kill', durationMs: undefined },
+        { kind: 'partition' },
+      ]),
+      'kube-local',
+    );
+    assert.throws(
+      () => prevalidateKubeFaults(plan([{ kind: 'cordon', durationMs: undefined }]), 'kind'),
+      /f1 cordon needs a duration/,
+    );
+    assert.throws(() => prevalidateKubeFaults(plan([{ kind: 'pod-kill' }]), 'kind'), /pod-kill is instant/);
+    assert.throws(
+      () => prevalidateKubeFaults(plan([{ kind: 'overload', params: { level: 2 } }]), 'kind'),
+      /unknown param "level"/,
+    );
+    assert.throws(
+      () => prevalidateKubeFaults(plan([{ kind: 'node-loss', node: 'cloud' }]), 'kind'),
+      /cloud node would stop the hub/,
+    );
+  });
+
+  it('should refuse uplink toxics on a cluster (no toxiproxy on the path) but not on kube-local', () => {
+    const latency = plan([{ kind: 'latency', params: { latency: '100ms' } }]);
+    prevalidateKubeFaults(latency, 'kube-local');
+    assert.throws(() => prevalidateKubeFaults(latency, 'kind'));
+  });
+
+  it('should fail rescheduling that timed out, scoring the timeout as a lower bound', () => {
+    const c = checkRescheduling(
+      { ok: false, error: 'deadline', timeoutMs: 35_000, partial: [], mechanism: 'kwok' },
+      30_000,
+    );
+    assert.equal(c.status, 'failed');
+    assert.equal(c.metrics['reschedule.p99-ms']?.value, 35_000);
+    const trial = { node: 'edge-1', podsOnNode: 3, rescheduledMs: 17_000, replacementNodes: ['edge-2'] };
+    const result = {
+      workload: 'workload',
+      namespace: 'ns',
+      mechanism: 'kwok',
+      trials: [trial, { ...trial, rescheduledMs: 18_000 }],
+      rescheduled: { count: 2, p50: 17_000, p99: 18_000, max: 18_000 },
+      detected: { count: 2, p50: 12_000, p99: 12_000, max: 12_000 },
+    };
+    const ok = checkRescheduling({ ok: true, result }, 30_000);
+    assert.equal(ok.status, 'passed');
+    assert.deepEqual(ok.metrics['reschedule.p99-ms']?.spread, { min: 17_000, max: 18_000, n: 2 });
+    assert.equal(checkRescheduling({ ok: true, result }, 10_000).status, 'failed', 'p99 over the limit');
+  });
+
+  it('should fail scheduling latency when no pod was seen bound', () => {
+    const q = { count: 0, p50: 0, p99: 0, max: 0 };
+    const c = checkSchedulingLatency(
+      {
+        pods: 3,
+        createdToScheduled: q,
+        scheduledToReady: q,
+        createdToReady: q,
+        scheduledPerSecond: 0,
+        perNode: {},
+      },
+      5000,
+      'default-scheduler',
+    );
+    assert.equal(c.status, 'failed');
+    assert.deepEqual(c.metrics, {});
+  });
+});
