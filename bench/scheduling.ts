@@ -2,8 +2,8 @@
  * Scheduling benchmark at larger sizes, on demand: the stock kube-scheduler (default plugins) and
  * the edge scheduler side by side on one embedded control plane with kwok nodes.
  *
- *   npx tsx bench/scheduling.ts [nodes=100] [pods=2000] [qps=50] [burst=100] [migrationTrials=3]
- *   npx tsx bench/scheduling.ts 1000 10000             (the large run; ~GBs of etcd/apiserver RSS)
+ *   npx tsx bench/scheduling.ts [nodes=100] [pods=2000] [qps=50] [burst=100] [migrationTrials=3] [rounds=3]
+ *   npx tsx bench/scheduling.ts 1000 10000 50 100 1 2   (the large run; ~GBs of etcd/apiserver RSS)
  *
  * Needs `edgechaos bootstrap --kube`. Prints the side-by-side table and writes the evidence JSON
  * (metrics scheduling.* and reschedule.p99-ms) to reports/<run-id>/scheduling.json.
@@ -15,9 +15,14 @@ import { table } from '../src/cli/output.ts';
 import { CleanupRegistry, newRunId } from '../src/core/cleanup/registry.ts';
 import { setLogLevel } from '../src/core/logger.ts';
 import { reportsDir } from '../src/core/paths.ts';
-import { comparisonRows, runSchedulingBench, writeEvidence } from '../src/scheduling/index.ts';
+import {
+  comparisonHeader,
+  comparisonRows,
+  runSchedulingBench,
+  writeEvidence,
+} from '../src/scheduling/index.ts';
 
-const [nodes = 100, pods = 2000, qps = 50, burst = 100, migrationTrials = 3] = process.argv
+const [nodes = 100, pods = 2000, qps = 50, burst = 100, migrationTrials = 3, rounds = 3] = process.argv
   .slice(2)
   .map(Number);
 setLogLevel('warn');
@@ -31,17 +36,18 @@ try {
     qps,
     burst,
     migrationTrials,
+    rounds,
     registry,
     timeoutMs: 2 * 3600_000,
     onProgress: (l) => console.error(`[${((Date.now() - t0) / 1000).toFixed(0)} s] ${l}`),
   });
   console.log(
-    `${nodes} nodes, ${pods} pods per scheduler, qps ${qps}/burst ${burst}; control plane ready in ${r.clusterReadyMs} ms`,
+    `${nodes} nodes; ${rounds} alternating round(s) per scheduler of ${r.pacedPods} pods at ${r.arrivalRate}/s then ${pods} at once; qps ${qps}/burst ${burst}; control plane ready in ${r.clusterReadyMs} ms`,
   );
-  console.log(table(comparisonRows(r), ['', 'default', 'edge-scheduler', 'edge/default']));
+  console.log(table(comparisonRows(r), comparisonHeader));
   if (r.migration)
     console.log(
-      `overload migration: ${r.migration.evicted} pods moved in ${r.migration.trials} trials; to Ready p50 ${r.migration.toReady.p50} ms p99 ${r.migration.toReady.p99} ms`,
+      `overload migration: ${r.migration.evicted} pods evicted in ${r.migration.trials} trials, ${r.migration.backOnOverloaded} back on the overloaded node; to Ready p50 ${r.migration.toReady.p50} ms p99 ${r.migration.toReady.p99} ms; ${r.migration.moves.join(', ')}`,
     );
   const out = join(reportsDir(), runId, 'scheduling.json');
   mkdirSync(join(out, '..'), { recursive: true });

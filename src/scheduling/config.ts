@@ -27,12 +27,19 @@ export interface SchedulerConfigOptions {
 /** Kubernetes' own client defaults for kube-scheduler (qps 50, burst 100) are the default here too. */
 export const defaultClientLimits = { qps: 50, burst: 100 };
 
-function base(o: SchedulerConfigOptions): Record<string, unknown> {
+/**
+ * Everything both schedulers of a benchmark share — all but the profile. Parallelism and
+ * percentageOfNodesToScore are Kubernetes' defaults (16; 0 = adaptive: every node up to 100
+ * nodes, 42% of 1,000), written out so the two configuration files visibly agree.
+ */
+export function sharedSchedulerConfig(o: SchedulerConfigOptions): Record<string, unknown> {
   return {
     apiVersion: 'kubescheduler.config.k8s.io/v1',
     kind: 'KubeSchedulerConfiguration',
     leaderElection: { leaderElect: false },
     clientConnection: { kubeconfig: o.kubeconfig, qps: o.qps, burst: o.burst },
+    parallelism: 16,
+    percentageOfNodesToScore: 0,
   };
 }
 
@@ -47,7 +54,7 @@ export function edgeSchedulerConfig(
   scoreWeight = 10,
 ): Record<string, unknown> {
   return {
-    ...base(o),
+    ...sharedSchedulerConfig(o),
     profiles: [
       {
         schedulerName: EDGE_SCHEDULER_NAME,
@@ -63,5 +70,5 @@ export function edgeSchedulerConfig(
 
 /** The stock kube-scheduler's default profile under another name, for a side-by-side run. */
 export function baselineSchedulerConfig(o: SchedulerConfigOptions): Record<string, unknown> {
-  return { ...base(o), profiles: [{ schedulerName: BASELINE_SCHEDULER_NAME }] };
+  return { ...sharedSchedulerConfig(o), profiles: [{ schedulerName: BASELINE_SCHEDULER_NAME }] };
 }

@@ -1,13 +1,23 @@
-export { runSchedulingBench, schedulingMetrics, comparisonRows, writeEvidence } from './bench.ts';
+export {
+  runSchedulingBench,
+  schedulingMetrics,
+  comparisonRows,
+  comparisonHeader,
+  summarise,
+  writeEvidence,
+} from './bench.ts';
 export type {
   SchedulingBenchOptions,
   SchedulingBenchResult,
-  SchedulerRun,
+  SchedulerSummary,
+  RoundResult,
+  PhaseResult,
   MigrationResult,
 } from './bench.ts';
 export {
   edgeSchedulerConfig,
   baselineSchedulerConfig,
+  sharedSchedulerConfig,
   defaultPlacementArgs,
   defaultClientLimits,
 } from './config.ts';
@@ -16,6 +26,8 @@ export { placementQuality } from './quality.ts';
 export type { Placement, PlacementQuality } from './quality.ts';
 export { benchTopology, nodeAnnotations, nodeSpecs, NEAR_MS } from './topology.ts';
 export type { BenchNode, Topology } from './topology.ts';
+export { PodTracker } from './pod-tracker.ts';
+export type { PodTimes } from './pod-tracker.ts';
 export { startScheduler, startMigrator, StartedProcess } from './scheduler-process.ts';
 export {
   edgeSchedulerBinary,

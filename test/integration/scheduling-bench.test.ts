@@ -6,37 +6,109 @@ import { after, describe, it } from 'node:test';
 import { CleanupRegistry } from '../../src/core/cleanup/registry.ts';
 import { pidsWithToken, run } from '../../src/core/proc.ts';
 import { repoRoot } from '../../src/core/paths.ts';
-import { comparisonRows, runSchedulingBench, schedulingMetrics } from '../../src/scheduling/index.ts';
+import {
+  BASELINE_SCHEDULER_NAME,
+  comparisonRows,
+  EDGE_SCHEDULER_NAME,
+  runSchedulingBench,
+  schedulingMetrics,
+} from '../../src/scheduling/index.ts';
 import { tempDir } from '../helpers/temp.ts';
 
-/** The CI-size scheduling benchmark (20 kwok nodes, 200 pods per scheduler) and the Go unit tests. */
+/**
+ * The CI-size scheduling benchmark (20 kwok nodes, 200 pods per round, two alternating rounds per
+ * scheduler) and the Go unit tests. Asserts structure and placement correctness, never speed.
+ */
 describe('scheduling benchmark and edge-scheduler Go tests', () => {
   const dir = tempDir('sched-bench');
   after(() => dir[Symbol.dispose]());
 
-  it('should run the default scheduler and the edge scheduler side by side and place latency-aware', async (t) => {
+  it('should run the default scheduler and the edge scheduler in alternating rounds and place latency-aware', async (t) => {
     const before = readdirSync(tmpdir()).filter((f) => f.startsWith('edgechaos-bench-sched-'));
     const reg = CleanupRegistry.open('test-sched-bench', dir.path);
     try {
-      const r = await runSchedulingBench({ nodes: 20, pods: 200, registry: reg, migrationTrials: 1 });
+      const r = await runSchedulingBench({
+        nodes: 20,
+        pods: 200,
+        rounds: 2,
+        registry: reg,
+        migrationTrials: 1,
+      });
       for (const row of comparisonRows(r)) t.diagnostic(row.join(' | '));
       t.diagnostic(`migration: ${JSON.stringify(r.migration)}`);
-      for (const s of [r.baseline, r.edge]) {
-        assert.equal(s.latency.createdToScheduled.count, 200, `${s.scheduler} bound every pod`);
-        assert.ok(s.latency.scheduledPerSecond > 0);
+      // Structure: a warm-up round each, then default, edge, default, edge — fresh namespaces.
+      assert.deepEqual(
+        r.warmup.map((x) => x.scheduler),
+        [BASELINE_SCHEDULER_NAME, EDGE_SCHEDULER_NAME],
+      );
+      assert.deepEqual(
+        r.rounds.map((x) => `${x.round}:${x.scheduler}`),
+        [1, 1, 2, 2].map((n, i) => `${n}:${i % 2 ? EDGE_SCHEDULER_NAME : BASELINE_SCHEDULER_NAME}`),
+      );
+      const namespaces = [...r.warmup, ...r.rounds].map((x) => x.namespace);
+      assert.equal(new Set(namespaces).size, namespaces.length, 'a fresh namespace per round');
+      assert.equal(r.baseline.rounds, 2);
+      assert.equal(r.edge.rounds, 2);
+      // Both schedulers get the same configuration apart from the profile (see the unit test for
+      // the files themselves) and the same pods at the same offered load.
+      assert.equal(r.sharedConfig['percentageOfNodesToScore'], 0);
+      for (const x of r.rounds) {
+        assert.equal(x.paced.pods, r.pacedPods);
+        assert.equal(x.paced.latency.count, r.pacedPods, `${x.namespace}: every paced pod bound`);
+        assert.equal(x.burst.latency.count, 200, `${x.namespace}: every burst pod bound`);
+        assert.equal(x.paced.rate, r.arrivalRate);
+        for (const ph of [x.paced, x.burst]) {
+          assert.ok(
+            ph.latency.p50 >= 0 && ph.latency.p50 <= ph.latency.p99 && ph.latency.p99 <= ph.latency.max,
+          );
+          assert.ok(ph.throughput > 0 && ph.makespanMs > 0);
+          // Binding times come from the schedulers' Scheduled events (a lost event falls back
+          // to the watch); most must be there, or the figures are the harness's event loop again.
+          assert.ok(
+            ph.boundFromEvents >= 0.9 * ph.pods,
+            `${x.namespace}: ${ph.boundFromEvents}/${ph.pods} events`,
+          );
+        }
+        if (x.scheduler === EDGE_SCHEDULER_NAME)
+          assert.equal(
+            x.quality.onDownUplink,
+            0,
+            `${x.namespace}: no cloud-bound pod on the partitioned node`,
+          );
       }
-      assert.equal(r.edge.quality.onDownUplink, 0, 'no cloud-bound pod on the partitioned node');
+      // The default scheduler does not know about uplinks: it does put cloud-bound pods on the
+      // partitioned node, so the zero above is the filter's doing, not the topology's.
+      assert.ok(r.baseline.onDownUplink > 0, 'the default scheduler uses the partitioned node');
+      // Placement quality (replayed from the bindings, not timed): latency- and load-aware.
       assert.ok(
-        r.edge.quality.lowLatencyShare >= r.baseline.quality.lowLatencyShare + 0.3,
-        `latency-aware: ${r.edge.quality.lowLatencyShare} vs ${r.baseline.quality.lowLatencyShare}`,
+        r.edge.lowLatencyShare >= r.baseline.lowLatencyShare + 0.3,
+        `latency-aware: ${r.edge.lowLatencyShare} vs ${r.baseline.lowLatencyShare}`,
       );
-      assert.ok(r.edge.quality.cpuSpread <= r.baseline.quality.cpuSpread, 'load-aware: no wider CPU spread');
-      // Timing ratios depend on the machine; the bench reports them, the test only guards gross regressions.
-      assert.ok(r.edge.latency.scheduledPerSecond >= 0.5 * r.baseline.latency.scheduledPerSecond);
-      assert.ok(
-        r.migration && r.migration.evicted > 0 && r.migration.toReady.count > 0,
-        'overload migration moved pods',
+      assert.ok(r.edge.meanLatencyMs < r.baseline.meanLatencyMs);
+      assert.ok(r.edge.cpuSpread <= r.baseline.cpuSpread, 'load-aware: no wider CPU spread');
+      // No assertion on speed: timing ratios depend on the machine; the table reports them.
+      const rows = comparisonRows(r);
+      assert.deepEqual(
+        rows.map((x) => `${x[0]} ${x[1]}`),
+        [
+          '1 default',
+          '1 edge',
+          '1 edge/default',
+          '2 default',
+          '2 edge',
+          '2 edge/default',
+          'median default',
+          'median edge',
+          'median edge/default',
+        ],
       );
+      assert.ok(r.migration && r.migration.evicted > 0, 'overload migration evicted pods');
+      assert.equal(
+        r.migration.backOnOverloaded,
+        0,
+        `replacements avoid the overloaded node: ${r.migration.moves.join(', ')}`,
+      );
+      assert.equal(r.migration.toReady.count, r.migration.evicted, 'every replacement Ready elsewhere');
       const m = schedulingMetrics(r);
       for (const k of [
         'scheduling.p99-ms',

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CoreV1Api, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { CleanupRegistry } from '../../src/core/cleanup/registry.ts';
-import { deadline } from '../../src/core/deadline.ts';
+import { deadline, sleep } from '../../src/core/deadline.ts';
 import { isAlive } from '../../src/core/proc.ts';
 import { startControlPlane, type StartedControlPlane } from '../../src/kube/control-plane.ts';
 import { ObjectStore } from '../../src/targets/kube/object-store.ts';
@@ -110,6 +110,76 @@ describe('edge-scheduler on the embedded control plane', () => {
       assert.deepEqual(new Set(placed), new Set(['near-idle']), `placed on ${placed.join(', ')}`);
     } finally {
       store.stop();
+    }
+  });
+
+  it('should be a test the default scheduler fails: it ignores latency and uplink and spreads the same pods', async () => {
+    // The control plane's own kube-scheduler (default plugins) places identical pods, one at a
+    // time so each sees the previous: NodeResourcesFit spreads them over the emptiest nodes, the
+    // partitioned one included. If it too put all of them on near-idle, the test above would
+    // prove nothing about the edge plugins.
+    const store = await ObjectStore.start<V1Pod>(cp.kubeConfig(), {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      plural: 'pods',
+      namespace: 'work',
+      labelSelector: 'app=control',
+    });
+    try {
+      const labels = { app: 'control', [DATA_SOURCE_LABEL]: 'plant', [NEEDS_CLOUD_LABEL]: 'true' };
+      for (let i = 0; i < 4; i++) {
+        const body = pod(`control-${i}`, labels);
+        body.spec!.schedulerName = 'default-scheduler';
+        await api.createNamespacedPod({ namespace: 'work', body });
+        await store.waitFor(
+          (ps) => ps.filter((p) => p.spec?.nodeName).length === i + 1,
+          deadline(60_000, 'control pod bound'),
+        );
+      }
+      const placed = [...store.objects.values()].map((p) => p.spec!.nodeName!);
+      assert.ok(
+        placed.some((n) => n !== 'near-idle'),
+        `default scheduler placed every pod on near-idle too: ${placed.join(', ')}`,
+      );
+      assert.ok(placed.includes('near-partitioned'), `default placed on ${placed.join(', ')}`);
+      await api.deleteCollectionNamespacedPod({
+        namespace: 'work',
+        labelSelector: 'app=control',
+        gracePeriodSeconds: 0,
+      });
+      await store.waitFor((ps) => ps.length === 0, deadline(30_000, 'control pods deleted'));
+    } finally {
+      store.stop();
+    }
+  });
+
+  it('should not put new pods on a node reporting overload, even next to their data source', async () => {
+    await patchAnnotations('near-idle', { [CPU_LOAD]: '0.95' });
+    const store = await ObjectStore.start<V1Pod>(cp.kubeConfig(), {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      plural: 'pods',
+      namespace: 'work',
+      labelSelector: 'app=after-overload',
+    });
+    try {
+      // The scheduler learns the annotation from its node watch; give it a moment so the pods do
+      // not race the update (delivery takes milliseconds on loopback).
+      await sleep(500);
+      const labels = { app: 'after-overload', [DATA_SOURCE_LABEL]: 'plant', [NEEDS_CLOUD_LABEL]: 'true' };
+      for (let i = 0; i < 3; i++)
+        await api.createNamespacedPod({ namespace: 'work', body: pod(`after-${i}`, labels) });
+      await store.waitFor(
+        (ps) => ps.length === 3 && ps.every((p) => p.spec?.nodeName),
+        deadline(60_000, 'pods bound'),
+      );
+      const placed = [...store.objects.values()].map((p) => p.spec!.nodeName);
+      // near-busy (85%, not above the 0.85 threshold, 2 ms) beats far-idle (60 ms); near-idle
+      // (now 95%) scores lowest; near-partitioned stays filtered.
+      assert.deepEqual(new Set(placed), new Set(['near-busy']), `placed on ${placed.join(', ')}`);
+    } finally {
+      store.stop();
+      await patchAnnotations('near-idle', nodes['near-idle']);
     }
   });
 

@@ -7,6 +7,7 @@ import { loadRubric } from '../../scoring/rubric.ts';
 import { score } from '../../scoring/score.ts';
 import { repoRoot } from '../../core/paths.ts';
 import {
+  comparisonHeader,
   comparisonRows,
   runSchedulingBench,
   schedulingMetrics,
@@ -20,6 +21,9 @@ export interface BenchOptions {
   qps?: string;
   burst?: string;
   migrationTrials: string;
+  rounds: string;
+  arrivalRate?: string;
+  pacedPods?: string;
   out?: string;
   json?: boolean;
 }
@@ -39,6 +43,9 @@ export async function benchCommand(what: string, opts: BenchOptions, signal: Abo
   const qps = positiveInt('--qps', opts.qps);
   const burst = positiveInt('--burst', opts.burst);
   const migrationTrials = positiveInt('--migration-trials', opts.migrationTrials, 0)!;
+  const rounds = positiveInt('--rounds', opts.rounds)!;
+  const arrivalRate = positiveInt('--arrival-rate', opts.arrivalRate);
+  const pacedPods = positiveInt('--paced-pods', opts.pacedPods);
   const runId = newRunId('bench-scheduling');
   const registry = CleanupRegistry.open(runId);
   try {
@@ -47,6 +54,9 @@ export async function benchCommand(what: string, opts: BenchOptions, signal: Abo
       pods,
       registry,
       migrationTrials,
+      rounds,
+      ...(arrivalRate ? { arrivalRate } : {}),
+      ...(pacedPods ? { pacedPods } : {}),
       ...(qps ? { qps } : {}),
       ...(burst ? { burst } : {}),
       signal,
@@ -61,13 +71,15 @@ export async function benchCommand(what: string, opts: BenchOptions, signal: Abo
       return ExitCode.Pass;
     }
     console.log(
-      `${r.nodes} kwok nodes (${r.topology.sources} sites, ${r.topology.busyNodes} busy, uplink down: ${r.topology.uplinkDown.join(', ') || 'none'}), ${r.pods} pods per scheduler, client qps ${r.qps}/burst ${r.burst}\n`,
+      `${r.nodes} kwok nodes (${r.topology.sources} sites, ${r.topology.busyNodes} busy, uplink down: ${r.topology.uplinkDown.join(', ') || 'none'}); ` +
+        `${r.rounds.length / 2} round(s) per scheduler, alternating, after one warm-up round each; per round ${r.pacedPods} pods arriving at ${r.arrivalRate}/s (p50/p99), then ${r.pods} at once (${r.concurrency} in flight: pods/s, burst p99); ` +
+        `both schedulers: client qps ${r.qps}/burst ${r.burst}, parallelism ${String(r.sharedConfig['parallelism'])}, percentageOfNodesToScore ${String(r.sharedConfig['percentageOfNodesToScore'])} (adaptive)\n`,
     );
-    console.log(table(comparisonRows(r), ['', 'default', 'edge-scheduler', 'edge/default']));
+    console.log(table(comparisonRows(r), comparisonHeader));
     if (r.migration) {
       const m = r.migration.toReady;
       console.log(
-        `\noverload migration: ${r.migration.evicted} pod(s) moved in ${r.migration.trials} trial(s); overload → replacement Ready p50 ${m.p50} ms, p99 ${m.p99} ms`,
+        `\noverload migration: ${r.migration.evicted} pod(s) evicted in ${r.migration.trials} trial(s), ${r.migration.backOnOverloaded} placed back on the overloaded node; overload → replacement Ready p50 ${m.p50} ms, p99 ${m.p99} ms; moves: ${r.migration.moves.join(', ')}`,
       );
     }
     const rubric = await loadRubric(join(repoRoot, 'scenarios', 'rubric.ts'));
