@@ -47,6 +47,15 @@ export interface BootstrapOptions {
   onStep?: (r: StepResult) => void;
 }
 
+/** Extra Linux arches a lock entry asks for (`"crossArch": ["arm64"]`, toxiproxy-server). */
+export function crossArchOf(t: GoTool): ('amd64' | 'arm64')[] {
+  const v = (t as GoTool & { crossArch?: unknown }).crossArch;
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || !v.every((a) => a === 'amd64' || a === 'arm64'))
+    throw new Error(`tools.lock.json: crossArch of ${t.module} must be a list of "amd64"/"arm64"`);
+  return v as ('amd64' | 'arm64')[];
+}
+
 function stamp(t: GoTool): string {
   return `${t.module}/${t.package}@${t.version}${t.ldflags ? ` ldflags=${t.ldflags}` : ''}`;
 }
@@ -145,6 +154,72 @@ async function ensureGoTool(name: string, tool: GoTool, logDir: string): Promise
   return { step: name, status: 'built', detail: want, ms: Date.now() - t0 };
 }
 
+/**
+ * A pinned Go tool cross-built for another Linux arch (toxiproxy-server for arm64 cloud boards of the
+ * ssh target): `.tools/bin/linux-<arch>/<name>`, static (CGO_ENABLED=0), same version and ldflags as
+ * the native build, cached per machine as `<name>@<version>-linux-<arch>`. `go install` refuses GOBIN
+ * for a cross build, so it installs into a throwaway GOPATH (sharing the module and build caches).
+ */
+export async function ensureGoToolCross(
+  name: string,
+  tool: GoTool,
+  arch: 'amd64' | 'arm64',
+  logDir: string,
+): Promise<StepResult> {
+  const t0 = Date.now();
+  const step = `${name} (linux/${arch})`;
+  const dir = join(toolsDir(), 'bin', `linux-${arch}`);
+  const target = join(dir, name);
+  const want = `${stamp(tool)} GOOS=linux GOARCH=${arch}`;
+  const stampFile = `${target}.version`;
+  if (existsSync(target) && existsSync(stampFile) && readFileSync(stampFile, 'utf8').trim() === want)
+    return { step, status: 'present', detail: want, ms: Date.now() - t0 };
+  mkdirSync(dir, { recursive: true });
+  const cacheBin = join(toolCacheDir(), `${name}@${tool.version}-linux-${arch}`);
+  const cacheStamp = `${cacheBin}.version`;
+  if (existsSync(cacheBin) && existsSync(cacheStamp) && readFileSync(cacheStamp, 'utf8').trim() === want) {
+    copyFileSync(cacheBin, target);
+    chmodSync(target, 0o755);
+    writeFileSync(stampFile, want + '\n');
+    return { step, status: 'cached', detail: want, ms: Date.now() - t0 };
+  }
+  const gopath = mkdtempSync(join(tmpdir(), `edgechaos-gopath-`));
+  try {
+    const env = await run(['go', 'env', 'GOMODCACHE', 'GOCACHE']);
+    const [modCache, buildCache] = env.stdout.trim().split('\n');
+    const argv = [
+      'go',
+      'install',
+      '-trimpath',
+      `-ldflags=-s -w${tool.ldflags ? ` ${tool.ldflags}` : ''}`,
+      `${tool.module}/${tool.package}@${tool.version}`,
+    ];
+    await logged(step, argv, join(logDir, `${name}-linux-${arch}.log`), {
+      ...process.env,
+      GOPATH: gopath,
+      GOMODCACHE: modCache ?? '',
+      GOCACHE: buildCache ?? '',
+      GOBIN: '',
+      GOOS: 'linux',
+      GOARCH: arch,
+      CGO_ENABLED: '0',
+      GOFLAGS: '-buildvcs=false',
+    });
+    const sub = process.arch === (arch === 'amd64' ? 'x64' : 'arm64') ? '' : `linux_${arch}`;
+    const built = join(gopath, 'bin', sub, tool.package.split('/').pop()!);
+    mkdirSync(toolCacheDir(), { recursive: true });
+    copyFileSync(built, cacheBin);
+    writeFileSync(cacheStamp, want + '\n');
+    copyFileSync(built, target);
+    chmodSync(target, 0o755);
+    writeFileSync(stampFile, want + '\n');
+  } finally {
+    // The module cache marks files read-only; only this GOPATH's own bin/ is in it.
+    rmSync(gopath, { recursive: true, force: true });
+  }
+  return { step, status: 'built', detail: want, ms: Date.now() - t0 };
+}
+
 async function buildStack(logDir: string): Promise<StepResult> {
   const t0 = Date.now();
   const script = join(repoRoot, 'stack', 'build.sh');
@@ -180,7 +255,11 @@ export async function bootstrap(opts: BootstrapOptions = {}): Promise<StepResult
     opts.onStep?.(r);
   };
   if (!opts.skipApt) record(await ensureDebian(lock.debian, logDir, opts));
-  for (const [name, tool] of Object.entries(lock.go)) record(await ensureGoTool(name, tool, logDir));
+  for (const [name, tool] of Object.entries(lock.go)) {
+    record(await ensureGoTool(name, tool, logDir));
+    // toxiproxy-server also for the other board arch (the ssh target uploads it to the cloud board).
+    for (const arch of crossArchOf(tool)) record(await ensureGoToolCross(name, tool, arch, logDir));
+  }
   if (opts.stack !== false) record(await buildStack(logDir));
   if (opts.kube) record(await ensureKube(logDir));
   if (opts.kube) record(await ensureEdgeScheduler(logDir));

@@ -17,7 +17,7 @@ import { remoteCommand, shellQuote } from '../../src/targets/ssh/remote-command.
 import { SshShell } from '../../src/targets/ssh/shell.ts';
 import { renderSshConfig } from '../../src/targets/ssh/ssh-config.ts';
 import { decodeStatus, parseCgroupStats, parseDump, parseExits } from '../../src/targets/ssh/stats.ts';
-import { archVariant, uplinkDevOf } from '../../src/targets/ssh/target.ts';
+import { archVariant, elfArch, toxiproxyFor, uplinkDevOf } from '../../src/targets/ssh/target.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 function keyIn(dir: string, name = 'id'): string {
@@ -202,6 +202,33 @@ describe('ssh commands and config', () => {
     assert.equal(uplinkDevOf('10.0.0.10 dev end0 src 10.0.0.31 uid 0 \\    cache '), 'end0');
     assert.equal(uplinkDevOf('10.0.0.10 via 10.0.0.1 dev wlan0 src 10.0.0.31'), 'wlan0');
     assert.equal(uplinkDevOf(''), undefined);
+  });
+
+  it('should pick the toxiproxy-server whose ELF header matches the cloud board arch', () => {
+    using d = tempDir('tools');
+    const elf = (path: string, machine: number): void => {
+      mkdirSync(join(path, '..'), { recursive: true });
+      const b = Buffer.alloc(64);
+      b.write('\x7fELF', 0, 'latin1');
+      b[4] = 2; // 64-bit
+      b[5] = 1; // little endian
+      b.writeUInt16LE(machine, 18);
+      writeFileSync(path, b);
+    };
+    const native = join(d.path, 'bin', 'toxiproxy-server');
+    const arm = join(d.path, 'bin', 'linux-arm64', 'toxiproxy-server');
+    assert.equal(toxiproxyFor('arm64', d.path), undefined, 'nothing built');
+    elf(native, 62);
+    assert.equal(toxiproxyFor('amd64', d.path), native);
+    assert.equal(toxiproxyFor('arm64', d.path), undefined, 'an x86-64 build is never sent to an arm64 board');
+    elf(arm, 183);
+    assert.equal(toxiproxyFor('arm64', d.path), arm);
+    assert.equal(toxiproxyFor('amd64', d.path), native);
+    assert.equal(elfArch(arm), 'arm64');
+    elf(arm, 62);
+    assert.equal(toxiproxyFor('arm64', d.path), undefined, 'a mislabelled linux-arm64 file is refused');
+    writeFileSync(arm, '#!/bin/sh\n');
+    assert.equal(elfArch(arm), undefined);
   });
 
   it('should pick the right-arch build of a stack binary', () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { deadline, waitFor } from '../../core/deadline.ts';
@@ -51,12 +51,35 @@ export function bundledStressor(arch: 'amd64' | 'arm64'): string | undefined {
   return existsSync(p) ? p : undefined;
 }
 
-/** toxiproxy-server for the board's arch: the pinned tool (same arch as the harness) or .tools/bin/linux-<arch>/. */
-export function toxiproxyFor(arch: 'amd64' | 'arm64'): string | undefined {
-  const own = process.arch === 'x64' ? 'amd64' : process.arch === 'arm64' ? 'arm64' : 'other';
-  const candidates = [join(toolsDir(), 'bin', `linux-${arch}`, 'toxiproxy-server')];
-  if (own === arch) candidates.push(join(toolsDir(), 'bin', 'toxiproxy-server'));
-  return candidates.find((c) => existsSync(c));
+/** The Linux arch of an ELF executable, from its header's e_machine (62 x86-64, 183 aarch64). */
+export function elfArch(path: string): 'amd64' | 'arm64' | undefined {
+  let head: Buffer;
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      head = Buffer.alloc(20);
+      if (readSync(fd, head, 0, 20, 0) < 20) return undefined;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+  if (head.readUInt32BE(0) !== 0x7f454c46 || head[4] !== 2 || head[5] !== 1) return undefined; // ELF64 LE
+  const machine = head.readUInt16LE(18);
+  return machine === 62 ? 'amd64' : machine === 183 ? 'arm64' : undefined;
+}
+
+/**
+ * toxiproxy-server for a board's arch (checked in its ELF header): `.tools/bin/linux-<arch>/`
+ * (bootstrap cross-builds arm64 there), else the pinned native tool when the harness has that arch.
+ */
+export function toxiproxyFor(arch: 'amd64' | 'arm64', tools = toolsDir()): string | undefined {
+  const candidates = [
+    join(tools, 'bin', `linux-${arch}`, 'toxiproxy-server'),
+    join(tools, 'bin', 'toxiproxy-server'),
+  ];
+  return candidates.find((c) => existsSync(c) && elfArch(c) === arch);
 }
 
 export interface PreflightResult {
@@ -240,7 +263,7 @@ export class SshTarget implements Target {
     const toxiBin = toxiproxyFor(cloudBoard.host.arch);
     if (!toxiBin)
       log.warn(
-        `no ${cloudBoard.host.arch} toxiproxy-server (looked in ${join(toolsDir(), 'bin')}): edges talk to the hub directly, toxiproxy faults (latency, bandwidth via toxiproxy, reset, timeout) are unavailable`,
+        `no ${cloudBoard.host.arch} toxiproxy-server (looked in ${join(toolsDir(), 'bin')}; edgechaos bootstrap builds amd64 and arm64): edges talk to the hub directly, toxiproxy faults (latency, bandwidth via toxiproxy, reset, timeout) are unavailable`,
       );
     const apiPort = hubPort === 8474 ? 8475 : 8474;
     const proxies = new Map<string, string>();
