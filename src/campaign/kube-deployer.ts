@@ -11,7 +11,9 @@ import { isNodeHealthy } from '../kube/nodes.ts';
 import { which } from '../tools/find.ts';
 import { ClusterDeployment } from '../targets/kube/cluster-deployment.ts';
 import type { DockerExecutor } from '../targets/kube/docker-shell.ts';
+import { buildUplinkImage, UPLINK_LISTEN, uplinkDaemonSet } from '../targets/kube/uplink.ts';
 import {
+  CTR_IMPORT,
   containerNodeLoss,
   KindCluster,
   kindCommands,
@@ -38,13 +40,10 @@ import type { Scenario } from './scenario.ts';
 
 const log = logger('kube-campaign');
 
-/**
- * Validate every planned fault: Kubernetes-level kinds here, node-level kinds by the catalogue. On a
- * cluster (kind, kube) there is no toxiproxy on the uplinks, so toxic faults are refused here too.
- */
+/** Validate every planned fault: Kubernetes-level kinds here, node-level kinds by the catalogue. */
 export function prevalidateKubeFaults(plan: Plan, target: string): void {
   for (const f of plan.faults) if (isKubeFault(f.kind)) validateKubeFault(f, target);
-  prevalidateFaults(plan, (f) => isKubeFault(f.kind), target === 'kube-local');
+  prevalidateFaults(plan, (f) => isKubeFault(f.kind));
 }
 
 /** The Kubernetes half of a campaign: the stack's manifests on a cluster and what can be measured there. */
@@ -66,6 +65,8 @@ export async function deployKubeSide(opts: {
   runId: string;
   nodeLoss: NodeLossDriver;
   signal: AbortSignal;
+  /** Clusters: the uplink proxies, with the edge agents' CLOUD_URL pointed at them. */
+  uplinkProxies?: boolean;
 }): Promise<KubeSide> {
   const target = await KubeTarget.connect(
     {
@@ -73,6 +74,14 @@ export async function deployKubeSide(opts: {
       ...(opts.context ? { context: opts.context } : {}),
       ...(opts.stack.kube?.manifests ? { manifests: opts.stack.kube.manifests } : {}),
       namespace: `edgechaos-${opts.runId}`,
+      ...(opts.uplinkProxies
+        ? {
+            extraObjects: [uplinkDaemonSet()],
+            env: {
+              [opts.stack.kube?.edgeWorkload ?? 'edge-agent']: { CLOUD_URL: `http://${UPLINK_LISTEN}` },
+            },
+          }
+        : {}),
     },
     opts.signal,
   );
@@ -235,6 +244,8 @@ interface ClusterCampaign {
   nodeLoss: (kc: KubeConfig) => NodeLossDriver;
   /** Copy files into every node (the stack's edge binary, for cold starts). */
   copyToNodes: (files: string[]) => Promise<void>;
+  /** Make the uplink proxy image (a docker-archive) available on the nodes. */
+  loadImage: (archive: string) => Promise<void>;
   exec?: DockerExecutor;
   /** Undo what the target created for the run (the Kind cluster). */
   dispose: () => Promise<void>;
@@ -248,6 +259,7 @@ async function clusterCampaign(
   const { scenario, plan, stack, registry, runDir, runId, signal } = args;
   try {
     await c.copyToNodes([stack.edge.command[0]!]);
+    await c.loadImage(await buildUplinkImage(join(runDir, 'images')));
     const kc = new KubeConfig();
     kc.loadFromFile(c.kubeconfig);
     if (c.context) kc.setCurrentContext(c.context);
@@ -259,6 +271,7 @@ async function clusterCampaign(
       runId,
       nodeLoss,
       signal,
+      uplinkProxies: true,
     });
     const core = side.kc.makeApiClient(CoreV1Api);
     const cloudIp = (await core.listNode()).items
@@ -330,6 +343,7 @@ export function kindDeployer(opts: { nodeImage?: string } = {}): Deployer {
       kubeconfig: cluster.kubeconfig,
       nodeLoss: (kc) => cluster.nodeLossDriver(nodeHealthy(kc)),
       copyToNodes: (files) => cluster.copyToNodes(files),
+      loadImage: (archive) => cluster.loadImage(archive),
       dispose: () => cluster.delete(),
     });
   };
@@ -376,6 +390,13 @@ export function kubeDeployer(opts: { kubeconfig?: string; context?: string }): D
             await realExecutor(kindCommands.exec(node, ['mkdir', '-p', dirname(f)]));
             await realExecutor(kindCommands.copyTo(node, f));
           }
+      },
+      loadImage: async (archive) => {
+        for (const node of nodes) {
+          await realExecutor(kindCommands.exec(node, ['mkdir', '-p', dirname(archive)]));
+          await realExecutor(kindCommands.copyTo(node, archive));
+          await realExecutor(kindCommands.exec(node, [...CTR_IMPORT, archive]));
+        }
       },
       dispose: () => Promise.resolve(),
     });

@@ -29,12 +29,7 @@ function asFault(f: PlannedFault): ResolvedFault {
  * param is one clear error and nothing is half-applied. Planning is pure: the placeholder addresses
  * (TEST-NET-1, RFC 5737) are never sent to.
  */
-export function prevalidateFaults(
-  plan: Plan,
-  skip: (f: PlannedFault) => boolean = () => false,
-  /** false on targets without a toxiproxy on the uplink (Kubernetes clusters): toxic faults are refused. */
-  uplinkProxies = true,
-): void {
+export function prevalidateFaults(plan: Plan, skip: (f: PlannedFault) => boolean = () => false): void {
   const nodes = [
     { name: 'cloud', role: 'cloud' as const, address: '192.0.2.1' },
     ...plan.nodes.map((n, i) => ({ name: n.name, role: 'edge' as const, address: `192.0.2.${i + 10}` })),
@@ -42,8 +37,7 @@ export function prevalidateFaults(
   const ctx: PlanContext = {
     nodes,
     clientAddresses: ['192.0.2.254'],
-    uplinkProxy: (n) =>
-      n === 'cloud' || !uplinkProxies ? undefined : { api: 'http://192.0.2.1:1', proxy: `uplink-${n}` },
+    uplinkProxy: (n) => (n === 'cloud' ? undefined : { api: 'http://192.0.2.1:1', proxy: `uplink-${n}` }),
     uplinkDevice: () => 'eth0',
   };
   for (const f of plan.faults) {

@@ -30,7 +30,14 @@ export const stackSchema = z
     /** OCI/docker archives of the images, by image name (for the image-size check and Kind). */
     images: z.record(z.string(), z.string()).default({}),
     /** Kubernetes manifests folder (kube/kind targets). */
-    kube: z.object({ manifests: z.string() }).strict().optional(),
+    kube: z
+      .object({
+        manifests: z.string(),
+        /** The workload running the edge agent on every edge node (its CLOUD_URL is pointed at the uplink proxy). */
+        edgeWorkload: z.string().default('edge-agent'),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -65,7 +72,7 @@ export async function loadStack(
     edge: fixRole(raw.edge),
     hub: fixRole(raw.hub),
     images: Object.fromEntries(Object.entries(raw.images).map(([k, v]) => [k, resolvePath(base, v)])),
-    ...(raw.kube ? { kube: { manifests: resolvePath(base, raw.kube.manifests) } } : {}),
+    ...(raw.kube ? { kube: { ...raw.kube, manifests: resolvePath(base, raw.kube.manifests) } } : {}),
   };
   if (opts.requireBuilt !== false) {
     for (const r of ['edge', 'hub'] as const) {

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { V1Node } from '@kubernetes/client-node';
+import type { V1DaemonSet, V1Node } from '@kubernetes/client-node';
+import { imageSize } from '../../src/images/archive.ts';
+import { loadManifests, prepareManifests } from '../../src/targets/kube/manifests.ts';
+import {
+  buildUplinkImage,
+  UPLINK_IMAGE,
+  UPLINK_LISTEN,
+  uplinkDaemonSet,
+} from '../../src/targets/kube/uplink.ts';
 import { prevalidateKubeFaults } from '../../src/campaign/kube-deployer.ts';
 import type { Plan, PlannedFault } from '../../src/campaign/plan.ts';
 import { checkRescheduling, checkSchedulingLatency } from '../../src/checks/scheduling.ts';
@@ -152,6 +160,37 @@ describe('cluster deployment (Kind/k3d nodes as containers): pure parts and the 
   });
 });
 
+describe('uplink proxies on a cluster', () => {
+  it('should add the proxy DaemonSet to the stack and point the edge agent at it, in the run namespace', () => {
+    const objs = prepareManifests([...loadManifests(), uplinkDaemonSet()], {
+      namespace: 'edgechaos-r1',
+      env: { 'edge-agent': { CLOUD_URL: `http://${UPLINK_LISTEN}` } },
+    });
+    const ds = objs.find((o) => o.metadata?.name === 'edgechaos-uplink') as V1DaemonSet;
+    assert.equal(ds.metadata?.namespace, 'edgechaos-r1');
+    assert.equal(ds.spec?.template.spec?.hostNetwork, true);
+    assert.equal(ds.spec?.template.spec?.containers[0]?.image, UPLINK_IMAGE);
+    const agent = objs.find((o) => o.metadata?.name === 'edge-agent') as V1DaemonSet;
+    const env = agent.spec?.template.spec?.containers[0]?.env ?? [];
+    assert.deepEqual(
+      env.filter((e) => e.name === 'CLOUD_URL'),
+      [{ name: 'CLOUD_URL', value: 'http://127.0.0.1:7100' }],
+    );
+    assert.ok(
+      env.some((e) => e.name === 'EDGE_NODE_ID' && e.valueFrom),
+      'other variables kept',
+    );
+  });
+
+  it('should build the proxy image from the pinned toxiproxy-server without a daemon', async () => {
+    using dir = tempDir('uplink-image');
+    const archive = await buildUplinkImage(dir.path);
+    const size = imageSize(archive);
+    assert.deepEqual(size.tags, [UPLINK_IMAGE]);
+    assert.ok(size.compressedBytes > 1e6, 'the toxiproxy binary is in it');
+  });
+});
+
 describe('Kubernetes faults and checks in campaigns (pure)', () => {
   const plan = (faults: Partial<PlannedFault>[]): Plan => ({
     seed: 1,
@@ -201,10 +240,13 @@ describe('Kubernetes faults and checks in campaigns (pure)', () => {
     );
   });
 
-  it('should refuse uplink toxics on a cluster (no toxiproxy on the path) but not on kube-local', () => {
-    const latency = plan([{ kind: 'latency', params: { latency: '100ms' } }]);
-    prevalidateKubeFaults(latency, 'kube-local');
-    assert.throws(() => prevalidateKubeFaults(latency, 'kind'));
+  it('should accept uplink toxics on clusters too (the uplink proxies are on the edge nodes)', () => {
+    prevalidateKubeFaults(plan([{ kind: 'latency', params: { latency: '100ms' } }]), 'kind');
+    assert.throws(
+      () =>
+        prevalidateKubeFaults(plan([{ kind: 'latency', node: 'cloud', params: { latency: '1ms' } }]), 'kind'),
+      /cloud/,
+    );
   });
 
   it('should fail rescheduling that timed out, scoring the timeout as a lower bound', () => {

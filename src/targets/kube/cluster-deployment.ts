@@ -16,6 +16,7 @@ import type {
 import { DockerNodeShell, dockerExecutor, type DockerExecutor } from './docker-shell.ts';
 import { ObjectStore } from './object-store.ts';
 import type { KubeTarget } from './target.ts';
+import { createUplinkProxy, UPLINK_API_PORT, UPLINK_PROXY } from './uplink.ts';
 
 const log = logger('cluster-deployment');
 
@@ -26,10 +27,10 @@ const log = logger('cluster-deployment');
  * node's address is its InternalIP, clients reach an edge at <node IP>:<edge port>, and nft rules in
  * the node act on the agent's own traffic.
  *
+ * Uplink toxics work as on the local target: a toxiproxy per edge node (./uplink.ts) sits between
+ * the agent and the hub.
+ *
  * What differs from the local target, and why:
- * - uplink latency/bandwidth/reset toxics need a toxiproxy on the path, which a cluster lacks:
- *   `uplinkProxy` is undefined and such faults are refused before anything is deployed;
- *   tbf bandwidth (`via: tbf`) and partitions work through the node's own tc/nft.
  * - freeze (`pause`) is `docker pause` of the node container (its cgroup freezer); `sigstop` stops
  *   the agent's processes.
  * - a killed agent is restarted by the kubelet, so `startStack` waits for health instead of starting.
@@ -186,6 +187,12 @@ export class ClusterDeployment implements Deployment {
         handles.push(o.registry.add(e.kind, `uplink counters on ${m.name}`, e.data));
         await shell.exec(['nft', '-f', '-'], { input: accountingScript(table, cloud.address) });
       }
+      // The uplink proxies (DaemonSet, ready by now): one per edge node towards the hub.
+      for (const m of mapped.filter((x) => x.role === 'edge'))
+        await createUplinkProxy(
+          `http://${m.address}:${UPLINK_API_PORT}`,
+          `${cloud.address}:${o.stack.hub.port}`,
+        );
       const dep = new ClusterDeployment(o, mapped, pods, handles);
       dep.watchRestarts();
       const signal = deadline(120_000, 'stack healthy on the cluster', o.signal);
@@ -253,8 +260,11 @@ export class ClusterDeployment implements Deployment {
     return new DockerNodeShell(node, this.k8sNode(node), this.exec);
   }
 
-  uplinkProxy(): UplinkProxy | undefined {
-    return undefined;
+  uplinkProxy(node: string): UplinkProxy | undefined {
+    const n = this.node(node);
+    return n.role === 'edge'
+      ? { api: `http://${n.address}:${UPLINK_API_PORT}`, proxy: UPLINK_PROXY }
+      : undefined;
   }
 
   uplinkDevice(): string {

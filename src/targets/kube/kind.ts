@@ -100,6 +100,9 @@ export const kindCommands = {
   copyTo: (node: string, file: string): string[] => ['docker', 'cp', file, `${node}:${file}`],
 };
 
+/** Import a docker-archive into a node's containerd (what `kind load image-archive` runs in each node). */
+export const CTR_IMPORT = ['ctr', '--namespace=k8s.io', 'images', 'import', '--all-platforms'];
+
 /** Pure: the IPv4 gateway in `docker network inspect` output (kind networks are dual-stack). */
 export function ipv4Gateway(out: string): string {
   const gw = out
@@ -192,6 +195,11 @@ export class KindCluster {
         .catch(() => undefined);
       throw err;
     }
+  }
+
+  /** Load one more image archive into every node. */
+  async loadImage(archive: string): Promise<void> {
+    await this.exec(kindCommands.loadImage(this.spec.name, archive));
   }
 
   /** The harness's address on the nodes' network. */

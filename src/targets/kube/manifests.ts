@@ -16,6 +16,8 @@ export interface ManifestOptions {
   scheduledWorkloads?: readonly string[];
   /** Replace images by name before the tag, e.g. {"edgechaos/edge-agent": "registry/x/edge-agent"}. */
   images?: Readonly<Record<string, string>>;
+  /** Set environment variables on every container of these workloads (by workload name). */
+  env?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 /** Every object in `*.yaml`/`*.yml` files of `dir`, in file-name order, then document order. */
@@ -49,7 +51,14 @@ export function loadManifests(dir = defaultManifestDir): KubernetesObject[] {
 }
 
 interface PodTemplateHolder {
-  spec?: { template?: { spec?: { schedulerName?: string; containers?: { image?: string }[] } } };
+  spec?: {
+    template?: {
+      spec?: {
+        schedulerName?: string;
+        containers?: { image?: string; env?: { name: string; value?: string; valueFrom?: unknown }[] }[];
+      };
+    };
+  };
 }
 
 /** Pure: the objects with namespace, schedulerName and images rewritten (inputs untouched). */
@@ -67,7 +76,10 @@ export function prepareManifests(
     const pod = o.spec?.template?.spec;
     if (pod) {
       if (opts.schedulerName && scheduled.has(o.metadata!.name!)) pod.schedulerName = opts.schedulerName;
+      const env = opts.env?.[o.metadata!.name!];
       for (const c of pod.containers ?? []) {
+        for (const [name, value] of Object.entries(env ?? {}))
+          c.env = [...(c.env ?? []).filter((e) => e.name !== name), { name, value }];
         if (!c.image || !opts.images) continue;
         const [name, tag] = splitImage(c.image);
         const replacement = opts.images[name];

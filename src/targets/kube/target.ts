@@ -37,6 +37,8 @@ export interface KubeTargetOptions extends ManifestOptions {
   context?: string;
   /** Directory of manifests (default stack/deploy). */
   manifests?: string;
+  /** Objects the harness adds to the stack's (e.g. the uplink proxies on a cluster), same namespace. */
+  extraObjects?: readonly KubernetesObject[];
 }
 
 export interface DeployResult {
@@ -98,7 +100,10 @@ export class KubeTarget {
     private readonly opts: KubeTargetOptions,
   ) {
     this.server = kc.getCurrentCluster()!.server;
-    this.objects = prepareManifests(loadManifests(opts.manifests ?? defaultManifestDir), opts);
+    this.objects = prepareManifests(
+      [...loadManifests(opts.manifests ?? defaultManifestDir), ...(opts.extraObjects ?? [])],
+      opts,
+    );
     this.namespace = manifestNamespace(this.objects);
   }
 
