@@ -407,6 +407,84 @@ describe('ssh target on emulated boards (netns + real sshd each)', () => {
     for (const b of boards.boards) assert.deepEqual(await boardProcs(b), [], `${b.name}: no process left`);
   });
 
+  it('should run the cloud on the harness machine (local: true) for edges on boards', async (t) => {
+    const localDir = join(boards.tmp, 'local-cloud');
+    const inv = await loadInventory(
+      boards.inventory({
+        patch: (h) => (h[0] = { name: 'cloud', role: 'cloud', local: true, dir: localDir }),
+      }),
+    );
+    const registry = CleanupRegistry.open(runId());
+    let dep: SshDeployment | undefined;
+    const ours = async (): Promise<string[]> =>
+      (await run(['pgrep', '-a', '-f', localDir], { allowFailure: true })).stdout
+        .split('\n')
+        .filter((l) => l && !/pgrep/.test(l));
+    try {
+      const t0 = performance.now();
+      dep = await new SshTarget(inv).deploy(
+        stack,
+        { edges: [{ name: 'edge-1' }, { name: 'edge-2' }] },
+        { runId: registry.runId, runDir: runs.path, registry },
+      );
+      t.diagnostic(`deploy, local cloud + 2 boards: ${Math.round(performance.now() - t0)} ms`);
+      const d = dep;
+      // The address every edge saw as its SSH client: this machine on the boards' bridge.
+      assert.equal(d.node('cloud').address, boards.hostAddress);
+      assert.match(d.hubUrl, new RegExp(`^http://${boards.hostAddress.replace(/\./g, '\\.')}:\\d+$`));
+      assert.ok(await healthy(d.hubUrl));
+      const px = d.uplinkProxy('edge-1')!;
+      assert.match(px.api, /^http:\/\/127\.0\.0\.1:\d+$/, 'toxiproxy API on loopback');
+      const procs = await ours();
+      assert.ok(
+        procs.some((l) => /\/cloud-hub$/.test(l)) && procs.some((l) => /toxiproxy-server/.test(l)),
+        procs.join('\n'),
+      );
+      // The hub runs in this machine's root namespace, in the run's cloud cgroup.
+      const cg = `/sys/fs/cgroup/cpuacct/ec-${registry.runId}-cloud/cgroup.procs`;
+      const hubPid = readFileSync(join(localDir, registry.runId, 'run', 'cloud.pid'), 'utf8').trim();
+      assert.ok(readFileSync(cg, 'utf8').split('\n').includes(hubPid), 'hub in the cloud cgroup');
+      // A write on edge-1 reaches the hub on this machine through its uplink proxy.
+      const id = `${registry.runId}-local`;
+      const w = await fetch(`${d.edges[0]!.url}/v1/records`, {
+        method: 'POST',
+        body: JSON.stringify({ id, ts: Date.now(), payload: 'x' }),
+      });
+      assert.ok(w.ok);
+      const synced = await until('record synced to the local hub', 15_000, async () => {
+        const r = (await (await fetch(`${d.hubUrl}/v1/records?node=edge-1`)).json()) as {
+          records: { id: string }[];
+        };
+        return r.records.some((x) => x.id === id);
+      });
+      t.diagnostic(`edge-1 write on the local hub after ${Math.round(synced)} ms`);
+      const up = await d.uplinkBytes('edge-1');
+      assert.ok(up.sent > 0, 'the edge counted uplink bytes towards this machine');
+      // A toxic on edge-1's uplink in the local toxiproxy.
+      const lat = await applyFault(
+        d,
+        { id: 'll', kind: 'latency', node: 'edge-1', params: { latency: '100ms' } },
+        registry,
+      );
+      const toxics = (await (await fetch(`${px.api}/proxies/${px.proxy}/toxics`)).json()) as unknown[];
+      assert.equal(toxics.length, 1);
+      await lat.revert();
+      // kill -9 of the hub: the exit is seen and the revert brings it back.
+      const kill = await applyFault(d, { id: 'kc', kind: 'kill', node: 'cloud', params: {} }, registry);
+      assert.equal(await healthy(d.hubUrl), false);
+      await kill.revert();
+      assert.ok(await healthy(d.hubUrl));
+    } finally {
+      await dep?.teardown();
+      await registry.close();
+    }
+    assert.deepEqual(readdirSync(localDir), [], 'run folder on this machine removed');
+    assert.deepEqual(await ours(), [], 'no hub, toxiproxy or supervisor left on this machine');
+    assert.deepEqual(cgroupsOf(registry.runId), [], 'no cgroup left');
+    for (const b of boards.boards) assert.deepEqual(await boardProcs(b), [], `${b.name}: no process left`);
+    assert.deepEqual(boardEmpty('edge-1'), []);
+  });
+
   it('should reach a board through a jump host', async (t) => {
     const cloud = boards.board('cloud');
     const inv = await loadInventory(

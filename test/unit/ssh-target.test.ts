@@ -17,7 +17,13 @@ import { remoteCommand, shellQuote } from '../../src/targets/ssh/remote-command.
 import { SshShell } from '../../src/targets/ssh/shell.ts';
 import { renderSshConfig } from '../../src/targets/ssh/ssh-config.ts';
 import { decodeStatus, parseCgroupStats, parseDump, parseExits } from '../../src/targets/ssh/stats.ts';
-import { archVariant, elfArch, toxiproxyFor, uplinkDevOf } from '../../src/targets/ssh/target.ts';
+import {
+  archVariant,
+  elfArch,
+  localCloudAddress,
+  toxiproxyFor,
+  uplinkDevOf,
+} from '../../src/targets/ssh/target.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 function keyIn(dir: string, name = 'id'): string {
@@ -146,6 +152,85 @@ describe('ssh inventory', () => {
     );
     chmodSync(key, 0o644);
     fails(() => resolveInventory({ hosts: hosts(key) }, file), 'hosts[0].key', /too open/);
+  });
+
+  it('should take a cloud on the harness machine (local: true) and refuse what does not apply to it', () => {
+    using d = tempDir('inv');
+    const key = keyIn(d.path);
+    const file = join(d.path, 'inventory.json');
+    const withCloud = (cloud: Record<string, unknown>): unknown => ({ hosts: [cloud, hosts(key)[1]!] });
+    const inv = resolveInventory(withCloud({ name: 'cloud', role: 'cloud', local: true }), file);
+    assert.equal(inv.cloud.local, true);
+    assert.equal(inv.cloud.netAddress, '', 'found at deploy');
+    assert.equal(inv.host('edge-1').local, false);
+    assert.doesNotMatch(
+      renderSshConfig({ hosts: inv.hosts, dir: '/x', connectTimeoutMs: 1000 }),
+      /Host ec-cloud/,
+      'no ssh entry for the harness machine',
+    );
+    for (const k of ['host', 'user', 'key', 'arch', 'jump', 'sudo'] as const) {
+      const extra = {
+        host: '192.0.2.1',
+        user: 'root',
+        key,
+        arch: 'amd64',
+        jump: { host: '192.0.2.2', user: 'x' },
+        sudo: true,
+      }[k];
+      fails(
+        () => resolveInventory(withCloud({ name: 'cloud', role: 'cloud', local: true, [k]: extra }), file),
+        `hosts[0].${k}`,
+        new RegExp(`runs on the harness machine without SSH: remove ${k}`),
+      );
+    }
+    fails(
+      () =>
+        resolveInventory({ hosts: [hosts(key)[0]!, { name: 'edge-1', role: 'edge', local: true }] }, file),
+      'hosts[1].local',
+      /cloud host only/,
+    );
+    fails(
+      () => resolveInventory(withCloud({ name: 'cloud', role: 'cloud', local: false }), file),
+      'hosts[0].local',
+      /true/,
+    );
+    fails(
+      () => resolveInventory(withCloud({ name: 'cloud', role: 'cloud', key }), file),
+      'hosts[0].host',
+      /host is required \(or local: true/,
+    );
+  });
+
+  it('should find the address boards reach a local cloud at, or say why not', () => {
+    using d = tempDir('inv');
+    const key = keyIn(d.path);
+    const file = join(d.path, 'inventory.json');
+    const two = [...hosts(key), { ...hosts(key)[1]!, name: 'edge-2', host: '192.0.2.12' }];
+    two[0] = { name: 'cloud', role: 'cloud', local: true };
+    const inv = resolveInventory({ hosts: two }, file);
+    const own = ['127.0.0.1', '10.1.0.1', '10.2.0.1'];
+    const seen = (a: string | undefined, b: string | undefined) => [
+      { host: inv.host('edge-1'), facts: { client: a } },
+      { host: inv.host('edge-2'), facts: { client: b } },
+    ];
+    assert.equal(localCloudAddress(inv.cloud, seen('10.1.0.1', '10.1.0.1'), file, own), '10.1.0.1');
+    fails(
+      () => localCloudAddress(inv.cloud, seen('10.1.0.1', '10.2.0.1'), file, own),
+      'hosts[0].address',
+      /they see 10\.1\.0\.1, 10\.2\.0\.1.*give the local cloud an address/,
+    );
+    fails(
+      () => localCloudAddress(inv.cloud, seen(undefined, '10.1.0.1'), file, own),
+      'hosts[0].address',
+      /cannot tell/,
+    );
+    fails(
+      () => localCloudAddress(inv.cloud, seen('192.0.2.99', '192.0.2.99'), file, own),
+      'hosts[0].address',
+      /192\.0\.2\.99 is not an address of this machine/,
+    );
+    const given = resolveInventory({ hosts: [{ ...two[0], address: '10.2.0.1' }, two[1]!, two[2]!] }, file);
+    assert.equal(localCloudAddress(given.cloud, seen('10.1.0.1', '10.2.0.1'), file, own), '10.2.0.1');
   });
 
   it('should register key paths as secrets so logs mask them', () => {

@@ -89,6 +89,7 @@ export class SshBoard {
       connectTimeoutMs: this.ctx.connectTimeoutMs,
       argv: [...argv],
       ...(lease ? { lease } : {}),
+      ...(this.host.local ? { local: true } : {}),
     };
     return { ...d };
   }

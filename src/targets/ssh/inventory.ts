@@ -38,21 +38,28 @@ const hostSchema = z
     /** Node name as scenarios use it: `cloud`, or `edge-<n>`. */
     name: z.string().regex(/^(cloud|edge-[a-z0-9-]{1,24})$/, 'name must be "cloud" or look like edge-1'),
     role: z.enum(['edge', 'cloud']),
+    /**
+     * The cloud only: run the hub and its toxiproxy on the harness machine itself (no SSH). Then no
+     * host, port, user, key, agent, sudo, hostKey, jump or arch; `address` is the harness's address
+     * the boards reach (default: the one every edge sees as its SSH client).
+     */
+    local: z.literal(true).optional(),
     /** SSH address (name or IP). */
-    host: z.string().min(1),
-    port: z.number().int().min(1).max(65535).default(22),
+    host: z.string().min(1).optional(),
+    port: z.number().int().min(1).max(65535).optional(),
     user: z
       .string()
       .min(1)
-      .regex(/^[a-z_][a-z0-9_.-]*$/i, 'not a valid user name'),
+      .regex(/^[a-z_][a-z0-9_.-]*$/i, 'not a valid user name')
+      .optional(),
     /** Private key file; or `agent: true` to use $SSH_AUTH_SOCK. Exactly one of the two. */
     key: z.string().min(1).optional(),
-    agent: z.boolean().default(false),
-    arch: z.enum(['amd64', 'arm64']),
+    agent: z.boolean().optional(),
+    arch: z.enum(['amd64', 'arm64']).optional(),
     /** Address of the board on the deployment network (what other boards reach it at); default `host`. */
     address: z.string().min(1).optional(),
     /** Run board commands through `sudo -n` (the user needs password-less sudo). */
-    sudo: z.boolean().default(false),
+    sudo: z.boolean().optional(),
     /** Absolute folder on the board that holds everything a run puts there (one sub-folder per run). */
     dir: z.string().startsWith('/', 'dir must be an absolute path').default('/var/lib/edgechaos'),
     /** Public host key line (`ssh-ed25519 AAAA…`); pinned. Without it the user's known_hosts is used. */
@@ -70,15 +77,73 @@ export const inventorySchema = z
   })
   .strict();
 
-export type InventoryHost = z.output<typeof hostSchema> & {
+type HostEntry = z.output<typeof hostSchema>;
+export type InventoryHost = Omit<
+  HostEntry,
+  'host' | 'port' | 'user' | 'arch' | 'agent' | 'sudo' | 'local'
+> & {
+  host: string;
+  port: number;
+  user: string;
+  arch: 'amd64' | 'arm64';
+  agent: boolean;
+  sudo: boolean;
+  /** The cloud runs on the harness machine (`local: true`); host is "local". */
+  local: boolean;
   /** Index in the file, for error fields. */
   index: number;
   /** Absolute key path (resolved against the inventory folder). */
   keyPath: string | undefined;
   jumpKeyPath: string | undefined;
-  /** Address on the deployment network. */
+  /** Address on the deployment network ("" for a local cloud until deploy finds it). */
   netAddress: string;
 };
+
+/** The harness machine's arch, as an inventory arch. */
+export function harnessArch(): 'amd64' | 'arm64' | undefined {
+  return process.arch === 'x64' ? 'amd64' : process.arch === 'arm64' ? 'arm64' : undefined;
+}
+
+const localForbidden = ['host', 'port', 'user', 'key', 'agent', 'sudo', 'hostKey', 'jump', 'arch'] as const;
+
+/** A local cloud entry (pure apart from the harness arch): errors name the field that does not belong. */
+function localCloud(h: HostEntry, i: number, file: string): InventoryHost {
+  const f = (k: string): string => `hosts[${i}].${k}`;
+  if (h.role !== 'cloud')
+    throw new ScenarioError('local: true is for the cloud host only (edges are boards)', {
+      file,
+      field: f('local'),
+    });
+  for (const k of localForbidden)
+    if (h[k] !== undefined)
+      throw new ScenarioError(
+        `a local cloud runs on the harness machine without SSH: remove ${k} (only name, role, local, address and dir apply)`,
+        { file, field: f(k) },
+      );
+  const arch = harnessArch();
+  if (!arch)
+    throw new ScenarioError(
+      `a local cloud needs an amd64 or arm64 harness machine (this is ${process.arch})`,
+      {
+        file,
+        field: f('local'),
+      },
+    );
+  return {
+    ...h,
+    host: 'local',
+    port: 22,
+    user: 'root',
+    arch,
+    agent: false,
+    sudo: false,
+    local: true,
+    index: i,
+    keyPath: undefined,
+    jumpKeyPath: undefined,
+    netAddress: h.address ?? '',
+  };
+}
 export interface Inventory {
   file: string;
   hosts: InventoryHost[];
@@ -120,6 +185,13 @@ export function resolveInventory(raw: unknown, file: string): Inventory {
     if (seen.has(h.name))
       throw new ScenarioError(`host "${h.name}" appears twice`, { file, field: f('name') });
     seen.add(h.name);
+    if (h.local) return localCloud(h, i, file);
+    for (const k of ['host', 'user', 'arch'] as const)
+      if (h[k] === undefined)
+        throw new ScenarioError(`${k} is required (or local: true for a cloud on the harness machine)`, {
+          file,
+          field: f(k),
+        });
     if ((h.name === 'cloud') !== (h.role === 'cloud'))
       throw new ScenarioError(
         `the cloud host is named "cloud" and has role cloud (got ${h.name}/${h.role})`,
@@ -147,7 +219,20 @@ export function resolveInventory(raw: unknown, file: string): Inventory {
       checkKey(file, f('jump.key'), jumpKeyPath);
       registerSecret(jumpKeyPath);
     }
-    return { ...h, index: i, keyPath, jumpKeyPath, netAddress: h.address ?? h.host };
+    return {
+      ...h,
+      host: h.host!,
+      port: h.port ?? 22,
+      user: h.user!,
+      arch: h.arch!,
+      agent: h.agent ?? false,
+      sudo: h.sudo ?? false,
+      local: false,
+      index: i,
+      keyPath,
+      jumpKeyPath,
+      netAddress: h.address ?? h.host!,
+    };
   });
   const clouds = hosts.filter((h) => h.role === 'cloud');
   if (clouds.length !== 1)

@@ -6,6 +6,7 @@ import { TargetError } from '../../core/errors.ts';
 import { disarmScript } from './board-scripts.ts';
 import { SshConnection } from './connection.ts';
 import { loadInventory } from './inventory.ts';
+import { LocalConnection } from './local-host.ts';
 import { knownHosts, renderSshConfig } from './ssh-config.ts';
 
 /**
@@ -23,6 +24,8 @@ export interface SshExecData {
   connectTimeoutMs: number;
   argv: string[];
   lease?: string;
+  /** The cloud on the harness machine (`local: true`): the undo runs here, without ssh. */
+  local?: boolean;
 }
 
 const goneText =
@@ -46,11 +49,13 @@ export function sshExecData(d: Record<string, unknown>): SshExecData {
     connectTimeoutMs: typeof d['connectTimeoutMs'] === 'number' ? d['connectTimeoutMs'] : 5000,
     argv,
     ...(typeof d['lease'] === 'string' ? { lease: d['lease'] } : {}),
+    ...(d['local'] === true ? { local: true } : {}),
   };
 }
 
 /** A connection from journal data; rebuilds the ssh_config from the inventory when it is gone. */
 async function connectionFor(d: SshExecData): Promise<{ conn: SshConnection; dispose: () => void }> {
+  if (d.local) return { conn: new LocalConnection(d.node, d.connectTimeoutMs), dispose: () => undefined };
   if (existsSync(d.config))
     return {
       conn: new SshConnection(d.node, d.where, d.config, d.sudo, d.connectTimeoutMs),

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { deadline, waitFor } from '../../core/deadline.ts';
 import { EdgechaosError, ScenarioError, TargetError } from '../../core/errors.ts';
@@ -14,6 +14,8 @@ import { SshBoard } from './board.ts';
 import { preflightScript, safetyScript, superviseScript, teardownScript } from './board-scripts.ts';
 import { estimateOffset, type ClockOffset } from './clock.ts';
 import { SshConnection } from './connection.ts';
+import { LocalConnection } from './local-host.ts';
+import { freePort } from '../../core/net.ts';
 import { SshDeployment, acctTable, type SshStackSpec } from './deployment.ts';
 import type { Inventory, InventoryHost } from './inventory.ts';
 import { boardLayout } from './layout.ts';
@@ -82,6 +84,35 @@ export function toxiproxyFor(arch: 'amd64' | 'arm64', tools = toolsDir()): strin
   return candidates.find((c) => existsSync(c) && elfArch(c) === arch);
 }
 
+/**
+ * The address the boards reach a local cloud (the harness machine) at: the inventory's `address`, else
+ * the one address every directly reached edge sees as its SSH client. It must be this machine's.
+ */
+export function localCloudAddress(
+  cloud: InventoryHost,
+  edges: readonly { host: InventoryHost; facts: Pick<BoardFacts, 'client'> }[],
+  file: string,
+  own: readonly string[] = Object.values(networkInterfaces()).flatMap((l) => (l ?? []).map((a) => a.address)),
+): string {
+  const field = `hosts[${cloud.index}].address`;
+  let addr = cloud.address;
+  if (addr === undefined) {
+    const seen = [...new Set(edges.filter((e) => !e.host.jump).map((e) => e.facts.client ?? '?'))];
+    if (seen.length !== 1 || seen[0] === '?' || edges.some((e) => e.host.jump))
+      throw new ScenarioError(
+        `cannot tell which address the boards reach this machine at (they see ${seen.join(', ') || 'nothing'}${edges.some((e) => e.host.jump) ? '; some are behind a jump host' : ''}): give the local cloud an address`,
+        { file, field },
+      );
+    addr = seen[0]!;
+  }
+  if (!own.includes(addr))
+    throw new ScenarioError(`${addr} is not an address of this machine (the local cloud runs here)`, {
+      file,
+      field,
+    });
+  return addr;
+}
+
 export interface PreflightResult {
   host: InventoryHost;
   facts: BoardFacts;
@@ -113,6 +144,7 @@ export class SshTarget implements Target {
   }
 
   private connection(h: InventoryHost, config: string): SshConnection {
+    if (h.local) return new LocalConnection(h.name, this.inventory.connectTimeoutMs);
     return new SshConnection(
       h.name,
       `${h.name} (${h.user}@${h.host}:${h.port})`,
@@ -133,6 +165,8 @@ export class SshTarget implements Target {
           timeoutMs: this.inventory.connectTimeoutMs + 10_000,
         });
         const facts = parsePreflight(r.stdout);
+        // The harness's own SSH_CLIENT (when it runs in an ssh session) is nobody's view of the harness.
+        if (h.local) facts.client = undefined;
         const { warnings } = checkPreflight(h, facts, this.inventory.file);
         return { host: h, facts, warnings };
       }),
@@ -236,6 +270,14 @@ export class SshTarget implements Target {
       throw err;
     }
     for (const f of facts) for (const w of f.warnings) log.info(w);
+    if (inv.cloud.local) {
+      const addr = localCloudAddress(
+        inv.cloud,
+        facts.filter((f) => f.host.role === 'edge'),
+        inv.file,
+      );
+      for (const f of facts) if (f.host.local) f.host = { ...f.host, netAddress: addr };
+    }
     const cmds = new Map(
       facts.map((f) => [
         f.host.name,
@@ -259,25 +301,30 @@ export class SshTarget implements Target {
       );
     }
     const cloudBoard = boards.get('cloud')!;
-    const hubPort = stack.hub.port;
+    const cloudHost = cloudBoard.host;
+    const local = cloudHost.local;
+    // A local cloud shares the harness machine: kernel-chosen free ports on the address the boards
+    // reach, the toxiproxy API on loopback; a cloud board has the machine to itself.
+    const hubPort = local ? await freePort(cloudHost.netAddress) : stack.hub.port;
     const toxiBin = toxiproxyFor(cloudBoard.host.arch);
     if (!toxiBin)
       log.warn(
         `no ${cloudBoard.host.arch} toxiproxy-server (looked in ${join(toolsDir(), 'bin')}; edgechaos bootstrap builds amd64 and arm64): edges talk to the hub directly, toxiproxy faults (latency, bandwidth via toxiproxy, reset, timeout) are unavailable`,
       );
-    const apiPort = hubPort === 8474 ? 8475 : 8474;
+    const apiPort = local ? await freePort('127.0.0.1') : hubPort === 8474 ? 8475 : 8474;
+    const apiHost = local ? '127.0.0.1' : cloudHost.host;
     const proxies = new Map<string, string>();
     const proxyPorts = new Map<string, number>();
-    names.forEach((n, i) => {
+    for (const [i, n] of names.entries()) {
       proxies.set(n, `uplink-${n}`);
-      proxyPorts.set(n, 20000 + i);
-    });
+      proxyPorts.set(n, local ? await freePort(cloudHost.netAddress) : 20000 + i);
+    }
     // The harness as the boards see it (client-edge partitions); a board behind a jump host sees the jump host.
     const clientAddresses = [
       ...new Set(facts.filter((f) => !f.host.jump).flatMap((f) => (f.facts.client ? [f.facts.client] : []))),
     ];
     const stacks = new Map<string, SshStackSpec>();
-    const cloudHost = inv.cloud;
+    const hubHost = local ? cloudHost.netAddress : cloudHost.host;
     for (const b of boards.values()) {
       const c = cmds.get(b.node)!;
       const exe = c.local ? [`${b.layout.bin}/${basename(c.local)}`] : [];
@@ -286,13 +333,13 @@ export class SshTarget implements Target {
           argv: [
             'env',
             ...Object.entries(stack.hub.env).map(([k, v]) => `${k}=${v}`),
-            `HUB_LISTEN=0.0.0.0:${hubPort}`,
+            `HUB_LISTEN=${local ? cloudHost.netAddress : '0.0.0.0'}:${hubPort}`,
             `HUB_DATA_DIR=${b.layout.data}`,
             ...exe,
             ...c.argv,
           ],
-          healthUrl: `http://${b.host.host}:${hubPort}${stack.hub.health}`,
-          url: `http://${b.host.host}:${hubPort}`,
+          healthUrl: `http://${hubHost}:${hubPort}${stack.hub.health}`,
+          url: `http://${hubHost}:${hubPort}`,
         });
       } else {
         const cloudUrl = toxiBin
@@ -321,7 +368,7 @@ export class SshTarget implements Target {
       boards,
       stacks,
       clientAddresses,
-      toxiBin ? { api: `http://${cloudBoard.host.host}:${apiPort}`, proxies } : undefined,
+      toxiBin ? { api: `http://${apiHost}:${apiPort}`, proxies } : undefined,
     );
     dep.handles.push(cfgHandle);
     const t0 = performance.now();
@@ -377,7 +424,15 @@ export class SshTarget implements Target {
         }
       });
       lap('boards prepared');
-      if (toxiBin) await this.startToxiproxy(dep, cloudBoard, apiPort, hubPort, proxyPorts, opts.signal);
+      if (toxiBin)
+        await this.startToxiproxy(dep, cloudBoard, {
+          apiHost: local ? '127.0.0.1' : '0.0.0.0',
+          apiPort,
+          listenHost: local ? cloudHost.netAddress : '0.0.0.0',
+          upstream: `${local ? cloudHost.netAddress : '127.0.0.1'}:${hubPort}`,
+          ports: proxyPorts,
+          signal: opts.signal,
+        });
       await dep.startStack('cloud', opts.signal);
       lap('hub healthy');
       await mapLimit(names, 16, (n) => dep.startStack(n, opts.signal));
@@ -424,11 +479,16 @@ export class SshTarget implements Target {
   private async startToxiproxy(
     dep: SshDeployment,
     cloud: SshBoard,
-    apiPort: number,
-    hubPort: number,
-    ports: Map<string, number>,
-    signal: AbortSignal | undefined,
+    o: {
+      apiHost: string;
+      apiPort: number;
+      listenHost: string;
+      upstream: string;
+      ports: Map<string, number>;
+      signal: AbortSignal | undefined;
+    },
   ): Promise<void> {
+    const { apiPort, ports, signal } = o;
     // toxiproxy loads its proxies from a file at every start and is restarted by its supervisor when it
     // exits: killing it is the board-side undo of every toxic. A lease armed here (renewed by the
     // heartbeat like any fault's) does that if the harness goes away, so toxics (latency, bandwidth,
@@ -436,8 +496,8 @@ export class SshTarget implements Target {
     const l = cloud.layout;
     const config = [...ports].map(([n, port]) => ({
       name: dep.toxiproxy!.proxies.get(n)!,
-      listen: `0.0.0.0:${port}`,
-      upstream: `127.0.0.1:${hubPort}`,
+      listen: `${o.listenHost}:${port}`,
+      upstream: o.upstream,
       enabled: true,
     }));
     await cloud.conn.exec(['sh', '-c', 'cat > "$1"', 'ec-put', `${l.bin}/toxiproxy.json`], {
@@ -449,7 +509,7 @@ export class SshTarget implements Target {
       [
         `${l.bin}/toxiproxy-server`,
         '-host',
-        '0.0.0.0',
+        o.apiHost,
         '-port',
         String(apiPort),
         '-config',
