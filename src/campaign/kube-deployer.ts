@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { checkRescheduling, checkSchedulingLatency } from '../checks/scheduling.ts';
@@ -8,7 +9,8 @@ import { logger } from '../core/logger.ts';
 import { TargetError, UsageError } from '../core/errors.ts';
 import { run } from '../core/proc.ts';
 import { isNodeHealthy } from '../kube/nodes.ts';
-import { which } from '../tools/find.ts';
+import { requireTool, which } from '../tools/find.ts';
+import { kubeBinary, readKubeLock } from '../kube/tools.ts';
 import { ClusterDeployment } from '../targets/kube/cluster-deployment.ts';
 import type { DockerExecutor } from '../targets/kube/docker-shell.ts';
 import { buildUplinkImage, UPLINK_LISTEN, uplinkDaemonSet } from '../targets/kube/uplink.ts';
@@ -33,7 +35,7 @@ import {
 } from '../targets/kube/reschedule.ts';
 import { KubeTarget, type DeployResult } from '../targets/kube/target.ts';
 import type { CampaignDeployment } from './deployment.ts';
-import { campaignPort, deployLocal, prevalidateFaults } from './local-deployer.ts';
+import { atFault, campaignPort, deployLocal, prevalidateFaults } from './local-deployer.ts';
 import type { Plan } from './plan.ts';
 import type { Deployer } from './run.ts';
 import type { Scenario } from './scenario.ts';
@@ -42,7 +44,7 @@ const log = logger('kube-campaign');
 
 /** Validate every planned fault: Kubernetes-level kinds here, node-level kinds by the catalogue. */
 export function prevalidateKubeFaults(plan: Plan, target: string): void {
-  for (const f of plan.faults) if (isKubeFault(f.kind)) validateKubeFault(f, target);
+  plan.faults.forEach((f, i) => atFault(i, () => isKubeFault(f.kind) && validateKubeFault(f, target)));
   prevalidateFaults(plan, (f) => isKubeFault(f.kind));
 }
 
@@ -169,7 +171,17 @@ export function mirrorNodes(plan: Plan): FakeNodeSpec[] {
  * Pods on the embedded cluster are kwok's (no container runs): the data plane is the local one.
  * A `node-loss` fault stops the node's kwok heartbeat AND freezes the node's processes.
  */
-export const kubeLocalDeployer: Deployer = async (args) => {
+export const kubeLocalDeployer: Deployer = Object.assign(deployKubeLocal, {
+  preflight: (plan: Plan): Promise<void> => {
+    prevalidateKubeFaults(plan, 'kube-local');
+    const lock = readKubeLock();
+    for (const bin of ['etcd', 'hyperkube']) kubeBinary(bin, lock); // throws with the bootstrap --kube hint
+    requireTool('kwok');
+    return Promise.resolve();
+  },
+});
+
+async function deployKubeLocal(args: Parameters<Deployer>[0]): Promise<CampaignDeployment> {
   const { scenario, plan, stack, registry, runDir, runId, signal } = args;
   prevalidateKubeFaults(plan, 'kube-local');
   const dep = await deployLocal(args);
@@ -227,7 +239,7 @@ export const kubeLocalDeployer: Deployer = async (args) => {
     await dep.teardown().catch(() => undefined);
     throw err;
   }
-};
+}
 
 /** The harness's source address towards `ip` (what the nodes see as the client): `ip route get`, sends nothing. */
 export async function sourceAddressTowards(ip: string): Promise<string> {
@@ -325,7 +337,7 @@ async function clusterCampaign(
  * kind; fails early with the install hint when they are absent.
  */
 export function kindDeployer(opts: { nodeImage?: string } = {}): Deployer {
-  return async (args) => {
+  const deploy: Deployer = async (args) => {
     const { plan, stack, registry, runDir, runId } = args;
     prevalidateKubeFaults(plan, 'kind');
     const cluster = await KindCluster.create({
@@ -347,6 +359,12 @@ export function kindDeployer(opts: { nodeImage?: string } = {}): Deployer {
       dispose: () => cluster.delete(),
     });
   };
+  return Object.assign(deploy, {
+    preflight: async (plan: Plan) => {
+      prevalidateKubeFaults(plan, 'kind');
+      await kindPreflight();
+    },
+  });
 }
 
 /**
@@ -356,12 +374,21 @@ export function kindDeployer(opts: { nodeImage?: string } = {}): Deployer {
  * `--target ssh`.
  */
 export function kubeDeployer(opts: { kubeconfig?: string; context?: string }): Deployer {
-  return async (args) => {
+  const kubeconfigFile = (): string => {
     const kubeconfig = opts.kubeconfig ?? process.env['KUBECONFIG'];
     if (!kubeconfig)
       throw new UsageError('--target kube needs a kubeconfig: --kubeconfig FILE (or $KUBECONFIG)');
-    prevalidateKubeFaults(args.plan, 'kube');
+    if (!existsSync(kubeconfig)) throw new UsageError('kubeconfig not found', { file: kubeconfig });
+    return kubeconfig;
+  };
+  const preflight = async (plan: Plan): Promise<void> => {
+    kubeconfigFile();
+    prevalidateKubeFaults(plan, 'kube');
     await kindPreflight(realExecutor, which, { needKind: false });
+  };
+  const deploy: Deployer = async (args) => {
+    await preflight(args.plan);
+    const kubeconfig = kubeconfigFile();
     const nodes = new Set<string>();
     return clusterCampaign(args, {
       target: 'kube',
@@ -401,6 +428,7 @@ export function kubeDeployer(opts: { kubeconfig?: string; context?: string }): D
       dispose: () => Promise.resolve(),
     });
   };
+  return Object.assign(deploy, { preflight });
 }
 
 function nodeHealthy(kc: KubeConfig): (node: string) => Promise<boolean> {

@@ -4,7 +4,8 @@ import { applyFault } from '../../faults/apply.ts';
 import { planFault } from '../../faults/catalogue.ts';
 import type { PlanContext, ResolvedFault } from '../../faults/types.ts';
 import { sleep } from '../core/deadline.ts';
-import { TargetError } from '../core/errors.ts';
+import { TargetError, UsageError } from '../core/errors.ts';
+import { isKubeFault } from '../targets/kube/campaign-faults.ts';
 import { LocalTarget } from '../targets/local/index.ts';
 import type { Deployment } from '../targets/types.ts';
 import type { StackManifest } from '../stack/manifest.ts';
@@ -40,8 +41,31 @@ export function prevalidateFaults(plan: Plan, skip: (f: PlannedFault) => boolean
     uplinkProxy: (n) => (n === 'cloud' ? undefined : { api: 'http://192.0.2.1:1', proxy: `uplink-${n}` }),
     uplinkDevice: () => 'eth0',
   };
-  for (const f of plan.faults) {
-    if (!skip(f)) planFault(asFault(f), ctx);
+  plan.faults.forEach((f, i) =>
+    atFault(i, () => {
+      if (skip(f)) return;
+      if (isKubeFault(f.kind))
+        throw new UsageError(
+          `fault ${f.id} ${f.kind} acts on Kubernetes: run it with --target kube-local, kind or kube`,
+          { field: 'kind' },
+        );
+      planFault(asFault(f), ctx);
+    }),
+  );
+}
+
+/** Run a fault's validation; its error names the scenario field (faults[i].…). */
+export function atFault(i: number, fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof UsageError && !err.file)
+      throw new UsageError(err.message, {
+        field: `faults[${i}]${err.field ? `.${err.field}` : ''}`,
+        ...(err.node ? { node: err.node } : {}),
+        cause: err,
+      });
+    throw err;
   }
 }
 
@@ -144,11 +168,19 @@ export function campaignPort(dep: Deployment, stack: StackManifest, runDir: stri
   };
 }
 
-export const localDeployer: Deployer = async (args) => {
-  prevalidateFaults(args.plan);
-  const dep = await deployLocal(args);
-  return campaignPort(dep, args.stack, args.runDir);
-};
+export const localDeployer: Deployer = Object.assign(
+  async (args: Parameters<Deployer>[0]) => {
+    prevalidateFaults(args.plan);
+    const dep = await deployLocal(args);
+    return campaignPort(dep, args.stack, args.runDir);
+  },
+  {
+    preflight: (plan: Plan): Promise<void> => {
+      prevalidateFaults(plan);
+      return Promise.resolve();
+    },
+  },
+);
 
 /** The scenario's nodes as namespaces + cgroups on this host (the local target). */
 export function deployLocal({

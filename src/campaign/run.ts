@@ -12,6 +12,7 @@ import { conform } from '../conform/suite.ts';
 import { call, edgeStatus, readLedger, type LedgerRow } from '../contract/client.ts';
 import { CleanupRegistry } from '../core/cleanup/registry.ts';
 import { sleep } from '../core/deadline.ts';
+import { UsageError } from '../core/errors.ts';
 import { logger } from '../core/logger.ts';
 import { repoRoot, reportsDir } from '../core/paths.ts';
 import { startLoad, type LoadResult } from '../load/run-load.ts';
@@ -29,8 +30,12 @@ import type { Scenario } from './scenario.ts';
 
 const log = logger('campaign');
 
-/** Deploys a stack for a campaign; targets register themselves here. */
-export type Deployer = (args: {
+/**
+ * Deploys a stack for a campaign; targets register themselves here. `preflight` (optional) checks
+ * tools and inputs (kind, docker, kubeconfig) before a run starts, so a missing one is one clear error
+ * and no run directory is made.
+ */
+export type Deployer = ((args: {
   scenario: Scenario;
   plan: Plan;
   stack: StackManifest;
@@ -38,7 +43,7 @@ export type Deployer = (args: {
   runDir: string;
   runId: string;
   signal: AbortSignal;
-}) => Promise<CampaignDeployment>;
+}) => Promise<CampaignDeployment>) & { preflight?: (plan: Plan) => Promise<void> };
 
 export interface Progress {
   phase(name: string, detail?: string): void;
@@ -71,6 +76,18 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
   const plan = planCampaign(scenario, opts.seed);
   const stack = await loadStack(opts.stackFile ?? scenario.paths.stack ?? referenceStackFile);
   const rubric = await loadRubric(scenario.paths.rubric);
+  try {
+    await opts.deploy.preflight?.(plan);
+  } catch (err) {
+    // a fault that does not validate: name the scenario file
+    if (err instanceof UsageError && !err.file && err.field?.startsWith('faults['))
+      throw new UsageError(err.message, {
+        file: relative(process.cwd(), scenario.file),
+        field: err.field,
+        cause: err,
+      });
+    throw err;
+  }
   const started = new Date();
   const runId = `ec${stamp(started).slice(4).replace('-', '')}${Math.floor(Math.random() * 100)}`;
   const runDir = join(reportsDir(), `${stamp(started)}-${scenario.name}`);

@@ -82,6 +82,20 @@ const toolSpecs: ToolSpec[] = [
   },
   { name: 'go', argv: ['version'], re: /go(\d+\.\d+(?:\.\d+)?)/, required: true, hint: 'install Go ≥ 1.26' },
   { name: 'file', argv: ['--version'], re: /file-(\S+)/, required: false, hint: 'apt-get install file' },
+  {
+    name: 'docker',
+    argv: ['--version'],
+    re: /version (\S+?),/,
+    required: false,
+    hint: 'needed by --target kind and --target kube (nodes as containers): install Docker',
+  },
+  {
+    name: 'kind',
+    argv: ['version'],
+    re: /kind v(\S+)/,
+    required: false,
+    hint: 'needed by --target kind: go install sigs.k8s.io/kind@v0.33.0',
+  },
 ];
 
 async function probeTool(spec: ToolSpec, pinned: Map<string, string>): Promise<ToolStatus> {

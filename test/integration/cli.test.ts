@@ -73,3 +73,54 @@ describe('edgechaos CLI', () => {
     assert.match(toxi?.note ?? '', /bootstrap/);
   });
 });
+
+describe('edgechaos run: targets refuse what they cannot do before anything starts', () => {
+  const inTemp = async (...argsAndEnv: (string | Record<string, string>)[]) => {
+    const args = argsAndEnv.filter((a): a is string => typeof a === 'string');
+    const extraEnv = Object.assign({}, ...argsAndEnv.filter((a) => typeof a !== 'string')) as Record<
+      string,
+      string
+    >;
+    const { tempDir } = await import('../helpers/temp.ts');
+    using reports = tempDir('cli-reports');
+    const r = await run([process.execPath, join(repoRoot, 'bin/edgechaos.mjs'), ...args], {
+      allowFailure: true,
+      cwd: repoRoot,
+      env: { ...process.env, EDGECHAOS_REPORTS_DIR: reports.path, KUBECONFIG: '', ...extraEnv },
+    });
+    const { readdirSync } = await import('node:fs');
+    return { ...r, runDirs: readdirSync(reports.path) };
+  };
+
+  it('should name the scenario file and field of a Kubernetes fault on the local target', async () => {
+    const r = await inTemp('run', 'test/fixtures/scenarios/kube-e2e.ts', '--target', 'local');
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /kube-e2e\.ts: field faults\[1\]\.kind: fault f2 cordon acts on Kubernetes/);
+    assert.deepEqual(r.runDirs, [], 'no run started');
+  });
+
+  it('should ask for a kubeconfig on --target kube, and say when it does not exist', async () => {
+    const a = await inTemp('run', 'scenarios/standard.ts', '--target', 'kube');
+    assert.equal(a.code, 2);
+    assert.match(a.stderr, /--target kube needs a kubeconfig/);
+    const b = await inTemp(
+      'run',
+      'scenarios/standard.ts',
+      '--target',
+      'kube',
+      '--kubeconfig',
+      '/nonexistent/kc',
+    );
+    assert.equal(b.code, 2);
+    assert.match(b.stderr, /\/nonexistent\/kc: kubeconfig not found/);
+    assert.deepEqual([...a.runDirs, ...b.runDirs], []);
+  });
+
+  it('should fail --target kind early with the install hint where kind is absent', async () => {
+    // a PATH without kind, also on machines that have it
+    const r = await inTemp('run', 'scenarios/standard.ts', '--target', 'kind', { PATH: '/nonexistent' });
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /kind is missing: install kind .*go install sigs\.k8s\.io\/kind/);
+    assert.deepEqual(r.runDirs, []);
+  });
+});
