@@ -492,7 +492,19 @@ export async function runSchedulingBench(o: SchedulingBenchOptions): Promise<Sch
   const burst = o.burst ?? defaultClientLimits.burst;
   const progress = o.onProgress ?? ((l: string) => log.info(l));
   const topology = benchTopology(o.nodes, o.seed ?? 1);
-  const signal = deadline(o.timeoutMs ?? 30 * 60_000, 'scheduling benchmark', o.signal);
+  const concurrency = o.concurrency ?? 16;
+  const roundCount = o.rounds ?? 3;
+  const arrivalRate = o.arrivalRate ?? Math.min(100, Math.round(0.8 * qps));
+  const pacedPods = o.pacedPods ?? Math.min(o.pods, Math.max(200, Math.round(o.pods / 10)));
+  // Every round starts with the scheduler's client token bucket full (it refills at qps).
+  const settleMs = Math.max(1000, Math.ceil((1000 * burst) / qps));
+  // Default deadline: twice what the client limit alone implies for every round, at least 30 min.
+  const expectedS = 2 * (roundCount + 1) * (o.pods / qps + pacedPods / arrivalRate + 10) + o.nodes;
+  const signal = deadline(
+    o.timeoutMs ?? Math.max(30 * 60_000, 2000 * expectedS),
+    'scheduling benchmark',
+    o.signal,
+  );
 
   let ownDir: CleanupHandle | undefined;
   let dir = o.dir;
@@ -514,6 +526,8 @@ export async function runSchedulingBench(o: SchedulingBenchOptions): Promise<Sch
       // renews each lease every quarter of it, 500 writes/s at 1,000 nodes with 8 s — apiserver
       // and etcd CPU taken from the schedulers under test. Nothing here waits for a lost node.
       timings: { nodeLeaseSeconds: 40, nodeMonitorGraceSeconds: 50 },
+      // 100 nodes are Ready in ~25 s here; allow 0.6 s a node beyond the default 3 min.
+      timeoutMs: Math.max(180_000, 600 * o.nodes),
       signal,
     });
     const kc = cp.kubeConfig();
@@ -526,12 +540,6 @@ export async function runSchedulingBench(o: SchedulingBenchOptions): Promise<Sch
     );
     const kubeconfig = cp.kubeconfigPath('kube-scheduler');
     const limits = { kubeconfig, qps, burst };
-    const concurrency = o.concurrency ?? 16;
-    const roundCount = o.rounds ?? 3;
-    const arrivalRate = o.arrivalRate ?? Math.min(100, Math.round(0.8 * qps));
-    const pacedPods = o.pacedPods ?? Math.min(o.pods, Math.max(200, Math.round(o.pods / 10)));
-    // Every round starts with the scheduler's client token bucket full (it refills at qps).
-    const settleMs = Math.max(1000, Math.ceil((1000 * burst) / qps));
     progress(
       `starting ${BASELINE_SCHEDULER_NAME} (stock kube-scheduler) and ${EDGE_SCHEDULER_NAME} (qps ${qps}, burst ${burst})`,
     );
