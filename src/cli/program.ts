@@ -89,9 +89,14 @@ export function buildProgram(
     )
     .option('--subnet <cidr>', "private range to take the run's /24 from (local target)", '10.77.0.0/16')
     .option('--edge-mode <mode>', 'EDGE_MODE of the edge agents: auto, online, offline', 'auto')
+    .option('--inventory <file>', '--target ssh: the boards inventory (default $EDGECHAOS_INVENTORY)')
     .addHelpText(
       'after',
-      examples('edgechaos deploy --target local --nodes 3', 'edgechaos deploy --nodes 10 --json'),
+      examples(
+        'edgechaos deploy --target local --nodes 3',
+        'edgechaos deploy --nodes 10 --json',
+        'edgechaos deploy --target ssh --inventory lab/boards.json',
+      ),
     )
     .action((opts: DeployOptions) =>
       set(import('./commands/deploy.ts').then((m) => m.deployCommand(opts, signal))),

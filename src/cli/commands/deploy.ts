@@ -17,6 +17,8 @@ export interface DeployOptions {
   subnet?: string;
   edgeMode?: string;
   json?: boolean;
+  /** --target ssh: the boards inventory (default $EDGECHAOS_INVENTORY). */
+  inventory?: string;
 }
 
 /**
@@ -25,6 +27,7 @@ export interface DeployOptions {
  */
 export async function deployCommand(opts: DeployOptions, signal: AbortSignal): Promise<number> {
   const target = opts.target ?? 'local';
+  if (target === 'ssh') return sshDeployCommand(opts, signal);
   if (target !== 'local') throw new UsageError(`--target ${target}: only the local target can deploy so far`);
   const n = Number(opts.nodes ?? '3');
   if (!Number.isInteger(n) || n < 1 || n > 200)
@@ -94,6 +97,38 @@ export async function deployCommand(opts: DeployOptions, signal: AbortSignal): P
     console.log(`logs: ${join(runDir, 'logs')}`);
     console.log(
       `next: edgechaos inject partition --node edge-1 --for 30s   |   edgechaos destroy --run ${runId}`,
+    );
+  }
+  return ExitCode.Pass;
+}
+
+/** --target ssh: the boards of the inventory; --nodes picks edge-1..n (default: every edge). */
+async function sshDeployCommand(opts: DeployOptions, signal: AbortSignal): Promise<number> {
+  const { sshDeploy } = await import('../../targets/ssh/cli.ts');
+  const d = await sshDeploy(
+    {
+      ...(opts.inventory ? { inventory: opts.inventory } : {}),
+      // commander's default of 3 means "every edge of the inventory" here unless asked for explicitly
+      ...(opts.nodes !== undefined && process.argv.some((a) => a === '--nodes' || a.startsWith('--nodes='))
+        ? { nodes: opts.nodes }
+        : {}),
+      ...(opts.stack ? { stack: opts.stack } : {}),
+      ...(opts.edgeMode ? { edgeMode: opts.edgeMode } : {}),
+    },
+    signal,
+  );
+  if (opts.json) printJson(d);
+  else {
+    console.log(`deployed ${d.runId}: ${d.nodes.length} board(s) healthy in ${d.ms} ms`);
+    console.log(
+      table(
+        d.nodes.map((x) => [x.name, x.role, x.address, x.url ?? '-']),
+        ['node', 'role', 'address', 'url'],
+      ),
+    );
+    console.log(`logs: ${join(d.runDir, 'logs')}`);
+    console.log(
+      `next: edgechaos inject partition --node edge-1 --for 30s   |   edgechaos destroy --run ${d.runId}`,
     );
   }
   return ExitCode.Pass;

@@ -8,6 +8,21 @@ import { printJson } from '../output.ts';
 
 /** Tear a deployment down by replaying its cleanup journal (processes, cgroups, namespaces, bridge). */
 export async function destroyCommand(opts: { run?: string; json?: boolean }): Promise<number> {
+  const { findSshState } = await import('../../targets/ssh/state.ts');
+  const ssh = findSshState(opts.run);
+  if (ssh) {
+    // An ssh deployment: its journal reverts everything on every board (ssh-exec entries).
+    const { sshDestroy } = await import('../../targets/ssh/cli.ts');
+    const r = await sshDestroy(ssh);
+    if (opts.json) printJson(r);
+    else {
+      console.log(
+        `destroyed ${r.runId} in ${r.ms} ms: reverted ${r.reverted.length}${r.failed.length ? `, FAILED ${r.failed.length}` : ''}`,
+      );
+      for (const f of r.failed) console.log(`  FAILED ${f.what}: ${f.error}`);
+    }
+    return r.failed.length ? ExitCode.Environment : ExitCode.Pass;
+  }
   let runId = opts.run;
   let dir = stateDir();
   try {

@@ -33,6 +33,28 @@ export async function injectCommand(kind: string, opts: InjectOptions, signal: A
   const durationMs = parseDuration(opts.for ?? '30s', '--for');
   const seed = opts.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(opts.seed);
   if (!Number.isInteger(seed)) throw new UsageError(`--seed must be a whole number, got "${opts.seed}"`);
+  const ssh = await sshStateFor(opts.run);
+  if (ssh) {
+    const { sshInject } = await import('../../targets/ssh/cli.ts');
+    const { applied, interrupted } = await sshInject(
+      ssh,
+      { kind, node: opts.node, durationMs, params: parseParams(opts.param), seed },
+      signal,
+      (a) =>
+        opts.json
+          ? printJson({
+              deployment: ssh.runId,
+              fault: a.plan.fault,
+              summary: a.plan.summary,
+              applyMs: a.applyMs,
+            })
+          : console.log(
+              `applied in ${a.applyMs.toFixed(1)} ms: ${a.plan.summary}; reverting in ${durationMs / 1000}s (Ctrl-C reverts now)`,
+            ),
+    );
+    if (!opts.json) console.log(`reverted: ${applied.plan.summary}${interrupted ? ' (interrupted)' : ''}`);
+    return ExitCode.Pass;
+  }
   const state = loadDeploymentState(opts.run);
   const dep = LocalDeployment.attach(state);
   const fault = { kind, node: opts.node, params: parseParams(opts.param), durationMs, seed };
@@ -64,4 +86,10 @@ export async function injectCommand(kind: string, opts: InjectOptions, signal: A
   }
   if (!opts.json) console.log(`reverted: ${applied.plan.summary}${interrupted ? ' (interrupted)' : ''}`);
   return ExitCode.Pass;
+}
+
+/** The ssh deployment meant by --run (or the newest, when newer than every local one), if any. */
+export async function sshStateFor(run: string | undefined) {
+  const { findSshState } = await import('../../targets/ssh/state.ts');
+  return findSshState(run);
 }

@@ -155,6 +155,21 @@ export class SshDeployment implements Deployment {
     );
   }
 
+  /**
+   * After attaching to a deployment another process made: exits recorded so far are history (not
+   * events of this process), and a stack counts as running when its pid file is there.
+   */
+  async resumeFromBoards(): Promise<void> {
+    await this.pollExits();
+    this.exitLog.length = 0;
+    this.expected.clear();
+    for (const b of this.boards.values()) {
+      if (!this.stacks.has(b.node)) continue;
+      const r = await b.conn.exec(['test', '-f', this.pidFile(b.node)], { allowFailure: true });
+      this.starts.set(b.node, (this.seenExits.get(b.node) ?? 0) + (r.code === 0 ? 1 : 0));
+    }
+  }
+
   stackRunning(node: string): boolean {
     this.board(node);
     return (this.starts.get(node) ?? 0) > (this.seenExits.get(node) ?? 0);
