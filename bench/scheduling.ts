@@ -16,6 +16,8 @@ import { CleanupRegistry, newRunId } from '../src/core/cleanup/registry.ts';
 import { setLogLevel } from '../src/core/logger.ts';
 import { reportsDir } from '../src/core/paths.ts';
 import {
+  breakdownHeader,
+  breakdownRows,
   comparisonHeader,
   comparisonRows,
   runSchedulingBench,
@@ -45,6 +47,8 @@ try {
     `${nodes} nodes; ${rounds} alternating round(s) per scheduler of ${r.pacedPods} pods at ${r.arrivalRate}/s then ${pods} at once; qps ${qps}/burst ${burst}; control plane ready in ${r.clusterReadyMs} ms`,
   );
   console.log(table(comparisonRows(r), comparisonHeader));
+  console.log('paced phase as each scheduler saw it (means from its /metrics):');
+  console.log(table(breakdownRows(r), breakdownHeader));
   if (r.migration)
     console.log(
       `overload migration: ${r.migration.evicted} pods evicted in ${r.migration.trials} trials, ${r.migration.backOnOverloaded} back on the overloaded node; to Ready p50 ${r.migration.toReady.p50} ms p99 ${r.migration.toReady.p99} ms; ${r.migration.moves.join(', ')}`,

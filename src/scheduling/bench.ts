@@ -18,6 +18,12 @@ import {
   sharedSchedulerConfig,
 } from './config.ts';
 import { PodCreator } from './pod-creator.ts';
+import {
+  breakdown,
+  readSchedulerMetrics,
+  type SchedulerBreakdown,
+  type SchedulerCounters,
+} from './scheduler-metrics.ts';
 import { boundAt, PodTracker, type PodTimes } from './pod-tracker.ts';
 import {
   BASELINE_SCHEDULER_NAME,
@@ -56,6 +62,11 @@ export interface SchedulingBenchOptions {
   concurrency?: number;
   /** Overload-migration trials (0 = skip). */
   migrationTrials?: number;
+  /**
+   * false: a control run — the edge-scheduler binary with the default plugins only (its profile
+   * otherwise unchanged), to tell what the binary costs from what the plugins cost.
+   */
+  edgePlugins?: boolean;
   seed?: number;
   timeoutMs?: number;
   signal?: AbortSignal;
@@ -73,6 +84,8 @@ export interface PhaseResult {
   boundFromEvents: number;
   /** Create request sent → bound (Scheduled event time), ms. */
   latency: Quantiles;
+  /** The scheduler's own means over the phase (its /metrics), when they could be read. */
+  scheduler?: SchedulerBreakdown;
   /** The three slowest pods: latency and when (ms after the phase's first send) each was sent. */
   slowest: { pod: string; ms: number; sentAtMs: number }[];
   /** Pods bound per second from the first creation to the last binding. */
@@ -273,6 +286,8 @@ interface RoundPlan {
   concurrency: number;
   /** Pause after the pods are gone: the scheduler's client token bucket refills (burst/qps). */
   settleMs: number;
+  /** Where to read the scheduler's /metrics. */
+  metrics?: { port: number; token: string };
 }
 
 /**
@@ -316,12 +331,23 @@ async function schedulingRound(
         await tracker.until(() => tracker.eventCount >= n, signal, 3000);
       }
     };
+    const m = plan.metrics;
+    const read = async (): Promise<SchedulerCounters | undefined> =>
+      m
+        ? readSchedulerMetrics(m.port, m.token, scheduler).catch((e: unknown) => {
+            log.warn(`${scheduler} /metrics: ${String(e)}`);
+            return undefined;
+          })
+        : undefined;
+    const c0 = await read();
     const pacedSpan = await createPods(creator, tracker, paced, plan.concurrency, plan.rate, signal);
     await bound(paced.length, 'paced');
     await events(paced.length);
+    const c1 = await read();
     const burstSpan = await createPods(creator, tracker, burst, plan.concurrency, undefined, signal);
     await bound(paced.length + burst.length, 'burst');
     await events(paced.length + burst.length);
+    const c2 = await read();
 
     const times = (specs: V1Pod[]): PodTimes[] => specs.map((s) => tracker.pods.get(s.metadata!.name!)!);
     const specByName = new Map([...paced, ...burst].map((s) => [s.metadata!.name!, s]));
@@ -342,8 +368,14 @@ async function schedulingRound(
       round: plan.round,
       scheduler,
       namespace,
-      paced: phaseResult(times(paced), plan.rate, pacedSpan),
-      burst: phaseResult(times(burst), undefined, burstSpan),
+      paced: {
+        ...phaseResult(times(paced), plan.rate, pacedSpan),
+        ...(c0 && c1 ? { scheduler: breakdown(c0, c1) } : {}),
+      },
+      burst: {
+        ...phaseResult(times(burst), undefined, burstSpan),
+        ...(c1 && c2 ? { scheduler: breakdown(c1, c2) } : {}),
+      },
       quality,
     };
     const total = tracker.pods.size;
@@ -556,7 +588,10 @@ export async function runSchedulingBench(o: SchedulingBenchOptions): Promise<Sch
       startScheduler({
         name: EDGE_SCHEDULER_NAME,
         argv0: [edgeBin],
-        config: edgeSchedulerConfig(limits),
+        config:
+          o.edgePlugins === false
+            ? { ...sharedSchedulerConfig(limits), profiles: [{ schedulerName: EDGE_SCHEDULER_NAME }] }
+            : edgeSchedulerConfig(limits),
         kubeconfig,
         dir,
         registry: o.registry,
@@ -567,6 +602,7 @@ export async function runSchedulingBench(o: SchedulingBenchOptions): Promise<Sch
 
     const schedulers = [BASELINE_SCHEDULER_NAME, EDGE_SCHEDULER_NAME];
     creator = await PodCreator.open(kc, concurrency);
+    const token = kc.getCurrentUser()?.token;
     const plan = (round: number, scheduler: string, pacedPods: number, burstPods: number): RoundPlan => ({
       round,
       scheduler,
@@ -576,6 +612,9 @@ export async function runSchedulingBench(o: SchedulingBenchOptions): Promise<Sch
       rate: arrivalRate,
       concurrency,
       settleMs,
+      ...(token
+        ? { metrics: { port: (scheduler === EDGE_SCHEDULER_NAME ? edgeSched : baseSched).port!, token } }
+        : {}),
     });
     // Warm-up: the first pods a scheduler binds pay for lazy start-up (informer caches filling,
     // the scheduling queue's goroutines, connection set-up, Go heap growth): one small round each.
@@ -736,6 +775,31 @@ export function comparisonRows(r: SchedulingBenchResult): string[][] {
   rows.push(['median', 'edge', ...sum(r.edge).map(String)]);
   rows.push(['median', 'edge/default', ...ratios(sum(r.baseline), sum(r.edge))]);
   return rows;
+}
+
+/** Columns of breakdownRows. */
+export const breakdownHeader = [
+  'round',
+  'scheduler',
+  'queue → bound ms',
+  'filter+score ms',
+  'bind call ms',
+  'limiter wait ms/POST',
+  'scheduler CPU ms/pod',
+];
+
+/** The paced phase as each scheduler saw it (means from its /metrics), round by round. */
+export function breakdownRows(r: SchedulingBenchResult): string[][] {
+  return r.rounds
+    .filter((x) => x.paced.scheduler)
+    .map((x) => {
+      const b = x.paced.scheduler!;
+      return [
+        String(x.round),
+        x.scheduler === EDGE_SCHEDULER_NAME ? 'edge' : 'default',
+        ...[b.queueToBoundMs, b.algorithmMs, b.bindMs, b.limiterWaitMs, b.cpuMsPerPod].map(String),
+      ];
+    });
 }
 
 export function writeEvidence(file: string, r: SchedulingBenchResult): void {

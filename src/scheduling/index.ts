@@ -3,6 +3,8 @@ export {
   schedulingMetrics,
   comparisonRows,
   comparisonHeader,
+  breakdownRows,
+  breakdownHeader,
   summarise,
   writeEvidence,
 } from './bench.ts';
@@ -27,6 +29,8 @@ export type { Placement, PlacementQuality } from './quality.ts';
 export { benchTopology, nodeAnnotations, nodeSpecs, NEAR_MS } from './topology.ts';
 export type { BenchNode, Topology } from './topology.ts';
 export { PodTracker } from './pod-tracker.ts';
+export { parseSchedulerMetrics, breakdown } from './scheduler-metrics.ts';
+export type { SchedulerBreakdown, SchedulerCounters } from './scheduler-metrics.ts';
 export type { PodTimes } from './pod-tracker.ts';
 export { startScheduler, startMigrator, StartedProcess } from './scheduler-process.ts';
 export {

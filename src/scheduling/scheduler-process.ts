@@ -15,6 +15,8 @@ export class StartedProcess {
     readonly logFile: string,
     readonly proc: ManagedProcess,
     private readonly handle: CleanupHandle,
+    /** HTTPS port of /healthz and /metrics (schedulers only). */
+    readonly port?: number,
   ) {}
   /** Stop the process group and wait for its exit, then drop the cleanup entry. Idempotent. */
   async stop(): Promise<void> {
@@ -54,7 +56,7 @@ export async function startScheduler(opts: {
     '--v=1',
   ];
   const { proc, handle } = await spawnRegistered(opts.registry, `scheduler ${opts.name}`, argv, { logFile });
-  const started = new StartedProcess(opts.name, logFile, proc, handle);
+  const started = new StartedProcess(opts.name, logFile, proc, handle, port);
   try {
     for (;;) {
       if (!proc.running) throw new TargetError(`${opts.name} exited during start-up; log ${logFile}`);

@@ -14,6 +14,7 @@ import {
 } from '../../src/scheduling/bench.ts';
 import { placementQuality, type Placement } from '../../src/scheduling/quality.ts';
 import { benchTopology, nodeAnnotations, NEAR_MS, type Topology } from '../../src/scheduling/topology.ts';
+import { breakdown, parseSchedulerMetrics } from '../../src/scheduling/scheduler-metrics.ts';
 
 function tiny(): Topology {
   const node = (name: string, zone: number, cpuLoad: number, a: number, b: number, uplinkDown = false) => ({
@@ -201,5 +202,40 @@ describe('benchmark evidence', () => {
     assert.deepEqual(rows.at(-3)!.slice(0, 5), ['median', 'default', '200', '400', '50']);
     assert.deepEqual(rows.at(-1)!.slice(0, 5), ['median', 'edge/default', '1.10', '1.10', '0.90']);
     assert.equal(rows.at(-1)!.at(-1), '-');
+  });
+});
+
+describe("the scheduler's own metrics", () => {
+  const page = (sli: number, n: number, cpu: number): string =>
+    [
+      '# HELP scheduler_pod_scheduling_sli_duration_seconds x',
+      `scheduler_pod_scheduling_sli_duration_seconds_bucket{attempts="1",le="0.01"} ${n}`,
+      `scheduler_pod_scheduling_sli_duration_seconds_sum{attempts="1"} ${sli}`,
+      `scheduler_pod_scheduling_sli_duration_seconds_count{attempts="1"} ${n}`,
+      `scheduler_pod_scheduling_sli_duration_seconds_sum{attempts="2"} 1`,
+      `scheduler_pod_scheduling_sli_duration_seconds_count{attempts="2"} 1`,
+      `scheduler_scheduling_algorithm_duration_seconds_sum ${n * 0.0005}`,
+      `scheduler_scheduling_algorithm_duration_seconds_count ${n}`,
+      `scheduler_framework_extension_point_duration_seconds_sum{extension_point="Bind",profile="edge-scheduler",status="Success"} ${n * 0.002}`,
+      `scheduler_framework_extension_point_duration_seconds_count{extension_point="Bind",profile="edge-scheduler",status="Success"} ${n}`,
+      `scheduler_framework_extension_point_duration_seconds_sum{extension_point="Bind",profile="other",status="Success"} 99`,
+      `scheduler_framework_extension_point_duration_seconds_count{extension_point="Bind",profile="other",status="Success"} 99`,
+      `rest_client_rate_limiter_duration_seconds_sum{host="h",verb="POST"} 0`,
+      `rest_client_rate_limiter_duration_seconds_count{host="h",verb="POST"} ${2 * n}`,
+      `process_cpu_seconds_total ${cpu}`,
+    ].join('\n');
+  it('should read the histograms and give per-phase means', () => {
+    const a = parseSchedulerMetrics(page(1, 100, 10), 'edge-scheduler');
+    assert.deepEqual(a.bind, { sum: 0.2, count: 100 });
+    assert.deepEqual(a.sli, { sum: 2, count: 101 }, 'every attempts label summed');
+    const b = parseSchedulerMetrics(page(1.8, 300, 11), 'edge-scheduler');
+    assert.deepEqual(breakdown(a, b), {
+      pods: 200,
+      queueToBoundMs: 4,
+      algorithmMs: 0.5,
+      bindMs: 2,
+      limiterWaitMs: 0,
+      cpuMsPerPod: 5,
+    });
   });
 });

@@ -7,6 +7,8 @@ import { loadRubric } from '../../scoring/rubric.ts';
 import { score } from '../../scoring/score.ts';
 import { repoRoot } from '../../core/paths.ts';
 import {
+  breakdownHeader,
+  breakdownRows,
   comparisonHeader,
   comparisonRows,
   runSchedulingBench,
@@ -76,6 +78,11 @@ export async function benchCommand(what: string, opts: BenchOptions, signal: Abo
         `both schedulers: client qps ${r.qps}/burst ${r.burst}, parallelism ${String(r.sharedConfig['parallelism'])}, percentageOfNodesToScore ${String(r.sharedConfig['percentageOfNodesToScore'])} (adaptive)\n`,
     );
     console.log(table(comparisonRows(r), comparisonHeader));
+    const own = breakdownRows(r);
+    if (own.length) {
+      console.log('\npaced phase as each scheduler saw it (means from its /metrics):\n');
+      console.log(table(own, breakdownHeader));
+    }
     if (r.migration) {
       const m = r.migration.toReady;
       console.log(
