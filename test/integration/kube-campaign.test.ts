@@ -76,7 +76,7 @@ describe('campaigns on the kube-local target (embedded control plane + local dat
     assert.ok(r.metrics['scheduling.p99-ms'] !== undefined);
     assert.equal(r.score.criteria.find((c) => c.id === 'scheduling-latency')?.status, 'scored');
     // every planned Kubernetes fault was applied and reverted without error
-    for (const kind of ['cordon', 'overload', 'pod-kill']) {
+    for (const kind of ['cordon', 'overload', 'drain', 'pod-kill']) {
       const f = r.faults.find((x) => x.kind === kind);
       assert.ok(f, `${kind} in the record`);
       assert.equal(f.error, undefined, `${kind}: ${f.error}`);

@@ -11,7 +11,13 @@ import { repoRoot } from '../../src/core/paths.ts';
 import { pidsWithToken, run } from '../../src/core/proc.ts';
 import { startControlPlane, type StartedControlPlane } from '../../src/kube/control-plane.ts';
 import { KubeTarget } from '../../src/targets/kube/target.ts';
-import { cordon, killPod, overloadDriver, OVERLOAD_TAINT } from '../../src/targets/kube/node-faults.ts';
+import {
+  cordon,
+  drain,
+  killPod,
+  overloadDriver,
+  OVERLOAD_TAINT,
+} from '../../src/targets/kube/node-faults.ts';
 import { measureRescheduling } from '../../src/targets/kube/reschedule.ts';
 import { tempDir } from '../helpers/temp.ts';
 
@@ -115,6 +121,32 @@ describe('embedded Kubernetes control plane + kube target (real etcd, apiserver,
     );
     await handle.revert();
     assert.notEqual((await core.readNode({ name: 'edge-3' })).spec?.unschedulable, true);
+  });
+
+  it('should drain a node: cordon, evict its workload pods (not DaemonSet pods), uncordon on revert', async () => {
+    const core = cp.kubeConfig().makeApiClient(CoreV1Api);
+    const onNode = async (node: string) =>
+      (
+        await core.listNamespacedPod({ namespace: target.namespace, fieldSelector: `spec.nodeName=${node}` })
+      ).items
+        .filter((p) => !p.metadata?.deletionTimestamp)
+        .map((p) => p.metadata?.labels?.['app.kubernetes.io/name']);
+    // wait for a node hosting a workload pod
+    let node: string | undefined;
+    for (let i = 0; i < 100 && !node; i++) {
+      for (const n of ['edge-1', 'edge-2', 'edge-3']) if ((await onNode(n)).includes('workload')) node = n;
+      if (!node) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(node, 'a node hosts workload pods');
+    const before = (await onNode(node)).filter((n) => n === 'workload').length;
+    const { handle, evicted } = await drain({ registry: reg, kubeconfig: cp.kubeconfigPath() }, node);
+    assert.equal(evicted, before, 'every workload pod on the node evicted');
+    assert.equal((await core.readNode({ name: node })).spec?.unschedulable, true);
+    const after = await onNode(node);
+    assert.ok(!after.includes('workload'), `no workload pod left on ${node}: ${after.join(',')}`);
+    assert.ok(after.includes('edge-agent'), 'the DaemonSet pod stays');
+    await handle.revert();
+    assert.notEqual((await core.readNode({ name: node })).spec?.unschedulable, true);
   });
 
   it('should refuse a user without RBAC permissions, naming what is missing, before changing anything', async () => {

@@ -1,7 +1,7 @@
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { CleanupRegistry } from '../../core/cleanup/registry.ts';
 import { UsageError } from '../../core/errors.ts';
-import { cordon, killPod, overload } from './node-faults.ts';
+import { cordon, drain, killPod, overload } from './node-faults.ts';
 import type { NodeLossDriver } from './reschedule.ts';
 
 /**
@@ -13,10 +13,11 @@ import type { NodeLossDriver } from './reschedule.ts';
  *   node's processes are frozen too), or its Kind container is stopped; the controllers taint it
  *   and evict its pods. Revert brings it back and waits until it is Ready and untainted.
  * - `cordon` (needs `for`): no new pods land on the node; revert uncordons.
+ * - `drain` (needs `for`): cordon, then evict its pods (not DaemonSets') through the Eviction API.
  * - `overload` (needs `for`): the overload signal, a NoExecute taint: the node sheds its pods.
  * - `pod-kill` (instant): delete the workload's pods on the node with grace period 0.
  */
-export const kubeFaultKinds = ['node-loss', 'cordon', 'overload', 'pod-kill'] as const;
+export const kubeFaultKinds = ['node-loss', 'cordon', 'drain', 'overload', 'pod-kill'] as const;
 export type KubeFaultKind = (typeof kubeFaultKinds)[number];
 
 export function isKubeFault(kind: string): kind is KubeFaultKind {
@@ -89,6 +90,8 @@ export async function applyKubeFault(
     }
     case 'cordon':
       return cordon(fctx, f.node);
+    case 'drain':
+      return (await drain(fctx, f.node)).handle;
     case 'overload':
       return overload(fctx, f.node);
     case 'pod-kill': {

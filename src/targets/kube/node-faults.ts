@@ -84,3 +84,41 @@ export function overloadDriver(ctx: NodeFaultContext): NodeLossDriver {
     },
   };
 }
+
+/**
+ * Drain: cordon, then evict (Eviction API, so PodDisruptionBudgets hold) every pod on the node that a
+ * controller other than a DaemonSet owns; returns the cordon's handle (revert uncordons) and how many
+ * pods were evicted.
+ */
+export async function drain(
+  ctx: NodeFaultContext,
+  node: string,
+): Promise<{ handle: CleanupHandle; evicted: number }> {
+  const handle = await cordon(ctx, node);
+  const api = core(ctx.kubeconfig);
+  try {
+    const pods = await api.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}` });
+    let evicted = 0;
+    for (const p of pods.items) {
+      const owners = p.metadata?.ownerReferences ?? [];
+      if (owners.length === 0 || owners.some((o) => o.kind === 'DaemonSet') || p.metadata?.deletionTimestamp)
+        continue;
+      const name = p.metadata!.name!;
+      const namespace = p.metadata!.namespace!;
+      try {
+        await api.createNamespacedPodEviction({
+          name,
+          namespace,
+          body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace } },
+        });
+        evicted++;
+      } catch (err) {
+        if (!isGone(err)) throw explainKubeError(err, `evict pod ${namespace}/${name}`, '');
+      }
+    }
+    return { handle, evicted };
+  } catch (err) {
+    await handle.revert().catch(() => undefined);
+    throw err;
+  }
+}
