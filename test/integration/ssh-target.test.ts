@@ -375,8 +375,9 @@ describe('ssh target on emulated boards (netns + real sshd each)', () => {
       t.diagnostic(
         `ec-stress 1 worker at 50%: ${(cpu1 - cpu0).toFixed(2)} CPU s in edge-1's cgroup (cpuacct) over ${wall.toFixed(2)} s; gone ${Math.round(performance.now() - r0)} ms after revert`,
       );
-      // 50% of one CPU for ~2 s is ~1 CPU s; the agent idles. A shared 2-core machine may give less.
-      assert.ok(cpu1 - cpu0 > 0.5, `ec-stress burnt CPU in the node cgroup (${(cpu1 - cpu0).toFixed(2)} s)`);
+      // 50% of one CPU for ~2 s is ~1 CPU s (0.53-1.03 measured); the agent idles (~0.01 s). A busy
+      // shared 2-core machine gives the worker less than its duty cycle, so the floor is 0.3 s.
+      assert.ok(cpu1 - cpu0 > 0.3, `ec-stress burnt CPU in the node cgroup (${(cpu1 - cpu0).toFixed(2)} s)`);
       assert.ok(cpu1 - cpu0 < wall * 0.5 + 0.4, `at about its duty cycle (${(cpu1 - cpu0).toFixed(2)} s)`);
 
       const mem0 = (await dep.stats('edge-1')).memoryBytes;
@@ -508,8 +509,7 @@ describe('ssh target on emulated boards (netns + real sshd each)', () => {
       const seen = await dep.board('edge-2').conn.exec(['sh', '-c', 'echo ${SSH_CLIENT%% *}']);
       assert.equal(seen.stdout.trim(), cloud.address, 'edge-2 sees the jump host as its ssh client');
       assert.deepEqual(dep.clientAddresses, [boards.hostAddress]);
-      // edge-edge: an edge-cloud cut would also cut the harness's own path to edge-2, which runs through the
-      // cloud board (the safety timer would then revert it after the TTL).
+      // edge-edge here; an edge-cloud cut through the jump host is the next test (the harness's SSH is spared).
       const f = await applyFault(
         dep,
         { id: 'pj', kind: 'partition', node: 'edge-2', params: { between: 'edge-edge' } },
@@ -522,6 +522,105 @@ describe('ssh target on emulated boards (netns + real sshd each)', () => {
       await dep.teardown();
     }
     assert.deepEqual(boardEmpty('edge-2'), []);
+  });
+
+  it("should keep the harness's own SSH through partitions that cut the path it uses", async (t) => {
+    const cloud = boards.board('cloud');
+    const inv = await loadInventory(
+      boards.inventory({
+        safetyTtl: '4s',
+        patch: (h) =>
+          (h[2]!['jump'] = {
+            host: cloud.address,
+            user: 'root',
+            key: boards.keyFile,
+            hostKey: cloud.hostKeyPub,
+          }),
+      }),
+    );
+    const registry = CleanupRegistry.open(runId());
+    let dep: SshDeployment | undefined;
+    try {
+      dep = await new SshTarget(inv).deploy(
+        stack,
+        { edges: [{ name: 'edge-1' }, { name: 'edge-2' }] },
+        { runId: registry.runId, runDir: runs.path, registry },
+      );
+      const d = dep;
+      assert.deepEqual(d.board('edge-1').mgmt, {
+        in: `ip saddr ${boards.hostAddress} tcp dport 22`,
+        out: `ip daddr ${boards.hostAddress} tcp sport 22`,
+      });
+      assert.equal(
+        d.board('edge-2').mgmt?.in,
+        `ip saddr ${cloud.address} tcp dport 22`,
+        'through the jump host',
+      );
+      // client-edge on edge-1: the harness is the client, its HTTP is cut, its SSH is not.
+      const ce = await applyFault(
+        d,
+        { id: 'ce', kind: 'partition', node: 'edge-1', params: { between: 'client-edge' } },
+        registry,
+      );
+      assert.equal(await healthy(d.edges[0]!.url), false, 'the harness cannot reach edge-1 over HTTP');
+      const s0 = performance.now();
+      assert.equal(
+        (await d.board('edge-1').conn.exec(['echo', 'up'])).stdout.trim(),
+        'up',
+        'master connection',
+      );
+      const direct = await d.board('edge-1').conn.exec(['echo', 'up'], { direct: true, timeoutMs: 8000 });
+      assert.equal(direct.stdout.trim(), 'up', 'a new connection too');
+      t.diagnostic(
+        `client-edge partition: two SSH commands to edge-1 in ${Math.round(performance.now() - s0)} ms`,
+      );
+      const r0 = performance.now();
+      await ce.revert();
+      const ceRevert = performance.now() - r0;
+      assert.ok(await healthy(d.edges[0]!.url));
+      // edge-cloud on edge-2, reached through the cloud board: its sync is cut, the harness's SSH is not.
+      const ec = await applyFault(
+        d,
+        { id: 'ec', kind: 'partition', node: 'edge-2', params: { between: 'edge-cloud' } },
+        registry,
+      );
+      const id = `${registry.runId}-cut`;
+      assert.ok(
+        (
+          await fetch(`${d.edges[1]!.url}/v1/records`, {
+            method: 'POST',
+            body: JSON.stringify({ id, ts: Date.now(), payload: 'x' }),
+          })
+        ).ok,
+      );
+      const onHub = async (): Promise<boolean> =>
+        (
+          (await (await fetch(`${d.hubUrl}/v1/records?node=edge-2`)).json()) as { records: { id: string }[] }
+        ).records.some((x) => x.id === id);
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(await onHub(), false, 'edge-2 is cut off from the cloud');
+      // Past the safety TTL: the heartbeat still reaches edge-2 through the jump host, so the board keeps the fault.
+      await new Promise((r) => setTimeout(r, 4500));
+      assert.ok((await tables(boards.board('edge-2'))).includes('ec_ec'), 'not reverted by the board timer');
+      assert.equal((await d.board('edge-2').conn.exec(['echo', 'up'])).stdout.trim(), 'up');
+      const r1 = performance.now();
+      await ec.revert();
+      const ecRevert = performance.now() - r1;
+      const leases = join(boards.board('edge-2').dir, registry.runId, 'leases');
+      assert.deepEqual(
+        readdirSync(leases).filter((f) => f.endsWith('.reverted')),
+        [],
+        'the harness reverted it',
+      );
+      const synced = await until('edge-2 write on the hub after heal', 15_000, onHub);
+      t.diagnostic(
+        `reverts over the spared SSH: client-edge ${Math.round(ceRevert)} ms, edge-cloud via jump ${Math.round(ecRevert)} ms; edge-2 synced ${Math.round(synced)} ms after heal`,
+      );
+    } finally {
+      await dep?.teardown();
+      await registry.close();
+    }
+    for (const b of boards.boards) assert.deepEqual(boardEmpty(b.name), []);
   });
 
   it('should revert faults on the boards by themselves when the SSH connections are lost', async (t) => {

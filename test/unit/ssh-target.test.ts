@@ -9,6 +9,8 @@ import { estimateOffset, toHarnessMs } from '../../src/targets/ssh/clock.ts';
 import { SshBoard, stressArgv, stressorOf } from '../../src/targets/ssh/board.ts';
 import { cpuStressArgv } from '../../faults/cpu-stress.ts';
 import { memoryStressArgv } from '../../faults/memory-stress.ts';
+import { partitionScript } from '../../faults/partition.ts';
+import { boardExemption, exemptManagement } from '../../src/targets/ssh/mgmt.ts';
 import { classifySshFailure, type SshConnection } from '../../src/targets/ssh/connection.ts';
 import { resolveInventory } from '../../src/targets/ssh/inventory.ts';
 import { boardLayout, detachPrefix, statFiles } from '../../src/targets/ssh/layout.ts';
@@ -21,6 +23,7 @@ import {
   archVariant,
   elfArch,
   localCloudAddress,
+  mgmtOf,
   toxiproxyFor,
   uplinkDevOf,
 } from '../../src/targets/ssh/target.ts';
@@ -414,6 +417,96 @@ describe('ssh preflight', () => {
     bad({ has_nft: '0' }, /missing on the board: nft/);
     bad({ cgroupfs: 'tmpfs', cgroup_v1_memory: '0' }, /no cgroup filesystem/);
     bad({ mem_available_kb: '1000' }, /memory available/);
+  });
+});
+
+describe('ssh management exemption', () => {
+  const ex = boardExemption('10.0.0.1', 2222);
+  it('should put the accept rule first in both chains of a partition table', () => {
+    const plain = partitionScript('ec_p', ['10.0.0.9'], {
+      between: 'edge-cloud',
+      direction: 'both',
+      peer: undefined,
+      action: 'drop',
+    });
+    const out = exemptManagement(plain, ex);
+    assert.match(
+      out,
+      /chain in \{ type filter hook input priority -10; policy accept; ip saddr 10\.0\.0\.1 tcp dport 2222 accept; ip saddr \{ 10\.0\.0\.9 \} drop; \}/,
+    );
+    assert.match(
+      out,
+      /chain out \{ type filter hook output priority -10; policy accept; ip daddr 10\.0\.0\.1 tcp sport 2222 accept; ip daddr \{ 10\.0\.0\.9 \} drop; \}/,
+    );
+    const inOnly = exemptManagement(
+      partitionScript('ec_p', ['10.0.0.9'], {
+        between: 'edge-cloud',
+        direction: 'in',
+        peer: undefined,
+        action: 'reject',
+      }),
+      ex,
+    );
+    assert.equal((inOnly.match(/accept;/g) ?? []).length - 1, 1, 'one exemption for the one chain');
+  });
+
+  it('should keep the exemption ahead of a flap through every flush', () => {
+    const up = 'flush chain inet ec_f in\nflush chain inet ec_f out\n';
+    assert.equal(
+      exemptManagement(up, ex),
+      'flush chain inet ec_f in\nadd rule inet ec_f in ip saddr 10.0.0.1 tcp dport 2222 accept\n' +
+        'flush chain inet ec_f out\nadd rule inet ec_f out ip daddr 10.0.0.1 tcp sport 2222 accept\n',
+    );
+    const create =
+      'create table inet ec_f\ntable inet ec_f {\n  chain in { type filter hook input priority -10; policy accept; }\n}\n';
+    assert.match(
+      exemptManagement(create, ex),
+      /policy accept; ip saddr 10\.0\.0\.1 tcp dport 2222 accept; \}/,
+    );
+    const down = 'add rule inet ec_f in ip saddr { 10.0.0.9 } drop\n';
+    assert.equal(exemptManagement(down, ex), down, 'drop rules are appended after it, untouched');
+  });
+
+  it('should spare the right connection per node', () => {
+    using d = tempDir('inv');
+    const key = keyIn(d.path);
+    const hs = hosts(key);
+    hs.push({
+      ...hs[1]!,
+      name: 'edge-2',
+      host: '192.0.2.12',
+      jump: { host: '192.0.2.10', user: 'root', port: 2200 },
+    });
+    const inv = resolveInventory({ hosts: hs }, join(d.path, 'inventory.json'));
+    const facts = (client: string | undefined, sshPort?: number) => ({ client, sshPort });
+    assert.deepEqual(
+      mgmtOf({ host: inv.host('edge-1'), facts: facts('10.0.0.1', 22) }, []),
+      boardExemption('10.0.0.1', 22),
+    );
+    assert.equal(
+      mgmtOf({ host: inv.host('edge-1'), facts: facts(undefined) }, []),
+      undefined,
+      'sudo hid SSH_CLIENT',
+    );
+    assert.equal(
+      mgmtOf({ host: inv.host('edge-2'), facts: facts('192.0.2.10') }, []),
+      undefined,
+      'port unknown behind a jump',
+    );
+    const local = resolveInventory(
+      { hosts: [{ name: 'cloud', role: 'cloud', local: true }, hs[1]!, hs[2]!] },
+      join(d.path, 'inventory.json'),
+    );
+    assert.deepEqual(
+      mgmtOf(
+        { host: local.cloud, facts: facts(undefined) },
+        local.hosts.map((host) => ({ host })),
+      ),
+      {
+        in: 'ip saddr { 192.0.2.11, 192.0.2.10 } tcp sport { 22, 2200 }',
+        out: 'ip daddr { 192.0.2.11, 192.0.2.10 } tcp dport { 22, 2200 }',
+      },
+    );
   });
 });
 

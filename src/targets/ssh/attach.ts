@@ -36,6 +36,7 @@ export function sshStateOf(
       offset: b.offset,
       uplinkDev: b.uplinkDev,
       bundledStressor: b.bundledStressor,
+      ...(b.mgmt ? { mgmt: b.mgmt } : {}),
       stack: dep.stacks.get(b.node)!,
     })),
   };
@@ -77,6 +78,7 @@ export async function attachSsh(s: SshDeploymentState, registry: CleanupRegistry
     b.offset = x.offset;
     b.uplinkDev = x.uplinkDev;
     b.bundledStressor = x.bundledStressor;
+    b.mgmt = x.mgmt;
     boards.set(x.node, b);
     stacks.set(x.node, x.stack);
   }

@@ -12,6 +12,7 @@ echo "arch=$(uname -m)"
 echo "kernel=$(uname -r)"
 echo "user=$(id -u)"
 echo "client=\${SSH_CLIENT%% *}"
+echo "ssh_port=\${SSH_CONNECTION##* }"
 t=$(date +%s%N); case $t in *N) t=$(( $(date +%s) * 1000000000 ));; esac; echo "clock_ns=$t"
 for tool in nft tc setsid stress-ng systemd-run sha256sum; do
   if command -v "$tool" >/dev/null 2>&1; then echo "has_$tool=1"; else echo "has_$tool=0"; fi

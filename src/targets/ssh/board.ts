@@ -9,6 +9,7 @@ import { estimateOffset, type ClockOffset, type ClockSample } from './clock.ts';
 import type { SshConnection } from './connection.ts';
 import type { InventoryHost } from './inventory.ts';
 import { detachPrefix, type BoardLayout } from './layout.ts';
+import type { MgmtExemption } from './mgmt.ts';
 import type { BoardFacts } from './preflight.ts';
 import type { SshExecData } from './reverters.ts';
 
@@ -52,6 +53,8 @@ export class SshBoard {
   uplinkDev = 'eth0';
   /** Whether ec-stress was uploaded to `<run>/bin/` (boards without stress-ng). */
   bundledStressor = false;
+  /** The harness's management SSH, spared by partitions and flaps on this node (see mgmt.ts). */
+  mgmt: MgmtExemption | undefined;
 
   constructor(
     readonly host: InventoryHost,

@@ -45,7 +45,8 @@ export class LocalConnection extends SshConnection {
         { node: this.node, cause: err },
       );
     }
-    if (r.code !== 0 && !opts.allowFailure) throw new CommandError(argv, r.code, r.stderr, { node: this.node });
+    if (r.code !== 0 && !opts.allowFailure)
+      throw new CommandError(argv, r.code, r.stderr, { node: this.node });
     return r;
   }
 

@@ -10,6 +10,8 @@ export interface BoardFacts {
   root: boolean;
   /** The harness's address as the board sees it (from SSH_CLIENT). */
   client: string | undefined;
+  /** The board's sshd port of this connection (from SSH_CONNECTION). */
+  sshPort?: number | undefined;
   tools: Record<'nft' | 'tc' | 'setsid' | 'stress-ng' | 'systemd-run' | 'sha256sum', boolean>;
   systemd: boolean;
   cgroup: 'v1' | 'v2' | 'none';
@@ -52,6 +54,7 @@ export function parsePreflight(text: string): BoardFacts {
     kernel: kv.get('kernel') ?? '',
     root: kv.get('user') === '0',
     client: kv.get('client') || undefined,
+    sshPort: num('ssh_port'),
     tools: {
       nft: flag('has_nft'),
       tc: flag('has_tc'),

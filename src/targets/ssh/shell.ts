@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { RunResult } from '../../core/proc.ts';
 import type { NodeProcess, NodeShell, NodeSpawnOptions } from '../types.ts';
 import type { SshBoard } from './board.ts';
+import { exemptManagement } from './mgmt.ts';
 import './reverters.ts';
 
 /**
@@ -32,6 +33,10 @@ export class SshShell implements NodeShell {
     const p = this.pending;
     this.pending = undefined;
     if (p) await this.board.arm(p.lease, p.argv);
+    // Partitions and flaps spare the harness's own SSH to this node (mgmt.ts).
+    const mgmt = this.board.mgmt;
+    if (mgmt && opts.input !== undefined && argv.join(' ') === 'nft -f -')
+      return this.board.conn.exec(argv, { ...opts, input: exemptManagement(opts.input, mgmt) });
     return this.board.conn.exec(argv, opts);
   }
 

@@ -17,6 +17,7 @@ import { deploymentsDir } from '../local/state.ts';
 import type { ClockOffset } from './clock.ts';
 import type { SshStackSpec } from './deployment.ts';
 import type { BoardLayout } from './layout.ts';
+import type { MgmtExemption } from './mgmt.ts';
 import type { BoardFacts } from './preflight.ts';
 
 /**
@@ -46,6 +47,7 @@ export interface SshDeploymentState {
     offset: ClockOffset;
     uplinkDev: string;
     bundledStressor: boolean;
+    mgmt?: MgmtExemption;
     stack: SshStackSpec;
   }[];
 }

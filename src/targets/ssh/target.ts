@@ -15,6 +15,7 @@ import { preflightScript, safetyScript, superviseScript, teardownScript } from '
 import { estimateOffset, type ClockOffset } from './clock.ts';
 import { SshConnection } from './connection.ts';
 import { LocalConnection } from './local-host.ts';
+import { boardExemption, harnessExemption, type MgmtExemption } from './mgmt.ts';
 import { freePort } from '../../core/net.ts';
 import { SshDeployment, acctTable, type SshStackSpec } from './deployment.ts';
 import type { Inventory, InventoryHost } from './inventory.ts';
@@ -111,6 +112,29 @@ export function localCloudAddress(
       field,
     });
   return addr;
+}
+
+/**
+ * What of the harness's management SSH a node's partitions must spare (pure): on a board, its SSH
+ * client address (the harness, or the jump host) and its sshd port; on a local cloud, the boards'
+ * (and jump hosts') sshd. Undefined when the board could not tell (e.g. sudo dropped SSH_CLIENT).
+ */
+export function mgmtOf(
+  b: { host: InventoryHost; facts: Pick<BoardFacts, 'client' | 'sshPort'> },
+  all: readonly { host: InventoryHost }[],
+): MgmtExemption | undefined {
+  if (b.host.local)
+    return harnessExemption(
+      all
+        .filter((x) => !x.host.local)
+        .map((x) =>
+          x.host.jump
+            ? { address: x.host.jump.host, port: x.host.jump.port }
+            : { address: x.host.host, port: x.host.port },
+        ),
+    );
+  const port = b.facts.sshPort ?? (b.host.jump ? undefined : b.host.port);
+  return b.facts.client && port ? boardExemption(b.facts.client, port) : undefined;
 }
 
 export interface PreflightResult {
@@ -300,6 +324,7 @@ export class SshTarget implements Target {
         }),
       );
     }
+    for (const b of boards.values()) b.mgmt = mgmtOf(b, [...boards.values()]);
     const cloudBoard = boards.get('cloud')!;
     const cloudHost = cloudBoard.host;
     const local = cloudHost.local;
