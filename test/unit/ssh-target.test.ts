@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ScenarioError, TargetError } from '../../src/core/errors.ts';
@@ -18,6 +18,12 @@ import { checkPreflight, parsePreflight } from '../../src/targets/ssh/preflight.
 import { remoteCommand, shellQuote } from '../../src/targets/ssh/remote-command.ts';
 import { SshShell } from '../../src/targets/ssh/shell.ts';
 import { renderSshConfig } from '../../src/targets/ssh/ssh-config.ts';
+import {
+  findSshState,
+  removeSshState,
+  saveSshState,
+  type SshDeploymentState,
+} from '../../src/targets/ssh/state.ts';
 import { decodeStatus, parseCgroupStats, parseDump, parseExits } from '../../src/targets/ssh/stats.ts';
 import {
   archVariant,
@@ -507,6 +513,35 @@ describe('ssh management exemption', () => {
         out: 'ip daddr { 192.0.2.11, 192.0.2.10 } tcp dport { 22, 2200 }',
       },
     );
+  });
+});
+
+describe('ssh deployment state', () => {
+  it('should pick the ssh deployment by id, or the newest one when it is newer than every local one', () => {
+    using d = tempDir('state');
+    const saved = process.env['EDGECHAOS_STATE_DIR'];
+    process.env['EDGECHAOS_STATE_DIR'] = d.path;
+    try {
+      const st = (runId: string) =>
+        ({ version: 1, target: 'ssh', runId, boards: [] }) as unknown as SshDeploymentState;
+      assert.equal(findSshState(), undefined, 'nothing deployed');
+      const a = saveSshState(st('dep-a'));
+      assert.equal((statSync(a).mode & 0o777).toString(8), '600');
+      assert.equal(findSshState()?.runId, 'dep-a');
+      assert.equal(findSshState('dep-a')?.runId, 'dep-a');
+      assert.equal(findSshState('dep-local'), undefined, 'an id that is not an ssh deployment');
+      const local = join(d.path, 'deployments', 'dep-local.json');
+      mkdirSync(join(d.path, 'deployments'));
+      writeFileSync(local, '{}');
+      utimesSync(local, new Date(Date.now() + 5000), new Date(Date.now() + 5000));
+      assert.equal(findSshState(), undefined, 'a newer local deployment is the default');
+      assert.equal(findSshState('dep-a')?.runId, 'dep-a', 'unless asked for by id');
+      removeSshState('dep-a');
+      assert.equal(findSshState('dep-a'), undefined);
+    } finally {
+      if (saved === undefined) delete process.env['EDGECHAOS_STATE_DIR'];
+      else process.env['EDGECHAOS_STATE_DIR'] = saved;
+    }
   });
 });
 
