@@ -6,6 +6,7 @@ import { notMeasured, type CheckResult } from '../checks/types.ts';
 import type { CleanupHandle, CleanupRegistry } from '../core/cleanup/registry.ts';
 import { parseDuration } from '../core/duration.ts';
 import { logger } from '../core/logger.ts';
+import { repoRoot } from '../core/paths.ts';
 import { TargetError, UsageError } from '../core/errors.ts';
 import { run } from '../core/proc.ts';
 import { isNodeHealthy } from '../kube/nodes.ts';
@@ -270,7 +271,8 @@ async function clusterCampaign(
 ): Promise<CampaignDeployment> {
   const { scenario, plan, stack, registry, runDir, runId, signal } = args;
   try {
-    await c.copyToNodes([stack.edge.command[0]!]);
+    const stressor = join(repoRoot, 'stack', 'dist', 'bin', 'linux-amd64', 'ec-stress');
+    await c.copyToNodes([stack.edge.command[0]!, stressor]);
     await c.loadImage(await buildUplinkImage(join(runDir, 'images')));
     const kc = new KubeConfig();
     kc.loadFromFile(c.kubeconfig);
@@ -299,6 +301,7 @@ async function clusterCampaign(
       runDir,
       registry,
       clientAddress: await sourceAddressTowards(cloudIp),
+      programs: { 'stress-ng': stressor },
       signal,
       ...(c.exec ? { exec: c.exec } : {}),
     });

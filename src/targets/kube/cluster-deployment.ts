@@ -13,7 +13,13 @@ import type {
   UplinkBytes,
   UplinkProxy,
 } from '../types.ts';
-import { DockerNodeShell, dockerExecutor, type DockerExecutor } from './docker-shell.ts';
+import {
+  DockerNodeShell,
+  dockerExecArgv,
+  dockerExecutor,
+  NODE_TOOLS_SCRIPT,
+  type DockerExecutor,
+} from './docker-shell.ts';
 import { ObjectStore } from './object-store.ts';
 import type { KubeTarget } from './target.ts';
 import { createUplinkProxy, UPLINK_API_PORT, UPLINK_PROXY } from './uplink.ts';
@@ -34,7 +40,9 @@ const log = logger('cluster-deployment');
  * - freeze (`pause`) is `docker pause` of the node container (its cgroup freezer); `sigstop` stops
  *   the agent's processes.
  * - a killed agent is restarted by the kubelet, so `startStack` waits for health instead of starting.
- * - helpers (stress) run in the node container, not in the agent's pod cgroup.
+ * - helpers (stress) run in the node container, not in the agent's pod cgroup; stress is the
+ *   bundled static ec-stress (same flags as stress-ng), copied into every node.
+ * - nft is installed in a node that lacks it, with its own apt (NODE_TOOLS_SCRIPT).
  */
 
 /** Pure: scenario node names (cloud, edge-1…) → cluster nodes, by role label then name. */
@@ -107,6 +115,16 @@ export function parseCgroupStats(text: string): NodeStats {
   };
 }
 
+/**
+ * Fixed script; arguments: pod uid (underscores), signal name, process name. Signals every process of
+ * that name in the pod's cgroup (so not the same binary in other pods, not the pod's pause process) and
+ * prints how many.
+ */
+export const SIGNAL_POD =
+  'd=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "*pod$0*" | head -n 1); test -n "$d" || exit 3; n=0; ' +
+  'for p in $(cat $(find "$d" -name cgroup.procs)); do ' +
+  '[ "$(cat /proc/$p/comm 2>/dev/null)" = "$2" ] && kill -s "$1" "$p" 2>/dev/null && n=$((n+1)); done; echo $n';
+
 /** Fixed script, pod uid as argument: print the pod cgroup's memory and CPU files. */
 const POD_CGROUP_STATS =
   'd=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "*pod$0*" | head -n 1); test -n "$d" || exit 3; cat "$d/memory.current"; cat "$d/memory.peak" 2>/dev/null || echo; cat "$d/cpu.stat" "$d/memory.events"';
@@ -123,6 +141,8 @@ export interface ClusterDeploymentOptions {
   exec?: DockerExecutor;
   /** The harness's address on the nodes' network (Kind: the docker bridge gateway). */
   clientAddress: string;
+  /** Helper programs replaced in the nodes (stress-ng → the bundled ec-stress copied in). */
+  programs?: Readonly<Record<string, string>>;
   signal?: AbortSignal;
 }
 
@@ -179,6 +199,7 @@ export class ClusterDeployment implements Deployment {
     const exec = o.exec ?? dockerExecutor;
     const cloud = mapped.find((m) => m.role === 'cloud')!;
     try {
+      for (const m of mapped) await exec(dockerExecArgv(m.k8s, ['sh', '-c', NODE_TOOLS_SCRIPT]));
       const table = `ec_${o.runId}_acct`;
       for (const m of mapped.filter((x) => x.role === 'edge')) {
         const shell = new DockerNodeShell(m.name, m.k8s, exec);
@@ -257,7 +278,7 @@ export class ClusterDeployment implements Deployment {
   }
 
   shell(node: string): NodeShell {
-    return new DockerNodeShell(node, this.k8sNode(node), this.exec);
+    return new DockerNodeShell(node, this.k8sNode(node), this.exec, this.o.programs ?? {});
   }
 
   uplinkProxy(node: string): UplinkProxy | undefined {
@@ -298,10 +319,18 @@ export class ClusterDeployment implements Deployment {
 
   async signalStack(node: string, sig: NodeJS.Signals): Promise<number> {
     this.signalled.set(node, Date.now());
-    const r = await this.shell(node).exec(['pkill', `-${sig.replace(/^SIG/, '')}`, '-x', this.binary(node)], {
-      allowFailure: true,
-    });
-    return r.code === 0 ? 1 : 0;
+    return this.signalAgent(node, sig);
+  }
+
+  /** Pure: the argv that signals the agent's processes in its pod's cgroup (not the workload's, not the pause). */
+  signalArgv(node: string, sig: NodeJS.Signals): string[] {
+    const uid = this.agentPod(node).metadata!.uid!.replace(/-/g, '_');
+    return ['sh', '-c', SIGNAL_POD, uid, sig.replace(/^SIG/, ''), this.binary(node)];
+  }
+
+  private async signalAgent(node: string, sig: NodeJS.Signals): Promise<number> {
+    const r = await this.shell(node).exec(this.signalArgv(node, sig), { allowFailure: true });
+    return r.code === 0 ? Number(r.stdout.trim()) || 0 : 0;
   }
 
   stackRunning(): boolean {
@@ -316,10 +345,9 @@ export class ClusterDeployment implements Deployment {
     const container = this.k8sNode(node);
     if (opts.method === 'sigstop') {
       const shell = this.shell(node);
-      const undo = ['pkill', '-CONT', '-x', this.binary(node)];
-      const e = shell.undoEntry(undo);
+      const e = shell.undoEntry(this.signalArgv(node, 'SIGCONT'));
       const h = registry.add(e.kind, `resume ${node}'s agent (SIGCONT)`, e.data);
-      await shell.exec(['pkill', '-STOP', '-x', this.binary(node)]);
+      await shell.exec(this.signalArgv(node, 'SIGSTOP'));
       return h;
     }
     const h = registry.add('docker-unpause', `unpause node container ${container}`, { container });
@@ -327,12 +355,10 @@ export class ClusterDeployment implements Deployment {
     return h;
   }
 
+  /** The agent's processes, SIGKILLed (the kubelet restarts the container; helpers live in the node). */
   async killAll(node: string): Promise<number> {
     this.signalled.set(node, Date.now());
-    const r = await this.shell(node).exec(['pkill', '-KILL', '-x', this.binary(node)], {
-      allowFailure: true,
-    });
-    return r.code === 0 ? 1 : 0;
+    return this.signalAgent(node, 'SIGKILL');
   }
 
   private agentPod(node: string): V1Pod {

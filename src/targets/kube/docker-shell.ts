@@ -17,6 +17,14 @@ export type DockerExecutor = (
 
 export const dockerExecutor: DockerExecutor = (argv, opts) => run(argv, opts ?? {});
 
+/**
+ * Tools the fault catalogue runs in a node (nft, tc). Kind's node image has iproute2 but may lack
+ * nftables: it is installed with the node's own apt when missing (fixed script).
+ */
+export const NODE_TOOLS_SCRIPT =
+  'command -v nft >/dev/null && command -v tc >/dev/null && exit 0; ' +
+  'export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends nftables iproute2';
+
 /** Pure: the host command that runs `argv` inside `container` (stdin attached when input is given). */
 export function dockerExecArgv(container: string, argv: readonly string[], input = false): string[] {
   return ['docker', 'exec', ...(input ? ['-i'] : []), container, ...argv];
@@ -31,6 +39,8 @@ export class DockerNodeShell implements NodeShell {
     readonly node: string,
     readonly container: string,
     private readonly exec_: DockerExecutor = dockerExecutor,
+    /** Programs replaced in spawned helpers, e.g. stress-ng → the bundled ec-stress (same flags). */
+    private readonly programs: Readonly<Record<string, string>> = {},
   ) {}
 
   exec(argv: readonly string[], opts: { input?: string; allowFailure?: boolean } = {}): Promise<RunResult> {
@@ -48,9 +58,14 @@ export class DockerNodeShell implements NodeShell {
       argv: ['sh', '-c', PIDFILE_KILL, pidfile],
     });
     // The docker client returns when the helper inside the node ends (killed by the undo).
-    const exited = this.exec_(dockerExecArgv(this.container, ['sh', '-c', PIDFILE_EXEC, pidfile, ...argv]), {
-      allowFailure: true,
-    }).then((r) => ({ code: r.code, signal: r.signal }));
+    const [program, ...rest] = argv;
+    const helper = [this.programs[program!] ?? program!, ...rest];
+    const exited = this.exec_(
+      dockerExecArgv(this.container, ['sh', '-c', PIDFILE_EXEC, pidfile, ...helper]),
+      {
+        allowFailure: true,
+      },
+    ).then((r) => ({ code: r.code, signal: r.signal }));
     exited.catch(() => undefined);
     return Promise.resolve({ pid: 0, exited, handle });
   }
