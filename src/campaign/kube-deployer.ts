@@ -108,7 +108,14 @@ export async function kubeChecks(
   signal: AbortSignal,
 ): Promise<CheckResult[]> {
   const out: CheckResult[] = [
-    checkSchedulingLatency(side.deployed.podLatency, scenario.checks.scheduling.maxP99Ms, side.schedulerName),
+    {
+      ...checkSchedulingLatency(
+        side.deployed.podLatency,
+        scenario.checks.scheduling.maxP99Ms,
+        side.schedulerName,
+      ),
+      durationMs: side.deployed.readyMs,
+    },
   ];
   const r = scenario.checks.rescheduling;
   const title = 'Rescheduling: node lost → workload Ready on other nodes';
@@ -124,6 +131,8 @@ export async function kubeChecks(
     r.mechanism === 'overload' ? overloadDriver({ registry, kubeconfig: side.kubeconfig }) : side.nodeLoss;
   const timeoutMs = parseDuration(r.timeout);
   const done: RescheduleTrial[] = [];
+  const t0 = performance.now();
+  const timed = (c: CheckResult): CheckResult => ({ ...c, durationMs: Math.round(performance.now() - t0) });
   try {
     const result = await measureRescheduling({
       kc: side.kc,
@@ -134,19 +143,21 @@ export async function kubeChecks(
       signal,
       onTrial: (t) => done.push(t),
     });
-    out.push(checkRescheduling({ ok: true, result }, r.maxP99Ms));
+    out.push(timed(checkRescheduling({ ok: true, result }, r.maxP99Ms)));
   } catch (err) {
     if (signal.aborted) throw err;
     out.push(
-      checkRescheduling(
-        {
-          ok: false,
-          error: err instanceof Error ? err.message : String(err),
-          timeoutMs,
-          partial: done,
-          mechanism: driver.mechanism,
-        },
-        r.maxP99Ms,
+      timed(
+        checkRescheduling(
+          {
+            ok: false,
+            error: err instanceof Error ? err.message : String(err),
+            timeoutMs,
+            partial: done,
+            mechanism: driver.mechanism,
+          },
+          r.maxP99Ms,
+        ),
       ),
     );
   }

@@ -298,6 +298,14 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
 
     // ---- checks
     await phase('checks', async () => {
+      // Checks run one after another: each one's duration is the time since the previous one ended.
+      let lastEnd = performance.now();
+      const addCheck = (...cs: CheckResult[]): void => {
+        const t = performance.now();
+        const each = Math.round((t - lastEnd) / cs.length);
+        lastEnd = t;
+        checks.push(...cs.map((c) => ({ ...c, durationMs: c.durationMs ?? each })));
+      };
       // Align the load runner's clock with the harness's (both read the same host clock).
       const start = load?.samples.find((x) => x.type === 'start');
       const shift = start ? start.epochMs - (t0Epoch + loadStart) : 0;
@@ -306,7 +314,7 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
       const http = samples.filter((s): s is HttpSample => s.type === 'http');
       loadWindows = perWindow(http, faults, loadStart, loadStart + plan.loadMs);
       const runLedger = ledger.filter((r) => r.id.startsWith(`${runId}-`));
-      checks.push(
+      addCheck(
         checkResumedSync({
           writes,
           ledger: runLedger,
@@ -324,7 +332,7 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
           const back = http.find((x) => x.node === f.node && x.ok && x.t >= from);
           return { node: f.node, start: f.start, end: back?.t ?? Number.POSITIVE_INFINITY };
         });
-      checks.push(
+      addCheck(
         checkOffline({
           samples: http,
           partitions,
@@ -337,7 +345,7 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
       for (const e of d.edges) uplink[e.name] = await d.uplinkBytes(e.name);
       const ackedIds = new Set(writes.filter((w) => w.outcome === 'ok').map((w) => w.id));
       const synced = writes.filter((w) => ackedIds.has(w.id) && runLedger.some((r) => r.id === w.id));
-      checks.push(
+      addCheck(
         checkSyncEfficiency({
           uplinkBytes: uplink,
           syncedRecords: synced.length,
@@ -345,7 +353,7 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
           maxOverheadRatio: scenario.checks.syncEfficiency.maxOverheadRatio,
         }),
       );
-      checks.push(checkDownlink(publications, plan.convergenceTimeoutMs));
+      addCheck(checkDownlink(publications, plan.convergenceTimeoutMs));
       // A node's cgroup also holds the stressors injected into it: those nodes say nothing about the agent.
       const stressed = new Set(
         plan.faults.filter((f) => f.kind === 'cpu-stress' || f.kind === 'memory-stress').map((f) => f.node),
@@ -354,7 +362,7 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
       for (const e of d.edges) if (!stressed.has(e.name)) usage[e.name] = await d.usage(e.name);
       const ackedOnMeasured = writes.filter((w) => w.outcome === 'ok' && w.node in usage).length;
       if (Object.keys(usage).length === 0) {
-        checks.push(
+        addCheck(
           notMeasured(
             'resources',
             'Resource use of the edge agents (cgroup peak memory, CPU)',
@@ -367,15 +375,15 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
         });
         if (stressed.size)
           c.evidence['excluded'] = [...stressed].map((n) => `${n}: a stressor ran in its cgroup`);
-        checks.push(c);
+        addCheck(c);
       }
-      checks.push(
+      addCheck(
         checkStartup(
           await d.coldStarts(scenario.checks.startup.samples, opts.signal),
           scenario.checks.startup.maxMs,
         ),
       );
-      checks.push(checkImageSize(stack.images, scenario.checks.image.maxBytes));
+      addCheck(checkImageSize(stack.images, scenario.checks.image.maxBytes));
       if (scenario.checks.conformance) {
         const first = d.edges[0]!;
         const r = await conform({
@@ -384,7 +392,7 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
           control: d.control(first.name),
           patienceMs: 15_000,
         });
-        checks.push({
+        addCheck({
           id: 'conformance',
           title: 'Functional completeness: stack contract conformance',
           status: r.failed === 0 && r.notRun === 0 ? 'passed' : 'failed',
@@ -402,14 +410,14 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
           evidence: { cases: r.cases },
         });
       } else
-        checks.push(
+        addCheck(
           notMeasured(
             'conformance',
             'Functional completeness: stack contract conformance',
             'disabled in the scenario',
           ),
         );
-      if (d.targetChecks) checks.push(...(await d.targetChecks(opts.signal)));
+      if (d.targetChecks) addCheck(...(await d.targetChecks(opts.signal)));
     })();
   } catch (err) {
     error = err instanceof Error ? err.message : String(err);

@@ -11,6 +11,8 @@ export interface CheckResult {
   metrics: Metrics;
   /** Data behind the verdict (e.g. the lost ids), kept in run.json and attached to reports. */
   evidence: Record<string, unknown>;
+  /** How long the check took (its measurement and evaluation), ms; set by the campaign. */
+  durationMs?: number;
 }
 
 export function notMeasured(id: string, title: string, why: string): CheckResult {

@@ -79,7 +79,7 @@ export function renderJUnit(r: RunRecord): string {
   const checks: Case[] = r.checks.map((c) => ({
     classname: `${cls}.checks`,
     name: `${c.id}: ${c.title}`,
-    time: 0,
+    time: (c.durationMs ?? 0) / 1000,
     outcome:
       c.status === 'passed'
         ? { kind: 'passed' }

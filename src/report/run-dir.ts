@@ -5,6 +5,7 @@ import type { RunRecord } from '../campaign/record.ts';
 import { ScenarioError } from '../core/errors.ts';
 import { parseSamples } from '../load/summary.ts';
 import type { Sample } from '../load/types.ts';
+import { fieldPath } from '../config/load.ts';
 
 const num = z.number();
 const metric = z.object({
@@ -134,7 +135,7 @@ export function parseRunRecord(value: unknown, file: string): RunRecord {
   const r = runRecordSchema.safeParse(value);
   if (!r.success) {
     const issue = r.error.issues[0]!;
-    const field = issue.path.map(String).join('.');
+    const field = fieldPath(issue.path);
     const more = r.error.issues.length > 1 ? ` (and ${r.error.issues.length - 1} more problem(s))` : '';
     throw new ScenarioError(`invalid run record: ${issue.message}${more}`, {
       file,

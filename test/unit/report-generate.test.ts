@@ -79,7 +79,7 @@ describe('report: run.json validation', () => {
       assert.throws(
         () => readRunDir(dir),
         (e: unknown) =>
-          e instanceof ScenarioError && e.field === 'checks.2.status' && /invalid run record/.test(e.message),
+          e instanceof ScenarioError && e.field === 'checks[2].status' && /invalid run record/.test(e.message),
       );
     });
   });
@@ -109,6 +109,13 @@ describe('report: JUnit', () => {
     // 2 failed checks + 2 failed gates; 1 check and 3 criteria not measured (conformance counts in both).
     assert.deepEqual([top?.[1], top?.[2]], ['4', '5']);
     assert.match(xml, /fatal error: concurrent map writes/);
+  });
+
+  it("should give each check case the check's own duration", () => {
+    const r = passing();
+    r.checks[0] = { ...r.checks[0]!, durationMs: 1534 };
+    const xml = renderJUnit(r);
+    assert.match(xml, new RegExp(`name="${r.checks[0].id}: [^"]*" time="1.534"`));
   });
 
   it('should have no failures for the passing run', () => {
