@@ -134,4 +134,44 @@ describe('a campaign on emulated boards over SSH', () => {
       'board logs were collected into the run',
     );
   });
+
+  it('should pass the same checks with the cloud on the harness machine (local: true)', async (t) => {
+    // A second address of this machine on the boards' bridge for the hub, so an edge-cloud partition
+    // (nft matches addresses) does not also cut the harness's own requests to the edge (the client side).
+    const address = boards.hostAddress.replace(/\.1$/, '.2');
+    await run(['ip', 'addr', 'add', `${address}/24`, 'dev', boards.bridge]);
+    const localDir = join(boards.tmp, 'local-cloud');
+    const inventory = boards.inventory({
+      patch: (h) => (h[0] = { name: 'cloud', role: 'cloud', local: true, address, dir: localDir }),
+    });
+    const scenario = await loadScenario(join(repoRoot, 'test/fixtures/scenarios/e2e.ts'));
+    const t0 = performance.now();
+    const result = await runCampaign({
+      scenario,
+      deploy: sshDeployer(inventory),
+      signal: new AbortController().signal,
+    });
+    const r = result.record;
+    for (const c of r.checks) assert.equal(c.status, 'passed', `${c.id}: ${c.summary}`);
+    assert.equal(r.metrics['sync.lost']?.value, 0);
+    assert.ok((r.metrics['sync.acknowledged']?.value ?? 0) > 200, 'the load really wrote');
+    t.diagnostic(
+      `local cloud campaign: ${Math.round(performance.now() - t0)} ms, score ${r.score.total}/${r.score.possible}; ` +
+        ['sync.acknowledged', 'sync.converge-ms', 'offline.success-rate', 'downlink.after-heal-ms']
+          .map((k) => `${k}=${r.metrics[k]?.value ?? '-'}`)
+          .join(' '),
+    );
+    assert.deepEqual(readdirSync(localDir), [], 'nothing left of the run on this machine');
+    for (const b of boards.boards)
+      assert.deepEqual(readdirSync(b.dir), [], `${b.name}: nothing left on the board`);
+    assert.deepEqual(
+      readdirSync(dirs.state.path).filter((f) => f.endsWith('.journal')),
+      [],
+      'every fault and resource reverted',
+    );
+    const procs = (await run(['pgrep', '-a', '-f', localDir], { allowFailure: true })).stdout
+      .split('\n')
+      .filter((l) => l && !/pgrep/.test(l));
+    assert.deepEqual(procs, [], 'no hub, toxiproxy or supervisor left on this machine');
+  });
 });

@@ -348,6 +348,10 @@ export class SshTarget implements Target {
     const clientAddresses = [
       ...new Set(facts.filter((f) => !f.host.jump).flatMap((f) => (f.facts.client ? [f.facts.client] : []))),
     ];
+    if (local && clientAddresses.includes(cloudHost.netAddress))
+      log.warn(
+        `the local cloud listens on ${cloudHost.netAddress}, the address the boards also see the harness (the client) at: an edge-cloud partition then also cuts the client's requests to that edge (nft matches addresses); give the local cloud a second address of this machine to keep them apart`,
+      );
     const stacks = new Map<string, SshStackSpec>();
     const hubHost = local ? cloudHost.netAddress : cloudHost.host;
     for (const b of boards.values()) {
