@@ -15,7 +15,7 @@ import { tempDir } from '../helpers/temp.ts';
  * applies a fault and reverts it; `destroy` removes everything on every board — each a separate CLI
  * process, as a user runs them.
  */
-describe('deploy / inject / destroy on emulated boards over SSH', () => {
+describe('deploy / inject / destroy / cleanup on emulated boards over SSH', () => {
   let boards: Boards;
   const state = tempDir('sshcli-state');
   const reports = tempDir('sshcli-reports');
@@ -60,7 +60,8 @@ describe('deploy / inject / destroy on emulated boards over SSH', () => {
   });
 
   it('should deploy, inject a partition for 2 s from another process, revert it, and destroy everything', async (t) => {
-    const inventory = boards.inventory({ safetyTtl: '3s' });
+    // A TTL longer than the test: whatever reverts a fault here is the harness or cleanup, not a board timer.
+    const inventory = boards.inventory({ safetyTtl: '60s' });
     const t0 = performance.now();
     const dep = await cli('deploy', '--target', 'ssh', '--inventory', inventory, '--json');
     assert.equal(dep.code, 0, dep.stderr);
@@ -141,6 +142,45 @@ describe('deploy / inject / destroy on emulated boards over SSH', () => {
         `inject CLI: table on the board ${Math.round(seenAt)} ms after spawn, process done (2 s fault reverted) after ${Math.round(total)} ms`,
       );
       assert.equal((await fetch(`${edge1}/healthz`)).status, 200, 'the stack still runs after inject');
+
+      // kill -9 of an inject mid-fault: `edgechaos cleanup` reverts its fault on the board (and ends its
+      // ssh masters) from the inject's journal, and spares the deployment itself.
+      const inj2 = spawn(
+        process.execPath,
+        [join(repoRoot, 'bin/edgechaos.mjs'), 'inject', 'partition', '--node', 'edge-1', '--for', '5m'],
+        { cwd: repoRoot, env, stdio: 'ignore' },
+      );
+      const gone = new Promise((r) => inj2.once('exit', r));
+      try {
+        const applied = await (async () => {
+          for (let i = 0; i < 200; i++) {
+            if ((await tables(e1.netns)).some((l) => /ec_/.test(l) && !/ec_acct/.test(l))) return true;
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          return false;
+        })();
+        assert.ok(applied, 'the second inject applied its partition');
+      } finally {
+        inj2.kill('SIGKILL');
+        await gone;
+      }
+      assert.ok(
+        (await tables(e1.netns)).some((l) => /ec_/.test(l) && !/ec_acct/.test(l)),
+        'the partition outlived the killed inject',
+      );
+      const c0 = performance.now();
+      const swept = await cli('cleanup', '--json');
+      assert.equal(swept.code, 0, swept.stderr);
+      t.diagnostic(`cleanup after kill -9 of inject: ${Math.round(performance.now() - c0)} ms`);
+      assert.deepEqual(
+        (await tables(e1.netns)).filter((l) => !/ec_acct/.test(l)),
+        [],
+        'cleanup reverted the partition on the board',
+      );
+      assert.match(swept.stdout, /still running/, 'and spared the deployment');
+      assert.equal((await fetch(`${edge1}/healthz`)).status, 200, 'which still runs');
+      const masters = await run(['pgrep', '-a', '-f', `${st.configFile} -M`], { allowFailure: true });
+      assert.equal(masters.stdout.trim(), '', "the killed inject's ssh masters are gone");
     } finally {
       const t1 = performance.now();
       const des = await cli('destroy', '--run', d.runId, '--json');
