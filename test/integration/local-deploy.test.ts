@@ -156,6 +156,45 @@ describe('local target: deploy and tear down', () => {
     assert.deepEqual(traces(runId, bridge), []);
   });
 
+  it('should give deploys started in the same instant different /24s', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgechaos-test-concurrent-'));
+    const server = `require('node:http').createServer((q, r) => r.end('ok')).listen(Number((process.env.EDGE_LISTEN || process.env.HUB_LISTEN).split(':')[1]), (process.env.EDGE_LISTEN || process.env.HUB_LISTEN).split(':')[0]);`;
+    const role = { command: [process.execPath, '-e', server], env: {}, port: 7070, health: '/healthz' };
+    const stack: StackManifest = {
+      name: 'node-script',
+      version: 'dev',
+      edge: role,
+      hub: { ...role, port: 7071 },
+      images: {},
+      file: 'inline',
+    };
+    const runIds = [0, 1, 2].map((i) => `tcc${i}${process.pid}`);
+    const regs = runIds.map((id) => CleanupRegistry.open(id, join(dir, 'state')));
+    try {
+      // the same pool, all at once: without the lock, each would see the same free /24
+      const deps = await Promise.all(
+        runIds.map((runId, i) =>
+          new LocalTarget().deploy(
+            stack,
+            { edges: [{ name: 'edge-1', profile: 'x86-edge' }], subnet: '10.79.0.0/16' },
+            { runId, runDir: join(dir, runId), registry: regs[i]! },
+          ),
+        ),
+      );
+      try {
+        const subnets = deps.map((d) => d.state.subnet);
+        assert.equal(new Set(subnets).size, 3, subnets.join(' '));
+        for (const d of deps) assert.equal((await fetch(`${d.edges[0]!.url}/healthz`)).status, 200);
+      } finally {
+        for (const d of deps) await d.teardown();
+      }
+    } finally {
+      for (const r of regs) await r.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    for (const id of runIds) assert.deepEqual(traces(id), []);
+  });
+
   it('should tear down what it created when a stack never becomes healthy', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'edgechaos-test-baddeploy-'));
     const runId = `tbd${process.pid}`;

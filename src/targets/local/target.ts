@@ -13,7 +13,9 @@ import { localNames } from './names.ts';
 import { profileToxics, resolveProfile } from './profiles.ts';
 import './reverters.ts';
 import type { LocalDeploymentState } from './state.ts';
-import { formatCidr, pickRunSubnet, runAddresses } from './subnet.ts';
+import { formatCidr, pickRunSubnet, runAddresses, type Cidr } from './subnet.ts';
+import { acquireFileLock } from '../../core/file-lock.ts';
+import { stateDir } from '../../core/paths.ts';
 import { planTopology } from './topology-plan.ts';
 
 const log = logger('local');
@@ -75,16 +77,29 @@ export class LocalTarget implements Target {
     const edges = resolveTopology(topology);
     const names = localNames(opts.runId);
     const toxiBin = requireTool('toxiproxy-server');
-    const cidr = pickRunSubnet(topology.subnet ?? defaultSubnetPool, await hostRoutes());
-    const addresses = runAddresses(cidr, edges.length);
-    const plan = planTopology({
-      names,
-      addresses,
-      runDir: opts.runDir,
-      stack,
-      edges,
-      edgeMode: topology.edgeMode ?? 'auto',
+    // Picking the /24 and taking it (the bridge's address route) is one step across edgechaos processes.
+    mkdirSync(stateDir(), { recursive: true });
+    const releaseSubnet = await acquireFileLock(join(stateDir(), 'local-subnet.lock'), {
+      ...(opts.signal ? { signal: opts.signal } : {}),
     });
+    let cidr: Cidr;
+    let addresses: ReturnType<typeof runAddresses>;
+    let plan: ReturnType<typeof planTopology>;
+    try {
+      cidr = pickRunSubnet(topology.subnet ?? defaultSubnetPool, await hostRoutes());
+      addresses = runAddresses(cidr, edges.length);
+      plan = planTopology({
+        names,
+        addresses,
+        runDir: opts.runDir,
+        stack,
+        edges,
+        edgeMode: topology.edgeMode ?? 'auto',
+      });
+    } catch (err) {
+      releaseSubnet();
+      throw err;
+    }
     const { registry } = opts;
     const handles: CleanupHandle[] = [];
     const state: LocalDeploymentState = {
@@ -121,7 +136,11 @@ export class LocalTarget implements Target {
       handles.push(
         registry.add('netns-set', `namespaces of ${opts.runId}`, { names: plan.nodes.map((n) => n.netns) }),
       );
-      await run(['ip', '-batch', '-'], { input: plan.rootBatch.join('\n') + '\n' });
+      try {
+        await run(['ip', '-batch', '-'], { input: plan.rootBatch.join('\n') + '\n' });
+      } finally {
+        releaseSubnet();
+      }
       await mapLimit(plan.nsBatch, 8, (b) =>
         run(['ip', '-n', b.netns, '-batch', '-'], { input: b.lines.join('\n') + '\n' }),
       );
@@ -198,6 +217,7 @@ export class LocalTarget implements Target {
       );
       lap('edges healthy');
     } catch (err) {
+      releaseSubnet();
       await dep.teardown().catch((e: unknown) => log.error(`teardown after failed deploy: ${String(e)}`));
       throw err;
     }
