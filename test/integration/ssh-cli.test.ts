@@ -143,6 +143,46 @@ describe('deploy / inject / destroy / cleanup on emulated boards over SSH', () =
       );
       assert.equal((await fetch(`${edge1}/healthz`)).status, 200, 'the stack still runs after inject');
 
+      // A toxic through the CLI: in toxiproxy on the cloud board while the inject runs, with the
+      // toxics safety net armed again by the inject and disarmed when it lets go.
+      const cloudLeases = join(boards.board('cloud').dir, d.runId, 'leases');
+      assert.equal(
+        existsSync(join(cloudLeases, 'toxics.lease')),
+        false,
+        'deploy left the toxics timer disarmed',
+      );
+      const proxy = st.toxiproxy!;
+      const toxicsOf = async (): Promise<unknown[]> =>
+        (await (await fetch(`${proxy.api}/proxies/uplink-edge-1/toxics`)).json()) as unknown[];
+      const lat = spawn(
+        process.execPath,
+        [
+          join(repoRoot, 'bin/edgechaos.mjs'),
+          'inject',
+          'latency',
+          '--node',
+          'edge-1',
+          '--for',
+          '2s',
+          '--param',
+          'latency=150ms',
+        ],
+        { cwd: repoRoot, env, stdio: 'ignore' },
+      );
+      const latDone = new Promise<number | null>((r) => lat.once('exit', r));
+      let during: unknown[] = [];
+      let armed = false;
+      for (let i = 0; i < 200 && during.length === 0; i++) {
+        during = await toxicsOf();
+        armed = existsSync(join(cloudLeases, 'toxics.lease'));
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(during.length, 1, 'the latency toxic is on edge-1 uplink proxy');
+      assert.ok(armed, 'the toxics timer is armed while the inject holds a toxic');
+      assert.equal(await latDone, 0);
+      assert.deepEqual(await toxicsOf(), [], 'toxic removed');
+      assert.equal(existsSync(join(cloudLeases, 'toxics.lease')), false, 'timer disarmed again');
+
       // kill -9 of an inject mid-fault: `edgechaos cleanup` reverts its fault on the board (and ends its
       // ssh masters) from the inject's journal, and spares the deployment itself.
       const inj2 = spawn(
