@@ -164,6 +164,42 @@ export async function kubeChecks(
   return out;
 }
 
+/**
+ * A target's campaign port with the Kubernetes side added: Kubernetes faults go to the cluster (scenario
+ * node names mapped to the cluster's), the rest to the data plane; the kube checks run last.
+ */
+function kubePort(
+  port: CampaignDeployment,
+  side: KubeSide,
+  o: {
+    target: string;
+    nodeLoss: NodeLossDriver;
+    node: (scenarioNode: string) => string;
+    checks: (signal: AbortSignal) => Promise<CheckResult[]>;
+    teardown: () => Promise<void>;
+  },
+): CampaignDeployment {
+  return {
+    ...port,
+    target: o.target,
+    applyFault: (f, reg, sig) =>
+      isKubeFault(f.kind)
+        ? applyKubeFault(
+            { ...f, node: o.node(f.node) },
+            {
+              kc: side.kc,
+              kubeconfig: side.kubeconfig,
+              namespace: side.target.namespace,
+              registry: reg,
+              nodeLoss: o.nodeLoss,
+            },
+          )
+        : port.applyFault(f, reg, sig),
+    targetChecks: o.checks,
+    teardown: o.teardown,
+  };
+}
+
 /** The fake (kwok) nodes that mirror the scenario's nodes: `cloud` plus one per edge, board capacities. */
 export function mirrorNodes(plan: Plan): FakeNodeSpec[] {
   return [
@@ -226,26 +262,17 @@ async function deployKubeLocal(args: Parameters<Deployer>[0]): Promise<CampaignD
     );
     const port = campaignPort(dep, stack, runDir);
     const controlPlane = cp;
-    return {
-      ...port,
+    return kubePort(port, side, {
       target: 'kube-local',
-      applyFault: (f, reg, sig) =>
-        isKubeFault(f.kind)
-          ? applyKubeFault(f, {
-              kc: side.kc,
-              kubeconfig: side.kubeconfig,
-              namespace: side.target.namespace,
-              registry: reg,
-              nodeLoss,
-            })
-          : port.applyFault(f, reg, sig),
-      targetChecks: (sig) => kubeChecks(side, scenario, plan.nodes.length, registry, sig),
+      nodeLoss,
+      node: (n) => n,
+      checks: (sig) => kubeChecks(side, scenario, plan.nodes.length, registry, sig),
       teardown: async () => {
         for (const h of frozen.values()) await h.revert().catch(() => undefined);
         await controlPlane.stop().catch((e: unknown) => log.error(`control plane stop: ${String(e)}`));
         await dep.teardown();
       },
-    } satisfies CampaignDeployment;
+    });
   } catch (err) {
     await cp?.stop().catch(() => undefined);
     await dep.teardown().catch(() => undefined);
@@ -317,28 +344,16 @@ async function clusterCampaign(
       ...(c.exec ? { exec: c.exec } : {}),
     });
     const port = campaignPort(dep, stack, runDir);
-    return {
-      ...port,
+    return kubePort(port, side, {
       target: c.target,
-      applyFault: (f, reg, sig) =>
-        isKubeFault(f.kind)
-          ? applyKubeFault(
-              { ...f, node: dep.k8sNode(f.node) },
-              {
-                kc: side.kc,
-                kubeconfig: side.kubeconfig,
-                namespace: side.target.namespace,
-                registry: reg,
-                nodeLoss,
-              },
-            )
-          : port.applyFault(f, reg, sig),
-      targetChecks: (sig) => kubeChecks(side, scenario, plan.nodes.length, registry, sig),
+      nodeLoss,
+      node: (n) => dep.k8sNode(n),
+      checks: (sig) => kubeChecks(side, scenario, plan.nodes.length, registry, sig),
       teardown: async () => {
         await dep.teardown().catch((e: unknown) => log.error(`teardown: ${String(e)}`));
         await c.dispose();
       },
-    } satisfies CampaignDeployment;
+    });
   } catch (err) {
     await c.dispose().catch(() => undefined);
     throw err;

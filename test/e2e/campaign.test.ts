@@ -7,7 +7,7 @@ import type { RunRecord } from '../../src/campaign/record.ts';
 import { runCampaign } from '../../src/campaign/run.ts';
 import { loadScenario } from '../../src/campaign/scenario.ts';
 import { repoRoot } from '../../src/core/paths.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { isolatedRunDirs } from '../helpers/temp.ts';
 
 const scenarioFile = join(repoRoot, 'test/fixtures/scenarios/e2e.ts');
 const fixture = (name: string): string => join(repoRoot, 'test/fixtures/stacks', `${name}.stack.ts`);
@@ -36,23 +36,7 @@ const verdict = (r: RunRecord, id: string): string => r.checks.find((c) => c.id 
 const summary = (r: RunRecord, id: string): string => r.checks.find((c) => c.id === id)?.summary ?? '';
 
 describe('campaigns on the local target (real namespaces, cgroups, toxiproxy, reference stack)', () => {
-  const dirs = { reports: tempDir('reports'), state: tempDir('state') };
-  const saved = { reports: process.env['EDGECHAOS_REPORTS_DIR'], state: process.env['EDGECHAOS_STATE_DIR'] };
-  before(() => {
-    process.env['EDGECHAOS_REPORTS_DIR'] = dirs.reports.path;
-    process.env['EDGECHAOS_STATE_DIR'] = dirs.state.path;
-  });
-  after(() => {
-    for (const [k, v] of [
-      ['EDGECHAOS_REPORTS_DIR', saved.reports],
-      ['EDGECHAOS_STATE_DIR', saved.state],
-    ] as const) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-    dirs.reports[Symbol.dispose]();
-    dirs.state[Symbol.dispose]();
-  });
+  const dirs = isolatedRunDirs(before, after);
 
   it('should pass every check on the reference stack and score it', async () => {
     const r = await campaign(undefined, { conformance: true });
@@ -63,7 +47,7 @@ describe('campaigns on the local target (real namespaces, cgroups, toxiproxy, re
     assert.equal(r.score.criteria.find((c) => c.id === 'cluster-throughput')?.status, 'not-measured');
     assert.ok(r.score.total > 0 && r.score.possible === 70);
     assert.deepEqual(
-      readdirSync(dirs.state.path).filter((f) => f.endsWith('.journal')),
+      readdirSync(dirs.state).filter((f) => f.endsWith('.journal')),
       [],
       'every fault and resource reverted',
     );

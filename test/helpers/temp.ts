@@ -7,3 +7,29 @@ export function tempDir(prefix: string): { path: string; [Symbol.dispose](): voi
   const path = mkdtempSync(join(tmpdir(), `edgechaos-test-${prefix}-`));
   return { path, [Symbol.dispose]: () => rmSync(path, { recursive: true, force: true }) };
 }
+
+/**
+ * For a test suite (call inside `describe`): EDGECHAOS_REPORTS_DIR and EDGECHAOS_STATE_DIR point at
+ * fresh temp dirs while it runs, restored and removed after. Returns the dirs.
+ */
+export function isolatedRunDirs(
+  before: (fn: () => void) => void,
+  after: (fn: () => void) => void,
+): { reports: string; state: string } {
+  const dirs = { reports: tempDir('reports'), state: tempDir('state') };
+  const keys = ['EDGECHAOS_REPORTS_DIR', 'EDGECHAOS_STATE_DIR'] as const;
+  const saved = keys.map((k) => process.env[k]);
+  before(() => {
+    process.env['EDGECHAOS_REPORTS_DIR'] = dirs.reports.path;
+    process.env['EDGECHAOS_STATE_DIR'] = dirs.state.path;
+  });
+  after(() => {
+    keys.forEach((k, i) => {
+      if (saved[i] === undefined) delete process.env[k];
+      else process.env[k] = saved[i];
+    });
+    dirs.reports[Symbol.dispose]();
+    dirs.state[Symbol.dispose]();
+  });
+  return { reports: dirs.reports.path, state: dirs.state.path };
+}

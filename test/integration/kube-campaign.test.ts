@@ -7,7 +7,7 @@ import type { RunRecord } from '../../src/campaign/record.ts';
 import { runCampaign } from '../../src/campaign/run.ts';
 import { loadScenario, type Scenario } from '../../src/campaign/scenario.ts';
 import { repoRoot } from '../../src/core/paths.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { isolatedRunDirs } from '../helpers/temp.ts';
 
 /**
  * Campaigns on `--target kube-local`: the stack's processes in namespaces (as on local) plus a real
@@ -36,23 +36,7 @@ async function campaign(
 const check = (r: RunRecord, id: string) => r.checks.find((c) => c.id === id);
 
 describe('campaigns on the kube-local target (embedded control plane + local data plane)', () => {
-  const dirs = { reports: tempDir('reports'), state: tempDir('state') };
-  const saved = { reports: process.env['EDGECHAOS_REPORTS_DIR'], state: process.env['EDGECHAOS_STATE_DIR'] };
-  before(() => {
-    process.env['EDGECHAOS_REPORTS_DIR'] = dirs.reports.path;
-    process.env['EDGECHAOS_STATE_DIR'] = dirs.state.path;
-  });
-  after(() => {
-    for (const [k, v] of [
-      ['EDGECHAOS_REPORTS_DIR', saved.reports],
-      ['EDGECHAOS_STATE_DIR', saved.state],
-    ] as const) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-    dirs.reports[Symbol.dispose]();
-    dirs.state[Symbol.dispose]();
-  });
+  const dirs = isolatedRunDirs(before, after);
 
   it('should measure scheduling and rescheduling of the reference stack, apply the Kubernetes faults and score it', async () => {
     const r = await campaign(undefined);
@@ -84,7 +68,7 @@ describe('campaigns on the kube-local target (embedded control plane + local dat
     }
     assert.equal(r.gatesPassed, true, r.score.failedGates.join('; '));
     assert.deepEqual(
-      readdirSync(dirs.state.path).filter((f) => f.endsWith('.journal')),
+      readdirSync(dirs.state).filter((f) => f.endsWith('.journal')),
       [],
       'every fault, process and the control plane reverted',
     );

@@ -50,6 +50,19 @@ function cli(
   return new Promise((r) => child.once('exit', (code) => r({ code, out, err })));
 }
 
+/** A stack whose edge and hub are one Node.js script (any stack that follows the contract). */
+function nodeScriptStack(server: string): StackManifest {
+  const role = { command: [process.execPath, '-e', server], env: {}, port: 7070, health: '/healthz' };
+  return {
+    name: 'node-script',
+    version: 'dev',
+    edge: role,
+    hub: { ...role, port: 7071 },
+    images: {},
+    file: 'inline',
+  };
+}
+
 describe('local target: deploy and tear down', () => {
   it('should deploy detached with `edgechaos deploy` and leave nothing after `edgechaos destroy`', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'edgechaos-test-deploy-'));
@@ -114,15 +127,7 @@ describe('local target: deploy and tear down', () => {
         }
         res.end(process.env.EDGE_NODE_ID || 'hub');
       }).listen(Number(port), host);`;
-    const role = { command: [process.execPath, '-e', server], env: {}, port: 7070, health: '/healthz' };
-    const stack: StackManifest = {
-      name: 'node-script',
-      version: 'dev',
-      edge: role,
-      hub: { ...role, port: 7071 },
-      images: {},
-      file: 'inline',
-    };
+    const stack = nodeScriptStack(server);
     const reg = CleanupRegistry.open(runId, join(dir, 'state'));
     let bridge: string | undefined;
     try {
@@ -159,15 +164,7 @@ describe('local target: deploy and tear down', () => {
   it('should give deploys started in the same instant different /24s', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'edgechaos-test-concurrent-'));
     const server = `require('node:http').createServer((q, r) => r.end('ok')).listen(Number((process.env.EDGE_LISTEN || process.env.HUB_LISTEN).split(':')[1]), (process.env.EDGE_LISTEN || process.env.HUB_LISTEN).split(':')[0]);`;
-    const role = { command: [process.execPath, '-e', server], env: {}, port: 7070, health: '/healthz' };
-    const stack: StackManifest = {
-      name: 'node-script',
-      version: 'dev',
-      edge: role,
-      hub: { ...role, port: 7071 },
-      images: {},
-      file: 'inline',
-    };
+    const stack = nodeScriptStack(server);
     const runIds = [0, 1, 2].map((i) => `tcc${i}${process.pid}`);
     const regs = runIds.map((id) => CleanupRegistry.open(id, join(dir, 'state')));
     try {
