@@ -27,6 +27,7 @@ import {
 import { decodeStatus, parseCgroupStats, parseDump, parseExits } from '../../src/targets/ssh/stats.ts';
 import {
   archVariant,
+  bundledStressor,
   elfArch,
   localCloudAddress,
   mgmtOf,
@@ -401,6 +402,19 @@ describe('ssh preflight', () => {
     ]);
     assert.deepEqual(stressArgv(mem, 'ec-stress', '/b/r/bin'), ['/b/r/bin/ec-stress', ...mem.slice(1)]);
     assert.deepEqual(stressArgv(['sleep', '5'], 'ec-stress', '/b/r/bin'), ['sleep', '5']);
+    // The bundled binaries stack/build.sh made: one per board arch, checked in the ELF header.
+    const dist = join(repoRoot, 'stack', 'dist');
+    assert.equal(
+      bundledStressor('amd64', dist),
+      join(dist, 'bin', 'linux-amd64', 'ec-stress'),
+      'run stack/build.sh',
+    );
+    assert.equal(
+      bundledStressor('arm64', dist),
+      join(dist, 'bin', 'linux-arm64', 'ec-stress'),
+      'run stack/build.sh',
+    );
+    assert.equal(elfArch(bundledStressor('arm64', dist)!), 'arm64');
   });
 
   it('should refuse a board whose architecture is not the inventory one, naming the field', () => {

@@ -49,9 +49,12 @@ export function archVariant(path: string, arch: 'amd64' | 'arm64'): string {
 }
 
 /** The bundled static stressor for a board arch (stack/build.sh builds it), when it was built. */
-export function bundledStressor(arch: 'amd64' | 'arm64'): string | undefined {
-  const p = join(repoRoot, 'stack', 'dist', 'bin', `linux-${arch}`, 'ec-stress');
-  return existsSync(p) ? p : undefined;
+export function bundledStressor(
+  arch: 'amd64' | 'arm64',
+  dist = join(repoRoot, 'stack', 'dist'),
+): string | undefined {
+  const p = join(dist, 'bin', `linux-${arch}`, 'ec-stress');
+  return existsSync(p) && elfArch(p) === arch ? p : undefined;
 }
 
 /** The Linux arch of an ELF executable, from its header's e_machine (62 x86-64, 183 aarch64). */
