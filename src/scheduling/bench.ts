@@ -379,8 +379,18 @@ async function schedulingRound(
       quality,
     };
     const total = tracker.pods.size;
-    await api.deleteCollectionNamespacedPod({ namespace, gracePeriodSeconds: 0 });
-    await tracker.until(() => tracker.deletedCount >= total, signal);
+    // One DELETE for the collection; with 11,000 pods the API server's 60 s request timeout ends
+    // the call (504) while the deletion goes on. Wait for the DELETED events; ask again whenever
+    // a minute passes without all of them.
+    for (;;) {
+      await api.deleteCollectionNamespacedPod({ namespace, gracePeriodSeconds: 0 }).catch((e: unknown) => {
+        const code = (e as { code?: number }).code;
+        if (code !== 504 && code !== 500 && code !== 429) throw e;
+        log.info(`delete the pods of ${namespace}: HTTP ${code}; waiting for the deletion to go on`);
+      });
+      if (await tracker.until(() => tracker.deletedCount >= total, signal, 60_000)) break;
+      log.info(`${namespace}: ${tracker.deletedCount}/${total} pods deleted after a minute; asking again`);
+    }
     await sleep(plan.settleMs, signal);
     return result;
   } finally {

@@ -71,6 +71,8 @@ export class PodCreator {
           );
         },
       );
+      // A call the API server never answers fails the round instead of hanging it.
+      req.setTimeout(30_000, () => req.destroy(new Error(`create pod in ${namespace}: no answer in 30 s`)));
       req.on('error', reject);
       onSent(nowMs());
       req.end(body);
