@@ -9,5 +9,5 @@ export default defineStack({
     'edge-agent': './dist/images/edge-agent-amd64.tar',
     'cloud-hub': './dist/images/cloud-hub-amd64.tar',
   },
-  kube: { manifests: './deploy' },
+  kube: { manifests: './deploy', scheduler: 'edge-scheduler' },
 });

@@ -1,6 +1,19 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, setHeaderOptions } from '@kubernetes/client-node';
+import { edgeStatus } from '../contract/client.ts';
+import {
+  CPU_LOAD,
+  defaultClientLimits,
+  EDGE_SCHEDULER_NAME,
+  edgeSchedulerBinary,
+  edgeSchedulerConfig,
+  latencyKey,
+  MEM_LOAD,
+  startScheduler,
+  UPLINK,
+} from '../scheduling/index.ts';
+import type { Deployment } from '../targets/types.ts';
 import { checkRescheduling, checkSchedulingLatency } from '../checks/scheduling.ts';
 import { notMeasured, type CheckResult } from '../checks/types.ts';
 import type { CleanupHandle, CleanupRegistry } from '../core/cleanup/registry.ts';
@@ -70,6 +83,8 @@ export async function deployKubeSide(opts: {
   signal: AbortSignal;
   /** Clusters: the uplink proxies, with the edge agents' CLOUD_URL pointed at them. */
   uplinkProxies?: boolean;
+  /** The stack's scheduler, already running: its workloads get this schedulerName. */
+  schedulerName?: string;
 }): Promise<KubeSide> {
   const target = await KubeTarget.connect(
     {
@@ -77,6 +92,7 @@ export async function deployKubeSide(opts: {
       ...(opts.context ? { context: opts.context } : {}),
       ...(opts.stack.kube?.manifests ? { manifests: opts.stack.kube.manifests } : {}),
       namespace: `edgechaos-${opts.runId}`,
+      ...(opts.schedulerName ? { schedulerName: opts.schedulerName } : {}),
       ...(opts.uplinkProxies
         ? {
             extraObjects: [uplinkDaemonSet()],
@@ -95,7 +111,7 @@ export async function deployKubeSide(opts: {
     target,
     deployed,
     nodeLoss: opts.nodeLoss,
-    schedulerName: 'default-scheduler',
+    schedulerName: opts.schedulerName ?? 'default-scheduler',
   };
 }
 
@@ -200,6 +216,65 @@ function kubePort(
   };
 }
 
+/**
+ * What the edge scheduler reads, written onto the mirrored nodes once a second from the data plane
+ * (the reporter a real cluster runs beside each agent): CPU load = cgroup CPU time over the board's
+ * quota, memory load = cgroup memory over its limit, uplink = the agent's own online/offline mode,
+ * latency to the cloud = the board profile's uplink latency.
+ */
+export function startNodeReporter(kc: KubeConfig, dep: Deployment, plan: Plan): { stop(): void } {
+  const api = kc.makeApiClient(CoreV1Api);
+  const last = new Map<string, { t: number; cpu: number }>();
+  let busy = false;
+  const tick = async (): Promise<void> => {
+    if (busy) return;
+    busy = true;
+    try {
+      await Promise.all(
+        plan.nodes.map(async (n) => {
+          const info = dep.node(n.name);
+          const stats = await dep.stats(n.name);
+          const t = performance.now();
+          const prev = last.get(n.name);
+          last.set(n.name, { t, cpu: stats.cpuSeconds });
+          const cpus = info.limits?.cpus ?? 1;
+          const cpuLoad = prev ? (stats.cpuSeconds - prev.cpu) / ((t - prev.t) / 1000) / cpus : 0;
+          const memLoad = stats.memoryLimitBytes ? stats.memoryBytes / stats.memoryLimitBytes : 0;
+          const edge = dep.edges.find((e) => e.name === n.name)!;
+          const st = await edgeStatus(edge.url).catch(() => undefined);
+          const annotations: Record<string, string> = {
+            [CPU_LOAD]: Math.max(0, cpuLoad).toFixed(3),
+            [MEM_LOAD]: Math.max(0, memLoad).toFixed(3),
+            [latencyKey('cloud')]: String(info.limits?.uplink?.latencyMs ?? 1),
+            ...(st ? { [UPLINK]: st.mode === 'offline' ? 'down' : 'up' } : {}),
+          };
+          await api.patchNode(
+            { name: n.name, body: { metadata: { annotations } } },
+            setHeaderOptions('Content-Type', 'application/merge-patch+json'),
+          );
+        }),
+      );
+    } catch (err) {
+      log.debug(`node reporter: ${String(err)}`);
+    } finally {
+      busy = false;
+    }
+  };
+  const timer = setInterval(() => void tick(), 1000);
+  timer.unref();
+  void tick();
+  return { stop: () => clearInterval(timer) };
+}
+
+/**
+ * Certificates, keys, tokens and kubeconfigs of a run's cluster are secrets: once it is gone, only
+ * its logs stay in the run dir (which is also the reports dir).
+ */
+export function keepOnlyLogs(dir: string): void {
+  if (!existsSync(dir)) return;
+  for (const f of readdirSync(dir)) if (f !== 'logs') rmSync(join(dir, f), { recursive: true, force: true });
+}
+
 /** The fake (kwok) nodes that mirror the scenario's nodes: `cloud` plus one per edge, board capacities. */
 export function mirrorNodes(plan: Plan): FakeNodeSpec[] {
   return [
@@ -220,11 +295,12 @@ export function mirrorNodes(plan: Plan): FakeNodeSpec[] {
  * A `node-loss` fault stops the node's kwok heartbeat AND freezes the node's processes.
  */
 export const kubeLocalDeployer: Deployer = Object.assign(deployKubeLocal, {
-  preflight: (plan: Plan): Promise<void> => {
+  preflight: (plan: Plan, stack: StackManifest): Promise<void> => {
     prevalidateKubeFaults(plan, 'kube-local');
     const lock = readKubeLock();
     for (const bin of ['etcd', 'hyperkube']) kubeBinary(bin, lock); // throws with the bootstrap --kube hint
     requireTool('kwok');
+    if (stack.kube?.scheduler === 'edge-scheduler') edgeSchedulerBinary();
     return Promise.resolve();
   },
 });
@@ -234,6 +310,7 @@ async function deployKubeLocal(args: Parameters<Deployer>[0]): Promise<CampaignD
   prevalidateKubeFaults(plan, 'kube-local');
   const dep = await deployLocal(args);
   let cp: StartedControlPlane | undefined;
+  let stopScheduler: () => Promise<void> = () => Promise.resolve();
   try {
     cp = await startControlPlane({ nodes: mirrorNodes(plan), registry, dir: join(runDir, 'kube'), signal });
     const kwok = cp.nodeLossDriver();
@@ -250,13 +327,31 @@ async function deployKubeLocal(args: Parameters<Deployer>[0]): Promise<CampaignD
         await kwok.restore(node, o);
       },
     };
+    const scheduler =
+      stack.kube?.scheduler === 'edge-scheduler'
+        ? await startScheduler({
+            name: EDGE_SCHEDULER_NAME,
+            argv0: [edgeSchedulerBinary()],
+            config: edgeSchedulerConfig({
+              kubeconfig: cp.kubeconfigPath('kube-scheduler'),
+              ...defaultClientLimits,
+            }),
+            kubeconfig: cp.kubeconfigPath('kube-scheduler'),
+            dir: join(runDir, 'kube'),
+            registry,
+            signal,
+          })
+        : undefined;
+    stopScheduler = () => scheduler?.stop() ?? Promise.resolve();
     const side = await deployKubeSide({
       kubeconfig: cp.kubeconfigPath(),
       stack,
       runId,
       nodeLoss,
       signal,
+      ...(scheduler ? { schedulerName: EDGE_SCHEDULER_NAME } : {}),
     });
+    const reporter = startNodeReporter(side.kc, dep, plan);
     log.info(
       `kube-local: ${side.deployed.objects.length} objects in ${side.target.namespace} ready in ${side.deployed.readyMs} ms`,
     );
@@ -268,12 +363,16 @@ async function deployKubeLocal(args: Parameters<Deployer>[0]): Promise<CampaignD
       node: (n) => n,
       checks: (sig) => kubeChecks(side, scenario, plan.nodes.length, registry, sig),
       teardown: async () => {
+        reporter.stop();
         for (const h of frozen.values()) await h.revert().catch(() => undefined);
+        await stopScheduler().catch((e: unknown) => log.error(`scheduler stop: ${String(e)}`));
         await controlPlane.stop().catch((e: unknown) => log.error(`control plane stop: ${String(e)}`));
+        keepOnlyLogs(join(runDir, 'kube'));
         await dep.teardown();
       },
     });
   } catch (err) {
+    await stopScheduler().catch(() => undefined);
     await cp?.stop().catch(() => undefined);
     await dep.teardown().catch(() => undefined);
     throw err;
@@ -385,7 +484,10 @@ export function kindDeployer(opts: { nodeImage?: string } = {}): Deployer {
       nodeLoss: (kc) => cluster.nodeLossDriver(nodeHealthy(kc)),
       copyToNodes: (files) => cluster.copyToNodes(files),
       loadImage: (archive) => cluster.loadImage(archive),
-      dispose: () => cluster.delete(),
+      dispose: async () => {
+        await cluster.delete();
+        keepOnlyLogs(join(runDir, 'kind'));
+      },
     });
   };
   return Object.assign(deploy, {

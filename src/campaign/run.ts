@@ -43,7 +43,7 @@ export type Deployer = ((args: {
   runDir: string;
   runId: string;
   signal: AbortSignal;
-}) => Promise<CampaignDeployment>) & { preflight?: (plan: Plan) => Promise<void> };
+}) => Promise<CampaignDeployment>) & { preflight?: (plan: Plan, stack: StackManifest) => Promise<void> };
 
 export interface Progress {
   phase(name: string, detail?: string): void;
@@ -77,7 +77,7 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
   const stack = await loadStack(opts.stackFile ?? scenario.paths.stack ?? referenceStackFile);
   const rubric = await loadRubric(scenario.paths.rubric);
   try {
-    await opts.deploy.preflight?.(plan);
+    await opts.deploy.preflight?.(plan, stack);
   } catch (err) {
     // a fault that does not validate: name the scenario file
     if (err instanceof UsageError && !err.file && err.field?.startsWith('faults['))

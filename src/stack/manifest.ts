@@ -35,6 +35,12 @@ export const stackSchema = z
         manifests: z.string(),
         /** The workload running the edge agent on every edge node (its CLOUD_URL is pointed at the uplink proxy). */
         edgeWorkload: z.string().default('edge-agent'),
+        /**
+         * The stack's own scheduler: `edge-scheduler` is the reference one (built by `bootstrap --kube`),
+         * started by the harness on kube-local; its workloads get `schedulerName` (on clusters the
+         * stack's manifests deploy their scheduler themselves).
+         */
+        scheduler: z.enum(['edge-scheduler']).optional(),
       })
       .strict()
       .optional(),

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { kubeLocalDeployer } from '../../src/campaign/kube-deployer.ts';
@@ -23,17 +23,24 @@ async function campaign(
 ): Promise<RunRecord> {
   const scenario = await loadScenario(scenarioFile);
   tweak(scenario);
-  const { record } = await runCampaign({
+  const { record, runDir } = await runCampaign({
     scenario,
     deploy: kubeLocalDeployer,
     signal: new AbortController().signal,
     reports: false,
     ...(stackFile ? { stackFile } : {}),
   });
+  lastRunDir = runDir;
   return record;
 }
+let lastRunDir = '';
 
 const check = (r: RunRecord, id: string) => r.checks.find((c) => c.id === id);
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)],
+  );
+}
 
 describe('campaigns on the kube-local target (embedded control plane + local data plane)', () => {
   const dirs = isolatedRunDirs(before, after);
@@ -67,6 +74,14 @@ describe('campaigns on the kube-local target (embedded control plane + local dat
       assert.ok(f.end !== undefined, `${kind} ended`);
     }
     assert.equal(r.gatesPassed, true, r.score.failedGates.join('; '));
+    // the stack's own scheduler (the reference edge-scheduler) placed its workload
+    assert.match(sched.title, /\(edge-scheduler\)/);
+    // no key, token or kubeconfig of the run's cluster is left in the run (= reports) dir
+    const left = filesUnder(lastRunDir).filter(
+      (f) =>
+        /\.(key|kubeconfig|crt)$|tokens\.csv$/.test(f) || readFileSync(f, 'latin1').includes('PRIVATE KEY'),
+    );
+    assert.deepEqual(left, []);
     assert.deepEqual(
       readdirSync(dirs.state).filter((f) => f.endsWith('.journal')),
       [],
