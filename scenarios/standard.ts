@@ -32,5 +32,6 @@ export default defineScenario({
   ],
   downlink: { publishAt: ['20s', '50s'] },
   convergence: { timeout: '60s' },
-  checks: { startup: { samples: 5 } },
+  // schedulingBench and rescheduling: Kubernetes targets only (--target kube-local measures both)
+  checks: { startup: { samples: 5 }, schedulingBench: { nodes: 20, pods: 200, rounds: 1 } },
 });

@@ -10,11 +10,12 @@ import {
   edgeSchedulerConfig,
   latencyKey,
   MEM_LOAD,
+  runSchedulingBench,
   startScheduler,
   UPLINK,
 } from '../scheduling/index.ts';
 import type { Deployment } from '../targets/types.ts';
-import { checkRescheduling, checkSchedulingLatency } from '../checks/scheduling.ts';
+import { checkRescheduling, checkSchedulingBench, checkSchedulingLatency } from '../checks/scheduling.ts';
 import { notMeasured, type CheckResult } from '../checks/types.ts';
 import type { CleanupHandle, CleanupRegistry } from '../core/cleanup/registry.ts';
 import { parseDuration } from '../core/duration.ts';
@@ -275,6 +276,75 @@ export function keepOnlyLogs(dir: string): void {
   for (const f of readdirSync(dir)) if (f !== 'logs') rmSync(join(dir, f), { recursive: true, force: true });
 }
 
+/** kube-local: the scheduling benchmark of the stack's edge-scheduler, when the scenario asks for it. */
+async function benchCheck(
+  scenario: Scenario,
+  stack: StackManifest,
+  runDir: string,
+  signal: AbortSignal,
+): Promise<CheckResult[]> {
+  const b = scenario.checks.schedulingBench;
+  if (!b) return [];
+  const title = 'Scheduling benchmark beside the default scheduler';
+  if (stack.kube?.scheduler !== 'edge-scheduler')
+    return [
+      notMeasured(
+        'scheduling-bench',
+        title,
+        'the stack brings no scheduler of its own (stack.kube.scheduler)',
+      ),
+    ];
+  const t0 = performance.now();
+  const { CleanupRegistry, newRunId } = await import('../core/cleanup/registry.ts');
+  await using reg = CleanupRegistry.open(newRunId('schedbench'));
+  let r: Awaited<ReturnType<typeof runSchedulingBench>>;
+  try {
+    r = await runSchedulingBench({
+      nodes: b.nodes,
+      pods: b.pods,
+      rounds: b.rounds,
+      migrationTrials: 0,
+      registry: reg,
+      dir: join(runDir, 'scheduling-bench'),
+      signal,
+    });
+  } catch (err) {
+    if (signal.aborted) throw err;
+    return [
+      {
+        id: 'scheduling-bench',
+        title,
+        status: 'failed',
+        summary: `the benchmark did not finish: ${err instanceof Error ? err.message : String(err)}`,
+        metrics: {},
+        evidence: {},
+        durationMs: Math.round(performance.now() - t0),
+      },
+    ];
+  } finally {
+    keepOnlyLogs(join(runDir, 'scheduling-bench'));
+  }
+  const pick = (x: typeof r.edge) => ({
+    scheduler: x.scheduler,
+    p99: x.p99,
+    throughput: x.throughput,
+    cpuSpread: x.cpuSpread,
+    lowLatencyShare: x.lowLatencyShare,
+  });
+  return [
+    {
+      ...checkSchedulingBench({
+        nodes: r.nodes,
+        pods: r.pods,
+        rounds: b.rounds,
+        edge: pick(r.edge),
+        baseline: pick(r.baseline),
+      }),
+      durationMs: Math.round(performance.now() - t0),
+    },
+  ];
+}
+
 /** The fake (kwok) nodes that mirror the scenario's nodes: `cloud` plus one per edge, board capacities. */
 export function mirrorNodes(plan: Plan): FakeNodeSpec[] {
   return [
@@ -361,7 +431,10 @@ async function deployKubeLocal(args: Parameters<Deployer>[0]): Promise<CampaignD
       target: 'kube-local',
       nodeLoss,
       node: (n) => n,
-      checks: (sig) => kubeChecks(side, scenario, plan.nodes.length, registry, sig),
+      checks: async (sig) => [
+        ...(await kubeChecks(side, scenario, plan.nodes.length, registry, sig)),
+        ...(await benchCheck(scenario, stack, runDir, sig)),
+      ],
       teardown: async () => {
         reporter.stop();
         for (const h of frozen.values()) await h.revert().catch(() => undefined);
@@ -447,7 +520,18 @@ async function clusterCampaign(
       target: c.target,
       nodeLoss,
       node: (n) => dep.k8sNode(n),
-      checks: (sig) => kubeChecks(side, scenario, plan.nodes.length, registry, sig),
+      checks: async (sig) => [
+        ...(await kubeChecks(side, scenario, plan.nodes.length, registry, sig)),
+        ...(scenario.checks.schedulingBench
+          ? [
+              notMeasured(
+                'scheduling-bench',
+                'Scheduling benchmark beside the default scheduler',
+                'runs on --target kube-local (its own embedded control plane)',
+              ),
+            ]
+          : []),
+      ],
       teardown: async () => {
         await dep.teardown().catch((e: unknown) => log.error(`teardown: ${String(e)}`));
         await c.dispose();

@@ -119,6 +119,18 @@ export const scenarioSchema = z
           })
           .strict()
           .default({ trials: 3, mechanism: 'node-loss', maxP99Ms: 60_000, timeout: '120s' }),
+        /**
+         * kube-local with the stack's edge-scheduler: the scheduling benchmark beside the default
+         * scheduler on its own embedded cluster (throughput, CPU spread, latency-aware placement).
+         */
+        schedulingBench: z
+          .object({
+            nodes: z.number().int().min(3).max(1000).default(20),
+            pods: z.number().int().min(10).max(10_000).default(200),
+            rounds: z.number().int().min(1).max(5).default(1),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .default({

@@ -74,6 +74,17 @@ describe('campaigns on the kube-local target (embedded control plane + local dat
       assert.ok(f.end !== undefined, `${kind} ended`);
     }
     assert.equal(r.gatesPassed, true, r.score.failedGates.join('; '));
+    // the benchmark beside the default scheduler measured the rubric's placement and throughput terms
+    const bench = check(r, 'scheduling-bench');
+    assert.equal(bench?.status, 'passed', bench?.summary);
+    for (const m of [
+      'scheduling.throughput-pods-per-s',
+      'scheduling.cpu-spread',
+      'scheduling.low-latency-share',
+    ])
+      assert.ok(r.metrics[m] !== undefined, m);
+    for (const id of ['resource-utilisation', 'cluster-throughput'])
+      assert.equal(r.score.criteria.find((c) => c.id === id)?.status, 'scored', id);
     // the stack's own scheduler (the reference edge-scheduler) placed its workload
     assert.match(sched.title, /\(edge-scheduler\)/);
     // no key, token or kubeconfig of the run's cluster is left in the run (= reports) dir
@@ -92,6 +103,7 @@ describe('campaigns on the kube-local target (embedded control plane + local dat
   it('should fail the rescheduling check on a stack whose workload tolerates node loss forever', async () => {
     const r = await campaign(join(repoRoot, 'test/fixtures/stacks/sticky-workload.stack.ts'), (s) => {
       s.faults = s.faults.filter((f) => f.kind === 'partition');
+      delete s.checks.schedulingBench;
       s.checks.rescheduling = { trials: 1, mechanism: 'node-loss', maxP99Ms: 30_000, timeout: '35s' };
     });
     const resched = check(r, 'rescheduling');

@@ -11,7 +11,11 @@ import {
 } from '../../src/targets/kube/uplink.ts';
 import { prevalidateKubeFaults } from '../../src/campaign/kube-deployer.ts';
 import type { Plan, PlannedFault } from '../../src/campaign/plan.ts';
-import { checkRescheduling, checkSchedulingLatency } from '../../src/checks/scheduling.ts';
+import {
+  checkRescheduling,
+  checkSchedulingBench,
+  checkSchedulingLatency,
+} from '../../src/checks/scheduling.ts';
 import { CleanupRegistry } from '../../src/core/cleanup/registry.ts';
 import type { RunResult } from '../../src/core/proc.ts';
 import {
@@ -269,6 +273,28 @@ describe('Kubernetes faults and checks in campaigns (pure)', () => {
     assert.equal(ok.status, 'passed');
     assert.deepEqual(ok.metrics['reschedule.p99-ms']?.spread, { min: 17_000, max: 18_000, n: 2 });
     assert.equal(checkRescheduling({ ok: true, result }, 10_000).status, 'failed', 'p99 over the limit');
+  });
+
+  it('should pass the scheduling benchmark only when placement is more latency-aware than the default', () => {
+    const sched = (name: string, share: number) => ({
+      scheduler: name,
+      p99: 30,
+      throughput: 200,
+      cpuSpread: 0.2,
+      lowLatencyShare: share,
+    });
+    const b = {
+      nodes: 20,
+      pods: 200,
+      rounds: 1,
+      edge: sched('edge-scheduler', 1),
+      baseline: sched('default', 0.3),
+    };
+    const ok = checkSchedulingBench(b);
+    assert.equal(ok.status, 'passed');
+    assert.equal(ok.metrics['scheduling.low-latency-share']?.value, 1);
+    assert.equal(ok.metrics['scheduling.p99-ms'], undefined, 'the campaign measures p99 itself');
+    assert.equal(checkSchedulingBench({ ...b, edge: sched('edge-scheduler', 0.3) }).status, 'failed');
   });
 
   it('should fail scheduling latency when no pod was seen bound', () => {
