@@ -66,9 +66,27 @@ export class PodTracker {
 
   static async start(kc: KubeConfig, namespace: string): Promise<PodTracker> {
     const t = new PodTracker(kc, namespace);
-    await t.watchEvents();
-    await t.listAndWatch();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`watching pods in ${namespace}: not started in 30 s`)),
+        30_000,
+      );
+    });
+    try {
+      await Promise.race([t.startWatches(), late]);
+    } catch (err) {
+      t.stop();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
     return t;
+  }
+
+  private async startWatches(): Promise<void> {
+    await this.watchEvents();
+    await this.listAndWatch();
   }
 
   private entry(name: string, at: number): PodTimes {
