@@ -79,7 +79,9 @@ describe('report: run.json validation', () => {
       assert.throws(
         () => readRunDir(dir),
         (e: unknown) =>
-          e instanceof ScenarioError && e.field === 'checks[2].status' && /invalid run record/.test(e.message),
+          e instanceof ScenarioError &&
+          e.field === 'checks[2].status' &&
+          /invalid run record/.test(e.message),
       );
     });
   });
