@@ -129,13 +129,7 @@ async function ensureGoTool(name: string, tool: GoTool, logDir: string): Promise
   }
   const gobin = mkdtempSync(join(tmpdir(), `edgechaos-gobin-`));
   try {
-    const argv = [
-      'go',
-      'install',
-      '-trimpath',
-      `-ldflags=-s -w${tool.ldflags ? ` ${tool.ldflags}` : ''}`,
-      `${tool.module}/${tool.package}@${tool.version}`,
-    ];
+    const argv = goInstallArgv(tool);
     await logged(name, argv, join(logDir, `${name}.log`), {
       ...process.env,
       GOBIN: gobin,
@@ -187,13 +181,7 @@ export async function ensureGoToolCross(
   try {
     const env = await run(['go', 'env', 'GOMODCACHE', 'GOCACHE']);
     const [modCache, buildCache] = env.stdout.trim().split('\n');
-    const argv = [
-      'go',
-      'install',
-      '-trimpath',
-      `-ldflags=-s -w${tool.ldflags ? ` ${tool.ldflags}` : ''}`,
-      `${tool.module}/${tool.package}@${tool.version}`,
-    ];
+    const argv = goInstallArgv(tool);
     await logged(step, argv, join(logDir, `${name}-linux-${arch}.log`), {
       ...process.env,
       GOPATH: gopath,
@@ -264,4 +252,15 @@ export async function bootstrap(opts: BootstrapOptions = {}): Promise<StepResult
   if (opts.kube) record(await ensureKube(logDir));
   if (opts.kube) record(await ensureEdgeScheduler(logDir));
   return results;
+}
+
+/** `go install` of a pinned tool: stripped, reproducible paths, its own -ldflags (version stamps). */
+export function goInstallArgv(tool: GoTool): string[] {
+  return [
+    'go',
+    'install',
+    '-trimpath',
+    `-ldflags=-s -w${tool.ldflags ? ` ${tool.ldflags}` : ''}`,
+    `${tool.module}/${tool.package}@${tool.version}`,
+  ];
 }

@@ -46,6 +46,18 @@ export interface ExecOptions {
  * are argv arrays (quoted for the board's shell by `remoteCommand`); one multiplexed master connection
  * per board keeps each command at a few ms, and is restarted when it dies.
  */
+/** Signal the process whose pid is in `pidFile`; prints 1 when it was signalled, 0 otherwise (fixed script). */
+export function signalPidFileArgv(pidFile: string, sig: string): string[] {
+  return [
+    'sh',
+    '-c',
+    'p=$(cat "$1" 2>/dev/null) && kill -s "$2" "$p" 2>/dev/null && echo 1 || echo 0',
+    'ec-signal',
+    pidFile,
+    sig,
+  ];
+}
+
 export class SshConnection {
   private master: { proc: ManagedProcess; handle: CleanupHandle } | undefined;
   private registry: CleanupRegistry | undefined;
@@ -194,14 +206,7 @@ export class SshConnection {
         if (line === '1' || line === '0') return Number(line);
         ch.child.kill();
       }
-      const r = await this.exec([
-        'sh',
-        '-c',
-        'p=$(cat "$1" 2>/dev/null) && kill -s "$2" "$p" 2>/dev/null && echo 1 || echo 0',
-        'ec-signal',
-        pidFile,
-        sig,
-      ]);
+      const r = await this.exec(signalPidFileArgv(pidFile, sig));
       return Number(r.stdout.trim()) || 0;
     };
     const p = this.channelQueue.then(go, go);

@@ -2,7 +2,7 @@ import { chmodSync, copyFileSync, renameSync } from 'node:fs';
 import { CommandError, TargetError } from '../../core/errors.ts';
 import { deadline } from '../../core/deadline.ts';
 import { run, type RunResult } from '../../core/proc.ts';
-import { SshConnection, type ExecOptions } from './connection.ts';
+import { signalPidFileArgv, SshConnection, type ExecOptions } from './connection.ts';
 
 /**
  * The cloud side on the harness machine itself (`local: true` in the inventory): the same board
@@ -58,14 +58,7 @@ export class LocalConnection extends SshConnection {
   }
 
   override async signalPidFile(pidFile: string, sig: string): Promise<number> {
-    const r = await this.exec([
-      'sh',
-      '-c',
-      'p=$(cat "$1" 2>/dev/null) && kill -s "$2" "$p" 2>/dev/null && echo 1 || echo 0',
-      'ec-signal',
-      pidFile,
-      sig,
-    ]);
+    const r = await this.exec(signalPidFileArgv(pidFile, sig));
     return Number(r.stdout.trim()) || 0;
   }
 }
