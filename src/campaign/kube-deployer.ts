@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, setHeaderOptions } from '@kubernetes/client-node';
 import { edgeStatus } from '../contract/client.ts';
 import {
@@ -32,6 +32,7 @@ import { buildUplinkImage, UPLINK_LISTEN, uplinkDaemonSet } from '../targets/kub
 import {
   CTR_IMPORT,
   containerNodeLoss,
+  copyIntoNodes,
   KindCluster,
   kindCommands,
   kindPreflight,
@@ -48,7 +49,7 @@ import {
   type NodeLossDriver,
   type RescheduleTrial,
 } from '../targets/kube/reschedule.ts';
-import { KubeTarget, type DeployResult } from '../targets/kube/target.ts';
+import { KubeTarget, loadKubeConfig, type DeployResult } from '../targets/kube/target.ts';
 import type { CampaignDeployment } from './deployment.ts';
 import { atFault, campaignPort, deployLocal, prevalidateFaults } from './local-deployer.ts';
 import type { Plan } from './plan.ts';
@@ -484,9 +485,7 @@ async function clusterCampaign(
     const stressor = join(repoRoot, 'stack', 'dist', 'bin', 'linux-amd64', 'ec-stress');
     await c.copyToNodes([stack.edge.command[0]!, stressor]);
     await c.loadImage(await buildUplinkImage(join(runDir, 'images')));
-    const kc = new KubeConfig();
-    kc.loadFromFile(c.kubeconfig);
-    if (c.context) kc.setCurrentContext(c.context);
+    const kc = loadKubeConfig({ kubeconfig: c.kubeconfig, ...(c.context ? { context: c.context } : {}) });
     const nodeLoss = c.nodeLoss(kc);
     const side = await deployKubeSide({
       kubeconfig: c.kubeconfig,
@@ -611,9 +610,7 @@ export function kubeDeployer(opts: { kubeconfig?: string; context?: string }): D
       ...(opts.context ? { context: opts.context } : {}),
       nodeLoss: (kc) => containerNodeLoss(nodeHealthy(kc)),
       copyToNodes: async (files) => {
-        const kc = new KubeConfig();
-        kc.loadFromFile(kubeconfig);
-        if (opts.context) kc.setCurrentContext(opts.context);
+        const kc = loadKubeConfig({ kubeconfig, ...(opts.context ? { context: opts.context } : {}) });
         for (const n of (await kc.makeApiClient(CoreV1Api).listNode()).items) nodes.add(n.metadata!.name!);
         for (const node of nodes) {
           const r = await run(
@@ -627,18 +624,11 @@ export function kubeDeployer(opts: { kubeconfig?: string; context?: string }): D
               `node ${node} is not a running container on this machine: --target kube reaches nodes with docker exec (kind, k3d clusters); for boards use --target ssh`,
             );
         }
-        for (const node of nodes)
-          for (const f of files) {
-            await realExecutor(kindCommands.exec(node, ['mkdir', '-p', dirname(f)]));
-            await realExecutor(kindCommands.copyTo(node, f));
-          }
+        await copyIntoNodes(nodes, files);
       },
       loadImage: async (archive) => {
-        for (const node of nodes) {
-          await realExecutor(kindCommands.exec(node, ['mkdir', '-p', dirname(archive)]));
-          await realExecutor(kindCommands.copyTo(node, archive));
-          await realExecutor(kindCommands.exec(node, [...CTR_IMPORT, archive]));
-        }
+        await copyIntoNodes(nodes, [archive]);
+        for (const node of nodes) await realExecutor(kindCommands.exec(node, [...CTR_IMPORT, archive]));
       },
       dispose: () => Promise.resolve(),
     });

@@ -100,6 +100,19 @@ export const kindCommands = {
   copyTo: (node: string, file: string): string[] => ['docker', 'cp', file, `${node}:${file}`],
 };
 
+/** Copy host files into node containers at the same paths (`docker cp`, after `mkdir -p` in the node). */
+export async function copyIntoNodes(
+  nodes: Iterable<string>,
+  files: readonly string[],
+  exec: Executor = realExecutor,
+): Promise<void> {
+  for (const node of nodes)
+    for (const f of files) {
+      await exec(kindCommands.exec(node, ['mkdir', '-p', dirname(f)]));
+      await exec(kindCommands.copyTo(node, f));
+    }
+}
+
 /** Import a docker-archive into a node's containerd (what `kind load image-archive` runs in each node). */
 export const CTR_IMPORT = ['ctr', '--namespace=k8s.io', 'images', 'import', '--all-platforms'];
 
@@ -208,12 +221,8 @@ export class KindCluster {
   }
 
   /** Copy host files into every node at the same paths. */
-  async copyToNodes(files: readonly string[]): Promise<void> {
-    for (const node of this.nodeNames)
-      for (const f of files) {
-        await this.exec(kindCommands.exec(node, ['mkdir', '-p', dirname(f)]));
-        await this.exec(kindCommands.copyTo(node, f));
-      }
+  copyToNodes(files: readonly string[]): Promise<void> {
+    return copyIntoNodes(this.nodeNames, files, this.exec);
   }
 
   /** Run a command inside a node container (the NodeShell of the kind target). */

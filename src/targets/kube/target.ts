@@ -62,7 +62,8 @@ function describePermission(p: Permission): string {
   return `${p.verb} ${res}${p.namespace ? ` in namespace ${p.namespace}` : ' (cluster-wide)'}`;
 }
 
-function loadKubeConfig(opts: KubeTargetOptions): KubeConfig {
+/** Load (and check) a kubeconfig and its context: one clear TargetError naming the file. */
+export function loadKubeConfig(opts: Pick<KubeTargetOptions, 'kubeconfig' | 'context'>): KubeConfig {
   if (typeof opts.kubeconfig !== 'string') return opts.kubeconfig;
   const file = opts.kubeconfig;
   if (!existsSync(file)) throw new TargetError('kubeconfig not found', { file });
