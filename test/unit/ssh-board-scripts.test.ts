@@ -44,27 +44,38 @@ async function until(ms: number, probe: () => boolean): Promise<boolean> {
   return true;
 }
 
+/** The board's start script under `shell`, supervising `sleep 30` with these pid, exits and log files. */
+function startSleep(
+  shell: string,
+  b: { bin: string },
+  pidFile: string,
+  exits: string,
+  log: string,
+): ReturnType<typeof run> {
+  return run([
+    shell,
+    '-c',
+    startScript,
+    'ec-start',
+    b.bin,
+    pidFile,
+    exits,
+    log,
+    '',
+    'setsid',
+    '--',
+    'sleep',
+    '30',
+  ]);
+}
+
 for (const shell of shells) {
   describe(`board scripts under ${shell}`, () => {
     it('should supervise a process: pid file, board start time, exit record with the signal', async () => {
       using d = tempDir('board');
       const b = board(d.path);
       const pidf = join(b.run, 'edge-1.pid');
-      const r = await run([
-        shell,
-        '-c',
-        startScript,
-        'ec-start',
-        b.bin,
-        pidf,
-        join(b.run, 'edge-1.exits'),
-        join(d.path, 'edge-1.log'),
-        '',
-        'setsid',
-        '--',
-        'sleep',
-        '30',
-      ]);
+      const r = await startSleep(shell, b, pidf, join(b.run, 'edge-1.exits'), join(d.path, 'edge-1.log'));
       const pid = Number(r.stdout.trim());
       assert.ok(pid > 0 && alive(pid), r.stdout + r.stderr);
       assert.equal(readFileSync(pidf, 'utf8').trim(), String(pid));
@@ -73,21 +84,7 @@ for (const shell of shells) {
         Math.abs(Number(startNs / 1_000_000n) - Date.now()) < 5000,
         'start time in ns since the epoch',
       );
-      const again = await run([
-        shell,
-        '-c',
-        startScript,
-        'ec-start',
-        b.bin,
-        pidf,
-        join(b.run, 'edge-1.exits'),
-        join(d.path, 'edge-1.log'),
-        '',
-        'setsid',
-        '--',
-        'sleep',
-        '30',
-      ]);
+      const again = await startSleep(shell, b, pidf, join(b.run, 'edge-1.exits'), join(d.path, 'edge-1.log'));
       assert.equal(again.stdout.trim(), 'running', 'a running process is not started twice');
       process.kill(pid, 'SIGKILL');
       assert.ok(await until(3000, () => !existsSync(pidf)), 'pid file removed on exit');
@@ -101,21 +98,7 @@ for (const shell of shells) {
       const b = board(d.path);
       const pidf = join(b.run, 'toxiproxy.pid');
       writeFileSync(`${pidf}.restart`, '');
-      const r = await run([
-        shell,
-        '-c',
-        startScript,
-        'ec-start',
-        b.bin,
-        pidf,
-        join(b.run, 'toxiproxy.exits'),
-        join(d.path, 't.log'),
-        '',
-        'setsid',
-        '--',
-        'sleep',
-        '30',
-      ]);
+      const r = await startSleep(shell, b, pidf, join(b.run, 'toxiproxy.exits'), join(d.path, 't.log'));
       const first = Number(r.stdout.trim());
       process.kill(first, 'SIGTERM');
       assert.ok(
