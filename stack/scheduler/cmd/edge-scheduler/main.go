@@ -5,6 +5,8 @@
 // kube-scheduler flag works as usual.
 //
 // `edge-scheduler migrate [flags]` runs the overload-migration controller instead.
+// `edge-scheduler qlearn train|eval …` trains/evaluates the offline learned-policy experiment
+// (internal/qlearn; not part of the scheduler).
 package main
 
 import (
@@ -28,11 +30,15 @@ import (
 	"github.com/edgechaos/edgechaos/stack/scheduler/internal/edge"
 	"github.com/edgechaos/edgechaos/stack/scheduler/internal/migrate"
 	"github.com/edgechaos/edgechaos/stack/scheduler/internal/plugin"
+	"github.com/edgechaos/edgechaos/stack/scheduler/internal/qlearn"
 )
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "migrate" {
 		os.Exit(runMigrate(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "qlearn" {
+		os.Exit(qlearn.Main(os.Args[2:], os.Stdout, os.Stderr))
 	}
 	cmd := app.NewSchedulerCommand(
 		app.WithPlugin(plugin.PlacementName, plugin.NewPlacement),
