@@ -196,7 +196,12 @@ func NeedsCloud(podLabels map[string]string) bool {
 // UplinkDownFor reports whether a node must be filtered out for a pod: the pod needs the cloud
 // and the node's uplink annotation says down. A node without the annotation is assumed up.
 func UplinkDownFor(podLabels, nodeAnnotations map[string]string) bool {
-	return NeedsCloud(podLabels) && strings.EqualFold(strings.TrimSpace(nodeAnnotations[UplinkAnnotation]), UplinkDown)
+	return NeedsCloud(podLabels) && UplinkIsDown(nodeAnnotations)
+}
+
+// UplinkIsDown reports whether a node's uplink annotation says down.
+func UplinkIsDown(nodeAnnotations map[string]string) bool {
+	return strings.EqualFold(strings.TrimSpace(nodeAnnotations[UplinkAnnotation]), UplinkDown)
 }
 
 func clamp01(v float64) float64 {

@@ -6,9 +6,11 @@ package plugin
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
 	frameworkruntime "k8s.io/kubernetes/pkg/scheduler/framework/runtime"
@@ -25,16 +27,41 @@ const (
 
 // Placement scores nodes; see edge.Score.
 type Placement struct {
-	args edge.Args
+	args    edge.Args
+	signals *signalCache
 }
 
 var (
-	_ fwk.ScorePlugin = (*Placement)(nil)
-	_ fwk.SignPlugin  = (*Placement)(nil)
+	_ fwk.PreScorePlugin = (*Placement)(nil)
+	_ fwk.ScorePlugin    = (*Placement)(nil)
+	_ fwk.SignPlugin     = (*Placement)(nil)
 )
 
+// placementStateKey is where PreScore leaves the pod's part of the score for Score.
+const placementStateKey fwk.StateKey = "edgechaos.io/" + PlacementName
+
+// podTerms is everything the score needs from the pod, computed once per scheduling cycle
+// (PreScore) instead of once per node: its requests and the number of its data source.
+type podTerms struct {
+	milliCPU, memory int64
+	hasSource        bool
+	source           int // signalCache.sourceIndex
+}
+
+// Clone: podTerms is never modified after PreScore.
+func (t *podTerms) Clone() fwk.StateData { return t }
+
+func (p *Placement) termsOf(pod *v1.Pod) *podTerms {
+	cpu, mem := podRequests(pod)
+	t := &podTerms{milliCPU: cpu, memory: mem, source: -1}
+	if source := pod.Labels[edge.DataSourceLabel]; source != "" {
+		t.hasSource, t.source = true, p.signals.sourceIndex(source)
+	}
+	return t
+}
+
 // NewPlacement is the framework factory; args come from pluginConfig as JSON/YAML.
-func NewPlacement(_ context.Context, obj runtime.Object, _ fwk.Handle) (fwk.Plugin, error) {
+func NewPlacement(_ context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
 	var a edge.Args
 	if err := frameworkruntime.DecodeInto(obj, &a); err != nil {
 		return nil, fmt.Errorf("%s args: %w", PlacementName, err)
@@ -43,40 +70,81 @@ func NewPlacement(_ context.Context, obj runtime.Object, _ fwk.Handle) (fwk.Plug
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", PlacementName, err)
 	}
-	return &Placement{args: a}, nil
+	forgetDeletedNodes(h)
+	return &Placement{args: a, signals: signals}, nil
+}
+
+var forgetOnce sync.Once
+
+// forgetDeletedNodes drops a deleted Node's parsed signals (once per process; no-op without a
+// framework handle, as in unit tests).
+func forgetDeletedNodes(h fwk.Handle) {
+	if h == nil || h.SharedInformerFactory() == nil {
+		return
+	}
+	forgetOnce.Do(func() {
+		_, err := h.SharedInformerFactory().Core().V1().Nodes().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+			DeleteFunc: func(obj interface{}) {
+				switch n := obj.(type) {
+				case *v1.Node:
+					signals.forget(n.Name)
+				case cache.DeletedFinalStateUnknown:
+					if n, ok := n.Obj.(*v1.Node); ok {
+						signals.forget(n.Name)
+					}
+				}
+			},
+		})
+		if err != nil {
+			klog.ErrorS(err, "edge plugins: cannot watch node deletions; a deleted node's parsed signals stay cached")
+		}
+	})
 }
 
 func (p *Placement) Name() string { return PlacementName }
 
+// PreScore computes the pod's part of the score once per cycle; Score reads it for every node.
+func (p *Placement) PreScore(_ context.Context, state fwk.CycleState, pod *v1.Pod, _ []fwk.NodeInfo) *fwk.Status {
+	state.Write(placementStateKey, p.termsOf(pod))
+	return nil
+}
+
 // Score rates one feasible node for the pod (0..100).
-func (p *Placement) Score(_ context.Context, _ fwk.CycleState, pod *v1.Pod, ni fwk.NodeInfo) (int64, *fwk.Status) {
+func (p *Placement) Score(_ context.Context, state fwk.CycleState, pod *v1.Pod, ni fwk.NodeInfo) (int64, *fwk.Status) {
 	node := ni.Node()
 	if node == nil {
 		return 0, fwk.NewStatus(fwk.Error, "node not found")
 	}
-	return ScoreNode(p.args, pod, node, ni.GetRequested(), ni.GetAllocatable()), nil
+	return p.scoreNode(p.termsFrom(state, pod), p.signals.get(node), ni.GetRequested(), ni.GetAllocatable()), nil
 }
 
-// ScoreNode is Score without the framework types around it (used by tests and Score).
-func ScoreNode(a edge.Args, pod *v1.Pod, node *v1.Node, requested, allocatable fwk.Resource) int64 {
-	ann := node.Annotations
-	cpuLoad, _ := edge.ParseLoad(ann[edge.CPULoadAnnotation])
-	memLoad, _ := edge.ParseLoad(ann[edge.MemLoadAnnotation])
-	reqCPU, reqMem := podRequests(pod)
+// termsFrom reads what PreScore stored; without it (a caller that skipped PreScore) it
+// computes the same from the pod.
+func (p *Placement) termsFrom(state fwk.CycleState, pod *v1.Pod) *podTerms {
+	if state != nil {
+		if d, err := state.Read(placementStateKey); err == nil {
+			if t, ok := d.(*podTerms); ok {
+				return t
+			}
+		}
+	}
+	return p.termsOf(pod)
+}
+
+func (p *Placement) scoreNode(t *podTerms, sig *nodeSignals, requested, allocatable fwk.Resource) int64 {
 	load := edge.NodeLoad{
-		CPUReported:         cpuLoad,
-		MemReported:         memLoad,
-		RequestedMilliCPU:   requested.GetMilliCPU() + reqCPU,
-		RequestedMemory:     requested.GetMemory() + reqMem,
+		CPUReported:         sig.cpu,
+		MemReported:         sig.mem,
+		RequestedMilliCPU:   requested.GetMilliCPU() + t.milliCPU,
+		RequestedMemory:     requested.GetMemory() + t.memory,
 		AllocatableMilliCPU: allocatable.GetMilliCPU(),
 		AllocatableMemory:   allocatable.GetMemory(),
 	}
-	source := pod.Labels[edge.DataSourceLabel]
 	lat, ok := 0.0, false
-	if source != "" {
-		lat, ok = edge.ParseLatency(ann[edge.LatencyKey(source)])
+	if t.hasSource {
+		lat, ok = sig.latencyTo(t.source)
 	}
-	return edge.Score(a, load, source != "", lat, ok)
+	return edge.Score(p.args, load, t.hasSource, lat, ok)
 }
 
 // podRequests sums the containers' requests (init containers are short-lived and ignored here;
@@ -102,17 +170,21 @@ func (p *Placement) SignPod(_ context.Context, pod *v1.Pod) ([]fwk.SignFragment,
 }
 
 // Uplink filters out nodes whose uplink is down for pods labelled as needing the cloud.
-type Uplink struct{}
+type Uplink struct {
+	signals *signalCache
+}
 
 var (
+	_ fwk.PreFilterPlugin   = (*Uplink)(nil)
 	_ fwk.FilterPlugin      = (*Uplink)(nil)
 	_ fwk.EnqueueExtensions = (*Uplink)(nil)
 	_ fwk.SignPlugin        = (*Uplink)(nil)
 )
 
 // NewUplink is the framework factory.
-func NewUplink(_ context.Context, _ runtime.Object, _ fwk.Handle) (fwk.Plugin, error) {
-	return &Uplink{}, nil
+func NewUplink(_ context.Context, _ runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
+	forgetDeletedNodes(h)
+	return &Uplink{signals: signals}, nil
 }
 
 func (u *Uplink) Name() string { return UplinkName }
@@ -120,12 +192,23 @@ func (u *Uplink) Name() string { return UplinkName }
 // ErrReasonUplinkDown is the reason shown in the pod's FailedScheduling event.
 const ErrReasonUplinkDown = "node(s) had their uplink down and the pod needs the cloud"
 
+// PreFilter skips the filter for a pod that does not need the cloud: no node is filtered out for
+// it, so its cycle need not ask every node.
+func (u *Uplink) PreFilter(_ context.Context, _ fwk.CycleState, pod *v1.Pod, _ []fwk.NodeInfo) (*fwk.PreFilterResult, *fwk.Status) {
+	if !edge.NeedsCloud(pod.Labels) {
+		return nil, fwk.NewStatus(fwk.Skip)
+	}
+	return nil, nil
+}
+
+func (u *Uplink) PreFilterExtensions() fwk.PreFilterExtensions { return nil }
+
 func (u *Uplink) Filter(_ context.Context, _ fwk.CycleState, pod *v1.Pod, ni fwk.NodeInfo) *fwk.Status {
 	node := ni.Node()
 	if node == nil {
 		return fwk.NewStatus(fwk.Error, "node not found")
 	}
-	if edge.UplinkDownFor(pod.Labels, node.Annotations) {
+	if edge.NeedsCloud(pod.Labels) && u.signals.get(node).uplinkDown {
 		return fwk.NewStatus(fwk.Unschedulable, ErrReasonUplinkDown)
 	}
 	return nil
