@@ -227,7 +227,15 @@ export function buildProgram(
       'pods of the paced phase per round (default: max(200, pods/10), at most pods)',
     )
     .option('--migration-trials <n>', 'overload-migration trials (0 = skip)', '1')
-    .option('--out <file>', 'evidence JSON (default: reports/<run-id>/scheduling.json)')
+    .option('--seed <n>', 'seed of the generated topology (node loads, latencies, sites)', '1')
+    .option(
+      '--out <file>',
+      'evidence JSON (default: reports/<run-id>/scheduling.json); the first measured round of each scheduler is recorded beside it: traces/<scheduler>.trace.json',
+    )
+    .option(
+      '--profile',
+      'CPU profile (pprof) of each scheduler over its first measured paced phase, next to the evidence: profiles/<scheduler>.cpu.pprof (go tool pprof)',
+    )
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',

@@ -6,10 +6,19 @@ export interface ProbeResult {
 }
 
 /** GET over HTTPS with a pinned CA (or none: `insecure`, for components' self-signed /healthz). */
-export function httpsGet(
+export async function httpsGet(
   url: string,
   opts: { ca?: string; token?: string; insecure?: boolean; timeoutMs?: number },
 ): Promise<ProbeResult> {
+  const r = await httpsGetBytes(url, opts);
+  return { status: r.status, body: r.bytes.toString('utf8') };
+}
+
+/** httpsGet with the body as bytes (pprof profiles are gzipped protobuf). */
+export function httpsGetBytes(
+  url: string,
+  opts: { ca?: string; token?: string; insecure?: boolean; timeoutMs?: number },
+): Promise<{ status: number; bytes: Buffer }> {
   return new Promise((resolve, reject) => {
     const req = request(
       url,
@@ -21,10 +30,9 @@ export function httpsGet(
         timeout: opts.timeoutMs ?? 2000,
       },
       (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes: Buffer.concat(chunks) }));
       },
     );
     req.on('timeout', () => req.destroy(new Error(`GET ${url}: timed out`)));

@@ -20,6 +20,8 @@ import {
 import { PodCreator } from './pod-creator.ts';
 import {
   breakdown,
+  captureCpuProfile,
+  readPluginExtensionPoints,
   readSchedulerMetrics,
   type SchedulerBreakdown,
   type SchedulerCounters,
@@ -67,6 +69,17 @@ export interface SchedulingBenchOptions {
    * otherwise unchanged), to tell what the binary costs from what the plugins cost.
    */
   edgePlugins?: boolean;
+  /**
+   * Write a CPU profile (pprof) of each scheduler over the paced phase of its first measured
+   * round into this directory: `<scheduler>.cpu.pprof`.
+   */
+  profileDir?: string;
+  /**
+   * Write the first measured round of each scheduler as a trace into this directory,
+   * `<scheduler>.trace.json` (the topology, the pods in creation order and where each was bound):
+   * the recorded runs a placement policy can be trained and replayed on offline.
+   */
+  traceDir?: string;
   seed?: number;
   timeoutMs?: number;
   signal?: AbortSignal;
@@ -155,10 +168,13 @@ export interface SchedulingBenchResult {
   rounds: RoundResult[];
   baseline: SchedulerSummary;
   edge: SchedulerSummary;
+  /** Per scheduler: the extension points each plugin ran at ("Plugin/Point", from its /metrics). */
+  pluginPoints: Record<string, string[]>;
   migration?: MigrationResult;
 }
 
 const POD_CPU_MILLI = 100;
+const POD_MEMORY_BYTES = 64 * 2 ** 20;
 
 function benchPod(name: string, i: number, t: Topology, schedulerName: string): V1Pod {
   const source = t.sources[i % t.sources.length]!;
@@ -174,12 +190,53 @@ function benchPod(name: string, i: number, t: Topology, schedulerName: string): 
         {
           name: 'work',
           image: 'registry.invalid/edgechaos/bench:1',
-          resources: { requests: { cpu: `${POD_CPU_MILLI}m`, memory: '64Mi' } },
+          resources: { requests: { cpu: `${POD_CPU_MILLI}m`, memory: `${POD_MEMORY_BYTES}` } },
         },
       ],
       terminationGracePeriodSeconds: 0,
     },
   };
+}
+
+/** A recorded round: what a placement policy needs to be trained or replayed offline. */
+export interface SchedulingTrace {
+  kind: 'scheduling-trace';
+  version: 1;
+  scheduler: string;
+  capacity: Topology['capacity'];
+  nodes: Topology['nodes'];
+  /** In creation order. */
+  pods: { name: string; source: string; needsCloud: boolean; milliCPU: number; memory: number }[];
+  /** In binding order. */
+  placements: { pod: string; node: string }[];
+}
+
+function writeTrace(
+  file: string,
+  t: Topology,
+  scheduler: string,
+  pods: V1Pod[],
+  placements: Placement[],
+): void {
+  const trace: SchedulingTrace = {
+    kind: 'scheduling-trace',
+    version: 1,
+    scheduler,
+    capacity: t.capacity,
+    nodes: t.nodes,
+    pods: pods.map((p) => {
+      const labels = p.metadata!.labels!;
+      return {
+        name: p.metadata!.name!,
+        source: labels[DATA_SOURCE_LABEL]!,
+        needsCloud: labels[NEEDS_CLOUD_LABEL] === 'true',
+        milliCPU: POD_CPU_MILLI,
+        memory: POD_MEMORY_BYTES,
+      };
+    }),
+    placements: placements.map((x) => ({ pod: x.pod, node: x.node })),
+  };
+  writeFileSync(file, JSON.stringify(trace) + '\n');
 }
 
 /** Run `fn` over `items` with at most `n` in flight. */
@@ -288,6 +345,10 @@ interface RoundPlan {
   settleMs: number;
   /** Where to read the scheduler's /metrics. */
   metrics?: { port: number; token: string };
+  /** Record a CPU profile of the scheduler over the paced phase into this file (needs `metrics`). */
+  profileFile?: string;
+  /** Write the round's trace (see SchedulingBenchOptions.traceDir) into this file. */
+  traceFile?: string;
   /** Called with the figures before the round's pods are deleted (a long deletion can fail). */
   onResult?: (r: RoundResult) => void;
 }
@@ -342,8 +403,18 @@ async function schedulingRound(
           })
         : undefined;
     const c0 = await read();
+    const profiling =
+      m && plan.profileFile
+        ? captureCpuProfile(
+            m.port,
+            m.token,
+            Math.max(1, Math.ceil(paced.length / plan.rate)),
+            plan.profileFile,
+          ).catch((e: unknown) => log.warn(`${scheduler} CPU profile: ${String(e)}`))
+        : undefined;
     const pacedSpan = await createPods(creator, tracker, paced, plan.concurrency, plan.rate, signal);
     await bound(paced.length, 'paced');
+    await profiling;
     await events(paced.length);
     const c1 = await read();
     const burstSpan = await createPods(creator, tracker, burst, plan.concurrency, undefined, signal);
@@ -366,6 +437,7 @@ async function schedulingRound(
         };
       });
     const { utilisation: _u, ...quality } = placementQuality(t, placements);
+    if (plan.traceFile) writeTrace(plan.traceFile, t, scheduler, [...paced, ...burst], placements);
     const result: RoundResult = {
       round: plan.round,
       scheduler,
@@ -391,6 +463,14 @@ async function schedulingRound(
         log.info(`delete the pods of ${namespace}: ${String(e).slice(0, 200)}; waiting, then asking again`);
       });
       if (await tracker.until(() => tracker.deletedCount >= total, signal, 60_000)) break;
+      // A watch that ended between two events misses deletions: ask the API server itself.
+      const left = (await api.listNamespacedPod({ namespace, limit: 1 })).items.length;
+      if (left === 0) {
+        log.info(
+          `${namespace}: every pod is gone (the watch saw ${tracker.deletedCount}/${total} deletions)`,
+        );
+        break;
+      }
       log.info(`${namespace}: ${tracker.deletedCount}/${total} pods deleted; asking again`);
     }
     await sleep(plan.settleMs, signal);
@@ -650,6 +730,8 @@ export async function runSchedulingBench(o: SchedulingBenchOptions): Promise<Sch
           topology,
           {
             ...plan(i, s, pacedPods, o.pods),
+            ...(o.profileDir && i === 1 ? { profileFile: join(o.profileDir, `${s}.cpu.pprof`) } : {}),
+            ...(o.traceDir && i === 1 ? { traceFile: join(o.traceDir, `${s}.trace.json`) } : {}),
             onResult: (x) =>
               progress(
                 `  p50 ${x.paced.latency.p50} ms, p99 ${x.paced.latency.p99} ms (arrivals ${x.paced.arrivalPerSecond}/s); burst ${x.burst.throughput} pods/s, p99 ${x.burst.latency.p99} ms; on lowest-latency node ${x.quality.lowLatencyShare}, CPU sd ${x.quality.cpuSpread}; scheduler: ${JSON.stringify(x.paced.scheduler ?? {})}`,
@@ -660,6 +742,18 @@ export async function runSchedulingBench(o: SchedulingBenchOptions): Promise<Sch
         rounds.push(r);
       }
     }
+
+    const pluginPoints: Record<string, string[]> = {};
+    for (const [name, p] of [
+      [BASELINE_SCHEDULER_NAME, baseSched],
+      [EDGE_SCHEDULER_NAME, edgeSched],
+    ] as const)
+      pluginPoints[name] = token
+        ? await readPluginExtensionPoints(p.port!, token).catch((e: unknown) => {
+            log.warn(`${name} /metrics: ${String(e)}`);
+            return [];
+          })
+        : [];
 
     let migration: MigrationResult | undefined;
     if ((o.migrationTrials ?? 1) > 0) {
@@ -698,6 +792,7 @@ export async function runSchedulingBench(o: SchedulingBenchOptions): Promise<Sch
       warmup,
       rounds,
       baseline: summarise(BASELINE_SCHEDULER_NAME, rounds),
+      pluginPoints,
       edge: summarise(EDGE_SCHEDULER_NAME, rounds),
       ...(migration ? { migration } : {}),
     };

@@ -46,7 +46,10 @@ export function sharedSchedulerConfig(o: SchedulerConfigOptions): Record<string,
 /**
  * The edge-scheduler profile: every default plugin, plus UplinkFilter and EdgePlacement (score
  * weight 10, so it outweighs NodeResourcesFit + BalancedAllocation, which prefer the emptiest node
- * even when it reports a high load). JSON is YAML.
+ * even when it reports a high load). multiPoint, so each runs at every extension point it
+ * implements: UplinkFilter's PreFilter (which skips the filter for pods that do not need the
+ * cloud) and EdgePlacement's PreScore (the pod's part of the score, once per cycle) as well as
+ * Filter and Score — enabled under `filter`/`score` only, those two never ran. JSON is YAML.
  */
 export function edgeSchedulerConfig(
   o: SchedulerConfigOptions,
@@ -59,8 +62,7 @@ export function edgeSchedulerConfig(
       {
         schedulerName: EDGE_SCHEDULER_NAME,
         plugins: {
-          filter: { enabled: [{ name: 'UplinkFilter' }] },
-          score: { enabled: [{ name: 'EdgePlacement', weight: scoreWeight }] },
+          multiPoint: { enabled: [{ name: 'UplinkFilter' }, { name: 'EdgePlacement', weight: scoreWeight }] },
         },
         pluginConfig: [{ name: 'EdgePlacement', args }],
       },

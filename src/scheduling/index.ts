@@ -15,6 +15,7 @@ export type {
   RoundResult,
   PhaseResult,
   MigrationResult,
+  SchedulingTrace,
 } from './bench.ts';
 export {
   edgeSchedulerConfig,

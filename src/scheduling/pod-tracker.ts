@@ -53,6 +53,8 @@ export class PodTracker {
   deletedCount = 0;
   /** Pods whose Scheduled event arrived. */
   eventCount = 0;
+  /** Pods that exist as far as the watch knows. */
+  private readonly live = new Set<string>();
   private abort: AbortController | undefined;
   private abortEvents: AbortController | undefined;
   private stopped = false;
@@ -120,7 +122,13 @@ export class PodTracker {
         this.notify();
       },
       (err: unknown) => {
-        if (!this.stopped) log.debug(`event watch in ${this.namespace} ended (${String(err)})`);
+        if (this.stopped) return;
+        // Resume; a pod whose Scheduled event came in between falls back to its watched binding.
+        log.debug(`event watch in ${this.namespace} ended (${String(err)}); watching again`);
+        this.watchEvents().catch((e: unknown) => {
+          this.failure = e instanceof Error ? e : new Error(String(e));
+          this.notify();
+        });
       },
     );
   }
@@ -128,6 +136,7 @@ export class PodTracker {
   private see(pod: V1Pod, at: number): void {
     const name = pod.metadata?.name;
     if (!name) return;
+    this.live.add(name);
     const p = this.entry(name, at);
     if (p.watchedBound === undefined && pod.spec?.nodeName) {
       p.watchedBound = at;
@@ -140,6 +149,13 @@ export class PodTracker {
     const api = this.kc.makeApiClient(CoreV1Api);
     const list = await api.listNamespacedPod({ namespace: this.namespace });
     const at = nowMs();
+    // Pods deleted while no watch was open (it ended, this is the re-list): count them now.
+    const listed = new Set(list.items.map((p) => p.metadata?.name));
+    for (const name of this.live)
+      if (!listed.has(name)) {
+        this.live.delete(name);
+        this.deletedCount++;
+      }
     for (const pod of list.items) this.see(pod, at);
     this.notify();
     this.abort = await new Watch(this.kc).watch(
@@ -148,7 +164,7 @@ export class PodTracker {
       (type: string, pod: V1Pod) => {
         const at = nowMs();
         if (type === 'ADDED' || type === 'MODIFIED') this.see(pod, at);
-        else if (type === 'DELETED') this.deletedCount++;
+        else if (type === 'DELETED' && this.live.delete(pod.metadata?.name ?? '')) this.deletedCount++;
         this.notify();
       },
       (err: unknown) => {

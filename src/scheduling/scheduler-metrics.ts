@@ -1,4 +1,5 @@
-import { httpsGet } from '../kube/https-probe.ts';
+import { writeFileSync } from 'node:fs';
+import { httpsGet, httpsGetBytes } from '../kube/https-probe.ts';
 
 /**
  * The kube-scheduler's own view of where a pod's time goes, from its Prometheus histograms
@@ -86,6 +87,22 @@ export function breakdown(a: SchedulerCounters, b: SchedulerCounters): Scheduler
   };
 }
 
+/**
+ * Pure: the extension points each plugin ran at, "Plugin/ExtensionPoint" sorted, from the
+ * sampled scheduler_plugin_execution_duration_seconds (a plugin enabled at Score only never runs
+ * its PreScore — the configuration must enable every point the plugin implements).
+ */
+export function pluginExtensionPoints(text: string): string[] {
+  const out = new Set<string>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('scheduler_plugin_execution_duration_seconds_count{')) continue;
+    const plugin = /plugin="([^"]*)"/.exec(line)?.[1];
+    const point = /extension_point="([^"]*)"/.exec(line)?.[1];
+    if (plugin && point && Number(line.slice(line.lastIndexOf(' ') + 1)) > 0) out.add(`${plugin}/${point}`);
+  }
+  return [...out].sort();
+}
+
 /** Read a scheduler's /metrics (bearer token of a user allowed to GET /metrics). */
 export async function readSchedulerMetrics(
   port: number,
@@ -95,4 +112,30 @@ export async function readSchedulerMetrics(
   const r = await httpsGet(`https://127.0.0.1:${port}/metrics`, { insecure: true, token, timeoutMs: 10_000 });
   if (r.status !== 200) throw new Error(`GET /metrics on :${port}: HTTP ${r.status}`);
   return parseSchedulerMetrics(r.body, profile);
+}
+
+/** pluginExtensionPoints of a running scheduler. */
+export async function readPluginExtensionPoints(port: number, token: string): Promise<string[]> {
+  const r = await httpsGet(`https://127.0.0.1:${port}/metrics`, { insecure: true, token, timeoutMs: 10_000 });
+  if (r.status !== 200) throw new Error(`GET /metrics on :${port}: HTTP ${r.status}`);
+  return pluginExtensionPoints(r.body);
+}
+
+/**
+ * Record a CPU profile of the scheduler on `port` for `seconds` (its /debug/pprof, on by default
+ * in kube-scheduler: `enableProfiling`) and write it to `file` (read with `go tool pprof`).
+ */
+export async function captureCpuProfile(
+  port: number,
+  token: string,
+  seconds: number,
+  file: string,
+): Promise<void> {
+  const r = await httpsGetBytes(`https://127.0.0.1:${port}/debug/pprof/profile?seconds=${seconds}`, {
+    insecure: true,
+    token,
+    timeoutMs: (seconds + 30) * 1000,
+  });
+  if (r.status !== 200) throw new Error(`GET /debug/pprof/profile on :${port}: HTTP ${r.status}`);
+  writeFileSync(file, r.bytes);
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -12,6 +12,7 @@ import {
   EDGE_SCHEDULER_NAME,
   runSchedulingBench,
   schedulingMetrics,
+  type SchedulingTrace,
 } from '../../src/scheduling/index.ts';
 import { tempDir } from '../helpers/temp.ts';
 
@@ -33,6 +34,8 @@ describe('scheduling benchmark and edge-scheduler Go tests', () => {
         rounds: 2,
         registry: reg,
         migrationTrials: 1,
+        traceDir: dir.path,
+        profileDir: dir.path,
       });
       for (const row of comparisonRows(r)) t.diagnostic(row.join(' | '));
       t.diagnostic(`migration: ${JSON.stringify(r.migration)}`);
@@ -109,6 +112,37 @@ describe('scheduling benchmark and edge-scheduler Go tests', () => {
         `replacements avoid the overloaded node: ${r.migration.moves.join(', ')}`,
       );
       assert.equal(r.migration.toReady.count, r.migration.evicted, 'every replacement Ready elsewhere');
+      // The first measured round of each is recorded (the offline policy experiments replay it)
+      // and profiled (pprof: gzip).
+      for (const s of [BASELINE_SCHEDULER_NAME, EDGE_SCHEDULER_NAME]) {
+        const trace = JSON.parse(readFileSync(join(dir.path, `${s}.trace.json`), 'utf8')) as SchedulingTrace;
+        assert.equal(trace.scheduler, s);
+        assert.equal(trace.nodes.length, 20);
+        assert.equal(trace.pods.length, r.pacedPods + 200);
+        assert.equal(trace.placements.length, trace.pods.length, `${s}: every pod's node recorded`);
+        const nodes = new Set(trace.nodes.map((n) => n.name));
+        assert.ok(trace.placements.every((p) => nodes.has(p.node)));
+        const profile = readFileSync(join(dir.path, `${s}.cpu.pprof`));
+        assert.ok(
+          profile.length > 100 && profile[0] === 0x1f && profile[1] === 0x8b,
+          `${s}: a pprof profile`,
+        );
+      }
+      // Each edge plugin ran at every extension point it implements (a configuration that
+      // enables them under filter/score only never calls PreFilter/PreScore).
+      for (const point of [
+        'UplinkFilter/PreFilter',
+        'UplinkFilter/Filter',
+        'EdgePlacement/PreScore',
+        'EdgePlacement/Score',
+      ])
+        assert.ok(
+          r.pluginPoints[EDGE_SCHEDULER_NAME]!.includes(point),
+          `${point} in ${r.pluginPoints[EDGE_SCHEDULER_NAME]!.join(' ')}`,
+        );
+      assert.ok(
+        !r.pluginPoints[BASELINE_SCHEDULER_NAME]!.some((x) => x.startsWith('Edge') || x.startsWith('Uplink')),
+      );
       const m = schedulingMetrics(r);
       for (const k of [
         'scheduling.p99-ms',

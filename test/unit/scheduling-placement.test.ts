@@ -14,7 +14,11 @@ import {
 } from '../../src/scheduling/bench.ts';
 import { placementQuality, type Placement } from '../../src/scheduling/quality.ts';
 import { benchTopology, nodeAnnotations, NEAR_MS, type Topology } from '../../src/scheduling/topology.ts';
-import { breakdown, parseSchedulerMetrics } from '../../src/scheduling/scheduler-metrics.ts';
+import {
+  breakdown,
+  parseSchedulerMetrics,
+  pluginExtensionPoints,
+} from '../../src/scheduling/scheduler-metrics.ts';
 
 function tiny(): Topology {
   const node = (name: string, zone: number, cpuLoad: number, a: number, b: number, uplinkDown = false) => ({
@@ -99,9 +103,9 @@ describe('scheduler configuration', () => {
     const c = edgeSchedulerConfig(o) as { profiles: Record<string, unknown>[]; clientConnection: unknown };
     assert.deepEqual(c.clientConnection, { kubeconfig: '/k', qps: 50, burst: 100 });
     assert.equal(c.profiles[0]!['schedulerName'], 'edge-scheduler');
+    // multiPoint: every extension point each plugin implements (PreFilter, PreScore too).
     assert.deepEqual(c.profiles[0]!['plugins'], {
-      filter: { enabled: [{ name: 'UplinkFilter' }] },
-      score: { enabled: [{ name: 'EdgePlacement', weight: 10 }] },
+      multiPoint: { enabled: [{ name: 'UplinkFilter' }, { name: 'EdgePlacement', weight: 10 }] },
     });
   });
   it('should configure both schedulers identically apart from the profile (name, plugins, plugin args)', () => {
@@ -167,6 +171,7 @@ describe('benchmark evidence', () => {
     rounds,
     baseline: summarise(D, rounds),
     edge: summarise(E, rounds),
+    pluginPoints: {},
     migration: { trials: 1, evicted: 2, toReady: q(900, 1200), moves: [], backOnOverloaded: 0 },
   };
   it('should summarise each scheduler by the median of its rounds', () => {
@@ -237,5 +242,16 @@ describe("the scheduler's own metrics", () => {
       limiterWaitMs: 0,
       cpuMsPerPod: 5,
     });
+  });
+  it('should list the extension points each plugin ran at, sampled runs only', () => {
+    const text = [
+      '# HELP scheduler_plugin_execution_duration_seconds ...',
+      'scheduler_plugin_execution_duration_seconds_bucket{extension_point="Score",plugin="EdgePlacement",status="Success",le="1e-05"} 3',
+      'scheduler_plugin_execution_duration_seconds_count{extension_point="Score",plugin="EdgePlacement",status="Success"} 40',
+      'scheduler_plugin_execution_duration_seconds_count{extension_point="PreFilter",plugin="UplinkFilter",status="Skip"} 7',
+      'scheduler_plugin_execution_duration_seconds_count{extension_point="PreFilter",plugin="UplinkFilter",status="Success"} 9',
+      'scheduler_plugin_execution_duration_seconds_count{extension_point="PreScore",plugin="EdgePlacement",status="Success"} 0',
+    ].join('\n');
+    assert.deepEqual(pluginExtensionPoints(text), ['EdgePlacement/Score', 'UplinkFilter/PreFilter']);
   });
 });

@@ -26,7 +26,9 @@ export interface BenchOptions {
   rounds: string;
   arrivalRate?: string;
   pacedPods?: string;
+  seed?: string;
   out?: string;
+  profile?: boolean;
   json?: boolean;
 }
 
@@ -48,9 +50,15 @@ export async function benchCommand(what: string, opts: BenchOptions, signal: Abo
   const rounds = positiveInt('--rounds', opts.rounds)!;
   const arrivalRate = positiveInt('--arrival-rate', opts.arrivalRate);
   const pacedPods = positiveInt('--paced-pods', opts.pacedPods);
+  const seed = positiveInt('--seed', opts.seed);
   const runId = newRunId('bench-scheduling');
   const registry = CleanupRegistry.open(runId);
   try {
+    const out = opts.out ?? join(reportsDir(), runId, 'scheduling.json');
+    const profileDir = opts.profile ? join(out, '..', 'profiles') : undefined;
+    if (profileDir) mkdirSync(profileDir, { recursive: true });
+    const traceDir = join(out, '..', 'traces');
+    mkdirSync(traceDir, { recursive: true });
     const r = await runSchedulingBench({
       nodes,
       pods,
@@ -59,12 +67,14 @@ export async function benchCommand(what: string, opts: BenchOptions, signal: Abo
       rounds,
       ...(arrivalRate ? { arrivalRate } : {}),
       ...(pacedPods ? { pacedPods } : {}),
+      ...(seed ? { seed } : {}),
       ...(qps ? { qps } : {}),
       ...(burst ? { burst } : {}),
+      ...(profileDir ? { profileDir } : {}),
+      traceDir,
       signal,
       onProgress: (l) => console.error(`bench: ${l}`),
     });
-    const out = opts.out ?? join(reportsDir(), runId, 'scheduling.json');
     mkdirSync(join(out, '..'), { recursive: true });
     writeEvidence(out, r);
     const metrics = schedulingMetrics(r);
