@@ -608,6 +608,21 @@ async function migrationTrials(
   return { trials, toReady: quantiles(samples), evicted, moves, backOnOverloaded };
 }
 
+/** Pods of a round's paced phase unless set: max(200, pods / 10), at most pods. */
+export function defaultPacedPods(pods: number): number {
+  return Math.min(pods, Math.max(200, Math.round(pods / 10)));
+}
+
+/**
+ * Why a round's pods cannot all be bound (paced and burst pods stay until the round ends; every
+ * node has the same pod slots), or undefined when they fit.
+ */
+export function podsDoNotFit(nodes: number, pods: number, pacedPods: number): string | undefined {
+  const perNode = benchTopology(2).capacity.pods;
+  if (pacedPods + pods <= nodes * perNode) return undefined;
+  return `${pods} pods (+ ${pacedPods} paced) do not fit on ${nodes} nodes (${nodes * perNode} pod slots, ${perNode} per node): fewer pods or more nodes`;
+}
+
 /** The whole benchmark: one control plane, the default scheduler and the edge scheduler side by side. */
 export async function runSchedulingBench(o: SchedulingBenchOptions): Promise<SchedulingBenchResult> {
   const edgeBin = edgeSchedulerBinary();
@@ -619,7 +634,9 @@ export async function runSchedulingBench(o: SchedulingBenchOptions): Promise<Sch
   const concurrency = o.concurrency ?? 16;
   const roundCount = o.rounds ?? 3;
   const arrivalRate = o.arrivalRate ?? Math.min(100, Math.round(0.8 * qps));
-  const pacedPods = o.pacedPods ?? Math.min(o.pods, Math.max(200, Math.round(o.pods / 10)));
+  const pacedPods = o.pacedPods ?? defaultPacedPods(o.pods);
+  const tooMany = podsDoNotFit(o.nodes, o.pods, pacedPods);
+  if (tooMany) throw new RangeError(tooMany);
   // Every round starts with the scheduler's client token bucket full (it refills at qps).
   const settleMs = Math.max(1000, Math.ceil((1000 * burst) / qps));
   // Default deadline: twice what the client limit alone implies for every round, at least 30 min.

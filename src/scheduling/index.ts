@@ -1,5 +1,7 @@
 export {
   runSchedulingBench,
+  defaultPacedPods,
+  podsDoNotFit,
   schedulingMetrics,
   comparisonRows,
   comparisonHeader,

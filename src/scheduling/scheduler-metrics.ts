@@ -88,14 +88,16 @@ export function breakdown(a: SchedulerCounters, b: SchedulerCounters): Scheduler
 }
 
 /**
- * Pure: the extension points each plugin ran at, "Plugin/ExtensionPoint" sorted, from the
- * sampled scheduler_plugin_execution_duration_seconds (a plugin enabled at Score only never runs
- * its PreScore — the configuration must enable every point the plugin implements).
+ * Pure: the extension points each plugin ran at, "Plugin/ExtensionPoint" sorted, from
+ * scheduler_plugin_evaluation_total (counted on every call at PreFilter, Filter, PreScore and
+ * Score; the sampled execution-duration histogram drops Score samples at 1,000 nodes). A plugin
+ * enabled at Score only never runs its PreScore — the configuration must enable every point the
+ * plugin implements.
  */
 export function pluginExtensionPoints(text: string): string[] {
   const out = new Set<string>();
   for (const line of text.split('\n')) {
-    if (!line.startsWith('scheduler_plugin_execution_duration_seconds_count{')) continue;
+    if (!line.startsWith('scheduler_plugin_evaluation_total{')) continue;
     const plugin = /plugin="([^"]*)"/.exec(line)?.[1];
     const point = /extension_point="([^"]*)"/.exec(line)?.[1];
     if (plugin && point && Number(line.slice(line.lastIndexOf(' ') + 1)) > 0) out.add(`${plugin}/${point}`);

@@ -14,6 +14,7 @@ import {
 } from '../../src/scheduling/bench.ts';
 import { placementQuality, type Placement } from '../../src/scheduling/quality.ts';
 import { benchTopology, nodeAnnotations, NEAR_MS, type Topology } from '../../src/scheduling/topology.ts';
+import { defaultPacedPods, podsDoNotFit } from '../../src/scheduling/bench.ts';
 import {
   breakdown,
   parseSchedulerMetrics,
@@ -94,6 +95,20 @@ describe('placement quality', () => {
     const q = placementQuality(tiny(), [p('1', 'n0', 'a', false, 400), p('2', 'n1', 'a', false, 400)]);
     assert.deepEqual(q.utilisation, { n0: 0.5, n1: 0.5, n2: 0.5 });
     assert.equal(q.cpuSpread, 0);
+  });
+});
+
+describe('benchmark sizes', () => {
+  it('should refuse rounds whose pods cannot all be bound, and take max(200, pods/10) paced pods', () => {
+    assert.equal(defaultPacedPods(100), 100);
+    assert.equal(defaultPacedPods(2000), 200);
+    assert.equal(defaultPacedPods(10_000), 1000);
+    assert.equal(podsDoNotFit(1000, 10_000, 1000), undefined);
+    assert.equal(podsDoNotFit(20, 200, 200), undefined);
+    assert.match(
+      podsDoNotFit(4, 200, 200) ?? '',
+      /200 pods \(\+ 200 paced\) do not fit on 4 nodes \(128 pod slots/,
+    );
   });
 });
 
@@ -243,14 +258,13 @@ describe("the scheduler's own metrics", () => {
       cpuMsPerPod: 5,
     });
   });
-  it('should list the extension points each plugin ran at, sampled runs only', () => {
+  it('should list the extension points each plugin ran at', () => {
     const text = [
-      '# HELP scheduler_plugin_execution_duration_seconds ...',
-      'scheduler_plugin_execution_duration_seconds_bucket{extension_point="Score",plugin="EdgePlacement",status="Success",le="1e-05"} 3',
-      'scheduler_plugin_execution_duration_seconds_count{extension_point="Score",plugin="EdgePlacement",status="Success"} 40',
-      'scheduler_plugin_execution_duration_seconds_count{extension_point="PreFilter",plugin="UplinkFilter",status="Skip"} 7',
-      'scheduler_plugin_execution_duration_seconds_count{extension_point="PreFilter",plugin="UplinkFilter",status="Success"} 9',
-      'scheduler_plugin_execution_duration_seconds_count{extension_point="PreScore",plugin="EdgePlacement",status="Success"} 0',
+      '# HELP scheduler_plugin_evaluation_total ...',
+      'scheduler_plugin_execution_duration_seconds_count{extension_point="PreScore",plugin="NodeResourcesFit",status="Success"} 7',
+      'scheduler_plugin_evaluation_total{extension_point="Score",plugin="EdgePlacement",profile="edge-scheduler"} 350',
+      'scheduler_plugin_evaluation_total{extension_point="PreFilter",plugin="UplinkFilter",profile="edge-scheduler"} 50',
+      'scheduler_plugin_evaluation_total{extension_point="PreScore",plugin="EdgePlacement",profile="edge-scheduler"} 0',
     ].join('\n');
     assert.deepEqual(pluginExtensionPoints(text), ['EdgePlacement/Score', 'UplinkFilter/PreFilter']);
   });

@@ -11,6 +11,8 @@ import {
   breakdownRows,
   comparisonHeader,
   comparisonRows,
+  defaultPacedPods,
+  podsDoNotFit,
   runSchedulingBench,
   schedulingMetrics,
   writeEvidence,
@@ -51,6 +53,8 @@ export async function benchCommand(what: string, opts: BenchOptions, signal: Abo
   const arrivalRate = positiveInt('--arrival-rate', opts.arrivalRate);
   const pacedPods = positiveInt('--paced-pods', opts.pacedPods);
   const seed = positiveInt('--seed', opts.seed);
+  const tooMany = podsDoNotFit(nodes, pods, pacedPods ?? defaultPacedPods(pods));
+  if (tooMany) throw new UsageError(`--nodes/--pods/--paced-pods: ${tooMany}`);
   const runId = newRunId('bench-scheduling');
   const registry = CleanupRegistry.open(runId);
   try {
