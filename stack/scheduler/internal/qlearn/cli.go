@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -18,6 +19,7 @@ import (
 const usage = `usage:
   edge-scheduler qlearn train --trace F [--trace F ...] --out table.json [--episodes N --seed S ...]
   edge-scheduler qlearn eval --table table.json --trace F [--trace F ...] [--format text|markdown]
+      [--tie-runs N] [--heuristic-args '{"cpuWeight":1,"memoryWeight":0}']
 `
 
 // Main runs `edge-scheduler qlearn …` (args after "qlearn"); the exit code is 0, 1 (failure) or
@@ -303,7 +305,7 @@ func writeText(w io.Writer, evs []Evaluation) error {
 		}
 	}
 	fmt.Fprintln(w)
-	writeSummary(w, evs)
+	writeSummary(w, evs, false)
 	return nil
 }
 
@@ -325,31 +327,39 @@ func writeMarkdown(w io.Writer, evs []Evaluation) error {
 			ratio(l.CPUSpread, h.CPUSpread), ratio(float64(l.OnDownUplink), float64(h.OnDownUplink)), ratio(l.MemSpread, h.MemSpread))
 	}
 	fmt.Fprintln(w)
-	writeSummary(w, evs)
+	writeSummary(w, evs, true)
 	return nil
 }
 
-// runName is the common directory of a run's trace files (or the first file).
+// runName names a run by the common prefix of its trace files' base names ("n50-s3" for
+// n50-s3-edge-scheduler.trace.json and n50-s3-bench-default-scheduler.trace.json), or the first
+// base name.
 func runName(files []string) string {
 	if len(files) == 0 {
 		return ""
 	}
-	if i := strings.LastIndex(files[0], "/"); i > 0 {
-		dir := files[0][:i]
-		for _, f := range files[1:] {
-			if !strings.HasPrefix(f, dir+"/") {
-				return files[0]
-			}
-		}
-		return dir + "/"
+	prefix := filepath.Base(files[0])
+	if len(files) == 1 {
+		return prefix
 	}
-	return files[0]
+	for _, f := range files[1:] {
+		b := filepath.Base(f)
+		n := 0
+		for n < len(prefix) && n < len(b) && prefix[n] == b[n] {
+			n++
+		}
+		prefix = prefix[:n]
+	}
+	if prefix = strings.TrimRight(prefix, "-_."); prefix == "" {
+		return filepath.Base(files[0])
+	}
+	return prefix
 }
 
 // writeSummary counts, over the runs, where the learned policy is better, equal or worse than
 // the heuristic per metric, where it is better or worse than every run of the heuristic with
 // random ties (beyond the tie-breaking noise), and the mean of each metric.
-func writeSummary(w io.Writer, evs []Evaluation) {
+func writeSummary(w io.Writer, evs []Evaluation, markdown bool) {
 	type metric struct {
 		name   string
 		get    func(Quality) float64
@@ -363,8 +373,23 @@ func writeSummary(w io.Writer, evs []Evaluation) {
 		{"(memSpread)", func(q Quality) float64 { return q.MemSpread }, false},
 	}
 	fmt.Fprintf(w, "learned vs heuristic over %d run(s):\n", len(evs))
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "metric\tlearned better\tequal\tworse\tbetter beyond tie band\tworse beyond tie band\tmean heuristic\tmean learned\t")
+	var tw *tabwriter.Writer
+	line := func(cells ...string) {
+		if markdown {
+			fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
+		} else {
+			fmt.Fprintf(tw, "%s\t\n", strings.Join(cells, "\t"))
+		}
+	}
+	if markdown {
+		fmt.Fprintln(w)
+	} else {
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	}
+	line("metric", "learned better", "equal", "worse", "better beyond tie band", "worse beyond tie band", "mean heuristic", "mean learned")
+	if markdown {
+		line("---", "---:", "---:", "---:", "---:", "---:", "---:", "---:")
+	}
 	for _, m := range ms {
 		better, equal, worse, bb, wb := 0, 0, 0, 0, 0
 		sh, sl := 0.0, 0.0
@@ -390,9 +415,11 @@ func writeSummary(w io.Writer, evs []Evaluation) {
 			}
 		}
 		n := float64(len(evs))
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t\n", m.name, better, equal, worse, bb, wb, num(sh/n, 3), num(sl/n, 3))
+		line(m.name, strconv.Itoa(better), strconv.Itoa(equal), strconv.Itoa(worse), strconv.Itoa(bb), strconv.Itoa(wb), num(sh/n, 3), num(sl/n, 3))
 	}
-	_ = tw.Flush()
+	if tw != nil {
+		_ = tw.Flush()
+	}
 }
 
 func num(x float64, prec int) string {

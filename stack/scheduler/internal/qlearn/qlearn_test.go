@@ -472,3 +472,29 @@ func TestLearnedPolicyValues(t *testing.T) {
 		t.Errorf("back-off value = %v, %v; want -0.75", v, ok)
 	}
 }
+
+// The recorded traces in testdata (edgechaos bench scheduling --nodes 50 --pods 500 --rounds 1
+// --seed 1/2/3, first measured round) replayed through PlacementQuality give the figures the
+// benchmark itself reported for those rounds (scheduling.json, result.rounds[].quality).
+func TestRecordedReplayMatchesTheBench(t *testing.T) {
+	for _, tc := range []struct {
+		file                                  string
+		cpuSpread, lowLatencyShare, meanLatMs float64
+		onDownUplink                          int
+	}{
+		{"testdata/n50-s1-bench-default-scheduler.trace.json", 0.214, 0.089, 44.1, 6},
+		{"testdata/n50-s2-edge-scheduler.trace.json", 0.169, 1, 2, 0},
+		{"testdata/n50-s3-edge-scheduler.trace.json", 0.118, 1, 2, 0},
+	} {
+		tr, err := LoadTrace(tc.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := PlacementQuality(tr, tr.Placements)
+		if q.Placed != 700 || q.CPUSpread != tc.cpuSpread || q.LowLatencyShare != tc.lowLatencyShare ||
+			q.MeanLatencyMs != tc.meanLatMs || q.OnDownUplink != tc.onDownUplink {
+			t.Errorf("%s: %+v, want placed 700, cpuSpread %v, lowLatencyShare %v, meanLatencyMs %v, onDownUplink %d",
+				tc.file, q, tc.cpuSpread, tc.lowLatencyShare, tc.meanLatMs, tc.onDownUplink)
+		}
+	}
+}
