@@ -198,3 +198,31 @@ func describe(v any) string {
 	}
 	return fmt.Sprintf("%T", v)
 }
+
+// decodeHeader decodes a document and checks its kind and version: the root object, or an
+// error naming the field.
+func decodeHeader(data []byte, kind string, version int64) (object, error) {
+	doc, err := decodeDocument(data)
+	if err != nil {
+		return object{}, err
+	}
+	root, err := asObject(doc, "")
+	if err != nil {
+		return object{}, err
+	}
+	k, err := root.str("kind")
+	if err != nil {
+		return object{}, err
+	}
+	if k != kind {
+		return object{}, errAt("kind", "must be %q, got %q", kind, k)
+	}
+	v, err := root.integer("version", 0)
+	if err != nil {
+		return object{}, err
+	}
+	if v != version {
+		return object{}, errAt("version", "must be %d (the only version this reads), got %d", version, v)
+	}
+	return root, nil
+}

@@ -209,27 +209,9 @@ func LoadTable(file string) (*Table, error) {
 
 // ParseTable decodes and validates a table document.
 func ParseTable(data []byte) (*Table, error) {
-	doc, err := decodeDocument(data)
+	root, err := decodeHeader(data, TableKind, TableVersion)
 	if err != nil {
 		return nil, err
-	}
-	root, err := asObject(doc, "")
-	if err != nil {
-		return nil, err
-	}
-	kind, err := root.str("kind")
-	if err != nil {
-		return nil, err
-	}
-	if kind != TableKind {
-		return nil, errAt("kind", "must be %q, got %q", TableKind, kind)
-	}
-	version, err := root.integer("version", 0)
-	if err != nil {
-		return nil, err
-	}
-	if version != TableVersion {
-		return nil, errAt("version", "must be %d (the only version this reads), got %d", TableVersion, version)
 	}
 	var b Buckets
 	if b.CPU, err = edges(root, "cpuEdges", 0, 1); err != nil {

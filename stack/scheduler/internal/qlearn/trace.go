@@ -93,29 +93,11 @@ func LoadTrace(file string) (*Trace, error) {
 
 // ParseTrace decodes and validates a trace document (errors name the field, not the file).
 func ParseTrace(data []byte) (*Trace, error) {
-	doc, err := decodeDocument(data)
-	if err != nil {
-		return nil, err
-	}
-	root, err := asObject(doc, "")
+	root, err := decodeHeader(data, TraceKind, TraceVersion)
 	if err != nil {
 		return nil, err
 	}
 	t := &Trace{}
-	kind, err := root.str("kind")
-	if err != nil {
-		return nil, err
-	}
-	if kind != TraceKind {
-		return nil, errAt("kind", "must be %q, got %q", TraceKind, kind)
-	}
-	version, err := root.integer("version", 0)
-	if err != nil {
-		return nil, err
-	}
-	if version != TraceVersion {
-		return nil, errAt("version", "must be %d (the only version this reads), got %d", TraceVersion, version)
-	}
 	if t.Scheduler, err = root.str("scheduler"); err != nil {
 		return nil, err
 	}
