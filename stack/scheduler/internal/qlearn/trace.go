@@ -137,65 +137,80 @@ func parseCapacity(root object) (Capacity, error) {
 	return out, nil
 }
 
-func parseNodes(root object) ([]Node, map[string]int, error) {
-	arr, err := root.array("nodes")
+// parseNamed reads the non-empty array `key` of objects with unique non-empty names, each
+// through `parse`; it returns them in order and name → index.
+func parseNamed[T any](root object, key, what string, parse func(o object, name string) (T, error)) ([]T, map[string]int, error) {
+	arr, err := root.array(key)
 	if err != nil {
 		return nil, nil, err
 	}
 	if len(arr) == 0 {
-		return nil, nil, errAt("nodes", "must name at least one node")
+		return nil, nil, errAt(key, "must name at least one %s", what)
 	}
-	nodes := make([]Node, len(arr))
+	out := make([]T, len(arr))
 	index := make(map[string]int, len(arr))
 	for i, v := range arr {
-		o, err := asObject(v, indexPath("nodes", i))
+		o, err := asObject(v, indexPath(key, i))
 		if err != nil {
 			return nil, nil, err
 		}
-		n := &nodes[i]
-		if n.Name, err = o.str("name"); err != nil {
+		name, err := o.str("name")
+		if err != nil {
 			return nil, nil, err
 		}
-		if n.Name == "" {
+		if name == "" {
 			return nil, nil, errAt(joinPath(o.path, "name"), "must not be empty")
 		}
-		if j, dup := index[n.Name]; dup {
-			return nil, nil, errAt(joinPath(o.path, "name"), "%q is also nodes[%d]", n.Name, j)
+		if j, dup := index[name]; dup {
+			return nil, nil, errAt(joinPath(o.path, "name"), "%q is also %s[%d]", name, key, j)
 		}
-		index[n.Name] = i
-		if n.Zone, err = o.integer("zone", 0); err != nil {
+		index[name] = i
+		if out[i], err = parse(o, name); err != nil {
 			return nil, nil, err
-		}
-		if n.CPULoad, err = loadField(o, "cpuLoad"); err != nil {
-			return nil, nil, err
-		}
-		if n.MemLoad, err = loadField(o, "memLoad"); err != nil {
-			return nil, nil, err
-		}
-		if n.UplinkDown, err = o.boolean("uplinkDown"); err != nil {
-			return nil, nil, err
-		}
-		lat, err := o.object("latencyMs")
-		if err != nil {
-			return nil, nil, err
-		}
-		n.LatencyMs = make(map[string]float64, len(lat.m))
-		for _, src := range lat.sortedKeys() {
-			path := joinPath(lat.path, src)
-			if src == "" {
-				return nil, nil, errAt(path, "a data source name must not be empty")
-			}
-			ms, err := asNumber(lat.m[src], path)
-			if err != nil {
-				return nil, nil, err
-			}
-			if ms < 0 {
-				return nil, nil, errAt(path, "must be ≥ 0 ms (omit an unmeasured latency), got %v", ms)
-			}
-			n.LatencyMs[src] = ms
 		}
 	}
-	return nodes, index, nil
+	return out, index, nil
+}
+
+func parseNodes(root object) ([]Node, map[string]int, error) {
+	return parseNamed(root, "nodes", "node", parseNode)
+}
+
+func parseNode(o object, name string) (Node, error) {
+	n := Node{Name: name}
+	var err error
+	if n.Zone, err = o.integer("zone", 0); err != nil {
+		return Node{}, err
+	}
+	if n.CPULoad, err = loadField(o, "cpuLoad"); err != nil {
+		return Node{}, err
+	}
+	if n.MemLoad, err = loadField(o, "memLoad"); err != nil {
+		return Node{}, err
+	}
+	if n.UplinkDown, err = o.boolean("uplinkDown"); err != nil {
+		return Node{}, err
+	}
+	lat, err := o.object("latencyMs")
+	if err != nil {
+		return Node{}, err
+	}
+	n.LatencyMs = make(map[string]float64, len(lat.m))
+	for _, src := range lat.sortedKeys() {
+		path := joinPath(lat.path, src)
+		if src == "" {
+			return Node{}, errAt(path, "a data source name must not be empty")
+		}
+		ms, err := asNumber(lat.m[src], path)
+		if err != nil {
+			return Node{}, err
+		}
+		if ms < 0 {
+			return Node{}, errAt(path, "must be ≥ 0 ms (omit an unmeasured latency), got %v", ms)
+		}
+		n.LatencyMs[src] = ms
+	}
+	return n, nil
 }
 
 // loadField reads a reported utilisation: a fraction in [0, 1].
@@ -211,51 +226,31 @@ func loadField(o object, key string) (float64, error) {
 }
 
 func parsePods(root object) ([]Pod, map[string]int, error) {
-	arr, err := root.array("pods")
-	if err != nil {
-		return nil, nil, err
+	return parseNamed(root, "pods", "pod", parsePod)
+}
+
+func parsePod(o object, name string) (Pod, error) {
+	p := Pod{Name: name}
+	var err error
+	if src, ok := o.get("source"); ok {
+		if p.Source, err = asString(src, joinPath(o.path, "source")); err != nil {
+			return Pod{}, err
+		}
+		if p.Source == "" {
+			return Pod{}, errAt(joinPath(o.path, "source"), "must not be empty (omit it for a pod without a data source)")
+		}
+		p.HasSource = true
 	}
-	if len(arr) == 0 {
-		return nil, nil, errAt("pods", "must name at least one pod")
+	if p.NeedsCloud, err = o.boolean("needsCloud"); err != nil {
+		return Pod{}, err
 	}
-	pods := make([]Pod, len(arr))
-	index := make(map[string]int, len(arr))
-	for i, v := range arr {
-		o, err := asObject(v, indexPath("pods", i))
-		if err != nil {
-			return nil, nil, err
-		}
-		p := &pods[i]
-		if p.Name, err = o.str("name"); err != nil {
-			return nil, nil, err
-		}
-		if p.Name == "" {
-			return nil, nil, errAt(joinPath(o.path, "name"), "must not be empty")
-		}
-		if j, dup := index[p.Name]; dup {
-			return nil, nil, errAt(joinPath(o.path, "name"), "%q is also pods[%d]", p.Name, j)
-		}
-		index[p.Name] = i
-		if src, ok := o.get("source"); ok {
-			if p.Source, err = asString(src, joinPath(o.path, "source")); err != nil {
-				return nil, nil, err
-			}
-			if p.Source == "" {
-				return nil, nil, errAt(joinPath(o.path, "source"), "must not be empty (omit it for a pod without a data source)")
-			}
-			p.HasSource = true
-		}
-		if p.NeedsCloud, err = o.boolean("needsCloud"); err != nil {
-			return nil, nil, err
-		}
-		if p.MilliCPU, err = o.integer("milliCPU", 0); err != nil {
-			return nil, nil, err
-		}
-		if p.Memory, err = o.integer("memory", 0); err != nil {
-			return nil, nil, err
-		}
+	if p.MilliCPU, err = o.integer("milliCPU", 0); err != nil {
+		return Pod{}, err
 	}
-	return pods, index, nil
+	if p.Memory, err = o.integer("memory", 0); err != nil {
+		return Pod{}, err
+	}
+	return p, nil
 }
 
 func parsePlacements(root object, t *Trace) ([]Binding, error) {
