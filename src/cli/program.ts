@@ -224,7 +224,7 @@ export function buildProgram(
     .option('--arrival-rate <n>', 'pods/s of the paced (latency) phase (default: 0.8 × qps, at most 100)')
     .option(
       '--paced-pods <n>',
-      'pods of the paced phase per round (default: max(200, pods/10), at most pods)',
+      'pods of the paced phase per round (default: max(1000, pods/10), at most pods)',
     )
     .option('--migration-trials <n>', 'overload-migration trials (0 = skip)', '1')
     .option('--seed <n>', 'seed of the generated topology (node loads, latencies, sites)', '1')

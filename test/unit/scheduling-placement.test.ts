@@ -99,9 +99,10 @@ describe('placement quality', () => {
 });
 
 describe('benchmark sizes', () => {
-  it('should refuse rounds whose pods cannot all be bound, and take max(200, pods/10) paced pods', () => {
+  it('should refuse rounds whose pods cannot all be bound, and take max(1000, pods/10) paced pods', () => {
     assert.equal(defaultPacedPods(100), 100);
-    assert.equal(defaultPacedPods(2000), 200);
+    assert.equal(defaultPacedPods(200), 200);
+    assert.equal(defaultPacedPods(2000), 1000);
     assert.equal(defaultPacedPods(10_000), 1000);
     assert.equal(podsDoNotFit(1000, 10_000, 1000), undefined);
     assert.equal(podsDoNotFit(20, 200, 200), undefined);
