@@ -46,7 +46,9 @@ async function revertProcess(d: Record<string, unknown>): Promise<void> {
   for (const p of pids) killGroup(p, 'SIGTERM');
   for (let i = 0; i < 30 && (pids = live()).length; i++) await sleep(50);
   for (const p of pids) killGroup(p, 'SIGKILL');
-  for (let i = 0; i < 60 && (pids = live()).length; i++) await sleep(50);
+  // 10 s: a process at its cgroup's memory limit can take seconds to exit after SIGKILL (its
+  // pages are reclaimed first); 3 s was once too short in CI (the memory-stress fault's revert).
+  for (let i = 0; i < 200 && (pids = live()).length; i++) await sleep(50);
   if (pids.length) throw new Error(`process(es) ${pids.join(' ')} survived SIGKILL`);
 }
 
