@@ -111,16 +111,19 @@ export async function readSchedulerMetrics(
   token: string,
   profile: string,
 ): Promise<SchedulerCounters> {
+  return parseSchedulerMetrics(await metricsPage(port, token), profile);
+}
+
+/** A scheduler's /metrics page. */
+async function metricsPage(port: number, token: string): Promise<string> {
   const r = await httpsGet(`https://127.0.0.1:${port}/metrics`, { insecure: true, token, timeoutMs: 10_000 });
   if (r.status !== 200) throw new Error(`GET /metrics on :${port}: HTTP ${r.status}`);
-  return parseSchedulerMetrics(r.body, profile);
+  return r.body;
 }
 
 /** pluginExtensionPoints of a running scheduler. */
 export async function readPluginExtensionPoints(port: number, token: string): Promise<string[]> {
-  const r = await httpsGet(`https://127.0.0.1:${port}/metrics`, { insecure: true, token, timeoutMs: 10_000 });
-  if (r.status !== 200) throw new Error(`GET /metrics on :${port}: HTTP ${r.status}`);
-  return pluginExtensionPoints(r.body);
+  return pluginExtensionPoints(await metricsPage(port, token));
 }
 
 /**
