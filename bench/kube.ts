@@ -12,7 +12,7 @@
  */
 import { CleanupRegistry, newRunId } from '../src/core/cleanup/registry.ts';
 import { setLogLevel } from '../src/core/logger.ts';
-import { startControlPlane } from '../src/kube/control-plane.ts';
+import { startControlPlane } from '../src/control-plane/control-plane.ts';
 import { measureRescheduling } from '../src/targets/kube/reschedule.ts';
 import { KubeTarget } from '../src/targets/kube/target.ts';
 

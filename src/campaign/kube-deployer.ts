@@ -23,9 +23,9 @@ import { logger } from '../core/logger.ts';
 import { repoRoot } from '../core/paths.ts';
 import { TargetError, UsageError } from '../core/errors.ts';
 import { run } from '../core/proc.ts';
-import { isNodeHealthy } from '../kube/nodes.ts';
+import { isNodeHealthy } from '../control-plane/nodes.ts';
 import { requireTool, which } from '../tools/find.ts';
-import { kubeBinary, readKubeLock } from '../kube/tools.ts';
+import { kubeBinary, readKubeLock } from '../control-plane/tools.ts';
 import { ClusterDeployment } from '../targets/kube/cluster-deployment.ts';
 import type { DockerExecutor } from '../targets/kube/docker-shell.ts';
 import { buildUplinkImage, UPLINK_LISTEN, uplinkDaemonSet } from '../targets/kube/uplink.ts';
@@ -38,9 +38,9 @@ import {
   kindPreflight,
   realExecutor,
 } from '../targets/kube/kind.ts';
-import { startControlPlane, type StartedControlPlane } from '../kube/control-plane.ts';
-import type { FakeNodeSpec } from '../kube/nodes.ts';
-import { isBoardProfile } from '../kube/profiles.ts';
+import { startControlPlane, type StartedControlPlane } from '../control-plane/control-plane.ts';
+import type { FakeNodeSpec } from '../control-plane/nodes.ts';
+import { isBoardProfile } from '../control-plane/profiles.ts';
 import type { StackManifest } from '../stack/manifest.ts';
 import { applyKubeFault, isKubeFault, validateKubeFault } from '../targets/kube/campaign-faults.ts';
 import { overloadDriver } from '../targets/kube/node-faults.ts';

@@ -6,8 +6,8 @@ import type { CleanupHandle, CleanupRegistry } from '../core/cleanup/registry.ts
 import { abortReason, deadline, sleep } from '../core/deadline.ts';
 import { TimeoutError } from '../core/errors.ts';
 import { logger } from '../core/logger.ts';
-import { startControlPlane, type StartedControlPlane } from '../kube/control-plane.ts';
-import { kubeBinary } from '../kube/tools.ts';
+import { startControlPlane, type StartedControlPlane } from '../control-plane/control-plane.ts';
+import { kubeBinary } from '../control-plane/tools.ts';
 import { ObjectStore, nowMs } from '../targets/kube/object-store.ts';
 import { isPodReady, quantiles, type Quantiles } from '../targets/kube/pod-latency.ts';
 import type { Metrics } from '../scoring/types.ts';

@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { httpsGet, httpsGetBytes } from '../kube/https-probe.ts';
+import { httpsGet, httpsGetBytes } from '../control-plane/https-probe.ts';
 
 /**
  * The kube-scheduler's own view of where a pod's time goes, from its Prometheus histograms

@@ -6,7 +6,7 @@ import { sleep } from '../core/deadline.ts';
 import { TargetError } from '../core/errors.ts';
 import { freePort } from '../core/net.ts';
 import type { ManagedProcess } from '../core/proc.ts';
-import { httpsGet } from '../kube/https-probe.ts';
+import { httpsGet } from '../control-plane/https-probe.ts';
 
 /** A scheduler (or the migration controller) the harness started; stop() goes through the cleanup registry. */
 export class StartedProcess {

@@ -1,5 +1,5 @@
 import { seededRandom } from '../load/rng.ts';
-import type { FakeNodeSpec } from '../kube/nodes.ts';
+import type { FakeNodeSpec } from '../control-plane/nodes.ts';
 import { CPU_LOAD, latencyKey, MEM_LOAD, UPLINK } from './keys.ts';
 
 /** One node of the benchmark cluster and the signals the harness reports for it. */

@@ -15,7 +15,7 @@ import { EdgechaosError, ExitCode } from '../core/errors.ts';
 import { repoRoot, toolCacheDir, toolsDir } from '../core/paths.ts';
 import { run } from '../core/proc.ts';
 import { readToolsLock, type GoTool } from './lock.ts';
-import { installKubeTools } from '../kube/tools.ts';
+import { installKubeTools } from '../control-plane/tools.ts';
 import { installEdgeScheduler } from '../scheduling/tools.ts';
 
 export class BootstrapError extends EdgechaosError {

@@ -3,7 +3,7 @@ import { CleanupRegistry, newRunId } from '../core/cleanup/registry.ts';
 import { run } from '../core/proc.ts';
 import { builtVersion, which } from './find.ts';
 import { readToolsLock } from './lock.ts';
-import { kubeBinary, readKubeLock } from '../kube/tools.ts';
+import { kubeBinary, readKubeLock } from '../control-plane/tools.ts';
 
 export interface ToolStatus {
   name: string;

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { run } from '../../src/core/proc.ts';
-import { installKubeTools, kubeBinary, readKubeLock } from '../../src/kube/tools.ts';
+import { installKubeTools, kubeBinary, readKubeLock } from '../../src/control-plane/tools.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 describe('edgechaos bootstrap --kube (control-plane binaries from the wrapper module)', () => {

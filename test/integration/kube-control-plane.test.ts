@@ -9,7 +9,7 @@ import { TargetError } from '../../src/core/errors.ts';
 import { freePort } from '../../src/core/net.ts';
 import { repoRoot } from '../../src/core/paths.ts';
 import { pidsWithToken, run } from '../../src/core/proc.ts';
-import { startControlPlane, type StartedControlPlane } from '../../src/kube/control-plane.ts';
+import { startControlPlane, type StartedControlPlane } from '../../src/control-plane/control-plane.ts';
 import { KubeTarget } from '../../src/targets/kube/target.ts';
 import {
   cordon,
@@ -227,7 +227,7 @@ describe('embedded control plane after kill -9 of the harness', () => {
     const env = { ...process.env, EDGECHAOS_STATE_DIR: state.path };
     const holder = [
       `import { CleanupRegistry } from ${JSON.stringify(join(repoRoot, 'src/core/cleanup/registry.ts'))};`,
-      `import { startControlPlane } from ${JSON.stringify(join(repoRoot, 'src/kube/control-plane.ts'))};`,
+      `import { startControlPlane } from ${JSON.stringify(join(repoRoot, 'src/control-plane/control-plane.ts'))};`,
       `const reg = CleanupRegistry.open(${JSON.stringify(runId)});`,
       `await startControlPlane({ nodes: 2, registry: reg });`,
       `console.log('READY ' + JSON.stringify(reg.pending().map((e) => e.data.token).filter(Boolean)));`,

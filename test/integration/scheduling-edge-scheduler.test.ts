@@ -5,7 +5,7 @@ import { CoreV1Api, setHeaderOptions, type V1Pod } from '@kubernetes/client-node
 import { CleanupRegistry } from '../../src/core/cleanup/registry.ts';
 import { deadline, sleep } from '../../src/core/deadline.ts';
 import { isAlive } from '../../src/core/proc.ts';
-import { startControlPlane, type StartedControlPlane } from '../../src/kube/control-plane.ts';
+import { startControlPlane, type StartedControlPlane } from '../../src/control-plane/control-plane.ts';
 import { ObjectStore } from '../../src/targets/kube/object-store.ts';
 import {
   CPU_LOAD,

@@ -9,10 +9,10 @@ import {
   kwokArgs,
   schedulerArgs,
   type ControlPlanePorts,
-} from '../../src/kube/component-args.ts';
-import { kubeconfig, tokenAuthFile } from '../../src/kube/kubeconfig.ts';
-import { defaultNodes, fakeNode, isNodeHealthy } from '../../src/kube/nodes.ts';
-import { readKubeLock } from '../../src/kube/tools.ts';
+} from '../../src/control-plane/component-args.ts';
+import { kubeconfig, tokenAuthFile } from '../../src/control-plane/kubeconfig.ts';
+import { defaultNodes, fakeNode, isNodeHealthy } from '../../src/control-plane/nodes.ts';
+import { readKubeLock } from '../../src/control-plane/tools.ts';
 
 const ports: ControlPlanePorts = {
   etcdClient: 1,
