@@ -1,4 +1,6 @@
 import { CoreV1Api, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import type { FaultSurface } from '../../../faults/capabilities.ts';
+import { faultSurface } from '../surface.ts';
 import type { CleanupHandle, CleanupRegistry } from '../../core/cleanup/registry.ts';
 import { deadline, sleep } from '../../core/deadline.ts';
 import { TargetError } from '../../core/errors.ts';
@@ -147,6 +149,11 @@ export interface ClusterDeploymentOptions {
 }
 
 export class ClusterDeployment implements Deployment {
+  /** The deployment as faults see it: its narrow capabilities. */
+  faultSurface(): FaultSurface {
+    return faultSurface(this);
+  }
+
   readonly target: string;
   readonly runId: string;
   readonly runDir: string;

@@ -1,4 +1,6 @@
 import { nodeOrThrow } from '../lookup.ts';
+import type { FaultSurface } from '../../../faults/capabilities.ts';
+import { faultSurface } from '../surface.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -28,6 +30,11 @@ import type { LocalNodeState } from './topology-plan.ts';
  * resources by name), so `inject` and `destroy` work from another command.
  */
 export class LocalDeployment implements Deployment {
+  /** The deployment as faults see it: its narrow capabilities. */
+  faultSurface(): FaultSurface {
+    return faultSurface(this);
+  }
+
   readonly target = 'local';
   private readonly byName = new Map<string, LocalNodeState>();
   private readonly expected = new Map<string, number>();
