@@ -11,6 +11,7 @@ import {
   type Capability,
   type FaultSurface,
   type HasFaultSurface,
+  type Revertible,
 } from './capabilities.ts';
 import type { Fault, FaultPlan, FaultStep, PlanContext, ResolvedFault } from './types.ts';
 
@@ -90,7 +91,7 @@ export async function applyFault(
   const dep = surfaceOf(target);
   const fault = resolveFault(input);
   const plan = planFault(fault, planContext(dep));
-  const handles: CleanupHandle[] = [];
+  const handles: Revertible[] = [];
   const timers = new Set<NodeJS.Timeout>();
   const laterErrors: unknown[] = [];
   let reverting = false;

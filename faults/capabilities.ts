@@ -114,13 +114,19 @@ export type KubeAction =
   | { action: 'node-loss' }
   | { action: 'pod-kill'; workload: string };
 
+/** Something applied that can be undone (a cleanup handle is one). */
+export interface Revertible {
+  readonly what: string;
+  revert(): Promise<void>;
+}
+
 /** Capability `kube`: Kubernetes-level actions, each journaled before it takes effect. */
 export interface KubeControl {
   /**
-   * Apply an action to the (scenario-named) node. Returns the handle that undoes it (also in the
-   * registry's journal), or undefined for actions with nothing to undo (pod kill).
+   * Apply an action to the (scenario-named) node. Returns what undoes it (journaled in `registry`
+   * where the action changes the cluster), or undefined for actions with nothing to undo (pod kill).
    */
-  act(node: string, a: KubeAction, registry: CleanupRegistry): Promise<CleanupHandle | undefined>;
+  act(node: string, a: KubeAction, registry: CleanupRegistry): Promise<Revertible | undefined>;
 }
 
 /** What planning may know of a deployment: pure data, so plans are unit-testable without root. */

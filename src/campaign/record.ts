@@ -1,4 +1,5 @@
 import type { CheckResult } from '../checks/types.ts';
+import type { CampaignEvidence } from './evidence.ts';
 import type { LatencyStats, LoadSummary } from '../load/summary.ts';
 import type { Metrics, ScoreResult } from '../scoring/types.ts';
 
@@ -68,6 +69,10 @@ export interface RunRecord {
   score: ScoreResult;
   /** CPU the harness process itself used while the load ran (the load runner is a separate process). */
   harness: { cpuSeconds: number; wallSeconds: number; shareOfOneCore: number } | undefined;
+  /** What the checks judged (large parts as files of the run dir): `edgechaos score` judges it again. */
+  evidence?: CampaignEvidence;
+  /** The run was interrupted (Ctrl-C): it is judged and scored on nothing. */
+  interrupted?: boolean;
   gatesPassed: boolean;
   error?: string;
 }

@@ -19,8 +19,8 @@ export interface TargetCheckSettings {
     trials: number;
     mechanism: 'node-loss' | 'overload';
     maxP99Ms: number;
-    /** Per trial, as a duration string ("120s"). */
-    timeout: string;
+    /** Per trial: a duration ("120s") or ms. */
+    timeout: string | number;
   };
   schedulingBench?: { nodes: number; pods: number; rounds: number } | undefined;
 }
@@ -70,7 +70,8 @@ export interface DetachedDeployment {
 /** A running deployment found by run id (or the newest): which target has it and since when. */
 export interface FoundDeployment {
   runId: string;
-  createdAt: string;
+  /** When its state was last written (ms since the epoch): the newest across targets wins. */
+  at: number;
 }
 
 /** A running deployment attached to from another process: faults go through its surface. */

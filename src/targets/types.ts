@@ -6,7 +6,7 @@ import type {
   StackControl,
   UplinkShaping,
 } from '../../faults/capabilities.ts';
-import type { CleanupHandle, CleanupRegistry } from '../core/cleanup/registry.ts';
+import type { CleanupRegistry } from '../core/cleanup/registry.ts';
 import type { StackManifest } from '../stack/manifest.ts';
 
 /**

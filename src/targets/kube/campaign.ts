@@ -1,68 +1,35 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { CoreV1Api, KubeConfig, setHeaderOptions } from '@kubernetes/client-node';
-import { edgeStatus } from '../contract/client.ts';
-import {
-  CPU_LOAD,
-  defaultClientLimits,
-  EDGE_SCHEDULER_NAME,
-  edgeSchedulerBinary,
-  edgeSchedulerConfig,
-  latencyKey,
-  MEM_LOAD,
-  runSchedulingBench,
-  startScheduler,
-  UPLINK,
-} from '../scheduling/index.ts';
-import type { Deployment } from '../targets/types.ts';
-import { checkRescheduling, checkSchedulingBench, checkSchedulingLatency } from '../checks/scheduling.ts';
-import { notMeasured, type CheckResult } from '../checks/types.ts';
-import type { CleanupHandle, CleanupRegistry } from '../core/cleanup/registry.ts';
-import { parseDuration } from '../core/duration.ts';
-import { logger } from '../core/logger.ts';
-import { repoRoot } from '../core/paths.ts';
-import { TargetError, UsageError } from '../core/errors.ts';
-import { run } from '../core/proc.ts';
-import { isNodeHealthy } from '../control-plane/nodes.ts';
-import { requireTool, which } from '../tools/find.ts';
-import { kubeBinary, readKubeLock } from '../control-plane/tools.ts';
-import { ClusterDeployment } from '../targets/kube/cluster-deployment.ts';
-import type { DockerExecutor } from '../targets/kube/docker-shell.ts';
-import { buildUplinkImage, UPLINK_LISTEN, uplinkDaemonSet } from '../targets/kube/uplink.ts';
-import {
-  CTR_IMPORT,
-  containerNodeLoss,
-  copyIntoNodes,
-  KindCluster,
-  kindCommands,
-  kindPreflight,
-  realExecutor,
-} from '../targets/kube/kind.ts';
-import { startControlPlane, type StartedControlPlane } from '../control-plane/control-plane.ts';
-import type { FakeNodeSpec } from '../control-plane/nodes.ts';
-import { isBoardProfile } from '../control-plane/profiles.ts';
-import type { StackManifest } from '../stack/manifest.ts';
-import { applyKubeFault, isKubeFault, validateKubeFault } from '../targets/kube/campaign-faults.ts';
-import { overloadDriver } from '../targets/kube/node-faults.ts';
-import {
-  measureRescheduling,
-  type NodeLossDriver,
-  type RescheduleTrial,
-} from '../targets/kube/reschedule.ts';
-import { KubeTarget, loadKubeConfig, type DeployResult } from '../targets/kube/target.ts';
-import type { CampaignDeployment } from './deployment.ts';
-import { atFault, campaignPort, deployLocal, prevalidateFaults } from './local-deployer.ts';
-import type { Plan } from './plan.ts';
-import type { Deployer } from './run.ts';
-import type { Scenario } from './scenario.ts';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeControl } from '../../../faults/capabilities.ts';
+import { checkRescheduling, checkSchedulingLatency } from '../../checks/scheduling.ts';
+import { notMeasured, type CheckResult } from '../../checks/types.ts';
+import type { CleanupRegistry } from '../../core/cleanup/registry.ts';
+import { isNodeHealthy } from '../../control-plane/nodes.ts';
+import { parseDuration } from '../../core/duration.ts';
+import { TargetError } from '../../core/errors.ts';
+import { logger } from '../../core/logger.ts';
+import { run } from '../../core/proc.ts';
+import { repoRoot } from '../../core/paths.ts';
+import type { StackManifest } from '../../stack/manifest.ts';
+import { campaignPort, type CampaignDeployment } from '../campaign-port.ts';
+import type { CampaignRequest, DeployContext, TargetCheckSettings } from '../plugin.ts';
+import { faultSurface } from '../surface.ts';
+import type { Deployment } from '../types.ts';
+import { ClusterDeployment } from './cluster-deployment.ts';
+import type { DockerExecutor } from './docker-shell.ts';
+import { cordon, drain, killPod, overload, overloadDriver } from './node-faults.ts';
+import { measureRescheduling, type NodeLossDriver, type RescheduleTrial } from './reschedule.ts';
+import { KubeTarget, loadKubeConfig, type DeployResult } from './target.ts';
+import { buildUplinkImage, UPLINK_LISTEN, uplinkDaemonSet } from './uplink.ts';
+
+/**
+ * The Kubernetes half of a campaign, shared by the kube-local, kind and kube targets: the stack's
+ * manifests on a cluster, the `kube` fault capability, and what can be measured there (scheduling
+ * latency, rescheduling).
+ */
 
 const log = logger('kube-campaign');
-
-/** Validate every planned fault: Kubernetes-level kinds here, node-level kinds by the catalogue. */
-export function prevalidateKubeFaults(plan: Plan, target: string): void {
-  plan.faults.forEach((f, i) => atFault(i, () => isKubeFault(f.kind) && validateKubeFault(f, target)));
-  prevalidateFaults(plan, (f) => isKubeFault(f.kind));
-}
 
 /** The Kubernetes half of a campaign: the stack's manifests on a cluster and what can be measured there. */
 export interface KubeSide {
@@ -117,10 +84,10 @@ export async function deployKubeSide(opts: {
   };
 }
 
-/** Scheduling latency of the deploy's pods, then N rescheduling trials (scenario.checks.rescheduling). */
+/** Scheduling latency of the deploy's pods, then N rescheduling trials (checks.rescheduling). */
 export async function kubeChecks(
   side: KubeSide,
-  scenario: Scenario,
+  settings: TargetCheckSettings,
   edges: number,
   registry: CleanupRegistry,
   signal: AbortSignal,
@@ -129,13 +96,13 @@ export async function kubeChecks(
     {
       ...checkSchedulingLatency(
         side.deployed.podLatency,
-        scenario.checks.scheduling.maxP99Ms,
+        settings.scheduling.maxP99Ms,
         side.schedulerName,
       ),
       durationMs: side.deployed.readyMs,
     },
   ];
-  const r = scenario.checks.rescheduling;
+  const r = settings.rescheduling;
   const title = 'Rescheduling: node lost → workload Ready on other nodes';
   if (r.trials === 0) {
     out.push(notMeasured('rescheduling', title, 'disabled in the scenario (checks.rescheduling.trials: 0)'));
@@ -183,89 +150,71 @@ export async function kubeChecks(
 }
 
 /**
- * A target's campaign port with the Kubernetes side added: Kubernetes faults go to the cluster (scenario
- * node names mapped to the cluster's), the rest to the data plane; the kube checks run last.
+ * The `kube` capability of a run's cluster: Kubernetes faults act on the cluster's node (scenario node
+ * names mapped to the cluster's), cordons and taints journaled with the kubeconfig so `cleanup`
+ * reaches the cluster after a crash; node loss through the target's own driver.
  */
-function kubePort(
-  port: CampaignDeployment,
+export function kubeControl(
+  side: KubeSide,
+  nodeLoss: NodeLossDriver,
+  k8sNode: (scenarioNode: string) => string,
+): KubeControl {
+  return {
+    async act(scenarioNode, a, registry) {
+      const node = k8sNode(scenarioNode);
+      const fctx = { registry, kubeconfig: side.kubeconfig };
+      switch (a.action) {
+        case 'node-loss': {
+          await nodeLoss.lose(node);
+          let done: Promise<void> | undefined;
+          return { what: `node-loss ${node}`, revert: () => (done ??= nodeLoss.restore(node)) };
+        }
+        case 'cordon':
+          return cordon(fctx, node);
+        case 'drain':
+          return (await drain(fctx, node)).handle;
+        case 'overload':
+          return overload(fctx, node);
+        case 'pod-kill': {
+          const pods = await side.kc.makeApiClient(CoreV1Api).listNamespacedPod({
+            namespace: side.target.namespace,
+            fieldSelector: `spec.nodeName=${node}`,
+          });
+          const victims = pods.items.filter((p) =>
+            (p.metadata?.ownerReferences ?? []).some(
+              (o) => o.kind === 'ReplicaSet' && o.name.startsWith(`${a.workload}-`),
+            ),
+          );
+          for (const p of victims) await killPod(side.kubeconfig, side.target.namespace, p.metadata!.name!);
+          return undefined;
+        }
+      }
+    },
+  };
+}
+
+/**
+ * A node-level deployment's campaign port with the Kubernetes side added: faults see the `kube`
+ * capability beside the node-level ones; the kube checks run last.
+ */
+export function kubePort(
+  dep: Deployment,
+  req: CampaignRequest,
+  runDir: string,
   side: KubeSide,
   o: {
-    target: string;
     nodeLoss: NodeLossDriver;
     node: (scenarioNode: string) => string;
     checks: (signal: AbortSignal) => Promise<CheckResult[]>;
     teardown: () => Promise<void>;
   },
 ): CampaignDeployment {
+  const surface = faultSurface(dep, kubeControl(side, o.nodeLoss, o.node));
   return {
-    ...port,
-    target: o.target,
-    applyFault: (f, reg, sig) =>
-      isKubeFault(f.kind)
-        ? applyKubeFault(
-            { ...f, node: o.node(f.node) },
-            {
-              kc: side.kc,
-              kubeconfig: side.kubeconfig,
-              namespace: side.target.namespace,
-              registry: reg,
-              nodeLoss: o.nodeLoss,
-            },
-          )
-        : port.applyFault(f, reg, sig),
+    ...campaignPort(dep, req.stack, runDir, surface),
     targetChecks: o.checks,
     teardown: o.teardown,
   };
-}
-
-/**
- * What the edge scheduler reads, written onto the mirrored nodes once a second from the data plane
- * (the reporter a real cluster runs beside each agent): CPU load = cgroup CPU time over the board's
- * quota, memory load = cgroup memory over its limit, uplink = the agent's own online/offline mode,
- * latency to the cloud = the board profile's uplink latency.
- */
-export function startNodeReporter(kc: KubeConfig, dep: Deployment, plan: Plan): { stop(): void } {
-  const api = kc.makeApiClient(CoreV1Api);
-  const last = new Map<string, { t: number; cpu: number }>();
-  let busy = false;
-  const tick = async (): Promise<void> => {
-    if (busy) return;
-    busy = true;
-    try {
-      await Promise.all(
-        plan.nodes.map(async (n) => {
-          const info = dep.node(n.name);
-          const stats = await dep.stats(n.name);
-          const t = performance.now();
-          const prev = last.get(n.name);
-          last.set(n.name, { t, cpu: stats.cpuSeconds });
-          const cpus = info.limits?.cpus ?? 1;
-          const cpuLoad = prev ? (stats.cpuSeconds - prev.cpu) / ((t - prev.t) / 1000) / cpus : 0;
-          const memLoad = stats.memoryLimitBytes ? stats.memoryBytes / stats.memoryLimitBytes : 0;
-          const edge = dep.edges.find((e) => e.name === n.name)!;
-          const st = await edgeStatus(edge.url).catch(() => undefined);
-          const annotations: Record<string, string> = {
-            [CPU_LOAD]: Math.max(0, cpuLoad).toFixed(3),
-            [MEM_LOAD]: Math.max(0, memLoad).toFixed(3),
-            [latencyKey('cloud')]: String(info.limits?.uplink?.latencyMs ?? 1),
-            ...(st ? { [UPLINK]: st.mode === 'offline' ? 'down' : 'up' } : {}),
-          };
-          await api.patchNode(
-            { name: n.name, body: { metadata: { annotations } } },
-            setHeaderOptions('Content-Type', 'application/merge-patch+json'),
-          );
-        }),
-      );
-    } catch (err) {
-      log.debug(`node reporter: ${String(err)}`);
-    } finally {
-      busy = false;
-    }
-  };
-  const timer = setInterval(() => void tick(), 1000);
-  timer.unref();
-  void tick();
-  return { stop: () => clearInterval(timer) };
 }
 
 /**
@@ -277,182 +226,6 @@ export function keepOnlyLogs(dir: string): void {
   for (const f of readdirSync(dir)) if (f !== 'logs') rmSync(join(dir, f), { recursive: true, force: true });
 }
 
-/** kube-local: the scheduling benchmark of the stack's edge-scheduler, when the scenario asks for it. */
-async function benchCheck(
-  scenario: Scenario,
-  stack: StackManifest,
-  runDir: string,
-  signal: AbortSignal,
-): Promise<CheckResult[]> {
-  const b = scenario.checks.schedulingBench;
-  if (!b) return [];
-  const title = 'Scheduling benchmark beside the default scheduler';
-  if (stack.kube?.scheduler !== 'edge-scheduler')
-    return [
-      notMeasured(
-        'scheduling-bench',
-        title,
-        'the stack brings no scheduler of its own (stack.kube.scheduler)',
-      ),
-    ];
-  const t0 = performance.now();
-  const { CleanupRegistry, newRunId } = await import('../core/cleanup/registry.ts');
-  await using reg = CleanupRegistry.open(newRunId('schedbench'));
-  let r: Awaited<ReturnType<typeof runSchedulingBench>>;
-  try {
-    r = await runSchedulingBench({
-      nodes: b.nodes,
-      pods: b.pods,
-      rounds: b.rounds,
-      migrationTrials: 0,
-      registry: reg,
-      dir: join(runDir, 'scheduling-bench'),
-      signal,
-    });
-  } catch (err) {
-    if (signal.aborted) throw err;
-    return [
-      {
-        id: 'scheduling-bench',
-        title,
-        status: 'failed',
-        summary: `the benchmark did not finish: ${err instanceof Error ? err.message : String(err)}`,
-        metrics: {},
-        evidence: {},
-        durationMs: Math.round(performance.now() - t0),
-      },
-    ];
-  } finally {
-    keepOnlyLogs(join(runDir, 'scheduling-bench'));
-  }
-  const pick = (x: typeof r.edge) => ({
-    scheduler: x.scheduler,
-    p99: x.p99,
-    throughput: x.throughput,
-    cpuSpread: x.cpuSpread,
-    lowLatencyShare: x.lowLatencyShare,
-  });
-  return [
-    {
-      ...checkSchedulingBench({
-        nodes: r.nodes,
-        pods: r.pods,
-        rounds: b.rounds,
-        edge: pick(r.edge),
-        baseline: pick(r.baseline),
-      }),
-      durationMs: Math.round(performance.now() - t0),
-    },
-  ];
-}
-
-/** The fake (kwok) nodes that mirror the scenario's nodes: `cloud` plus one per edge, board capacities. */
-export function mirrorNodes(plan: Plan): FakeNodeSpec[] {
-  return [
-    { name: 'cloud', role: 'cloud', profile: 'cloud-vm' },
-    ...plan.nodes.map((n): FakeNodeSpec => ({
-      name: n.name,
-      role: 'edge',
-      profile: isBoardProfile(n.profile) ? n.profile : 'x86-edge',
-    })),
-  ];
-}
-
-/**
- * `--target kube-local`: the stack's processes run as on the local target (namespaces, cgroups,
- * toxiproxy), and an embedded control plane whose kwok nodes mirror the scenario's nodes runs the
- * stack's Kubernetes manifests, so the same campaign also measures scheduling and rescheduling.
- * Pods on the embedded cluster are kwok's (no container runs): the data plane is the local one.
- * A `node-loss` fault stops the node's kwok heartbeat AND freezes the node's processes.
- */
-export const kubeLocalDeployer: Deployer = Object.assign(deployKubeLocal, {
-  preflight: (plan: Plan, stack: StackManifest): Promise<void> => {
-    prevalidateKubeFaults(plan, 'kube-local');
-    const lock = readKubeLock();
-    for (const bin of ['etcd', 'hyperkube']) kubeBinary(bin, lock); // throws with the bootstrap --kube hint
-    requireTool('kwok');
-    if (stack.kube?.scheduler === 'edge-scheduler') edgeSchedulerBinary();
-    return Promise.resolve();
-  },
-});
-
-async function deployKubeLocal(args: Parameters<Deployer>[0]): Promise<CampaignDeployment> {
-  const { scenario, plan, stack, registry, runDir, runId, signal } = args;
-  prevalidateKubeFaults(plan, 'kube-local');
-  const dep = await deployLocal(args);
-  let cp: StartedControlPlane | undefined;
-  let stopScheduler: () => Promise<void> = () => Promise.resolve();
-  try {
-    cp = await startControlPlane({ nodes: mirrorNodes(plan), registry, dir: join(runDir, 'kube'), signal });
-    const kwok = cp.nodeLossDriver();
-    const frozen = new Map<string, CleanupHandle>();
-    const nodeLoss: NodeLossDriver = {
-      mechanism: `${kwok.mechanism}; the node's processes frozen`,
-      lose: async (node) => {
-        frozen.set(node, await dep.freeze(node, registry));
-        await kwok.lose(node);
-      },
-      restore: async (node, o) => {
-        await frozen.get(node)?.revert();
-        frozen.delete(node);
-        await kwok.restore(node, o);
-      },
-    };
-    const scheduler =
-      stack.kube?.scheduler === 'edge-scheduler'
-        ? await startScheduler({
-            name: EDGE_SCHEDULER_NAME,
-            argv0: [edgeSchedulerBinary()],
-            config: edgeSchedulerConfig({
-              kubeconfig: cp.kubeconfigPath('kube-scheduler'),
-              ...defaultClientLimits,
-            }),
-            kubeconfig: cp.kubeconfigPath('kube-scheduler'),
-            dir: join(runDir, 'kube'),
-            registry,
-            signal,
-          })
-        : undefined;
-    stopScheduler = () => scheduler?.stop() ?? Promise.resolve();
-    const side = await deployKubeSide({
-      kubeconfig: cp.kubeconfigPath(),
-      stack,
-      runId,
-      nodeLoss,
-      signal,
-      ...(scheduler ? { schedulerName: EDGE_SCHEDULER_NAME } : {}),
-    });
-    const reporter = startNodeReporter(side.kc, dep, plan);
-    log.info(
-      `kube-local: ${side.deployed.objects.length} objects in ${side.target.namespace} ready in ${side.deployed.readyMs} ms`,
-    );
-    const port = campaignPort(dep, stack, runDir);
-    const controlPlane = cp;
-    return kubePort(port, side, {
-      target: 'kube-local',
-      nodeLoss,
-      node: (n) => n,
-      checks: async (sig) => [
-        ...(await kubeChecks(side, scenario, plan.nodes.length, registry, sig)),
-        ...(await benchCheck(scenario, stack, runDir, sig)),
-      ],
-      teardown: async () => {
-        reporter.stop();
-        for (const h of frozen.values()) await h.revert().catch(() => undefined);
-        await stopScheduler().catch((e: unknown) => log.error(`scheduler stop: ${String(e)}`));
-        await controlPlane.stop().catch((e: unknown) => log.error(`control plane stop: ${String(e)}`));
-        keepOnlyLogs(join(runDir, 'kube'));
-        await dep.teardown();
-      },
-    });
-  } catch (err) {
-    await stopScheduler().catch(() => undefined);
-    await cp?.stop().catch(() => undefined);
-    await dep.teardown().catch(() => undefined);
-    throw err;
-  }
-}
-
 /** The harness's source address towards `ip` (what the nodes see as the client): `ip route get`, sends nothing. */
 export async function sourceAddressTowards(ip: string): Promise<string> {
   const r = await run(['ip', '-j', 'route', 'get', ip]);
@@ -461,7 +234,7 @@ export async function sourceAddressTowards(ip: string): Promise<string> {
   return src;
 }
 
-interface ClusterCampaign {
+export interface ClusterCampaign {
   target: 'kind' | 'kube';
   kubeconfig: string;
   context?: string;
@@ -476,11 +249,12 @@ interface ClusterCampaign {
 }
 
 /** The campaign port of a cluster whose nodes are containers: the stack from its manifests, faults via docker exec. */
-async function clusterCampaign(
-  args: Parameters<Deployer>[0],
+export async function clusterCampaign(
+  req: CampaignRequest,
+  { runId, runDir, registry, signal }: DeployContext,
   c: ClusterCampaign,
 ): Promise<CampaignDeployment> {
-  const { scenario, plan, stack, registry, runDir, runId, signal } = args;
+  const { stack } = req;
   try {
     const stressor = join(repoRoot, 'stack', 'dist', 'bin', 'linux-amd64', 'ec-stress');
     await c.copyToNodes([stack.edge.command[0]!, stressor]);
@@ -505,7 +279,7 @@ async function clusterCampaign(
       target: c.target,
       kube: side.target,
       stack,
-      edges: plan.nodes.map((n) => n.name),
+      edges: req.edges.map((n) => n.name),
       runId,
       runDir,
       registry,
@@ -514,14 +288,12 @@ async function clusterCampaign(
       signal,
       ...(c.exec ? { exec: c.exec } : {}),
     });
-    const port = campaignPort(dep, stack, runDir);
-    return kubePort(port, side, {
-      target: c.target,
+    return kubePort(dep, req, runDir, side, {
       nodeLoss,
       node: (n) => dep.k8sNode(n),
       checks: async (sig) => [
-        ...(await kubeChecks(side, scenario, plan.nodes.length, registry, sig)),
-        ...(scenario.checks.schedulingBench
+        ...(await kubeChecks(side, req.checks, req.edges.length, registry, sig)),
+        ...(req.checks.schedulingBench
           ? [
               notMeasured(
                 'scheduling-bench',
@@ -542,101 +314,7 @@ async function clusterCampaign(
   }
 }
 
-/**
- * `--target kind`: a fresh Kind cluster per run (the control plane is the cloud node, one worker per
- * scenario edge), the stack's images loaded from its archives, deleted at the end. Needs Docker and
- * kind; fails early with the install hint when they are absent.
- */
-export function kindDeployer(opts: { nodeImage?: string } = {}): Deployer {
-  const deploy: Deployer = async (args) => {
-    const { plan, stack, registry, runDir, runId } = args;
-    prevalidateKubeFaults(plan, 'kind');
-    const cluster = await KindCluster.create({
-      spec: {
-        name: `edgechaos-${runId}`,
-        edgeWorkers: plan.nodes.length,
-        ...(opts.nodeImage ? { nodeImage: opts.nodeImage } : {}),
-      },
-      dir: join(runDir, 'kind'),
-      registry,
-      images: Object.values(stack.images),
-    });
-    return clusterCampaign(args, {
-      target: 'kind',
-      kubeconfig: cluster.kubeconfig,
-      nodeLoss: (kc) => cluster.nodeLossDriver(nodeHealthy(kc)),
-      copyToNodes: (files) => cluster.copyToNodes(files),
-      loadImage: (archive) => cluster.loadImage(archive),
-      dispose: async () => {
-        await cluster.delete();
-        keepOnlyLogs(join(runDir, 'kind'));
-      },
-    });
-  };
-  return Object.assign(deploy, {
-    preflight: async (plan: Plan) => {
-      prevalidateKubeFaults(plan, 'kind');
-      await kindPreflight();
-    },
-  });
-}
-
-/**
- * `--target kube`: an existing cluster from a kubeconfig. Node-level faults and measurements go
- * through `docker exec`, so its nodes must be containers (kind, k3d clusters you made yourself);
- * node loss = `docker stop` of the node. Clusters of real machines: deploy to the boards with
- * `--target ssh`.
- */
-export function kubeDeployer(opts: { kubeconfig?: string; context?: string }): Deployer {
-  const kubeconfigFile = (): string => {
-    const kubeconfig = opts.kubeconfig ?? process.env['KUBECONFIG'];
-    if (!kubeconfig)
-      throw new UsageError('--target kube needs a kubeconfig: --kubeconfig FILE (or $KUBECONFIG)');
-    if (!existsSync(kubeconfig)) throw new UsageError('kubeconfig not found', { file: kubeconfig });
-    return kubeconfig;
-  };
-  const preflight = async (plan: Plan): Promise<void> => {
-    kubeconfigFile();
-    prevalidateKubeFaults(plan, 'kube');
-    await kindPreflight(realExecutor, which, { needKind: false });
-  };
-  const deploy: Deployer = async (args) => {
-    await preflight(args.plan);
-    const kubeconfig = kubeconfigFile();
-    const nodes = new Set<string>();
-    return clusterCampaign(args, {
-      target: 'kube',
-      kubeconfig,
-      ...(opts.context ? { context: opts.context } : {}),
-      nodeLoss: (kc) => containerNodeLoss(nodeHealthy(kc)),
-      copyToNodes: async (files) => {
-        const kc = loadKubeConfig({ kubeconfig, ...(opts.context ? { context: opts.context } : {}) });
-        for (const n of (await kc.makeApiClient(CoreV1Api).listNode()).items) nodes.add(n.metadata!.name!);
-        for (const node of nodes) {
-          const r = await run(
-            ['docker', 'inspect', '--type', 'container', '--format', '{{.State.Running}}', node],
-            {
-              allowFailure: true,
-            },
-          );
-          if (r.code !== 0 || r.stdout.trim() !== 'true')
-            throw new TargetError(
-              `node ${node} is not a running container on this machine: --target kube reaches nodes with docker exec (kind, k3d clusters); for boards use --target ssh`,
-            );
-        }
-        await copyIntoNodes(nodes, files);
-      },
-      loadImage: async (archive) => {
-        await copyIntoNodes(nodes, [archive]);
-        for (const node of nodes) await realExecutor(kindCommands.exec(node, [...CTR_IMPORT, archive]));
-      },
-      dispose: () => Promise.resolve(),
-    });
-  };
-  return Object.assign(deploy, { preflight });
-}
-
-function nodeHealthy(kc: KubeConfig): (node: string) => Promise<boolean> {
+export function nodeHealthy(kc: KubeConfig): (node: string) => Promise<boolean> {
   const core = kc.makeApiClient(CoreV1Api);
   return async (node) => isNodeHealthy(await core.readNode({ name: node }));
 }
