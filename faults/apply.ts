@@ -41,7 +41,7 @@ export function planContext(target: FaultSurface | HasFaultSurface): PlanContext
 /** The capability a step needs, or a clear error naming it and the target. */
 function need<T>(dep: FaultSurface, c: Capability, got: T | undefined, node: string): T {
   if (got === undefined)
-    throw new TargetError(`target ${dep.target} has no ${capabilityNames[c]}`, { node });
+    throw new TargetError(`target ${dep.target} lacks ${capabilityNames[c]}`, { node });
   return got;
 }
 

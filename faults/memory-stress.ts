@@ -1,4 +1,4 @@
-import { parseBytes } from '../src/targets/local/profiles.ts';
+import { parseBytes } from '../src/core/boards.ts';
 import { Params, requireEdge } from './params.ts';
 import type { FaultKind } from './types.ts';
 
