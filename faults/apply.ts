@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { revertLastFirst } from '../src/core/cleanup/revert-stack.ts';
 import type { CleanupHandle, CleanupRegistry } from '../src/core/cleanup/registry.ts';
 import { abortReason } from '../src/core/deadline.ts';
-import { CommandError, FaultRevertError, TargetError } from '../src/core/errors.ts';
+import { CommandError, TargetError } from '../src/core/errors.ts';
 import { logger } from '../src/core/logger.ts';
 import { seededRandom } from '../src/load/rng.ts';
 import { planFault } from './catalogue.ts';
@@ -40,8 +41,7 @@ export function planContext(target: FaultSurface | HasFaultSurface): PlanContext
 
 /** The capability a step needs, or a clear error naming it and the target. */
 function need<T>(dep: FaultSurface, c: Capability, got: T | undefined, node: string): T {
-  if (got === undefined)
-    throw new TargetError(`target ${dep.target} lacks ${capabilityNames[c]}`, { node });
+  if (got === undefined) throw new TargetError(`target ${dep.target} lacks ${capabilityNames[c]}`, { node });
   return got;
 }
 
@@ -135,7 +135,12 @@ export async function applyFault(
         return;
       }
       case 'spawn': {
-        const p = await need(dep, 'shell', dep.shell, s.node)(s.node).spawn(s.argv, {
+        const p = await need(
+          dep,
+          'shell',
+          dep.shell,
+          s.node,
+        )(s.node).spawn(s.argv, {
           what: s.what,
           registry,
           inResourceGroup: s.inResourceGroup,
@@ -192,22 +197,9 @@ export async function applyFault(
       reverting = true;
       for (const t of timers) clearTimeout(t);
       timers.clear();
-      const failures: { what: string; error: unknown }[] = [];
-      for (const h of [...handles].reverse()) {
-        try {
-          await h.revert();
-        } catch (error) {
-          failures.push({ what: h.what, error });
-        }
-      }
-      for (const s of plan.onRevert) {
-        try {
-          await runStep(s);
-        } catch (error) {
-          failures.push({ what: s.what, error });
-        }
-      }
-      if (failures.length) throw new FaultRevertError(failures);
+      // every undo last-first, then the plan's own revert steps in order — each attempted
+      const followUps = plan.onRevert.map((s) => ({ what: s.what, revert: () => runStep(s) })).reverse();
+      await revertLastFirst([...followUps, ...handles]);
     })());
 
   const t0 = performance.now();

@@ -50,10 +50,13 @@ function heldKubeFault(
       nodeOf(fault, ctx);
       needsDuration(fault);
       if (kind === 'node-loss' && fault.node === 'cloud')
-        throw new UsageError(`fault ${fault.id} node-loss of the cloud node would stop the hub: pick an edge`, {
-          field: 'node',
-          node: fault.node,
-        });
+        throw new UsageError(
+          `fault ${fault.id} node-loss of the cloud node would stop the hub: pick an edge`,
+          {
+            field: 'node',
+            node: fault.node,
+          },
+        );
       return {};
     },
     plan: (_p, fault) => kubePlan(fault, { action: kind }, summary(fault.node)),
@@ -66,11 +69,15 @@ export const nodeLoss = heldKubeFault(
   (n) => `node-loss ${n}`,
 );
 
-export const cordon = heldKubeFault('cordon', 'no new pods on the node (uncordoned on revert)', (n) => `cordon ${n}`);
+export const cordon = heldKubeFault(
+  'cordon',
+  'no new pods on the node (uncordoned on revert)',
+  (n) => `cordon ${n}`,
+);
 
 export const drain = heldKubeFault(
   'drain',
-  "cordon the node, then evict its pods through the Eviction API (DaemonSet pods stay)",
+  'cordon the node, then evict its pods through the Eviction API (DaemonSet pods stay)',
   (n) => `drain ${n}`,
 );
 

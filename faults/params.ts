@@ -120,7 +120,10 @@ export class Params {
   done(): void {
     const unknown = Object.keys(this.raw).filter((k) => !this.used.has(k));
     if (unknown.length)
-      this.fail(unknown[0]!, `unknown param "${unknown[0]}" (this fault takes: ${[...this.used].join(', ') || 'none'})`);
+      this.fail(
+        unknown[0]!,
+        `unknown param "${unknown[0]}" (this fault takes: ${[...this.used].join(', ') || 'none'})`,
+      );
   }
 }
 

@@ -90,7 +90,10 @@ const outageKinds = new Set(['kill', 'restart-node', 'pause', 'node-loss', 'powe
 
 /** Judge a run's evidence: pure, the same evidence always gives the same verdicts. */
 export function judge(e: LoadedEvidence): CheckResult[] {
-  const timed = (c: CheckResult): CheckResult => ({ ...c, durationMs: c.durationMs ?? e.durations[c.id] ?? 0 });
+  const timed = (c: CheckResult): CheckResult => ({
+    ...c,
+    durationMs: c.durationMs ?? e.durations[c.id] ?? 0,
+  });
   const out: CheckResult[] = [];
   out.push(
     checkResumedSync({
@@ -140,7 +143,8 @@ export function judge(e: LoadedEvidence): CheckResult[] {
   else {
     const acked = e.writes.filter((w) => w.outcome === 'ok' && w.node in e.usage).length;
     const c = checkResources(e.usage, acked, { maxPeakRssBytes: e.limits.resources.maxPeakRssBytes });
-    if (e.stressed.length) c.evidence['excluded'] = e.stressed.map((n) => `${n}: a stressor ran in its cgroup`);
+    if (e.stressed.length)
+      c.evidence['excluded'] = e.stressed.map((n) => `${n}: a stressor ran in its cgroup`);
     out.push(c);
   }
   out.push(checkStartup(e.coldStartsMs, e.limits.startup.maxMs));

@@ -63,11 +63,18 @@ export async function gatherEvidence(a: {
       }
     return out;
   });
-  const coldStartsMs = await timed('startup', () => dep.coldStarts(scenario.checks.startup.samples, a.signal));
+  const coldStartsMs = await timed('startup', () =>
+    dep.coldStarts(scenario.checks.startup.samples, a.signal),
+  );
   const conformance = scenario.checks.conformance
     ? await timed('conformance', () => {
         const first = dep.edges[0]!;
-        return conform({ edge: first.url, hub: dep.hubUrl, control: dep.control(first.name), patienceMs: 15_000 });
+        return conform({
+          edge: first.url,
+          hub: dep.hubUrl,
+          control: dep.control(first.name),
+          patienceMs: 15_000,
+        });
       })
     : { disabled: true as const };
   const targetChecks = dep.targetChecks ? await dep.targetChecks(a.signal) : [];
@@ -80,7 +87,11 @@ export async function gatherEvidence(a: {
     ),
     convergeMs: a.convergeMs,
     convergenceTimeoutMs: a.plan.convergenceTimeoutMs,
-    faults: a.log.faults.map((f) => ({ ...f, start: rel(f.start), end: f.end === undefined ? undefined : rel(f.end) })),
+    faults: a.log.faults.map((f) => ({
+      ...f,
+      start: rel(f.start),
+      end: f.end === undefined ? undefined : rel(f.end),
+    })),
     partitions: a.log.partitions.map((w) => ({ ...w, start: rel(w.start), end: rel(w.end) })),
     restarts: Object.fromEntries(dep.edges.map((e) => [e.name, dep.unplannedExits(e.name)])),
     uplinkBytes,

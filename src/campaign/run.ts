@@ -18,7 +18,14 @@ import { gatherEvidence } from './gather.ts';
 import { planCampaign, type Plan } from './plan.ts';
 import type { FaultRecord, LoadWindow, RunRecord } from './record.ts';
 import type { Scenario } from './scenario.ts';
-import { FaultSchedule, RunClock, RunLog, runTimeline, type Progress, type TimelineOutcome } from './timeline.ts';
+import {
+  FaultSchedule,
+  RunClock,
+  RunLog,
+  runTimeline,
+  type Progress,
+  type TimelineOutcome,
+} from './timeline.ts';
 
 export type { Progress } from './timeline.ts';
 
@@ -51,7 +58,12 @@ export interface PreparedRun {
 const stamp = (d: Date): string => d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 
 /** The campaign's request to its target: target-neutral (targets never see the scenario). */
-export function targetRequest(s: Scenario, plan: Plan, stack: StackManifest, options: TargetOptions): CampaignRequest {
+export function targetRequest(
+  s: Scenario,
+  plan: Plan,
+  stack: StackManifest,
+  options: TargetOptions,
+): CampaignRequest {
   return {
     edges: plan.nodes,
     edgeMode: s.edgeMode,
@@ -194,7 +206,18 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
         error = error ?? `revert failed: ${(e as Error).message}`;
       });
   }
-  const record = buildRecord({ p, runId, runDir, started, clock, runLog, timeline, evidence, error, interrupted: opts.signal.aborted });
+  const record = buildRecord({
+    p,
+    runId,
+    runDir,
+    started,
+    clock,
+    runLog,
+    timeline,
+    evidence,
+    error,
+    interrupted: opts.signal.aborted,
+  });
   writeFileSync(join(runDir, 'run.json'), JSON.stringify(record, null, 2));
   return { record, runDir };
 }
@@ -254,7 +277,11 @@ function buildRecord(a: {
     seed: p.plan.seed,
     target: { kind: p.target.name },
     stack: { name: p.stack.name, version: p.stack.version, file: relative(repoRoot, p.stack.file) },
-    rubric: { file: relative(repoRoot, p.scenario.paths.rubric), name: p.rubric.name, version: p.rubric.version },
+    rubric: {
+      file: relative(repoRoot, p.scenario.paths.rubric),
+      name: p.rubric.name,
+      version: p.rubric.version,
+    },
     startedAt: a.started.toISOString(),
     endedAt: new Date().toISOString(),
     nodes: [
@@ -278,7 +305,10 @@ function buildRecord(a: {
     ...(a.evidence ? { evidence: a.evidence } : {}),
     ...(a.interrupted ? { interrupted: true } : {}),
     gatesPassed:
-      error === undefined && !a.interrupted && scored.gatesPassed && checks.every((c) => c.status !== 'failed'),
+      error === undefined &&
+      !a.interrupted &&
+      scored.gatesPassed &&
+      checks.every((c) => c.status !== 'failed'),
     ...(error ? { error } : {}),
   };
 }

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { revertLastFirst } from '../core/cleanup/revert-stack.ts';
 import type { Publication } from '../checks/downlink.ts';
 import type { Window } from '../checks/offline.ts';
 import { call, edgeStatus } from '../contract/client.ts';
@@ -87,7 +88,14 @@ export class FaultSchedule {
 
   async apply(f: PlannedFault): Promise<void> {
     const now = (): number => this.log.clock.now();
-    const rec: FaultRecord = { id: f.id, kind: f.kind, node: f.node, params: f.params, start: now(), end: undefined };
+    const rec: FaultRecord = {
+      id: f.id,
+      kind: f.kind,
+      node: f.node,
+      params: f.params,
+      start: now(),
+      end: undefined,
+    };
     this.log.faults.push(rec);
     try {
       const applied = await this.dep.applyFault(
@@ -133,8 +141,14 @@ export class FaultSchedule {
 
   /** Heal: revert every fault still applied (and the instant ones' follow-ups), last first. */
   async revertAll(): Promise<void> {
-    for (const id of [...this.active.keys()].reverse()) await this.revert(id);
-    for (const a of this.instant.splice(0).reverse()) await a.revert();
+    const instant = this.instant
+      .splice(0)
+      .map((a, i) => ({ what: `instant fault ${i + 1}`, revert: () => a.revert() }));
+    const held = [...this.active.keys()].map((id) => ({
+      what: `fault ${id}`,
+      revert: () => this.revert(id),
+    }));
+    await revertLastFirst([...instant, ...held]);
   }
 }
 
@@ -213,7 +227,12 @@ export async function runTimeline(a: {
         plan.convergenceTimeoutMs + plan.loadMs,
         a.watchStop,
       );
-      log.event('config-publish', `config v${pub.publication.version} published`, undefined, pub.publication.at);
+      log.event(
+        'config-publish',
+        `config v${pub.publication.version} published`,
+        undefined,
+        pub.publication.at,
+      );
       log.publications.push(pub.publication);
       out.pubWatchers.push(pub.done);
     });

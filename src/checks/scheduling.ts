@@ -1,5 +1,4 @@
-import type { PodLatency } from '../targets/kube/pod-latency.ts';
-import type { RescheduleResult } from '../targets/kube/reschedule.ts';
+import type { PodLatency, RescheduleResult } from './kube-evidence.ts';
 import type { CheckResult } from './types.ts';
 
 /**

@@ -133,10 +133,7 @@ function addInjectCommand(program: Command, { set, signal }: Wiring): void {
   program
     .command('inject')
     .description('apply one fault to a deployed topology; revert when the time is up or on Ctrl-C')
-    .argument(
-      '<fault>',
-      `fault kind: ${Object.keys(catalogue).join(', ')}`,
-    )
+    .argument('<fault>', `fault kind: ${Object.keys(catalogue).join(', ')}`)
     .option('--node <name>', 'node to hit, e.g. edge-2')
     .option('--for <duration>', 'how long, e.g. 30s', '30s')
     .option('--param <k=v...>', 'fault parameters, e.g. --param latency=200ms --param jitter=50ms')

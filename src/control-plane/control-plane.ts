@@ -1,4 +1,5 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { revertLastFirst } from '../core/cleanup/revert-stack.ts';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -153,13 +154,8 @@ export class StartedControlPlane {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    const errors: unknown[] = [];
-    for (const p of [...this.procs].reverse()) {
-      await p.handle.revert().catch((e: unknown) => errors.push(e));
-    }
-    if (this.ownDir) await this.ownDir.revert().catch((e: unknown) => errors.push(e));
-    if (errors.length)
-      throw new TargetError(`stopping the control plane: ${String(errors[0])}`, { cause: errors[0] });
+    // kwok first, etcd last; the run's own dir after them
+    await revertLastFirst([...(this.ownDir ? [this.ownDir] : []), ...this.procs.map((p) => p.handle)]);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -32,12 +32,19 @@ export function allTargets(): Promise<TargetPlugin[]> {
 }
 
 /** Reject options the target does not take (an `--inventory` given to `--target kind` is a mistake). */
-export function checkTargetOptions(t: TargetPlugin, options: Readonly<Record<string, string | undefined>>): void {
+export function checkTargetOptions(
+  t: TargetPlugin,
+  options: Readonly<Record<string, string | undefined>>,
+): void {
   for (const [k, v] of Object.entries(options))
     if (v !== undefined && !(k in t.options))
       throw new UsageError(
         `--${k} does not apply to --target ${t.name}${
-          Object.keys(t.options).length ? ` (it takes: ${Object.keys(t.options).map((o) => `--${o}`).join(', ')})` : ''
+          Object.keys(t.options).length
+            ? ` (it takes: ${Object.keys(t.options)
+                .map((o) => `--${o}`)
+                .join(', ')})`
+            : ''
         }`,
       );
 }
@@ -61,7 +68,9 @@ export async function findDeployment(
   }
   if (!best)
     throw new UsageError(
-      runId ? `no deployment "${runId}" (see edgechaos deploy)` : 'no deployment found: run `edgechaos deploy` first',
+      runId
+        ? `no deployment "${runId}" (see edgechaos deploy)`
+        : 'no deployment found: run `edgechaos deploy` first',
     );
   return best;
 }

@@ -32,13 +32,11 @@ export type {
   UplinkShaping,
 } from '../../faults/capabilities.ts';
 
-
 export interface NodeSpec {
   name: string;
   /** Board profile name (see src/targets/local/profiles.ts) or custom limits. */
   profile?: string | BoardLimits;
 }
-
 
 export interface Topology {
   /** Edge nodes; default profile x86-edge. */

@@ -11,10 +11,7 @@ import type { RunResult } from '../../src/core/proc.ts';
 import type { FaultSurface, NodeShell } from '../../faults/capabilities.ts';
 
 /** A fake deployment that records what a fault does: plans executed without root. */
-function fakeDeployment(
-  log: string[],
-  opts: { failUndoOf?: string; failExec?: string } = {},
-): FaultSurface {
+function fakeDeployment(log: string[], opts: { failUndoOf?: string; failExec?: string } = {}): FaultSurface {
   registerReverter('test-undo', (d) => {
     const argv = d['argv'] as string[];
     log.push(`undo ${argv.join(' ')}`);

@@ -29,7 +29,8 @@ export async function deployCommand(opts: DeployOptions, signal: AbortSignal): P
   const options = { inventory: opts.inventory };
   checkTargetOptions(target, options);
   // --nodes n: edge-1..edge-n; not given: the target's default (3 local edges, every board of an inventory).
-  const given = opts.nodes !== undefined && process.argv.some((a) => a === '--nodes' || a.startsWith('--nodes='));
+  const given =
+    opts.nodes !== undefined && process.argv.some((a) => a === '--nodes' || a.startsWith('--nodes='));
   const n = Number(opts.nodes ?? '3');
   if (!Number.isInteger(n) || n < 1 || n > 200)
     throw new UsageError(`--nodes must be a whole number 1..200, got "${opts.nodes}"`);

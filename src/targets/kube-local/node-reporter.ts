@@ -59,4 +59,3 @@ export function startNodeReporter(
   void tick();
   return { stop: () => clearInterval(timer) };
 }
-

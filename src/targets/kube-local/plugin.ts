@@ -71,7 +71,12 @@ async function deployKubeLocal(req: CampaignRequest, ctx: DeployContext): Promis
   let cp: StartedControlPlane | undefined;
   let stopScheduler: () => Promise<void> = () => Promise.resolve();
   try {
-    cp = await startControlPlane({ nodes: mirrorNodes(req.edges), registry, dir: join(runDir, 'kube'), signal });
+    cp = await startControlPlane({
+      nodes: mirrorNodes(req.edges),
+      registry,
+      dir: join(runDir, 'kube'),
+      signal,
+    });
     const kwok = cp.nodeLossDriver();
     const frozen = new Map<string, CleanupHandle>();
     const nodeLoss: NodeLossDriver = {
@@ -138,4 +143,3 @@ async function deployKubeLocal(req: CampaignRequest, ctx: DeployContext): Promis
     throw err;
   }
 }
-

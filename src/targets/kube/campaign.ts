@@ -94,11 +94,7 @@ export async function kubeChecks(
 ): Promise<CheckResult[]> {
   const out: CheckResult[] = [
     {
-      ...checkSchedulingLatency(
-        side.deployed.podLatency,
-        settings.scheduling.maxP99Ms,
-        side.schedulerName,
-      ),
+      ...checkSchedulingLatency(side.deployed.podLatency, settings.scheduling.maxP99Ms, side.schedulerName),
       durationMs: side.deployed.readyMs,
     },
   ];

@@ -6,13 +6,21 @@ import { run } from '../../core/proc.ts';
 import { which } from '../../tools/find.ts';
 import type { TargetOptions, TargetPlugin } from '../plugin.ts';
 import { clusterCampaign, nodeHealthy } from './campaign.ts';
-import { containerNodeLoss, copyIntoNodes, CTR_IMPORT, kindCommands, kindPreflight, realExecutor } from './kind.ts';
+import {
+  containerNodeLoss,
+  copyIntoNodes,
+  CTR_IMPORT,
+  kindCommands,
+  kindPreflight,
+  realExecutor,
+} from './kind.ts';
 import { loadKubeConfig } from './target.ts';
 
 /** `--kubeconfig` (else $KUBECONFIG), checked to exist. */
 function kubeconfigFile(options: TargetOptions): string {
   const kubeconfig = options['kubeconfig'] ?? process.env['KUBECONFIG'];
-  if (!kubeconfig) throw new UsageError('--target kube needs a kubeconfig: --kubeconfig FILE (or $KUBECONFIG)');
+  if (!kubeconfig)
+    throw new UsageError('--target kube needs a kubeconfig: --kubeconfig FILE (or $KUBECONFIG)');
   if (!existsSync(kubeconfig)) throw new UsageError('kubeconfig not found', { file: kubeconfig });
   return kubeconfig;
 }

@@ -1,4 +1,5 @@
 import { nodeOrThrow } from '../lookup.ts';
+import { revertLastFirst } from '../../core/cleanup/revert-stack.ts';
 import type { FaultSurface } from '../../../faults/capabilities.ts';
 import { faultSurface } from '../surface.ts';
 import { randomBytes } from 'node:crypto';
@@ -335,14 +336,6 @@ export function parseAcctCounters(json: string): UplinkBytes {
 }
 
 /** Handles a deploy created, reverted last-first on teardown, every one attempted. */
-export async function revertHandles(handles: readonly CleanupHandle[]): Promise<void> {
-  const failures: { what: string; error: unknown }[] = [];
-  for (const h of [...handles].reverse()) {
-    try {
-      await h.revert();
-    } catch (error) {
-      failures.push({ what: h.what, error });
-    }
-  }
-  if (failures.length) throw new FaultRevertError(failures);
+export function revertHandles(handles: readonly CleanupHandle[]): Promise<void> {
+  return revertLastFirst(handles);
 }

@@ -9,12 +9,7 @@ import { processStartTime } from '../../core/proc.ts';
 import type { DetachedTarget } from '../plugin.ts';
 import { LocalDeployment } from './deployment.ts';
 import './reverters.ts';
-import {
-  deploymentsDir,
-  loadDeploymentState,
-  removeDeploymentState,
-  saveDeploymentState,
-} from './state.ts';
+import { deploymentsDir, loadDeploymentState, removeDeploymentState, saveDeploymentState } from './state.ts';
 import { LocalTarget } from './target.ts';
 
 /**

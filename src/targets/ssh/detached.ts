@@ -76,7 +76,9 @@ export const sshDetached: DetachedTarget = {
 
   find(runId) {
     const s = findSshState(runId);
-    return s ? { runId: s.runId, at: statSync(join(sshDeploymentsDir(), `${s.runId}.json`)).mtimeMs } : undefined;
+    return s
+      ? { runId: s.runId, at: statSync(join(sshDeploymentsDir(), `${s.runId}.json`)).mtimeMs }
+      : undefined;
   },
 
   async attach(runId, registry) {
