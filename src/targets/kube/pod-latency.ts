@@ -13,7 +13,6 @@ export interface PodTimeline {
   ready?: number;
 }
 
-
 export function quantiles(values: readonly number[]): Quantiles {
   const s = [...values].sort((a, b) => a - b);
   const r = (x: number): number => Math.round(x * 10) / 10;

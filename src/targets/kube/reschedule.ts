@@ -17,8 +17,6 @@ export interface NodeLossDriver {
   restore(node: string, opts?: { signal?: AbortSignal }): Promise<void>;
 }
 
-
-
 export interface RescheduleOptions {
   kc: KubeConfig;
   namespace: string;
