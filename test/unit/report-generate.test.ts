@@ -22,6 +22,24 @@ import {
 import { stripAnalytics } from '../../src/report/allure.ts';
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures', 'runs');
+const provenanceFixture = {
+  harnessVersion: '0.3.0',
+  gitCommit: '0123abc',
+  rubric: { name: 'edge-track', version: '2', sha256: 'aa'.repeat(32) },
+  scenarioSha256: 'bb'.repeat(32),
+  stack: {
+    name: 'reference',
+    version: '1.0.0',
+    manifestSha256: 'cc'.repeat(32),
+    images: [{ file: 'edge-agent.tar', digest: 'sha256:feed' }],
+  },
+  target: 'local',
+  host: { kernel: '6.18.0', cpuModel: 'AMD EPYC', cores: 2 },
+  node: 'v20.19.0',
+  go: 'go1.23.4',
+  seed: 20261125,
+  label: 'team <blue>',
+};
 const passing = (): RunRecord => readRunDir(join(fixtures, 'passing'));
 const failing = (): RunRecord => readRunDir(join(fixtures, 'failing'));
 
@@ -50,6 +68,19 @@ describe('report: run.json validation', () => {
   it('should accept both fixture runs', () => {
     assert.equal(passing().gatesPassed, true);
     assert.equal(failing().gatesPassed, false);
+  });
+
+  it('should accept the newer fields: not-provided statuses, gate status, provenance, interrupted', () => {
+    withTmp((dir) => {
+      const rec = JSON.parse(readFileSync(join(fixtures, 'passing', 'run.json'), 'utf8')) as RunRecord;
+      Object.assign(rec.checks[0]!, { status: 'not-provided' });
+      Object.assign(rec.score.criteria[0]!, { status: 'not-provided', points: 0 });
+      Object.assign(rec.score.criteria[0]!.gates[0]!, { status: 'not-measured' });
+      Object.assign(rec, { provenance: provenanceFixture, interrupted: false });
+      writeFileSync(join(dir, 'run.json'), JSON.stringify(rec));
+      const back = readRunDir(dir) as RunRecord & { provenance?: unknown };
+      assert.deepEqual(back.provenance, provenanceFixture);
+    });
   });
 
   it('should name the file when run.json is missing', () => {
@@ -107,9 +138,15 @@ describe('report: JUnit', () => {
       /name="conformance: [^"]*" time="0.000">\s*<skipped message="not measured: disabled in the scenario"/,
     );
     assert.match(xml, /name="criterion scheduling-latency: [^"]*" time="0.000">\s*<skipped/);
-    const top = xml.match(/<testsuites [^>]*failures="(\d+)"[^>]*skipped="(\d+)"/);
+    const top = xml.match(/<testsuites [^>]*failures="(\d+)"/);
+    const skipped = [...xml.matchAll(/<testsuite [^>]*skipped="(\d+)"/g)].reduce(
+      (a, m) => a + Number(m[1]),
+      0,
+    );
     // 2 failed checks + 2 failed gates; 1 check and 3 criteria not measured (conformance counts in both).
-    assert.deepEqual([top?.[1], top?.[2]], ['4', '5']);
+    assert.deepEqual([top?.[1], skipped], ['4', 5]);
+    // The common JUnit schema has no `skipped` on <testsuites> (validated with xmllint in report-junit-xsd).
+    assert.doesNotMatch(xml, /<testsuites [^>]*skipped=/);
     assert.match(xml, /fatal error: concurrent map writes/);
   });
 
@@ -118,6 +155,53 @@ describe('report: JUnit', () => {
     r.checks[0] = { ...r.checks[0]!, durationMs: 1534 };
     const xml = renderJUnit(r);
     assert.match(xml, new RegExp(`name="${r.checks[0].id}: [^"]*" time="1.534"`));
+  });
+
+  it('should make a gate on a metric that was not measured a skipped case, never a pass', () => {
+    const r = passing();
+    const c = r.score.criteria.find((x) => x.points === undefined)!;
+    // What the scorer records for a gate whose metric no check measured: passed, nothing measured.
+    c.gates.push({
+      gate: { metric: 'sched.p99-ms', op: '<=', value: 50, because: 'latency' },
+      measured: undefined,
+      passed: true,
+    });
+    const xml = renderJUnit(r);
+    assert.match(
+      xml,
+      new RegExp(
+        `name="gate ${c.id}: sched\\.p99-ms &lt;= 50" time="0.000">\\s*<skipped message="not measured`,
+      ),
+    );
+    // A status the record states wins: failed stays failed.
+    const g = r.score.criteria.find((x) => x.gates.length > 0 && x.points !== undefined)!;
+    Object.assign(g.gates[0]!, { status: 'failed', passed: false });
+    assert.match(renderJUnit(r), /<failure message="gate failed: image\.max\.bytes/);
+  });
+
+  it('should put the provenance into the suite properties when the record has it', () => {
+    const r = Object.assign(passing(), { provenance: provenanceFixture });
+    const xml = renderJUnit(r);
+    assert.match(xml, /<property name="provenance\.gitCommit" value="0123abc"\/>/);
+    assert.match(xml, /<property name="provenance\.stack\.image\.edge-agent\.tar" value="sha256:feed"\/>/);
+    assert.match(xml, /<property name="provenance\.label" value="team &lt;blue&gt;"\/>/);
+    assert.doesNotMatch(renderJUnit(passing()), /provenance\./);
+  });
+
+  it('should make a not-provided check and criterion failures that say they score zero', () => {
+    const r = passing();
+    Object.assign(r.checks[0]!, { status: 'not-provided', summary: 'the manifest lists no images' });
+    const c = r.score.criteria[0]!;
+    Object.assign(c, { status: 'not-provided', points: 0, reason: 'no images in the stack manifest' });
+    const xml = renderJUnit(r);
+    assert.match(
+      xml,
+      /<failure message="not provided \(scores zero\): the manifest lists no images" type="not-provided"/,
+    );
+    assert.match(
+      xml,
+      new RegExp(`<failure message="not provided, scores 0 / ${c.weight}: no images in the stack manifest"`),
+    );
   });
 
   it('should have no failures for the passing run', () => {
