@@ -21,7 +21,7 @@ export interface WriteReportsOptions {
   samples?: readonly Sample[];
   /** Generation time stamped into the HTML (default now). */
   now?: Date;
-  /** Chromium binary (default /usr/bin/chromium). */
+  /** Chromium binary (default: EDGECHAOS_CHROMIUM, /usr/bin/chromium, then google-chrome/chromium-browser on PATH). */
   chromiumPath?: string;
   signal?: AbortSignal;
 }
