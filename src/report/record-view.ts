@@ -33,7 +33,7 @@ type GateResult = CriterionResult['gates'][number];
 
 export function provenanceOf(r: RunRecord): Provenance | undefined {
   const p = (r as { provenance?: unknown }).provenance;
-  return typeof p === 'object' && p !== null ? (p) : undefined;
+  return typeof p === 'object' && p !== null ? p : undefined;
 }
 
 export function isInterrupted(r: RunRecord): boolean {

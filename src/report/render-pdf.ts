@@ -84,6 +84,9 @@ export async function launchChromium(executablePath?: string): Promise<Browser &
   });
 }
 
+/** CSS pixels across an A4 landscape page with 8 mm margins at scale 0.8: (297 − 16) mm × 96/25.4 / 0.8. */
+const pdfContentWidth = Math.floor((((297 - 16) / 25.4) * 96) / 0.8);
+
 export interface RenderedFiles {
   pdf: string;
   png: string;
@@ -112,7 +115,17 @@ export async function renderPdfAndPng(
     });
   }
   await page.screenshot({ path: out.png, fullPage: true });
+  // Lay the page out as printed (print CSS, the PDF's content width) and let the charts redraw to it
+  // before printing: otherwise they keep their screen width in a wider, two-column print layout.
   await page.emulateMedia({ media: 'print' });
+  await page.setViewportSize({ width: pdfContentWidth, height: 900 });
+  await page.evaluate(
+    () =>
+      new Promise<void>((done) => {
+        window.dispatchEvent(new Event('resize'));
+        requestAnimationFrame(() => requestAnimationFrame(() => done()));
+      }),
+  );
   await page.pdf({
     path: out.pdf,
     format: 'A4',
