@@ -138,7 +138,7 @@ ${scoreTable(r)}
 ${verdictTable(r.checks)}
 ${provenanceSection(r, evidenceFiles ?? [])}
 <h2>Load and faults over time</h2>
-<div class="legend-nodes">${charts.nodes
+<div class="legend-nodes" id="legend-nodes">${charts.nodes
     .map((n, i) => `<span><i style="background:${palette[i % palette.length]}"></i>${esc(n)}</span>`)
     .join(
       '',

@@ -25,6 +25,7 @@ const metricLabels: Record<string, string> = {
   'image.max.bytes': 'Largest image',
   'conformance.pass-ratio': 'Contract cases passed',
   'scheduling.p99-ms': 'Scheduling latency p99',
+  'reschedule.p99-ms': 'Rescheduling after node loss p99',
   'scheduling.cpu-spread': 'CPU spread across nodes',
   'scheduling.low-latency-share': 'Pods on low-latency nodes',
   'scheduling.throughput-pods-per-s': 'Scheduling throughput',
