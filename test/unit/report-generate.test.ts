@@ -409,6 +409,28 @@ describe('report: HTML shows what scores and what does not', () => {
   });
 });
 
+describe('report: an interrupted run', () => {
+  it('should say so at the top of the HTML and as a JUnit error', () => {
+    const r = Object.assign(passing(), { interrupted: true });
+    const html = renderHtmlReport({
+      record: r,
+      charts: buildChartData(r),
+      assets: chartAssets(),
+      generatedAt: 'now',
+    });
+    assert.ok(html.indexOf('id="interrupted"') < html.indexOf('id="score-table"'));
+    assert.match(
+      html,
+      /The run was interrupted:<\/strong> it is not a complete measurement and scores nothing/,
+    );
+    assert.match(
+      renderJUnit(r),
+      /<error message="the run was interrupted: it scores nothing" type="interrupted">/,
+    );
+    assert.doesNotMatch(renderJUnit(passing()), /interrupted/);
+  });
+});
+
 describe('report: sizes in binary units', () => {
   it('should format bytes as KiB/MiB/GiB everywhere', () => {
     assert.equal(formatMetric('image.max.bytes', { value: 3041106, unit: 'B' }), '2.90 MiB');
@@ -557,6 +579,32 @@ describe('report: Allure results', () => {
       assert.ok(files.includes('categories.json'));
       const exec = JSON.parse(readFileSync(join(out, 'executor.json'), 'utf8')) as { buildUrl: string };
       assert.equal(exec.buildUrl, 'https://github.com/o/r/actions/runs/9');
+    });
+  });
+
+  it('should add the provenance as parameters (kept out of the history key) and to the environment', () => {
+    withTmp((dir) => {
+      const r = Object.assign(passing(), { provenance: provenanceFixture });
+      Object.assign(r.score.criteria[0]!.gates[0]!, { status: 'not-measured' });
+      const out = writeAllureResults(dir, r, { env: {} });
+      const results = readdirSync(out)
+        .filter((f) => f.endsWith('-result.json'))
+        .map(
+          (f) =>
+            JSON.parse(readFileSync(join(out, f), 'utf8')) as {
+              name: string;
+              parameters: { name: string; value: string; excluded?: boolean }[];
+            },
+        );
+      const sync = results.find((x) => x.name.startsWith('Resumed sync'))!;
+      assert.deepEqual(
+        sync.parameters.find((p) => p.name === 'edgechaos commit'),
+        { name: 'edgechaos commit', value: '0123abc', excluded: true },
+      );
+      assert.ok(sync.parameters.some((p) => p.name === 'Image edge-agent.tar' && p.value === 'sha256:feed'));
+      const env = readFileSync(join(out, 'environment.properties'), 'utf8');
+      assert.match(env, /provenance\.gitCommit\s*=\s*0123abc/);
+      assert.match(env, /provenance\.host\.cpu\s*=\s*AMD EPYC/);
     });
   });
 
