@@ -88,7 +88,8 @@ export function renderHtmlReport({
   evidenceFiles,
 }: HtmlReportInput): string {
   const s = r.score;
-  const passed = r.gatesPassed;
+  const interrupted = isInterrupted(r);
+  const passed = r.gatesPassed && !interrupted;
   const durationS = (Date.parse(r.endedAt) - Date.parse(r.startedAt)) / 1000;
   const failedChecks = r.checks.filter((c) => {
     const st = checkStatus(c);
@@ -126,11 +127,11 @@ export function renderHtmlReport({
   <div class="score">
     <div class="big" id="score-total">${s.total.toFixed(1)} <span class="muted" style="font-size:20px">/ ${esc(s.possible)}</span></div>
     <div class="muted" id="score-percent">${s.percent.toFixed(1)}% of the measured criteria</div>
-    <div style="margin-top:8px"><span class="badge verdict ${passed ? 'pass' : 'fail'}" id="verdict">${passed ? 'PASS' : 'FAIL'}</span></div>
+    <div style="margin-top:8px"><span class="badge verdict ${passed ? 'pass' : 'fail'}" id="verdict">${interrupted ? 'INTERRUPTED' : passed ? 'PASS' : 'FAIL'}</span></div>
   </div>
 </header>
 ${r.error ? `<div class="gates"><strong>The campaign stopped early:</strong> ${esc(r.error)}</div>` : ''}
-${isInterrupted(r) ? '<div class="gates" id="interrupted"><strong>The run was interrupted:</strong> it is not a complete measurement and scores nothing.</div>' : ''}
+${interrupted ? '<div class="gates" id="interrupted"><strong>The run was interrupted:</strong> it is not a complete measurement and scores nothing.</div>' : ''}
 ${failuresFirst(r, failedChecks)}
 <h2>Score</h2>
 ${scoreTable(r)}

@@ -419,6 +419,7 @@ describe('report: an interrupted run', () => {
       generatedAt: 'now',
     });
     assert.ok(html.indexOf('id="interrupted"') < html.indexOf('id="score-table"'));
+    assert.match(html, /id="verdict">INTERRUPTED</);
     assert.match(
       html,
       /The run was interrupted:<\/strong> it is not a complete measurement and scores nothing/,
