@@ -38,7 +38,7 @@ td .norm { color:var(--muted); font-size:12px; }
 .check h3 { display:flex; gap:8px; align-items:center; }
 .kv td:first-child { color:var(--muted); width:38%; }
 .legend-nodes span { display:inline-block; margin-right:14px; } .legend-nodes i { display:inline-block; width:12px; height:12px; border-radius:2px; margin-right:4px; vertical-align:-1px; }
-.key { color:var(--muted); font-size:11px; margin-left:4px; }
+.key { color:var(--muted); font-size:11px; margin-left:4px; } .card > p:first-child { margin-top:0; }
 .gates li { margin:3px 0; } .gates .zeroed { font-weight:700; color:var(--bad); }
 .not-provided { color:var(--bad); background:var(--badbg); border:1px dashed var(--bad); }
 .reason { color:var(--bad); font-size:12px; }
