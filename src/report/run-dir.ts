@@ -96,7 +96,8 @@ export const runRecordSchema = z.object({
     z.object({
       id: z.string(),
       title: z.string(),
-      status: z.enum(['passed', 'failed', 'not-measured']),
+      // 'not-provided': the submission left the evidence out (scores zero), newer harnesses.
+      status: z.enum(['passed', 'failed', 'not-measured', 'not-provided']),
       summary: z.string(),
       metrics,
       evidence: z.record(z.string(), z.unknown()),
@@ -112,11 +113,18 @@ export const runRecordSchema = z.object({
         area: z.enum(['lightweight-images', 'edge-cloud-collaboration', 'dynamic-scheduling']),
         weight: num,
         points: num.optional(),
-        status: z.enum(['scored', 'not-measured']),
+        status: z.enum(['scored', 'not-measured', 'not-provided']),
         terms: z.array(
           z.object({ metric: z.string(), measured: metric.optional(), normalized: num.optional() }),
         ),
-        gates: z.array(z.object({ gate, measured: num.optional(), passed: z.boolean() })),
+        gates: z.array(
+          z.object({
+            gate,
+            measured: num.optional(),
+            passed: z.boolean(),
+            status: z.enum(['passed', 'failed', 'not-measured']).optional(),
+          }),
+        ),
       }),
     ),
     total: num,
