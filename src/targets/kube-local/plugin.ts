@@ -20,6 +20,7 @@ import type { NodeLossDriver } from '../kube/reschedule.ts';
 import { deployLocal } from '../local/plugin.ts';
 import type { CampaignRequest, DeployContext, TargetPlugin } from '../plugin.ts';
 import { benchCheck } from './bench-check.ts';
+import { kubeLocalDetached } from './detached.ts';
 import { startNodeReporter } from './node-reporter.ts';
 
 const log = logger('kube-local');
@@ -61,6 +62,7 @@ export const kubeLocalPlugin: TargetPlugin = {
     return Promise.resolve();
   },
   deploy: deployKubeLocal,
+  detached: kubeLocalDetached,
 };
 
 async function deployKubeLocal(req: CampaignRequest, ctx: DeployContext): Promise<CampaignDeployment> {

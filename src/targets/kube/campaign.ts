@@ -151,7 +151,7 @@ export async function kubeChecks(
  * reaches the cluster after a crash; node loss through the target's own driver.
  */
 export function kubeControl(
-  side: KubeSide,
+  side: Pick<KubeSide, 'kc' | 'kubeconfig'> & { target: { namespace: string } },
   nodeLoss: NodeLossDriver,
   k8sNode: (scenarioNode: string) => string,
 ): KubeControl {
