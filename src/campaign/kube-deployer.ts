@@ -16,7 +16,7 @@ import {
 } from '../scheduling/index.ts';
 import type { Deployment } from '../targets/types.ts';
 import { checkRescheduling, checkSchedulingBench, checkSchedulingLatency } from '../checks/scheduling.ts';
-import { notMeasured, type CheckResult } from '../checks/types.ts';
+import { notMeasured, notProvided, type CheckResult } from '../checks/types.ts';
 import type { CleanupHandle, CleanupRegistry } from '../core/cleanup/registry.ts';
 import { parseDuration } from '../core/duration.ts';
 import { logger } from '../core/logger.ts';
@@ -289,7 +289,7 @@ async function benchCheck(
   const title = 'Scheduling benchmark beside the default scheduler';
   if (stack.kube?.scheduler !== 'edge-scheduler')
     return [
-      notMeasured(
+      notProvided(
         'scheduling-bench',
         title,
         'the stack brings no scheduler of its own (stack.kube.scheduler)',

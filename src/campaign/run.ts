@@ -7,7 +7,7 @@ import { checkOffline, type Window } from '../checks/offline.ts';
 import { checkResources } from '../checks/resources.ts';
 import { checkStartup } from '../checks/startup.ts';
 import { checkResumedSync } from '../checks/sync.ts';
-import { notMeasured, type CheckResult } from '../checks/types.ts';
+import { notMeasured, notProvided, type CheckResult } from '../checks/types.ts';
 import { conform } from '../conform/suite.ts';
 import { call, edgeStatus, readLedger, type LedgerRow } from '../contract/client.ts';
 import { CleanupRegistry } from '../core/cleanup/registry.ts';
@@ -19,9 +19,9 @@ import { startLoad, type LoadResult } from '../load/run-load.ts';
 import { stats, type HttpSample, type WriteSample } from '../load/summary.ts';
 import { SampleTail } from '../load/tail.ts';
 import { loadRubric } from '../scoring/rubric.ts';
-import { score } from '../scoring/score.ts';
+import { score, scoringInput, type ScoringInput } from '../scoring/score.ts';
+import { collectProvenance } from '../record/provenance.ts';
 import { writeReports } from '../report/index.ts';
-import type { Metrics } from '../scoring/types.ts';
 import { loadStack, referenceStackFile, type StackManifest } from '../stack/manifest.ts';
 import type { AppliedFault, CampaignDeployment } from './deployment.ts';
 import { planCampaign, type Plan, type PlannedFault } from './plan.ts';
@@ -63,6 +63,8 @@ export interface RunOptions {
   deploy: Deployer;
   signal: AbortSignal;
   progress?: Progress;
+  /** Competitor label recorded in the provenance (default: the stack's name). */
+  label?: string;
   /** Write the HTML/JUnit/Allure/PDF reports into the run dir (default true). */
   reports?: boolean;
 }
@@ -320,6 +322,7 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
           ledger: runLedger,
           convergeMs,
           convergenceTimeoutMs: plan.convergenceTimeoutMs,
+          minAcknowledgedWrites: scenario.checks.minAcknowledgedWrites,
         }),
       );
       const restarts = Object.fromEntries(d.edges.map((e) => [e.name, d.unplannedExits(e.name)]));
@@ -351,9 +354,10 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
           syncedRecords: synced.length,
           payloadBytes: synced.reduce((a, w) => a + w.payloadBytes, 0),
           maxOverheadRatio: scenario.checks.syncEfficiency.maxOverheadRatio,
+          minSyncedRecords: scenario.checks.minAcknowledgedWrites,
         }),
       );
-      addCheck(checkDownlink(publications, plan.convergenceTimeoutMs));
+      addCheck(checkDownlink(publications, plan.convergenceTimeoutMs, plan.publishAt.length));
       // A node's cgroup also holds the stressors injected into it: those nodes say nothing about the agent.
       const stressed = new Set(
         plan.faults.filter((f) => f.kind === 'cpu-stress' || f.kind === 'memory-stress').map((f) => f.node),
@@ -372,6 +376,7 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
       } else {
         const c = checkResources(usage, ackedOnMeasured, {
           maxPeakRssBytes: scenario.checks.resources.maxPeakRssBytes,
+          minAcknowledgedWrites: scenario.checks.minAcknowledgedWrites,
         });
         if (stressed.size)
           c.evidence['excluded'] = [...stressed].map((n) => `${n}: a stressor ran in its cgroup`);
@@ -411,10 +416,10 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
         });
       } else
         addCheck(
-          notMeasured(
+          notProvided(
             'conformance',
             'Functional completeness: stack contract conformance',
-            'disabled in the scenario',
+            'conformance is disabled in the scenario: functional completeness is not credited',
           ),
         );
       if (d.targetChecks) addCheck(...(await d.targetChecks(opts.signal)));
@@ -438,8 +443,28 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
     Object.assign(f, { start: rel(f.start), end: f.end === undefined ? undefined : rel(f.end) });
   for (const m of [series.pending, series.cpu, series.memory])
     for (const pts of Object.values(m)) for (const p of pts) p.t = rel(p.t);
-  const metrics: Metrics = Object.assign({}, ...checks.map((c) => c.metrics)) as Metrics;
-  const scored = score(rubric, metrics);
+  const interrupted = opts.signal.aborted;
+  let input: ScoringInput;
+  try {
+    input = scoringInput(checks, { interrupted });
+  } catch (err) {
+    // two checks wrote one metric: a harness bug; keep the record, score nothing
+    error = error ?? (err as Error).message;
+    input = { metrics: {}, interrupted: true };
+  }
+  const metrics = input.metrics;
+  const scored = score(rubric, metrics, input);
+  const provenance = await collectProvenance({
+    rubric: { name: rubric.name, version: rubric.version, file: scenario.paths.rubric },
+    scenarioFile: scenario.file,
+    stack,
+    target: scenario.target.kind,
+    seed: plan.seed,
+    ...(opts.label ? { label: opts.label } : {}),
+  }).catch((e: unknown) => {
+    log.warn(`provenance incomplete: ${(e as Error).message}`);
+    return undefined;
+  });
   const record: RunRecord = {
     schema: 'edgechaos.run/v1',
     runId,
@@ -451,7 +476,13 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
     seed: plan.seed,
     target: { kind: scenario.target.kind },
     stack: { name: stack.name, version: stack.version, file: relative(repoRoot, stack.file) },
-    rubric: { file: relative(repoRoot, scenario.paths.rubric), name: rubric.name, version: rubric.version },
+    rubric: {
+      file: relative(repoRoot, scenario.paths.rubric),
+      name: rubric.name,
+      version: rubric.version,
+      data: rubric,
+    },
+    ...(provenance ? { provenance } : {}),
     startedAt: started.toISOString(),
     endedAt: new Date().toISOString(),
     nodes: [
@@ -473,6 +504,7 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
     score: scored,
     harness,
     gatesPassed: error === undefined && scored.gatesPassed && checks.every((c) => c.status !== 'failed'),
+    ...(interrupted ? { interrupted: true } : {}),
     ...(error ? { error } : {}),
   };
   writeFileSync(join(runDir, 'run.json'), JSON.stringify(record, null, 2));

@@ -129,7 +129,7 @@ const gateResultObject = z.object({
 export const gateResultSchema = z.preprocess(
   (v) =>
     v && typeof v === 'object' && !('status' in v) && 'passed' in v
-      ? { ...v, status: (v).passed === true ? 'passed' : 'failed' }
+      ? { ...v, status: v.passed === true ? 'passed' : 'failed' }
       : v,
   gateResultObject,
 );
