@@ -382,12 +382,15 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
           c.evidence['excluded'] = [...stressed].map((n) => `${n}: a stressor ran in its cgroup`);
         addCheck(c);
       }
-      addCheck(
-        checkStartup(
-          await d.coldStarts(scenario.checks.startup.samples, opts.signal),
-          scenario.checks.startup.maxMs,
-        ),
+      // A stack whose cold start never answers scores zero on start-up; the other checks still run.
+      const cold = await d.coldStarts(scenario.checks.startup.samples, opts.signal).then(
+        (samples) => ({ samples, failure: undefined }),
+        (e: unknown) => {
+          if (opts.signal.aborted) throw e;
+          return { samples: [], failure: e instanceof Error ? e.message : String(e) };
+        },
       );
+      addCheck(checkStartup(cold.samples, scenario.checks.startup.maxMs, cold.failure));
       addCheck(checkImageSize(stack.images, scenario.checks.image.maxBytes));
       if (scenario.checks.conformance) {
         const first = d.edges[0]!;

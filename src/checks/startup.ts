@@ -1,14 +1,20 @@
 import { percentile } from '../load/summary.ts';
 import { medianMetric, notProvided, type CheckResult } from './types.ts';
 
-/** Start-up: process start → first 200 from /healthz, median of N cold starts (fresh data dir each). */
-export function checkStartup(samplesMs: readonly number[], gateMs: number): CheckResult {
+/**
+ * Start-up: process start → first 200 from /healthz, median of N cold starts (fresh data dir each).
+ * No answered cold start (`failure`: why the cold starts stopped) scores zero, never "not measured".
+ */
+export function checkStartup(samplesMs: readonly number[], gateMs: number, failure?: string): CheckResult {
   const title = 'Start-up: cold start → first 200 on /healthz';
   const s = [...samplesMs].filter(Number.isFinite).sort((a, b) => a - b);
   if (s.length === 0)
-    return notProvided('startup', title, 'no cold start answered on the health endpoint', {
-      evidence: { samplesMs: [...samplesMs] },
-    });
+    return notProvided(
+      'startup',
+      title,
+      `no cold start answered on the health endpoint${failure ? `: ${failure}` : ''}`,
+      { evidence: { samplesMs: [...samplesMs], ...(failure ? { failure } : {}) } },
+    );
   const med = percentile(s, 50);
   return {
     id: 'startup',

@@ -369,6 +369,11 @@ describe('checks never pass vacuously (an edge that answers 500 to every write)'
     assert.deepEqual(r.metrics, {});
     assert.deepEqual(r.notProvided?.metrics, ['startup.edge-agent.median-ms']);
   });
+  it('should say why the cold starts stopped when the health endpoint never answered', () => {
+    const r = checkStartup([], 500, 'cold start 0: http://10.0.0.2:17100/healthz not healthy after 20 s');
+    assert.equal(r.status, 'failed');
+    assert.match(r.summary, /not healthy after 20 s/);
+  });
   it('should fail image size when the manifest names no image', () => {
     const r = checkImageSize({}, 10e6);
     assert.equal(r.status, 'failed');
