@@ -1,5 +1,6 @@
 import { describePlan, planCampaign } from '../../campaign/plan.ts';
 import type { RunRecord } from '../../campaign/record.ts';
+import { formatScore } from './score.ts';
 import { runCampaign, type Deployer, type Progress } from '../../campaign/run.ts';
 import { loadScenario } from '../../campaign/scenario.ts';
 import { kindDeployer, kubeDeployer } from '../../campaign/kube-deployer.ts';
@@ -143,11 +144,8 @@ export async function runCommand(
       );
     }
     console.log('');
-    console.log(scoreTable(record));
-    console.log(
-      `\nSCORE ${record.score.total.toFixed(1)} / ${record.score.possible} (${record.score.percent.toFixed(1)}%) over the criteria measured on this target`,
-    );
-    for (const g of record.score.failedGates) console.log(`gate failed: ${g}`);
+    // The same output as `edgechaos score`: failed gates first, formatted numbers, MB.
+    console.log(formatScore(record.score));
     if (record.harness)
       console.log(
         `harness overhead: ${(record.harness.shareOfOneCore * 100).toFixed(1)}% of one core while the load ran`,
