@@ -7,7 +7,7 @@ import { checkOffline, type Window } from '../checks/offline.ts';
 import { checkResources } from '../checks/resources.ts';
 import { checkStartup } from '../checks/startup.ts';
 import { checkResumedSync } from '../checks/sync.ts';
-import { notMeasured, notProvided, type CheckResult } from '../checks/types.ts';
+import { notMeasured, type CheckResult } from '../checks/types.ts';
 import { conform } from '../conform/suite.ts';
 import { call, edgeStatus, readLedger, type LedgerRow } from '../contract/client.ts';
 import { CleanupRegistry } from '../core/cleanup/registry.ts';
@@ -419,10 +419,10 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
         });
       } else
         addCheck(
-          notProvided(
+          notMeasured(
             'conformance',
             'Functional completeness: stack contract conformance',
-            'conformance is disabled in the scenario: functional completeness is not credited',
+            'disabled in the scenario',
           ),
         );
       if (d.targetChecks) addCheck(...(await d.targetChecks(opts.signal)));
