@@ -18,7 +18,7 @@ import { repoRoot, reportsDir } from '../core/paths.ts';
 import { startLoad, type LoadResult } from '../load/run-load.ts';
 import { stats, type HttpSample, type WriteSample } from '../load/summary.ts';
 import { SampleTail } from '../load/tail.ts';
-import { loadRubric } from '../scoring/rubric.ts';
+import { checkRubricMeasurable, loadRubric } from '../scoring/rubric.ts';
 import { score, scoringInput, type ScoringInput } from '../scoring/score.ts';
 import { collectProvenance } from '../record/provenance.ts';
 import { writeReports } from '../report/index.ts';
@@ -78,6 +78,7 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
   const plan = planCampaign(scenario, opts.seed);
   const stack = await loadStack(opts.stackFile ?? scenario.paths.stack ?? referenceStackFile);
   const rubric = await loadRubric(scenario.paths.rubric);
+  checkRubricMeasurable(rubric, scenario.target.kind, scenario.paths.rubric);
   try {
     await opts.deploy.preflight?.(plan, stack);
   } catch (err) {

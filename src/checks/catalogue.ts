@@ -170,6 +170,22 @@ function matches(pattern: string, name: string): boolean {
   return re.test(name);
 }
 
+/**
+ * Campaign targets that run a check; a check not listed runs on every target. An empty list: the
+ * check's metrics come from outside campaigns (`edgechaos bench scheduling`).
+ */
+export const checkTargets: Readonly<Record<string, readonly string[]>> = {
+  'scheduling-latency': ['kube', 'kube-local', 'kind'],
+  rescheduling: ['kube', 'kube-local', 'kind'],
+  'scheduling-bench': ['kube-local'],
+  'bench-scheduling': [],
+};
+
+/** Whether a campaign on `target` runs a check that can produce `metric`. */
+export function measurableOn(metric: string, target: string): boolean {
+  return producersOf(metric).some(({ check }) => checkTargets[check.id]?.includes(target) ?? true);
+}
+
 /** The checks that declare a metric (empty when none does). */
 export function producersOf(metric: string): { check: CheckSpec; spec: MetricSpec }[] {
   return checkCatalogue.flatMap((check) =>

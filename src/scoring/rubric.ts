@@ -1,4 +1,4 @@
-import { producersOf } from '../checks/catalogue.ts';
+import { measurableOn, producersOf } from '../checks/catalogue.ts';
 import { validate, loadConfig } from '../config/load.ts';
 import { ScenarioError } from '../core/errors.ts';
 import { rubricSchema, type Rubric } from './types.ts';
@@ -47,6 +47,18 @@ export function checkRubric(r: Rubric, file: string): Rubric {
       field: 'criteria',
     });
   return r;
+}
+
+/**
+ * Before a campaign: a rubric of which nothing can be measured on the target would score "0 / 0".
+ * Criteria the target cannot measure are fine (reported as not measured) as long as one can be.
+ */
+export function checkRubricMeasurable(r: Rubric, target: string, file: string): void {
+  if (r.criteria.some((c) => c.terms.some((t) => measurableOn(t.metric, target)))) return;
+  throw new ScenarioError(`no criterion of rubric ${r.name} can be measured on target ${target}`, {
+    file,
+    field: 'criteria',
+  });
 }
 
 /** Validate rubric data (from a file or stored in a run record); errors name `file` and the field. */

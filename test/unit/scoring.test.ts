@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { checkImageSize } from '../../src/checks/image.ts';
 import { notProvided } from '../../src/checks/types.ts';
 import { ScenarioError } from '../../src/core/errors.ts';
-import { loadRubric } from '../../src/scoring/rubric.ts';
+import { checkRubricMeasurable, loadRubric } from '../../src/scoring/rubric.ts';
 import { mergeMetrics, MetricCollisionError, notProvidedMetrics } from '../../src/scoring/merge.ts';
 import { normalize, score } from '../../src/scoring/score.ts';
 import type { Metrics, Rubric } from '../../src/scoring/types.ts';
@@ -267,6 +267,31 @@ describe('rubric validation against the check catalogue', () => {
 
   it('should reject a rubric with no criterion', async () => {
     await rejects({ name: 'x', version: '1.0', criteria: [] }, 'criteria', /.+/);
+  });
+
+  it('should reject before a campaign a rubric of which nothing can be measured on the target', async () => {
+    using dir = tempDir('rubric');
+    const file = rubricFile(dir.path, {
+      name: 'sched',
+      version: '1.0',
+      criteria: [
+        crit({
+          area: 'dynamic-scheduling',
+          terms: [{ metric: 'scheduling.p99-ms', direction: 'lower-is-better', best: 50, worst: 5000 }],
+        }),
+      ],
+    });
+    const r = await loadRubric(file);
+    assert.throws(
+      () => checkRubricMeasurable(r, 'local', file),
+      (e: unknown) =>
+        e instanceof ScenarioError &&
+        e.file === file &&
+        e.field === 'criteria' &&
+        /target local/.test(e.message),
+    );
+    checkRubricMeasurable(r, 'kube-local', file);
+    checkRubricMeasurable(await loadRubric('scenarios/rubric.ts'), 'local', 'scenarios/rubric.ts');
   });
 
   it('should reject an area-wide gate without a reason', async () => {
