@@ -123,8 +123,10 @@ export function score(rubric: Rubric, metrics: Metrics, opts: ScoreOptions = {})
         const line = `${c.id}: ${describeGate(g)} — ${g.gate.because}; ${what}`;
         failedGates.push(line);
         g.reason = g.reason ?? g.gate.because;
-        if (area && !zeroedAreas.has(c.area)) zeroedAreas.set(c.area, line);
-        if (!zeroed.has(c.id)) zeroed.set(c.id, line);
+        // the criterion says which gate zeroed it; the full line (with the rubric's reason) is in failedGates
+        const short = `${c.id}: ${describeGate(g)}${area ? ` (zeroes the whole ${c.area} area)` : ''}`;
+        if (area && !zeroedAreas.has(c.area)) zeroedAreas.set(c.area, short);
+        if (!zeroed.has(c.id)) zeroed.set(c.id, short);
       } else if (g.status === 'not-measured' && c.status !== 'not-measured') {
         unmeasuredGates.push(
           `${c.id}: ${g.gate.metric} ${g.gate.op} ${g.gate.value} not measured — ${g.gate.because}`,
