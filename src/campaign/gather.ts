@@ -1,5 +1,4 @@
 import { basename, join } from 'node:path';
-import type { NodeUsage } from '../checks/resources.ts';
 import { conform } from '../conform/suite.ts';
 import type { LedgerRow } from '../contract/client.ts';
 import type { LoadResult } from '../load/run-load.ts';
@@ -55,7 +54,7 @@ export async function gatherEvidence(a: {
     ),
   ];
   const usage = await timed('resources', async () => {
-    const out: Record<string, NodeUsage> = {};
+    const out: CampaignEvidence['usage'] = {};
     for (const e of dep.edges)
       if (!stressed.includes(e.name)) {
         const u = await dep.usage(e.name);
@@ -63,8 +62,15 @@ export async function gatherEvidence(a: {
       }
     return out;
   });
-  const coldStartsMs = await timed('startup', () =>
-    dep.coldStarts(scenario.checks.startup.samples, a.signal),
+  // A stack whose cold start never answers scores zero on start-up; the other checks still run.
+  const cold = await timed('startup', () =>
+    dep.coldStarts(scenario.checks.startup.samples, a.signal).then(
+      (samples) => ({ samples, failure: undefined }),
+      (e: unknown) => {
+        if (a.signal.aborted) throw e;
+        return { samples: [] as number[], failure: e instanceof Error ? e.message : String(e) };
+      },
+    ),
   );
   const conformance = scenario.checks.conformance
     ? await timed('conformance', () => {
@@ -97,8 +103,10 @@ export async function gatherEvidence(a: {
     uplinkBytes,
     usage,
     stressed,
+    publicationsPlanned: a.plan.publishAt.length,
     publications: a.log.publications.map((p) => ({ ...p, at: rel(p.at) })),
-    coldStartsMs,
+    coldStartsMs: cold.samples,
+    ...(cold.failure ? { coldStartError: cold.failure } : {}),
     images: a.stack.images,
     conformance,
     targetChecks,
@@ -108,6 +116,7 @@ export async function gatherEvidence(a: {
       resources: scenario.checks.resources,
       startup: scenario.checks.startup,
       image: scenario.checks.image,
+      minAcknowledgedWrites: scenario.checks.minAcknowledgedWrites,
     },
     durations,
   };

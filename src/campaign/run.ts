@@ -6,14 +6,16 @@ import { UsageError } from '../core/errors.ts';
 import { logger } from '../core/logger.ts';
 import { repoRoot, reportsDir } from '../core/paths.ts';
 import { readSamples, stats, type HttpSample, type WriteSample } from '../load/summary.ts';
-import { loadRubric } from '../scoring/rubric.ts';
+import { collectProvenance } from '../record/provenance.ts';
+import { checkRubricMeasurable, loadRubric } from '../scoring/rubric.ts';
+import { scoringInput } from '../scoring/merge.ts';
 import { score } from '../scoring/score.ts';
 import { loadStack, referenceStackFile, type StackManifest } from '../stack/manifest.ts';
 import type { CampaignDeployment } from '../targets/campaign-port.ts';
 import type { CampaignRequest, TargetOptions, TargetPlugin } from '../targets/plugin.ts';
 import { targetPlugin } from '../targets/registry.ts';
 import { converge } from './converge.ts';
-import { collectMetrics, judge, loadEvidence, type CampaignEvidence } from './evidence.ts';
+import { judge, loadEvidence, type CampaignEvidence } from './evidence.ts';
 import { gatherEvidence } from './gather.ts';
 import { planCampaign, type Plan } from './plan.ts';
 import type { FaultRecord, LoadWindow, RunRecord } from './record.ts';
@@ -43,6 +45,8 @@ export interface RunOptions {
   progress?: Progress;
   /** Where the run dir goes (default reports/<stamp>-<scenario>). */
   outDir?: string;
+  /** Competitor label recorded in the provenance (default: the stack's name). */
+  label?: string;
 }
 
 /** A run, planned and checked, before anything is created. */
@@ -90,6 +94,7 @@ export async function prepareRun(opts: RunOptions): Promise<PreparedRun> {
   const rubric = await loadRubric(scenario.paths.rubric);
   const target =
     typeof opts.target === 'object' ? opts.target : await targetPlugin(opts.target ?? scenario.target.kind);
+  checkRubricMeasurable(rubric, target.name, scenario.paths.rubric);
   const request = targetRequest(scenario, plan, stack, opts.targetOptions ?? {});
   try {
     await target.preflight(request);
@@ -218,6 +223,18 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
     error,
     interrupted: opts.signal.aborted,
   });
+  const provenance = await collectProvenance({
+    rubric: { name: p.rubric.name, version: p.rubric.version, file: scenario.paths.rubric },
+    scenarioFile: scenario.file,
+    stack,
+    target: p.target.name,
+    seed: plan.seed,
+    ...(opts.label ? { label: opts.label } : {}),
+  }).catch((e: unknown) => {
+    log.warn(`provenance incomplete: ${(e as Error).message}`);
+    return undefined;
+  });
+  if (provenance) record.provenance = provenance;
   writeFileSync(join(runDir, 'run.json'), JSON.stringify(record, null, 2));
   return { record, runDir };
 }
@@ -247,15 +264,17 @@ function buildRecord(a: {
   let error = a.error;
   // An interrupted or broken run is judged on nothing: no half-measured check scores points.
   const loaded = a.evidence && !a.interrupted ? loadEvidence(a.runDir, a.evidence) : undefined;
-  let checks = loaded ? judge(loaded) : [];
-  let metrics = {};
+  const checks = loaded ? judge(loaded) : [];
+  let input: ReturnType<typeof scoringInput>;
   try {
-    metrics = collectMetrics(checks);
+    input = scoringInput(checks, { interrupted: a.interrupted });
   } catch (err) {
+    // two checks wrote one metric: a harness bug; keep the record, score nothing
     error = error ?? (err instanceof Error ? err.message : String(err));
-    checks = [];
+    input = { metrics: {}, interrupted: true };
   }
-  const scored = score(p.rubric, metrics);
+  const metrics = input.metrics;
+  const scored = score(p.rubric, metrics, input);
   const faults: FaultRecord[] = runLog.faults.map((f) => ({
     ...f,
     start: rel(f.start),
@@ -281,6 +300,7 @@ function buildRecord(a: {
       file: relative(repoRoot, p.scenario.paths.rubric),
       name: p.rubric.name,
       version: p.rubric.version,
+      data: p.rubric,
     },
     startedAt: a.started.toISOString(),
     endedAt: new Date().toISOString(),

@@ -6,6 +6,7 @@ import type { BenchOptions } from './commands/bench.ts';
 import { catalogue } from '../../faults/catalogue.ts';
 import { targetNames } from '../targets/registry.ts';
 import { examples } from './output.ts';
+import { harnessVersion } from '../record/version.ts';
 
 /** Exit status of the action that ran (commander actions cannot return one). */
 export interface ProgramResult {
@@ -29,7 +30,7 @@ export function buildProgram(
     .description(
       'Chaos and load testing harness for edge deployments: deploy a stack, load it, break it, check it, score it.',
     )
-    .version('0.1.0')
+    .version(harnessVersion())
     .option('-v, --verbose', 'debug logging and stack traces on errors')
     .exitOverride()
     .addHelpText('after', exitCodes);
@@ -172,7 +173,7 @@ function addScoreCommand(program: Command, { set }: Wiring): void {
     .command('score')
     .description('recompute the score of a run from its stored evidence (e.g. with a newer rubric)')
     .argument('<run-dir>', 'a run directory under reports/')
-    .option('--rubric <file>', 'rubric file (default: the one the run used)')
+    .option('--rubric <file>', 'rubric file (default: the rubric stored as data in run.json)')
     .option('--json', 'print the score as JSON')
     .addHelpText(
       'after',

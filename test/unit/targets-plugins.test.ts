@@ -7,7 +7,7 @@ import { applyFault } from '../../faults/apply.ts';
 import type { FaultSurface, KubeAction } from '../../faults/capabilities.ts';
 import { catalogue, planFault, prevalidateFaults } from '../../faults/catalogue.ts';
 import { planNeeds, type PlanContext, type ResolvedFault } from '../../faults/types.ts';
-import { collectMetrics } from '../../src/campaign/evidence.ts';
+import { mergeMetrics as collectMetrics } from '../../src/scoring/merge.ts';
 import type { CheckResult } from '../../src/checks/types.ts';
 import { CleanupRegistry } from '../../src/core/cleanup/registry.ts';
 import { UsageError } from '../../src/core/errors.ts';

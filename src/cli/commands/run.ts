@@ -1,5 +1,6 @@
 import { describePlan } from '../../campaign/plan.ts';
 import type { RunRecord } from '../../campaign/record.ts';
+import { formatScore } from './score.ts';
 import { prepareRun, runCampaign, type Progress } from '../../campaign/run.ts';
 import { loadScenario } from '../../campaign/scenario.ts';
 import { ExitCode, UsageError } from '../../core/errors.ts';
@@ -163,11 +164,8 @@ function printRun(record: RunRecord, runDir: string): void {
     );
   }
   console.log('');
-  console.log(scoreTable(record));
-  console.log(
-    `\nSCORE ${record.score.total.toFixed(1)} / ${record.score.possible} (${record.score.percent.toFixed(1)}%) over the criteria measured on this target`,
-  );
-  for (const g of record.score.failedGates) console.log(`gate failed: ${g}`);
+  // The same output as `edgechaos score`: failed gates first, formatted numbers.
+  console.log(formatScore(record.score));
   if (record.harness)
     console.log(
       `harness overhead: ${(record.harness.shareOfOneCore * 100).toFixed(1)}% of one core while the load ran`,

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { checkSchedulingBench } from '../../checks/scheduling.ts';
-import { notMeasured, type CheckResult } from '../../checks/types.ts';
+import { notProvided, type CheckResult } from '../../checks/types.ts';
 import { CleanupRegistry, newRunId } from '../../core/cleanup/registry.ts';
 import { runSchedulingBench } from '../../scheduling/index.ts';
 import type { StackManifest } from '../../stack/manifest.ts';
@@ -19,7 +19,7 @@ export async function benchCheck(
   const title = 'Scheduling benchmark beside the default scheduler';
   if (stack.kube?.scheduler !== 'edge-scheduler')
     return [
-      notMeasured(
+      notProvided(
         'scheduling-bench',
         title,
         'the stack brings no scheduler of its own (stack.kube.scheduler)',
