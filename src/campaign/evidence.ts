@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { checkDownlink } from '../checks/downlink.ts';
 import { checkSyncEfficiency } from '../checks/efficiency.ts';
 import { checkImageSize } from '../checks/image.ts';
@@ -9,6 +9,7 @@ import { checkStartup } from '../checks/startup.ts';
 import { checkResumedSync } from '../checks/sync.ts';
 import { notMeasured, type CheckResult } from '../checks/types.ts';
 import type { LedgerRow } from '../contract/client.ts';
+import { ScenarioError } from '../core/errors.ts';
 import { readSamples, type HttpSample, type WriteSample } from '../load/summary.ts';
 import type { CampaignEvidence } from '../record/schema.ts';
 
@@ -28,16 +29,33 @@ export function saveLedger(runDir: string, ledger: readonly LedgerRow[]): string
   return file;
 }
 
+/** A file the evidence names, which must lie inside the run dir (run.json is data from anywhere). */
+function inside(runDir: string, file: string, field: string): string {
+  const root = resolve(runDir);
+  const path = resolve(root, file);
+  if (!path.startsWith(`${root}${sep}`))
+    throw new ScenarioError(`evidence file "${file}" is outside the run directory`, {
+      file: join(root, 'run.json'),
+      field,
+    });
+  return path;
+}
+
 /** Read a run's evidence files back (for `judge`). */
 export function loadEvidence(runDir: string, e: CampaignEvidence): LoadedEvidence {
   const samples = e.samples
-    ? readSamples(join(runDir, e.samples.file)).map((x) => ({ ...x, t: x.t + e.samples!.shiftMs }))
+    ? readSamples(inside(runDir, e.samples.file, 'evidence.samples.file')).map((x) => ({
+        ...x,
+        t: x.t + e.samples!.shiftMs,
+      }))
     : [];
   return {
     ...e,
     writes: samples.filter((s): s is WriteSample => s.type === 'write'),
     http: samples.filter((s): s is HttpSample => s.type === 'http'),
-    ledger: JSON.parse(readFileSync(join(runDir, e.ledgerFile), 'utf8')) as LedgerRow[],
+    ledger: JSON.parse(
+      readFileSync(inside(runDir, e.ledgerFile, 'evidence.ledgerFile'), 'utf8'),
+    ) as LedgerRow[],
   };
 }
 

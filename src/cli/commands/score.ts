@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import { ExitCode, ScenarioError } from '../../core/errors.ts';
+import { judge, loadEvidence } from '../../campaign/evidence.ts';
 import { loadRunRecord } from '../../record/load.ts';
 import type { RunRecord } from '../../record/schema.ts';
 import { formatMetric } from '../../report/format.ts';
@@ -28,9 +29,12 @@ async function rubricFor(runDir: string, rec: RunRecord, explicit: string | unde
 export async function rescore(runDir: string, opts: { rubric?: string } = {}): Promise<ScoreResult> {
   const rec = loadRunRecord(runDir);
   const rubric = await rubricFor(runDir, rec, opts.rubric);
-  const input = scoringInput(rec.checks, { interrupted: rec.interrupted === true });
+  // With the evidence stored, the checks are judged again by this harness's checks (newer ones may
+  // judge differently); older records are re-weighted from their stored verdicts.
+  const checks = rec.evidence && !rec.interrupted ? judge(loadEvidence(runDir, rec.evidence)) : rec.checks;
+  const input = scoringInput(checks, { interrupted: rec.interrupted === true });
   // Records written before every metric came from a check: their metrics map is the source.
-  const metrics = rec.checks.length > 0 ? input.metrics : rec.metrics;
+  const metrics = checks.length > 0 ? input.metrics : rec.metrics;
   const s = score(rubric, metrics, input);
   if (s.possible === 0 && !s.interrupted)
     throw new ScenarioError(
