@@ -28,6 +28,8 @@ export function newRunId(prefix = 'run'): string {
  * keeping going past errors. After a crash, `edgechaos cleanup` replays the journal.
  */
 export class CleanupRegistry {
+  /** Every registry of this process not yet closed, oldest first (for the forced revert on a second Ctrl-C). */
+  private static readonly live = new Set<CleanupRegistry>();
   private readonly entries = new Map<string, CleanupEntry>();
   private readonly inflight = new Map<string, Promise<void>>();
   private seq = 0;
@@ -40,7 +42,43 @@ export class CleanupRegistry {
 
   static open(runId: string, dir = stateDir()): CleanupRegistry {
     const owner = { pid: process.pid, startTime: processStartTime(process.pid) ?? '0' };
-    return new CleanupRegistry(runId, Journal.create(dir, runId, owner));
+    const r = new CleanupRegistry(runId, Journal.create(dir, runId, owner));
+    CleanupRegistry.live.add(r);
+    return r;
+  }
+
+  /**
+   * The forced path (second Ctrl-C): revert everything every open registry of this process holds,
+   * newest registry and newest entry first, with no graceful waits (SIGKILL, no grace period), not
+   * waiting for reverts already under way (e.g. a graceful one stuck on a hung process). Keeps going
+   * past errors; resolves with the failures.
+   */
+  static async forceRevertAll(): Promise<{ what: string; error: unknown }[]> {
+    const failures: { what: string; error: unknown }[] = [];
+    for (const r of [...CleanupRegistry.live].reverse()) failures.push(...(await r.forceRevert()));
+    return failures;
+  }
+
+  private async forceRevert(): Promise<{ what: string; error: unknown }[]> {
+    const failures: { what: string; error: unknown }[] = [];
+    for (const e of [...this.entries.values()].reverse()) {
+      try {
+        await reverterFor(e.kind)(e.data, { fast: true });
+        if (this.entries.delete(e.id) && !this.closed) this.journal.append({ op: 'done', id: e.id });
+        log.debug(`force-reverted ${e.what}`);
+      } catch (error) {
+        log.error(
+          `forced revert failed: ${e.what}: ${error instanceof Error ? error.message : String(error)}`,
+        );
+        failures.push({ what: e.what, error });
+      }
+    }
+    if (this.entries.size === 0 && !this.closed) {
+      this.closed = true;
+      this.journal.close(true);
+      CleanupRegistry.live.delete(this);
+    }
+    return failures;
   }
 
   get journalPath(): string {
@@ -115,6 +153,7 @@ export class CleanupRegistry {
     } finally {
       this.closed = true;
       this.journal.close(this.entries.size === 0);
+      CleanupRegistry.live.delete(this);
     }
   }
 
