@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { makeRunDir, newRunId } from '../core/run-id.ts';
 import { basename, join, relative } from 'node:path';
 import { checkDownlink, type Publication } from '../checks/downlink.ts';
 import { checkSyncEfficiency } from '../checks/efficiency.ts';
@@ -14,7 +15,7 @@ import { CleanupRegistry } from '../core/cleanup/registry.ts';
 import { sleep } from '../core/deadline.ts';
 import { UsageError } from '../core/errors.ts';
 import { logger } from '../core/logger.ts';
-import { repoRoot, reportsDir } from '../core/paths.ts';
+import { repoRoot } from '../core/paths.ts';
 import { startLoad, type LoadResult } from '../load/run-load.ts';
 import { stats, type HttpSample, type WriteSample } from '../load/summary.ts';
 import { SampleTail } from '../load/tail.ts';
@@ -89,9 +90,8 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
     throw err;
   }
   const started = new Date();
-  const runId = `ec${stamp(started).slice(4).replace('-', '')}${Math.floor(Math.random() * 100)}`;
-  const runDir = join(reportsDir(), `${stamp(started)}-${scenario.name}`);
-  mkdirSync(runDir, { recursive: true });
+  const runId = newRunId('ec', started);
+  const runDir = makeRunDir(`${stamp(started)}-${scenario.name}`);
   log.info(
     `run ${runId}: scenario ${scenario.name}, seed ${plan.seed}, stack ${stack.name}, dir ${relative(process.cwd(), runDir) || runDir}`,
   );

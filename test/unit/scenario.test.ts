@@ -55,6 +55,22 @@ describe('scenario files', () => {
     ));
   it('should reject unknown keys, naming the key', () =>
     rejectsAt({ ...base, loda: {} }, 'loda', /Unrecognized key/));
+  it('should reject a warm-up longer than 7 days, naming the field', () =>
+    rejectsAt({ ...base, warmup: '600h' }, 'warmup', /longer than the maximum of 7 days/));
+  it('should print file, line, column and message of a syntax error', async () => {
+    using dir = tempDir('scn');
+    const file = join(dir.path, 'broken.ts');
+    writeFileSync(file, "import x from 'y';\nexport default {\n  name: 'a',,\n};\n");
+    await assert.rejects(loadScenario(file), (e: unknown) => {
+      assert.ok(e instanceof ScenarioError, String(e));
+      assert.equal(e.file, `${file}:3:12`);
+      assert.equal(
+        e.describe(),
+        `${file}:3:12: scenario does not compile: Expected identifier but found ","`,
+      );
+      return true;
+    });
+  });
   it('should say when the file does not exist', async () => {
     await assert.rejects(loadScenario('/nonexistent/s.ts'), /scenario file not found/);
   });

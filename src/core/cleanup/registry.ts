@@ -18,9 +18,8 @@ export interface CleanupHandle {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-export function newRunId(prefix = 'run'): string {
-  return `${prefix}-${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`;
-}
+/** Run ids unique by construction (see run-id.ts); re-exported for the registry's callers. */
+export { newRunId } from '../run-id.ts';
 
 /**
  * The cleanup registry: every applied resource/fault is recorded in memory AND in an fsynced
