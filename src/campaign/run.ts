@@ -10,7 +10,7 @@ import { checkStartup } from '../checks/startup.ts';
 import { checkResumedSync } from '../checks/sync.ts';
 import { notMeasured, type CheckResult } from '../checks/types.ts';
 import { conform } from '../conform/suite.ts';
-import { call, edgeStatus, readLedger, type LedgerRow } from '../contract/client.ts';
+import { edgeStatus, putConfig, readLedger, type LedgerRow } from '../contract/client.ts';
 import { CleanupRegistry } from '../core/cleanup/registry.ts';
 import { sleep } from '../core/deadline.ts';
 import { UsageError } from '../core/errors.ts';
@@ -557,12 +557,9 @@ async function publishConfig(
   healedAt: (node: string) => number | undefined,
   timeoutMs: number,
 ): Promise<{ publication: Publication; done: Promise<void> }> {
-  const a = await call<{ version: number }>('PUT', `${d.hubUrl}/v1/config`, {
-    data: { model: `m-${Date.now()}`, publishedBy: 'edgechaos' },
-  });
-  if (a.status !== 200 || !a.body) throw new Error(`PUT ${d.hubUrl}/v1/config answered ${a.status}`);
+  const a = await putConfig(d.hubUrl, { model: `m-${Date.now()}`, publishedBy: 'edgechaos' });
   const at = now();
-  const publication: Publication = { version: a.body.version, at, reached: {} };
+  const publication: Publication = { version: a.version, at, reached: {} };
   const done = Promise.all(
     d.edges.map(async (e) => {
       const afterHeal = partitioned.has(e.name);
