@@ -12,7 +12,7 @@ const base = {
   name: 'x',
   nodes: [{ profile: 'rpi4' }, { profile: 'rpi-zero' }],
   duration: '30s',
-  load: { script: 'load.ts' },
+  load: { script: join(repoRoot, 'scenarios/load/steady.ts') },
 };
 
 async function loadJson(obj: unknown): Promise<unknown> {
@@ -71,6 +71,42 @@ describe('scenario files', () => {
       return true;
     });
   });
+  it('should reject an unknown board profile, naming the node', () =>
+    rejectsAt(
+      { ...base, nodes: [{ profile: 'rpi4' }, { profile: 'cray-1' }] },
+      'nodes[1].profile',
+      /unknown board profile "cray-1" \(known: rpi4, rpi-zero, jetson-nano, x86-edge/,
+    ));
+  it('should reject a subnet that is not a private range', () =>
+    rejectsAt(
+      { ...base, target: { kind: 'local', subnet: '0.0.0.0/0' } },
+      'target.subnet',
+      /subnet 0\.0\.0\.0\/0 is not a private \(RFC 1918\) range/,
+    ));
+  it('should reject a subnet without room for the run', () =>
+    rejectsAt(
+      { ...base, target: { kind: 'local', subnet: '10.9.0.0/29' } },
+      'target.subnet',
+      /has room for 0 edge nodes, not 2/,
+    ));
+  it('should reject a subnet that is not a CIDR', () =>
+    rejectsAt(
+      { ...base, target: { kind: 'local', subnet: '10.9.0.0' } },
+      'target.subnet',
+      /not an IPv4 CIDR/,
+    ));
+  it('should reject a load script that does not exist, naming the field', () =>
+    rejectsAt(
+      { ...base, load: { script: 'no-such-load.ts' } },
+      'load.script',
+      /load script .*no-such-load\.ts does not exist/,
+    ));
+  it('should reject a misspelt fault kind, naming the fault', () =>
+    rejectsAt(
+      { ...base, faults: [{ kind: 'partiton', node: 'edge-1', at: '1s', for: '2s' }] },
+      'faults[0].kind',
+      /unknown fault kind "partiton" \(known: partition, latency/,
+    ));
   it('should say when the file does not exist', async () => {
     await assert.rejects(loadScenario('/nonexistent/s.ts'), /scenario file not found/);
   });

@@ -1,4 +1,5 @@
-import { describePlan, planCampaign } from '../../campaign/plan.ts';
+import { describePlan } from '../../campaign/plan.ts';
+import { prevalidateCampaign } from '../../campaign/prevalidate.ts';
 import type { RunRecord } from '../../campaign/record.ts';
 import { runCampaign, type Deployer, type Progress } from '../../campaign/run.ts';
 import { loadScenario } from '../../campaign/scenario.ts';
@@ -74,12 +75,6 @@ export async function runCommand(
     if (!Number.isInteger(seed) || seed < 0)
       throw new UsageError(`--seed must be a non-negative integer, got ${opts.seed}`);
   }
-  if (opts.dryRun) {
-    const plan = planCampaign(scenario, seed);
-    if (opts.json) printJson({ scenario: scenario.name, plan });
-    else console.log(describePlan(scenario, plan).join('\n'));
-    return ExitCode.Pass;
-  }
   const deploy =
     opts.target === 'ssh' && opts.inventory
       ? sshDeployer(opts.inventory)
@@ -99,6 +94,17 @@ export async function runCommand(
     throw new UsageError(
       '--target ssh needs an inventory file: --inventory boards.ts (or $EDGECHAOS_INVENTORY)',
     );
+  }
+  if (opts.dryRun) {
+    // the same prevalidation as a real run (plan, stack, rubric, the target's preflight); nothing is created
+    const { plan } = await prevalidateCampaign(scenario, {
+      seed,
+      stackFile: opts.stack,
+      preflight: deploy.preflight,
+    });
+    if (opts.json) printJson({ scenario: scenario.name, plan });
+    else console.log(describePlan(scenario, plan).join('\n'));
+    return ExitCode.Pass;
   }
   scenario.target.kind = opts.target as typeof scenario.target.kind;
   const { record, runDir } = await runCampaign({
