@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { FaultRevertError } from '../errors.ts';
 import { logger } from '../logger.ts';
 import { stateDir } from '../paths.ts';
+import { sleep } from '../deadline.ts';
 import { processStartTime, spawnManaged, type ManagedProcess, type SpawnOptions } from '../proc.ts';
 import { Journal, type CleanupEntry } from './journal.ts';
 import { reverterFor } from './reverters.ts';
@@ -46,23 +47,45 @@ export class CleanupRegistry {
     return r;
   }
 
+  /** Set by the forced path: nothing new may be applied any more (add() refuses, so no effect follows). */
+  private static refusing = false;
+
   /**
    * The forced path (second Ctrl-C): revert everything every open registry of this process holds,
    * newest registry and newest entry first, with no graceful waits (SIGKILL, no grace period), not
-   * waiting for reverts already under way (e.g. a graceful one stuck on a hung process). Keeps going
-   * past errors; resolves with the failures.
+   * waiting for reverts already under way (e.g. a graceful one stuck on a hung process). From its
+   * start no new entry is accepted, so code still running (a deploy mid-way) cannot apply anything
+   * more; a second pass after `settleMs` catches effects that were journaled and still landing
+   * (a process spawning) during the first. Keeps going past errors; resolves with the failures.
    */
-  static async forceRevertAll(): Promise<{ what: string; error: unknown }[]> {
+  static async forceRevertAll(settleMs = 250): Promise<{ what: string; error: unknown }[]> {
+    CleanupRegistry.refusing = true;
+    const reverted: CleanupEntry[] = [];
+    for (const r of [...CleanupRegistry.live].reverse()) await r.forceRevert(reverted, false);
+    await sleep(settleMs);
+    // second pass: the reverted ones once more (idempotent: gone is success), then what is left
     const failures: { what: string; error: unknown }[] = [];
-    for (const r of [...CleanupRegistry.live].reverse()) failures.push(...(await r.forceRevert()));
+    for (const e of reverted) {
+      try {
+        await reverterFor(e.kind)(e.data, { fast: true });
+      } catch (error) {
+        failures.push({ what: e.what, error });
+      }
+    }
+    for (const r of [...CleanupRegistry.live].reverse()) failures.push(...(await r.forceRevert([], true)));
     return failures;
   }
 
-  private async forceRevert(): Promise<{ what: string; error: unknown }[]> {
+  /** Revert every entry at once (fast); `close`: then close, removing the journal if all are gone. */
+  private async forceRevert(
+    reverted: CleanupEntry[],
+    close: boolean,
+  ): Promise<{ what: string; error: unknown }[]> {
     const failures: { what: string; error: unknown }[] = [];
     for (const e of [...this.entries.values()].reverse()) {
       try {
         await reverterFor(e.kind)(e.data, { fast: true });
+        reverted.push(e);
         if (this.entries.delete(e.id) && !this.closed) this.journal.append({ op: 'done', id: e.id });
         log.debug(`force-reverted ${e.what}`);
       } catch (error) {
@@ -72,9 +95,9 @@ export class CleanupRegistry {
         failures.push({ what: e.what, error });
       }
     }
-    if (this.entries.size === 0 && !this.closed) {
+    if (close && !this.closed) {
       this.closed = true;
-      this.journal.close(true);
+      this.journal.close(this.entries.size === 0);
       CleanupRegistry.live.delete(this);
     }
     return failures;
@@ -87,6 +110,8 @@ export class CleanupRegistry {
   /** Record first (durably), then the caller applies the effect. */
   add(kind: string, what: string, data: Record<string, unknown>): CleanupHandle {
     if (this.closed) throw new Error(`cleanup registry ${this.runId} is closed`);
+    if (CleanupRegistry.refusing)
+      throw new Error(`interrupted: forced revert under way, not applying ${what}`);
     reverterFor(kind); // fail before anything is applied if the kind cannot be reverted
     const entry: CleanupEntry = { id: `${++this.seq}`, kind, what, data, at: new Date().toISOString() };
     this.journal.append({ op: 'add', entry });
