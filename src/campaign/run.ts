@@ -290,7 +290,11 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
         if (now() > deadline || opts.signal.aborted) break;
         await sleep(200, opts.signal).catch(() => undefined);
       }
-      await Promise.race([Promise.all(pubWatchers), sleep(Math.max(0, deadline - now()))]);
+      // the wait is cancelled once the watchers are done: a timer left behind kept the process alive
+      const idle = new AbortController();
+      const waitLeft = sleep(Math.max(0, deadline - now()), AbortSignal.any([opts.signal, idle.signal]));
+      await Promise.race([Promise.all(pubWatchers), waitLeft.catch(() => undefined)]);
+      idle.abort();
       // a short settle so that late duplicates (a resend after heal) show up in the ledger too
       await sleep(1000, opts.signal).catch(() => undefined);
       ledger = await readWholeLedger(d).catch(() => ledger);
