@@ -1,4 +1,5 @@
 import { defineScenario } from '../src/campaign/scenario.ts';
+import type { TypedFaultEntry } from '../faults/typed.ts';
 
 /** A long run for nightly CI: ramping load, repeated partitions, stress and kills across six edges. */
 export default defineScenario({
@@ -17,14 +18,14 @@ export default defineScenario({
   duration: '30m',
   load: { script: 'load/ramping.ts', env: { PEAK_RATE: '400' } },
   faults: [
-    ...Array.from({ length: 9 }, (_, i) => ({
+    ...Array.from({ length: 9 }, (_, i): TypedFaultEntry => ({
       kind: 'partition',
       node: { random: ['edge-1', 'edge-2', 'edge-3', 'edge-4', 'edge-5', 'edge-6'] },
       at: `${2 + i * 3}m`,
       for: '60s',
       params: { between: 'edge-cloud', direction: 'both' },
     })),
-    ...Array.from({ length: 5 }, (_, i) => ({
+    ...Array.from({ length: 5 }, (_, i): TypedFaultEntry => ({
       kind: 'kill',
       node: { random: ['edge-1', 'edge-3', 'edge-5'] },
       at: `${4 + i * 5}m`,

@@ -1,10 +1,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { makeRunDir, newRunId } from '../core/run-id.ts';
 import { join, relative } from 'node:path';
 import { CleanupRegistry } from '../core/cleanup/registry.ts';
 import { sleep } from '../core/deadline.ts';
 import { UsageError } from '../core/errors.ts';
 import { logger } from '../core/logger.ts';
-import { repoRoot, reportsDir } from '../core/paths.ts';
+import { repoRoot } from '../core/paths.ts';
 import { readSamples, stats, type HttpSample, type WriteSample } from '../load/summary.ts';
 import { collectProvenance } from '../record/provenance.ts';
 import { checkRubricMeasurable, loadRubric } from '../scoring/rubric.ts';
@@ -19,7 +20,7 @@ import { judge, loadEvidence, type CampaignEvidence } from './evidence.ts';
 import { gatherEvidence } from './gather.ts';
 import { planCampaign, type Plan } from './plan.ts';
 import type { FaultRecord, LoadWindow, RunRecord } from './record.ts';
-import type { Scenario } from './scenario.ts';
+import { inScenarioFile, type Scenario } from './scenario.ts';
 import {
   FaultSchedule,
   RunClock,
@@ -99,14 +100,8 @@ export async function prepareRun(opts: RunOptions): Promise<PreparedRun> {
   try {
     await target.preflight(request);
   } catch (err) {
-    // a fault that does not validate: name the scenario file
-    if (err instanceof UsageError && !err.file && err.field?.startsWith('faults['))
-      throw new UsageError(err.message, {
-        file: relative(process.cwd(), scenario.file),
-        field: err.field,
-        cause: err,
-      });
-    throw err;
+    // a fault or node that does not validate: name the scenario file
+    throw inScenarioFile(err, scenario);
   }
   return { scenario, plan, stack, rubric, target, request };
 }
@@ -120,9 +115,12 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
   const p = await prepareRun(opts);
   const { scenario, plan, stack } = p;
   const started = new Date();
-  const runId = `ec${stamp(started).slice(4).replace('-', '')}${Math.floor(Math.random() * 100)}`;
-  const runDir = opts.outDir ?? join(reportsDir(), `${stamp(started)}-${scenario.name}`);
-  mkdirSync(runDir, { recursive: true });
+  const runId = newRunId('ec', started);
+  let runDir: string;
+  if (opts.outDir) {
+    runDir = opts.outDir;
+    mkdirSync(runDir, { recursive: true });
+  } else runDir = makeRunDir(`${stamp(started)}-${scenario.name}`);
   log.info(
     `run ${runId}: scenario ${scenario.name}, target ${p.target.name}, seed ${plan.seed}, stack ${stack.name}, dir ${relative(process.cwd(), runDir) || runDir}`,
   );

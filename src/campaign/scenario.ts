@@ -1,8 +1,17 @@
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { z } from 'zod';
+import { catalogue } from '../../faults/catalogue.ts';
+import { kubeFaultKindNames, type TypedFaultEntry } from '../../faults/typed.ts';
 import { loadConfig } from '../config/load.ts';
 import { parseDuration } from '../core/duration.ts';
+import { EdgechaosError, ScenarioError } from '../core/errors.ts';
 import { repoRoot } from '../core/paths.ts';
+import { resolveProfile } from '../targets/local/profiles.ts';
+import { pickRunSubnet, runAddresses } from '../targets/local/subnet.ts';
+
+/** Every fault kind a scenario may name: the catalogue's, and the Kubernetes targets'. */
+export const scenarioFaultKinds: readonly string[] = [...Object.keys(catalogue), ...kubeFaultKindNames];
 
 const duration = z.union([z.string(), z.number()]).superRefine((v, ctx) => {
   try {
@@ -172,6 +181,34 @@ export const scenarioSchema = z
     });
     if (new Set(names).size !== names.length)
       ctx.addIssue({ code: 'custom', path: ['nodes'], message: 'node names must be unique' });
+    s.faults.forEach((f, i) => {
+      if (!scenarioFaultKinds.includes(f.kind))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['faults', i, 'kind'],
+          message: `unknown fault kind "${f.kind}" (known: ${scenarioFaultKinds.join(', ')})`,
+        });
+    });
+    // Board profiles and the subnet are checked here, before anything is created (not by the target).
+    s.nodes.forEach((n, i) => {
+      try {
+        resolveProfile(n.profile, `nodes[${i}].profile`);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', path: ['nodes', i, 'profile'], message: (e as Error).message });
+      }
+    });
+    if (s.target.subnet !== undefined) {
+      try {
+        // the run's own /24 (or the pool itself when smaller) from the pool, with room for every edge
+        runAddresses(pickRunSubnet(s.target.subnet, []), s.nodes.length);
+      } catch (e) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['target', 'subnet'],
+          message: `${(e as Error).message} (give a private range, e.g. 10.77.0.0/16, with room for a /24)`,
+        });
+      }
+    }
   });
 
 export type ScenarioInput = z.input<typeof scenarioSchema>;
@@ -181,8 +218,22 @@ export type Scenario = z.output<typeof scenarioSchema> & {
   paths: { stack: string | undefined; loadScript: string; rubric: string };
 };
 
-/** Typed helper for scenario files: editors autocomplete every field. */
-export function defineScenario(s: ScenarioInput): ScenarioInput {
+/** The board profiles of the local target's table (src/targets/local/profiles.ts; a test keeps them equal). */
+export const boardProfileNames = ['rpi4', 'rpi-zero', 'jetson-nano', 'x86-edge'] as const;
+/** A profile by name, or custom numbers: `custom:cpus=0.5,memory=512MiB[,latency=…,jitter=…,rate=…]`. */
+export type BoardProfile = (typeof boardProfileNames)[number] | `custom:${string}`;
+
+/**
+ * A scenario as a file writes it: the schema's input, with fault entries typed by kind (each kind's
+ * params; faults/typed.ts) and board profiles limited to the real table or `custom:…`.
+ */
+export type ScenarioFile = Omit<ScenarioInput, 'faults' | 'nodes'> & {
+  nodes: { name?: string; profile?: BoardProfile }[];
+  faults?: TypedFaultEntry[];
+};
+
+/** Typed helper for scenario files: editors autocomplete every field, fault kinds and their params. */
+export function defineScenario(s: ScenarioFile): ScenarioFile {
   return s;
 }
 
@@ -194,13 +245,38 @@ export async function loadScenario(file: string): Promise<Scenario> {
   const s = await loadConfig(file, scenarioSchema, 'scenario');
   const base = dirname(resolve(file));
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
-  return {
-    ...s,
-    file: resolve(file),
-    paths: {
-      stack: s.stack ? abs(s.stack) : undefined,
-      loadScript: abs(s.load.script),
-      rubric: s.rubric ? abs(s.rubric) : resolve(repoRoot, 'scenarios', 'rubric.ts'),
-    },
+  const paths = {
+    stack: s.stack ? abs(s.stack) : undefined,
+    loadScript: abs(s.load.script),
+    rubric: s.rubric ? abs(s.rubric) : resolve(repoRoot, 'scenarios', 'rubric.ts'),
   };
+  // Files the run needs later are checked now: a missing one is a configuration error before deploy.
+  const needFile = (p: string | undefined, field: string, what: string): void => {
+    if (p !== undefined && !(existsSync(p) && statSync(p).isFile()))
+      throw new ScenarioError(`${what} ${relative(process.cwd(), p) || p} does not exist`, { file, field });
+  };
+  needFile(paths.loadScript, 'load.script', 'load script');
+  needFile(paths.stack, 'stack', 'stack manifest');
+  needFile(paths.rubric, 'rubric', 'rubric');
+  return { ...s, file: resolve(file), paths };
+}
+
+/**
+ * An error from validating part of a scenario (a fault's params, a node) that names the field but not
+ * the file: the same error naming the scenario file.
+ */
+export function inScenarioFile(err: unknown, scenario: Pick<Scenario, 'file'>): unknown {
+  if (
+    err instanceof EdgechaosError &&
+    err.exitCode === 2 &&
+    !err.file &&
+    /^(faults|nodes)\[/.test(err.field ?? '')
+  )
+    return new ScenarioError(err.message, {
+      file: relative(process.cwd(), scenario.file) || scenario.file,
+      ...(err.field ? { field: err.field } : {}),
+      ...(err.node ? { node: err.node } : {}),
+      cause: err,
+    });
+  return err;
 }

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { revertLastFirst } from '../core/cleanup/revert-stack.ts';
 import type { Publication } from '../checks/downlink.ts';
 import type { Window } from '../checks/offline.ts';
-import { call, edgeStatus } from '../contract/client.ts';
+import { edgeStatus, putConfig } from '../contract/client.ts';
 import type { CleanupRegistry } from '../core/cleanup/registry.ts';
 import { sleep } from '../core/deadline.ts';
 import { startLoad, type LoadResult } from '../load/run-load.ts';
@@ -288,12 +288,9 @@ async function publishConfig(
   timeoutMs: number,
   stop: AbortSignal,
 ): Promise<{ publication: Publication; done: Promise<void> }> {
-  const a = await call<{ version: number }>('PUT', `${d.hubUrl}/v1/config`, {
-    data: { model: `m-${Date.now()}`, publishedBy: 'edgechaos' },
-  });
-  if (a.status !== 200 || !a.body) throw new Error(`PUT ${d.hubUrl}/v1/config answered ${a.status}`);
+  const a = await putConfig(d.hubUrl, { model: `m-${Date.now()}`, publishedBy: 'edgechaos' });
   const at = now();
-  const publication: Publication = { version: a.body.version, at, reached: {} };
+  const publication: Publication = { version: a.version, at, reached: {} };
   const done = Promise.all(
     d.edges.map(async (e) => {
       const afterHeal = partitioned.has(e.name);

@@ -51,10 +51,31 @@ export async function loadConfig<S extends z.ZodType>(
     } else throw new ScenarioError(`${what} must be a .ts, .js or .json file`, { file });
   } catch (err) {
     if (err instanceof ScenarioError) throw err;
+    const syntax = syntaxErrorOf(err);
+    if (syntax)
+      throw new ScenarioError(`${what} does not compile: ${syntax.message}`, {
+        file: `${syntax.file}:${syntax.line}:${syntax.column}`,
+        cause: err,
+      });
     throw new ScenarioError(
       `cannot load ${what}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
       { file, cause: err },
     );
   }
   return validate(schema, value, file);
+}
+
+/**
+ * The first error of a failed esbuild transform (tsx compiles config files with esbuild), whose
+ * message is "Transform failed with N error(s):" followed by "file:line:column: ERROR: message" lines.
+ */
+export function syntaxErrorOf(
+  err: unknown,
+): { file: string; line: number; column: number; message: string } | undefined {
+  if (!(err instanceof Error)) return undefined;
+  for (const l of err.message.split('\n')) {
+    const m = /^(.+):(\d+):(\d+): ERROR: (.+)$/.exec(l.trim());
+    if (m) return { file: m[1]!, line: Number(m[2]), column: Number(m[3]), message: m[4]! };
+  }
+  return undefined;
 }

@@ -1,17 +1,37 @@
 import { TimeoutError } from './errors.ts';
 
-/** Sleep that ends early (rejecting) when the signal aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+/**
+ * Node's timers hold a signed 32-bit millisecond count: a delay of 2^31 ms or more fires after 1 ms.
+ * Longer waits are split into chunks no longer than this.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Sleep that ends early (rejecting) when the signal aborts; waits of any length (chunked timers).
+ * `unref`: the wait alone does not keep the process alive (as AbortSignal.timeout's timer).
+ */
+export function sleep(ms: number, signal?: AbortSignal, opts: { unref?: boolean } = {}): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortReason(signal));
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
+    const end = performance.now() + Math.max(0, ms);
+    let t: NodeJS.Timeout;
+    const arm = (): void => {
+      const left = end - performance.now();
+      t = setTimeout(
+        () => {
+          if (end - performance.now() > 0 && left > MAX_TIMER_MS) return arm();
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        Math.min(Math.max(0, left), MAX_TIMER_MS),
+      );
+      if (opts.unref) t.unref();
+    };
     const onAbort = (): void => {
       clearTimeout(t);
       reject(abortReason(signal!));
     };
+    arm();
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
@@ -23,10 +43,14 @@ export function abortReason(signal: AbortSignal): Error {
 
 /** A signal that aborts when the parent aborts or after `ms`, with a TimeoutError naming `what`. */
 export function deadline(ms: number, what: string, parent?: AbortSignal): AbortSignal {
-  const timer = AbortSignal.timeout(ms);
   const mapped = new AbortController();
   const onTimeout = (): void => mapped.abort(new TimeoutError(`${what}: no result within ${ms} ms`));
-  timer.addEventListener('abort', onTimeout, { once: true });
+  if (ms <= MAX_TIMER_MS) {
+    AbortSignal.timeout(ms).addEventListener('abort', onTimeout, { once: true });
+  } else {
+    // beyond a timer's range: a chunked sleep, ended early when the parent aborts
+    sleep(ms, parent, { unref: true }).then(onTimeout, () => undefined);
+  }
   return parent ? AbortSignal.any([parent, mapped.signal]) : mapped.signal;
 }
 

@@ -4,7 +4,7 @@ import { logger } from './logger.ts';
 const log = logger('shutdown');
 
 export class InterruptedError extends EdgechaosError {
-  override readonly exitCode = ExitCode.Environment;
+  override readonly exitCode = ExitCode.Interrupted;
 }
 
 export interface Shutdown {
@@ -14,8 +14,9 @@ export interface Shutdown {
 }
 
 /**
- * First Ctrl-C (or SIGTERM): abort gracefully — the campaign's finally blocks revert faults.
- * Second: run `force` (revert what is left, quickly) and exit 130. Exit never hangs.
+ * First Ctrl-C (or SIGTERM): abort gracefully — the campaign's finally blocks revert faults, and the
+ * command ends with exit 130. Second: run `force` (revert what is left, quickly) and exit 130 at
+ * once. Exit never hangs: 10 s after the second signal the process exits whatever `force` is doing.
  */
 export function installShutdown(force: () => Promise<void>): Shutdown {
   const ac = new AbortController();
@@ -28,13 +29,13 @@ export function installShutdown(force: () => Promise<void>): Shutdown {
       return;
     }
     log.warn(`${sig} again: forcing revert and exit`);
-    const hardStop = setTimeout(() => process.exit(130), 10_000);
+    const hardStop = setTimeout(() => process.exit(ExitCode.Interrupted), 10_000);
     hardStop.unref();
     force()
       .catch((err: unknown) =>
         log.error(`forced revert: ${err instanceof Error ? err.message : String(err)}`),
       )
-      .finally(() => process.exit(130));
+      .finally(() => process.exit(ExitCode.Interrupted));
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);

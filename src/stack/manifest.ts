@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { loadConfig } from '../config/load.ts';
@@ -89,7 +89,32 @@ export async function loadStack(
           { file, field: `${r}.command[0]` },
         );
       }
+      if (exe.includes('/') && !isExecutableFile(exe))
+        throw new ScenarioError(`${exe} is not an executable file`, { file, field: `${r}.command[0]` });
+      if (!exe.includes('/') && findOnPath(exe) === undefined)
+        throw new ScenarioError(
+          `command "${exe}" is not on PATH (${process.env['PATH'] ?? ''}); give a path or install it`,
+          { file, field: `${r}.command[0]` },
+        );
     }
   }
   return m;
+}
+
+function isExecutableFile(p: string): boolean {
+  try {
+    accessSync(p, constants.X_OK);
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Where `exe` (a name without '/') would be found by execvp, or undefined. */
+export function findOnPath(exe: string, path = process.env['PATH'] ?? ''): string | undefined {
+  for (const dir of path.split(':')) {
+    const p = join(dir || '.', exe);
+    if (isExecutableFile(p)) return p;
+  }
+  return undefined;
 }

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { readJournal } from '../../src/core/cleanup/journal.ts';
+import { Journal, readJournal } from '../../src/core/cleanup/journal.ts';
+import { startKeeper } from '../../src/core/cleanup/keeper.ts';
+import { isAlive } from '../../src/core/proc.ts';
 import { CleanupRegistry } from '../../src/core/cleanup/registry.ts';
 import { registerReverter } from '../../src/core/cleanup/reverters.ts';
 import { sweep } from '../../src/core/cleanup/sweep.ts';
@@ -111,5 +114,53 @@ describe('cleanup registry', () => {
     assert.equal(applied.has('live'), true);
     const forced = await sweep({ dir: dir.path, force: true });
     assert.deepEqual(forced.runs[0]?.reverted, ['thing live']);
+  });
+
+  it("should judge a deployment's liveness by its keeper, then revert it and remove its state file", async () => {
+    using dir = tempDir('keeper');
+    // a deployment as `deploy` leaves it: resources journaled, a state file naming the journal
+    const reg = CleanupRegistry.open('dep-k1', dir.path);
+    apply(reg, 'deployed');
+    mkdirSync(join(dir.path, 'deployments'));
+    const stateFile = join(dir.path, 'deployments', 'dep-k1.json');
+    writeFileSync(stateFile, JSON.stringify({ runId: 'dep-k1', journal: reg.journalPath }));
+    const keeper = startKeeper(stateFile);
+    Journal.create(dir.path, 'dep-k1', keeper).close(false);
+    try {
+      // the keeper lives: spared, whatever else of the deployment died
+      const spared = await sweep({ dir: dir.path });
+      assert.match(spared.runs[0]?.skipped ?? '', new RegExp(`pid ${keeper.pid}\\) is still running`));
+      assert.equal(applied.has('deployed'), true);
+      assert.equal(existsSync(stateFile), true);
+      // the keeper is gone (kill -9, reboot): reverted, journal and state file removed
+      process.kill(keeper.pid, 'SIGKILL');
+      for (let i = 0; i < 100 && isAlive(keeper); i++) await new Promise((r) => setTimeout(r, 20));
+      const rep = await sweep({ dir: dir.path });
+      assert.deepEqual(rep.runs[0]?.reverted, ['thing deployed']);
+      assert.equal(applied.has('deployed'), false);
+      assert.equal(existsSync(reg.journalPath), false);
+      assert.deepEqual(rep.removedStateFiles, [stateFile]);
+      assert.equal(existsSync(stateFile), false);
+    } finally {
+      try {
+        process.kill(keeper.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  });
+
+  it('should remove a state file whose deployment is gone, and keep one whose journal exists', async () => {
+    using dir = tempDir('orphan');
+    mkdirSync(join(dir.path, 'deployments'));
+    const orphan = join(dir.path, 'deployments', 'dep-gone.json');
+    writeFileSync(orphan, JSON.stringify({ runId: 'dep-gone', journal: join(dir.path, 'dep-gone.journal') }));
+    const live = join(dir.path, 'deployments', 'dep-live.json');
+    writeFileSync(live, JSON.stringify({ runId: 'dep-live', journal: join(dir.path, 'dep-live.journal') }));
+    writeFileSync(join(dir.path, 'dep-live.journal'), '');
+    const rep = await sweep({ dir: dir.path, runId: 'none' });
+    assert.deepEqual(rep.removedStateFiles, [orphan]);
+    assert.equal(existsSync(orphan), false);
+    assert.equal(existsSync(live), true);
   });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatDuration, parseDuration } from '../../src/core/duration.ts';
+import { deadline, sleep } from '../../src/core/deadline.ts';
+import { formatDuration, MAX_DURATION_MS, parseDuration } from '../../src/core/duration.ts';
 import { UsageError } from '../../src/core/errors.ts';
 
 describe('parseDuration', () => {
@@ -25,5 +26,50 @@ describe('parseDuration', () => {
     assert.equal(formatDuration(12), '12ms');
     assert.equal(formatDuration(1500), '1.50s');
     assert.equal(formatDuration(90_000), '1m30s');
+  });
+});
+
+describe('duration bounds', () => {
+  it('should reject a duration longer than 7 days, naming the field and the maximum', () => {
+    assert.throws(
+      () => parseDuration('600h', '--for'),
+      (e: Error) => {
+        assert.ok(e instanceof UsageError);
+        assert.match(e.message, /--for: "600h" is longer than the maximum of 7 days \(168h\)/);
+        return true;
+      },
+    );
+    assert.throws(() => parseDuration(2 ** 31, 'warmup'), /warmup: 2147483648 ms is longer than the maximum/);
+    assert.throws(() => parseDuration(String(2 ** 31), 'x'), UsageError);
+  });
+  it('should accept exactly 7 days', () => assert.equal(parseDuration('168h'), MAX_DURATION_MS));
+});
+
+describe('sleep', () => {
+  it('should not end early for a wait longer than a timer can hold (2^31 ms and more)', async () => {
+    const ac = new AbortController();
+    let ended = false;
+    const p = sleep(2 ** 31 + 5_000, ac.signal).then(
+      () => (ended = true),
+      () => undefined,
+    );
+    // A timer of 2^31 ms or more overflows and fires after 1 ms: give it ample time to do so.
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(ended, false, 'the sleep ended at once');
+    ac.abort(new Error('test over'));
+    await p;
+  });
+  it('should end a long deadline only when its parent aborts', async () => {
+    const parent = new AbortController();
+    const sig = deadline(2 ** 31 + 5_000, 'long wait', parent.signal);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(sig.aborted, false, 'the deadline fired at once');
+    parent.abort(new Error('done'));
+    assert.equal(sig.aborted, true);
+  });
+  it('should still end short sleeps on time', async () => {
+    const t0 = performance.now();
+    await sleep(20);
+    assert.ok(performance.now() - t0 >= 19);
   });
 });

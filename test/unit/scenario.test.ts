@@ -12,7 +12,7 @@ const base = {
   name: 'x',
   nodes: [{ profile: 'rpi4' }, { profile: 'rpi-zero' }],
   duration: '30s',
-  load: { script: 'load.ts' },
+  load: { script: join(repoRoot, 'scenarios/load/steady.ts') },
 };
 
 async function loadJson(obj: unknown): Promise<unknown> {
@@ -55,6 +55,58 @@ describe('scenario files', () => {
     ));
   it('should reject unknown keys, naming the key', () =>
     rejectsAt({ ...base, loda: {} }, 'loda', /Unrecognized key/));
+  it('should reject a warm-up longer than 7 days, naming the field', () =>
+    rejectsAt({ ...base, warmup: '600h' }, 'warmup', /longer than the maximum of 7 days/));
+  it('should print file, line, column and message of a syntax error', async () => {
+    using dir = tempDir('scn');
+    const file = join(dir.path, 'broken.ts');
+    writeFileSync(file, "import x from 'y';\nexport default {\n  name: 'a',,\n};\n");
+    await assert.rejects(loadScenario(file), (e: unknown) => {
+      assert.ok(e instanceof ScenarioError, String(e));
+      assert.equal(e.file, `${file}:3:12`);
+      assert.equal(
+        e.describe(),
+        `${file}:3:12: scenario does not compile: Expected identifier but found ","`,
+      );
+      return true;
+    });
+  });
+  it('should reject an unknown board profile, naming the node', () =>
+    rejectsAt(
+      { ...base, nodes: [{ profile: 'rpi4' }, { profile: 'cray-1' }] },
+      'nodes[1].profile',
+      /unknown board profile "cray-1" \(known: rpi4, rpi-zero, jetson-nano, x86-edge/,
+    ));
+  it('should reject a subnet that is not a private range', () =>
+    rejectsAt(
+      { ...base, target: { kind: 'local', subnet: '0.0.0.0/0' } },
+      'target.subnet',
+      /subnet 0\.0\.0\.0\/0 is not a private \(RFC 1918\) range/,
+    ));
+  it('should reject a subnet without room for the run', () =>
+    rejectsAt(
+      { ...base, target: { kind: 'local', subnet: '10.9.0.0/29' } },
+      'target.subnet',
+      /has room for 0 edge nodes, not 2/,
+    ));
+  it('should reject a subnet that is not a CIDR', () =>
+    rejectsAt(
+      { ...base, target: { kind: 'local', subnet: '10.9.0.0' } },
+      'target.subnet',
+      /not an IPv4 CIDR/,
+    ));
+  it('should reject a load script that does not exist, naming the field', () =>
+    rejectsAt(
+      { ...base, load: { script: 'no-such-load.ts' } },
+      'load.script',
+      /load script .*no-such-load\.ts does not exist/,
+    ));
+  it('should reject a misspelt fault kind, naming the fault', () =>
+    rejectsAt(
+      { ...base, faults: [{ kind: 'partiton', node: 'edge-1', at: '1s', for: '2s' }] },
+      'faults[0].kind',
+      /unknown fault kind "partiton" \(known: partition, latency/,
+    ));
   it('should say when the file does not exist', async () => {
     await assert.rejects(loadScenario('/nonexistent/s.ts'), /scenario file not found/);
   });

@@ -8,7 +8,15 @@ import { isAlive, killGroup, pidsWithToken, run, type ProcessIdentity } from '..
  * How to revert each kind of entry, from its data alone (so a different process can do it after a crash).
  * Every reverter is idempotent: reverting something already gone is success.
  */
-export type Reverter = (data: Record<string, unknown>) => Promise<void>;
+export type Reverter = (data: Record<string, unknown>, opts?: RevertOptions) => Promise<void>;
+
+export interface RevertOptions {
+  /**
+   * The forced path (second Ctrl-C): no graceful waits — processes get SIGKILL at once instead of
+   * SIGTERM and a grace period. Reverters without a graceful step ignore it.
+   */
+  fast?: boolean;
+}
 
 const str = (d: Record<string, unknown>, k: string): string => {
   const v = d[k];
@@ -30,7 +38,7 @@ async function tolerant(argv: string[]): Promise<void> {
  * Kill a process we started, and everything it spawned: found by the cleanup token in their
  * environment (recorded before the spawn), and by pid + start time when known.
  */
-async function revertProcess(d: Record<string, unknown>): Promise<void> {
+async function revertProcess(d: Record<string, unknown>, opts: RevertOptions = {}): Promise<void> {
   const token = typeof d['token'] === 'string' ? d['token'] : undefined;
   const ident: ProcessIdentity | undefined =
     typeof d['pid'] === 'number' && typeof d['startTime'] === 'string'
@@ -43,8 +51,10 @@ async function revertProcess(d: Record<string, unknown>): Promise<void> {
   };
   let pids = live();
   if (pids.length === 0) return;
-  for (const p of pids) killGroup(p, 'SIGTERM');
-  for (let i = 0; i < 30 && (pids = live()).length; i++) await sleep(50);
+  if (!opts.fast) {
+    for (const p of pids) killGroup(p, 'SIGTERM');
+    for (let i = 0; i < 30 && (pids = live()).length; i++) await sleep(50);
+  }
   for (const p of pids) killGroup(p, 'SIGKILL');
   // 10 s: a process at its cgroup's memory limit can take seconds to exit after SIGKILL (its
   // pages are reclaimed first); 3 s was once too short in CI (the memory-stress fault's revert).

@@ -5,7 +5,7 @@ import { CleanupRegistry, newRunId } from '../../core/cleanup/registry.ts';
 import { sweep } from '../../core/cleanup/sweep.ts';
 import { UsageError } from '../../core/errors.ts';
 import { reportsDir, stateDir } from '../../core/paths.ts';
-import { processStartTime } from '../../core/proc.ts';
+import { startKeeper } from '../../core/cleanup/keeper.ts';
 import type { DetachedDeployment, DetachedRequest, DetachedTarget } from '../plugin.ts';
 import { LocalDeployment } from './deployment.ts';
 import './reverters.ts';
@@ -53,15 +53,10 @@ export async function deployDetachedLocal(
   }
   const ms = Math.round(performance.now() - t0);
   const file = saveDeploymentState(dep.state);
-  // This command exits now; the deployment lives on in its processes. Hand the journal over to the
-  // deployment's toxiproxy server, so `edgechaos cleanup` spares a deployment that is still running
-  // (and removes it once its processes are gone); `edgechaos destroy` removes it either way.
-  const keeper = dep.state.toxiproxyPid;
-  const keeperStart = keeper === undefined ? undefined : processStartTime(keeper);
-  if (keeper !== undefined && keeperStart !== undefined)
-    Journal.create(dirname(registry.journalPath), runId, { pid: keeper, startTime: keeperStart }).close(
-      false,
-    );
+  // This command exits now; the deployment lives on in its processes. Hand the journal over to a
+  // keeper that lives as long as the state file, so `edgechaos cleanup` spares a deployment in use
+  // (whichever of its processes died) and reverts it once the keeper is gone; `destroy` either way.
+  Journal.create(dirname(registry.journalPath), runId, startKeeper(file, `ec-keeper-${runId}`)).close(false);
   // The registry is deliberately left open (not closed = not reverted): the journal keeps every
   // resource for `edgechaos destroy`; the processes run detached.
   return {
