@@ -77,7 +77,10 @@ describe('report: run.json validation', () => {
   it('should accept the newer fields: not-provided statuses, gate status, provenance, interrupted', () => {
     withTmp((dir) => {
       const rec = JSON.parse(readFileSync(join(fixtures, 'passing', 'run.json'), 'utf8')) as RunRecord;
-      Object.assign(rec.checks[0]!, { status: 'not-provided' });
+      Object.assign(rec.checks[0]!, {
+        status: 'failed',
+        notProvided: { reason: 'no images in the manifest', metrics: ['image.max.bytes'] },
+      });
       Object.assign(rec.score.criteria[0]!, { status: 'not-provided', points: 0 });
       Object.assign(rec.score.criteria[0]!.gates[0]!, { status: 'not-measured' });
       Object.assign(rec, { provenance: provenanceFixture, interrupted: false });
@@ -402,7 +405,7 @@ describe('report: HTML shows what scores and what does not', () => {
       );
       assert.match(
         html,
-        /<a href="load\/samples\.jsonl">Load samples<\/a> <span class="muted mono">load\/samples\.jsonl · 3\.00 MiB/,
+        /<a href="load\/samples\.jsonl">Load samples<\/a> <span class="muted mono">load\/samples\.jsonl · 3\.15 MB/,
       );
       assert.match(html, /<a href="report\.pdf">PDF report<\/a>/);
     });
@@ -432,22 +435,22 @@ describe('report: an interrupted run', () => {
   });
 });
 
-describe('report: sizes in binary units', () => {
-  it('should format bytes as KiB/MiB/GiB everywhere', () => {
-    assert.equal(formatMetric('image.max.bytes', { value: 3041106, unit: 'B' }), '2.90 MiB');
+describe('report: sizes in decimal units, as the track states its limits', () => {
+  it('should format bytes as kB/MB/GB everywhere', () => {
+    assert.equal(formatMetric('image.max.bytes', { value: 3041106, unit: 'B' }), '3.04 MB');
     assert.equal(formatMetric('sync.bytes-per-record', { value: 427, unit: 'B' }), '427 B');
-    assert.equal(formatMetric('x.bytes', { value: 2048, unit: 'B' }), '2.00 KiB');
-    assert.equal(formatMetric('x', { value: 7.7, unit: 'MB' }), '7.34 MiB');
-    assert.equal(formatMetric('x', { value: 1.5, unit: 'GiB' }), '1.50 GiB');
+    assert.equal(formatMetric('x.bytes', { value: 2048, unit: 'B' }), '2.05 kB');
+    assert.equal(formatMetric('x', { value: 7.7, unit: 'MB' }), '7.70 MB');
+    assert.equal(formatMetric('x', { value: 1.5, unit: 'GiB' }), '1.61 GB');
     const html = renderHtmlReport({
       record: passing(),
       charts: buildChartData(passing()),
       assets: chartAssets(),
       generatedAt: 'now',
     });
-    assert.match(html, /data-metric="image\.max\.bytes" data-value="3041106">2\.90 MiB</);
-    // Evidence sizes too: uplink bytes per edge as a table in KiB.
-    assert.match(html, /<tr><td>edge-1<\/td><td>380\.60 KiB<\/td><\/tr>/);
+    assert.match(html, /data-metric="image\.max\.bytes" data-value="3041106">3\.04 MB</);
+    // Evidence sizes too: uplink bytes per edge as a table in kB.
+    assert.match(html, /<tr><td>edge-1<\/td><td>389\.74 kB<\/td><\/tr>/);
   });
 
   it('should print byte deltas of a comparison in the same units', () => {
@@ -455,7 +458,7 @@ describe('report: sizes in binary units', () => {
     const bRec = passing();
     bRec.metrics['image.max.bytes'] = { ...bRec.metrics['image.max.bytes']!, value: 3041106 + 2 * 1048576 };
     const cmp = compareRuns([a, { label: 'b', dir: 'b', record: bRec }]);
-    assert.match(renderComparisonText(cmp), /image\.max\.bytes\s+2\.90 MiB\s+4\.90 MiB \(\+2\.00 MiB/);
+    assert.match(renderComparisonText(cmp), /image\.max\.bytes\s+3\.04 MB\s+5\.14 MB \(\+2\.10 MB/);
   });
 });
 
