@@ -18,6 +18,7 @@ import type {
   UplinkProxy,
 } from '../types.ts';
 import './reverters.ts';
+import { runNodeContainer, signalContainer, signalsInit } from './oci/node.ts';
 import { NetnsShell } from './shell.ts';
 import type { LocalDeploymentState } from './state.ts';
 import type { LocalNodeState } from './topology-plan.ts';
@@ -115,11 +116,13 @@ export class LocalDeployment implements Deployment {
     mkdirSync(n.dataDir, { recursive: true });
     mkdirSync(dirname(n.logFile), { recursive: true });
     const env: NodeJS.ProcessEnv = { ...process.env, ...n.env };
-    const proc = await spawnManaged(n.argv, {
-      env,
-      logFile: n.logFile,
-      token: `${this.token(node)}.${randomBytes(3).toString('hex')}`,
-    });
+    const proc = n.oci
+      ? await runNodeContainer(n.oci, n.dataDir, n.logFile, this.token(node)) // runtime oci
+      : await spawnManaged(n.argv, {
+          env,
+          logFile: n.logFile,
+          token: `${this.token(node)}.${randomBytes(3).toString('hex')}`,
+        });
     proc.child.unref();
     void proc.exited.then((e) => {
       const exp = this.expected.get(node) ?? 0;
@@ -153,6 +156,8 @@ export class LocalDeployment implements Deployment {
     const pids = this.stackPids(node);
     if (sig === 'SIGKILL' || sig === 'SIGTERM' || sig === 'SIGINT')
       this.expected.set(node, (this.expected.get(node) ?? 0) + 1);
+    const oci = this.local(node).oci;
+    if (oci && signalsInit(sig)) return signalContainer(oci, sig); // to the container's init, as docker stop
     let n = 0;
     for (const p of pids) if (killGroup(p, sig)) n++;
     return Promise.resolve(n);
