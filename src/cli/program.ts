@@ -32,6 +32,11 @@ export function buildProgram(
     .exitOverride()
     .addHelpText('after', exitCodes);
   const set = (p: Promise<number>): Promise<void> => p.then((c) => void (result.code = c));
+  // --runtime oci|process (local target): read by src/targets/local/oci/node.ts
+  program.hook('preAction', (_p, cmd) => {
+    const r = cmd.opts<{ runtime?: string }>().runtime;
+    if (r) process.env['EDGECHAOS_RUNTIME'] = r;
+  });
 
   program
     .command('run')
@@ -52,6 +57,7 @@ export function buildProgram(
     .option('--kubeconfig <file>', '--target kube: the cluster (default $KUBECONFIG)')
     .option('--context <name>', "--target kube: kubeconfig context (default: the file's current one)")
     .option('--kind-image <image>', "--target kind: kindest/node image (default: kind's own)")
+    .addOption(runtimeOption())
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
@@ -89,6 +95,7 @@ export function buildProgram(
     )
     .option('--subnet <cidr>', "private range to take the run's /24 from (local target)", '10.77.0.0/16')
     .option('--edge-mode <mode>', 'EDGE_MODE of the edge agents: auto, online, offline', 'auto')
+    .addOption(runtimeOption())
     .option('--inventory <file>', '--target ssh: the boards inventory (default $EDGECHAOS_INVENTORY)')
     .addHelpText(
       'after',
@@ -277,4 +284,11 @@ export function buildProgram(
     );
 
   return program;
+}
+
+function runtimeOption(): Option {
+  return new Option(
+    '--runtime <runtime>',
+    'local target: run the stack from its images as runc containers (oci, the default when the manifest names an image for the role) or as processes',
+  ).choices(['oci', 'process']);
 }
