@@ -71,7 +71,7 @@ export async function runContainer(
 ): Promise<ManagedProcess> {
   const root = opts.root ?? runcRoot;
   mkdirSync(root, { recursive: true, mode: 0o700 });
-  await deleteContainer(id, root);
+  if (existsSync(join(root, id))) await deleteContainer(id, root);
   return spawnManaged([runcBin(), '--root', root, 'run', '--bundle', bundle, id], {
     logFile: opts.logFile,
     token: opts.token,

@@ -35,7 +35,7 @@ export interface UnpackedImage {
 export async function unpackImage(archive: string, cacheDir: string): Promise<UnpackedImage> {
   if (!existsSync(archive))
     throw new ScenarioError(`image archive ${archive} does not exist (build the stack)`, { file: archive });
-  const config = imageConfig(archive);
+  const config = cachedConfig(archive);
   const dir = join(cacheDir, config.id.replace(':', '-'));
   const rootfs = join(dir, 'rootfs');
   if (existsSync(rootfs)) return { config, rootfs, unpackMs: 0, cached: true };
@@ -52,6 +52,19 @@ export async function unpackImage(archive: string, cacheDir: string): Promise<Un
     rmSync(tmp, { recursive: true, force: true });
   }
   return { config, rootfs, unpackMs: Math.round((performance.now() - t0) * 10) / 10, cached: false };
+}
+
+const configs = new Map<string, { key: string; config: ImageConfig }>();
+
+/** imageConfig, read once per archive version (path, size, mtime): the warm path does not re-read the tar. */
+function cachedConfig(archive: string): ImageConfig {
+  const st = statSync(archive);
+  const key = `${st.size}:${st.mtimeMs}:${st.ino}`;
+  const hit = configs.get(archive);
+  if (hit?.key === key) return hit.config;
+  const config = imageConfig(archive);
+  configs.set(archive, { key, config });
+  return config;
 }
 
 /** `crane export - - < archive | tar -x -C dir` without a shell. */
