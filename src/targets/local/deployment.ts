@@ -1,6 +1,6 @@
 import { nodeOrThrow } from '../lookup.ts';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { CleanupHandle, CleanupRegistry } from '../../core/cleanup/registry.ts';
@@ -143,7 +143,7 @@ export class LocalDeployment implements Deployment {
       ),
       proc.exited.then((e) => {
         throw new TargetError(
-          `${node}: stack process exited (${e.code ?? e.signal}) before it was healthy; see ${n.logFile}`,
+          `${node}: stack ${n.oci ? `container (image ${n.oci.image})` : 'process'} exited (${e.code ?? e.signal}) before it was healthy: ${logTail(n.logFile)}; see ${n.logFile}`,
           {
             node,
           },
@@ -318,6 +318,18 @@ export class LocalDeployment implements Deployment {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.teardown();
+  }
+}
+
+/** The last non-empty line of a log (the reason a stack gave up), shortened. */
+function logTail(file: string): string {
+  try {
+    const lines = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim());
+    return (lines.at(-1) ?? 'no output').slice(0, 300);
+  } catch {
+    return 'no log';
   }
 }
 
