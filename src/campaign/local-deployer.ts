@@ -7,6 +7,7 @@ import { sleep } from '../core/deadline.ts';
 import { TargetError, UsageError } from '../core/errors.ts';
 import { isKubeFault } from '../targets/kube/campaign-faults.ts';
 import { LocalTarget } from '../targets/local/index.ts';
+import { ociColdStarts } from '../targets/local/oci/startup.ts';
 import type { Deployment } from '../targets/types.ts';
 import type { StackManifest } from '../stack/manifest.ts';
 import type { AppliedFault, CampaignDeployment } from './deployment.ts';
@@ -88,6 +89,8 @@ export function campaignPort(dep: Deployment, stack: StackManifest, runDir: stri
     },
     unplannedExits: (node) => dep.exits().filter((e) => e.node === node && !e.expected).length,
     async coldStarts(samples, signal) {
+      const oci = ociColdStarts(dep, stack, samples, signal); // containers: src/targets/local/oci
+      if (oci) return oci;
       // A fresh agent (new data dir, its own port, offline so it needs no cloud) on the first edge, inside
       // that board's cgroup: process start → first 200 on /healthz, as the client side sees it.
       const edge = dep.edges[0]!;

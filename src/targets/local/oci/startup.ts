@@ -4,7 +4,7 @@ import type { CleanupRegistry } from '../../../core/cleanup/registry.ts';
 import { sleep } from '../../../core/deadline.ts';
 import { TargetError } from '../../../core/errors.ts';
 import type { StackManifest } from '../../../stack/manifest.ts';
-import type { LocalDeployment } from '../deployment.ts';
+import { LocalDeployment } from '../deployment.ts';
 import { bundleFor, roleImage, runNodeContainer } from './node.ts';
 import { containerId, runcRoot } from './runtime.ts';
 import { unpackImage } from './unpack.ts';
@@ -156,4 +156,39 @@ export function writeStartupEvidence(
     ),
   );
   return file;
+}
+
+/**
+ * The campaign's start-up samples when the deployment runs its edges as containers (else undefined).
+ * The start-up check judges warm starts (the image already unpacked, as on a board whose engine has
+ * pulled it: container created → first 200); cold starts (image archive → fresh unpack → container →
+ * first 200) and the unpack times are measured beside them and written, with the image's uncompressed
+ * size and layer count, to `<runDir>/oci-startup.json`.
+ */
+export function ociColdStarts(
+  dep: unknown,
+  stack: StackManifest,
+  samples: number,
+  signal?: AbortSignal,
+): Promise<number[]> | undefined {
+  if (!(dep instanceof LocalDeployment)) return undefined;
+  const d = dep;
+  const edge = d.edges[0]?.name;
+  if (!edge || !d.local(edge).oci) return undefined;
+  return (async () => {
+    const { CleanupRegistry, newRunId } = await import('../../../core/cleanup/registry.ts');
+    await using reg = CleanupRegistry.open(newRunId('coldstart'));
+    const o = { samples, registry: reg, edge, ...(signal ? { signal } : {}) };
+    const cold = await measureStarts(d, stack, 'container-cold', o);
+    const warm = await measureStarts(d, stack, 'container-warm', { ...o, portBase: 17100 + samples });
+    const { imageConfig } = await import('../../../images/archive.ts');
+    const cfg = imageConfig(d.local(edge).oci!.image);
+    writeStartupEvidence(d.runDir, [cold, warm], {
+      image: cfg.file,
+      layerCount: cfg.layerCount,
+      uncompressedBytes: cfg.uncompressedBytes,
+      compressedBytes: cfg.compressedBytes,
+    });
+    return warm.ms;
+  })();
 }
