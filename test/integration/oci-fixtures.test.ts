@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -11,6 +11,7 @@ import { loadStack, type StackManifest } from '../../src/stack/manifest.ts';
 import type { LocalDeployment } from '../../src/targets/local/deployment.ts';
 import { LocalTarget } from '../../src/targets/local/target.ts';
 import { which } from '../../src/tools/find.ts';
+import { runcRoot } from '../../src/targets/local/oci/runtime.ts';
 import { tempDir } from '../helpers/temp.ts';
 import { cli, ociTraces } from './oci-helpers.ts';
 
@@ -127,5 +128,52 @@ describe('broken images fail the right check, with evidence', () => {
       assert.equal(good.killed, false, `the reference agent exits on SIGTERM within the grace (${good.how})`);
       for (const id of [bad.runId, good.runId]) assert.deepEqual(ociTraces(id), []);
     });
+  });
+});
+
+describe('OOM kills inside the board limit', () => {
+  before(buildFixtures);
+
+  it('should count an OOM kill of a container process in the node stats (cgroup v1 counts it in the child memcg only)', async () => {
+    using dir = tempDir('oci-oom');
+    using state = tempDir('oci-oom-state');
+    const prev = process.env['EDGECHAOS_STATE_DIR'];
+    process.env['EDGECHAOS_STATE_DIR'] = state.path;
+    const runId = newRunId('ocioom');
+    try {
+      await using reg = CleanupRegistry.open(runId);
+      // the busybox image, so a shell can allocate inside the running container
+      const dep: LocalDeployment = await new LocalTarget().deploy(
+        await loadStack(stackFile('nosigterm')),
+        { edges: [{ name: 'edge-1', profile: 'custom:cpus=1,memory=48MiB' }] },
+        { runId, runDir: dir.path, registry: reg },
+      );
+      try {
+        const before = (await dep.stats('edge-1')).oomKills;
+        const id = dep.local('edge-1').oci!.id;
+        // `runc exec` joins the container's cgroup: a 96 MiB buffer over a 48 MiB board limit
+        const r = spawnSync(which('runc')!, [
+          '--root',
+          runcRoot,
+          'exec',
+          id,
+          '/bin/busybox',
+          'dd',
+          'if=/dev/zero',
+          'of=/dev/null',
+          'bs=96M',
+          'count=1',
+        ]);
+        assert.equal(r.status ?? 128 + 9, 137, `dd was OOM-killed: ${String(r.stderr)}`);
+        const after = (await dep.stats('edge-1')).oomKills;
+        assert.equal(after - before, 1, 'one OOM kill reported for the node');
+      } finally {
+        await dep.teardown();
+      }
+    } finally {
+      if (prev === undefined) delete process.env['EDGECHAOS_STATE_DIR'];
+      else process.env['EDGECHAOS_STATE_DIR'] = prev;
+    }
+    assert.deepEqual(ociTraces(runId), []);
   });
 });

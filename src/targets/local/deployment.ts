@@ -2,7 +2,7 @@ import { nodeOrThrow } from '../lookup.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { CleanupHandle, CleanupRegistry } from '../../core/cleanup/registry.ts';
 import { sweep } from '../../core/cleanup/sweep.ts';
 import { deadline, sleep, waitFor } from '../../core/deadline.ts';
@@ -19,6 +19,7 @@ import type {
 } from '../types.ts';
 import './reverters.ts';
 import { runNodeContainer, signalContainer, signalsInit } from './oci/node.ts';
+import { containerOomKills } from './oci/runtime.ts';
 import { NetnsShell } from './shell.ts';
 import type { LocalDeploymentState } from './state.ts';
 import type { LocalNodeState } from './topology-plan.ts';
@@ -280,7 +281,8 @@ export class LocalDeployment implements Deployment {
       cpuSeconds: cpuNs / 1e9,
       throttledSeconds: (cpuStat['throttled_time'] ?? 0) / 1e9,
       nrThrottled: cpuStat['nr_throttled'] ?? 0,
-      oomKills: oom['oom_kill'] ?? 0,
+      // containers: their OOM kills are counted in their own child memcg (src/targets/local/oci)
+      oomKills: (oom['oom_kill'] ?? 0) + (this.local(node).oci ? containerOomKills(basename(cg.memory)) : 0),
     };
   }
 

@@ -1,4 +1,16 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { registerReverter } from '../../../core/cleanup/reverters.ts';
 import { sleep } from '../../../core/deadline.ts';
@@ -155,3 +167,38 @@ export function registerOciReverters(): void {
   registerReverter('oci-containers', revertContainers);
 }
 registerOciReverters();
+
+/**
+ * OOM kills of container processes inside a board cgroup. cgroup v1 counts an OOM kill in the
+ * victim's own memcg only (memory.oom_control of the board does not see kills in its `ctr` child,
+ * and runc removes that child when the container ends), so they are read from the kernel log:
+ * `oom-kill:…,oom_memcg=/<board>,task_memcg=/<board>/<child>,…` records (/dev/kmsg, as dmesg).
+ */
+export function containerOomKills(board: string): number {
+  let fd: number;
+  try {
+    fd = openSync('/dev/kmsg', constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch {
+    return 0;
+  }
+  const buf = Buffer.alloc(8192);
+  const needle = `task_memcg=/${board}/`;
+  let n = 0;
+  try {
+    for (;;) {
+      let len: number;
+      try {
+        len = readSync(fd, buf, 0, buf.length, null);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EPIPE') continue; // records overwritten meanwhile
+        break; // EAGAIN: the end of the log
+      }
+      if (len <= 0) break;
+      const rec = buf.toString('utf8', 0, len);
+      if (rec.includes('oom-kill:') && rec.includes(needle)) n++;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return n;
+}
