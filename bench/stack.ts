@@ -534,6 +534,64 @@ async function containerStarts(): Promise<void> {
   } finally {
     await dep.teardown();
   }
+  await pyEdgeStarts();
+}
+
+/** The non-Go stack (stack/py-edge) from its image, same board: what an interpreter costs (5 samples each). */
+async function pyEdgeStarts(): Promise<void> {
+  const file = join(stackDir, 'py-edge', 'py-edge.stack.ts');
+  const { loadStack } = await import('../src/stack/manifest.ts');
+  let stack;
+  try {
+    stack = await loadStack(file);
+  } catch (err) {
+    row(
+      'py-edge container start-up',
+      'not measured',
+      `build it: stack/py-edge/build.sh (${String(err)})`,
+      '-',
+    );
+    return;
+  }
+  const { CleanupRegistry, newRunId } = await import('../src/core/cleanup/registry.ts');
+  const { LocalTarget } = await import('../src/targets/local/target.ts');
+  const { measureStarts, median: med } = await import('../src/targets/local/oci/startup.ts');
+  const { imageConfig } = await import('../src/images/archive.ts');
+  const cfg = imageConfig(stack.images['py-edge']!);
+  const runId = newRunId('bench');
+  await using reg = CleanupRegistry.open(runId);
+  const runDir = mkdtempSync(join(work, 'run-'));
+  const dep = await new LocalTarget().deploy(
+    stack,
+    { edges: [{ name: 'edge-1', profile: 'rpi4' }] },
+    { runId, runDir, registry: reg },
+  );
+  try {
+    const cold = await measureStarts(dep, stack, 'container-cold', {
+      samples: 5,
+      registry: reg,
+      portBase: 17300,
+    });
+    const warm = await measureStarts(dep, stack, 'container-warm', {
+      samples: 5,
+      registry: reg,
+      portBase: 17310,
+    });
+    row(
+      `start py-edge container, cold (median of 5; ${cfg.layerCount} layers, ${fmtMB(cfg.uncompressedBytes)} uncompressed)`,
+      `${med(cold.ms).toFixed(1)} ms`,
+      `incl. unpack ${med(cold.unpackMs).toFixed(1)} ms; compressed ${fmtMB(cfg.compressedBytes)}`,
+      '-',
+    );
+    row(
+      'start py-edge container, warm (median of 5)',
+      `${med(warm.ms).toFixed(1)} ms`,
+      'python3 + stdlib imports',
+      '-',
+    );
+  } finally {
+    await dep.teardown();
+  }
 }
 
 function printTable(): void {
