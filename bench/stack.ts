@@ -10,7 +10,11 @@
  *   - idle RSS of edge-agent (VmRSS from /proc/<pid>/status)
  *   - sustained acknowledged writes/s against one agent (concurrency 32, 5 s, hub online)
  *   - convergence: 100k records queued while the hub is down, time from hub start to all in the ledger
- * Node builtins only.
+ *   - as root with runc: process cold start vs container cold start (image on disk → fresh unpack →
+ *     container → first 200) vs container warm start (cached rootfs), median of 20 each, interleaved,
+ *     on one rpi4 edge of a local deployment (in its board cgroup and namespace); unpack time and
+ *     uncompressed size of each image. Goal: container warm ≤ process + 30 ms (median).
+ *     `npx tsx bench/stack.ts --containers` runs this part only.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -445,6 +449,152 @@ async function main(): Promise<void> {
   await stop(hub, 'SIGTERM');
   keepAlive.destroy();
 
+  await containerStarts();
+  printTable();
+}
+
+/** Process vs container start-up in a board cgroup of a real local deployment (issue 16). */
+async function containerStarts(): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    row('container start-up', 'not measured', 'needs root (namespaces, cgroups, runc)', '-');
+    return;
+  }
+  const { CleanupRegistry, newRunId } = await import('../src/core/cleanup/registry.ts');
+  const { loadStack } = await import('../src/stack/manifest.ts');
+  const { LocalTarget } = await import('../src/targets/local/target.ts');
+  const { measureStarts, median: med } = await import('../src/targets/local/oci/startup.ts');
+  const { unpackImage } = await import('../src/targets/local/oci/unpack.ts');
+  const { imageConfig } = await import('../src/images/archive.ts');
+  const stack = await loadStack();
+  // Unpack time and uncompressed size of each image (median of 5 fresh unpacks).
+  for (const [name, file] of Object.entries(stack.images)) {
+    const cfg = imageConfig(file);
+    const ms: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const dir = mkdtempSync(join(work, 'unpack-'));
+      ms.push((await unpackImage(file, dir)).unpackMs);
+      rmSync(dir, { recursive: true, force: true });
+    }
+    row(
+      `unpack ${name} (${cfg.layerCount} layer, ${fmtMB(cfg.uncompressedBytes)} uncompressed; median of 5)`,
+      `${med(ms).toFixed(1)} ms`,
+      `compressed ${fmtMB(cfg.compressedBytes)}`,
+      '-',
+    );
+  }
+  const runId = newRunId('bench');
+  await using reg = CleanupRegistry.open(runId);
+  const runDir = mkdtempSync(join(work, 'run-'));
+  const dep = await new LocalTarget().deploy(
+    stack,
+    { edges: [{ name: 'edge-1', profile: 'rpi4' }] },
+    { runId, runDir, registry: reg },
+  );
+  try {
+    const modes = ['process', 'container-cold', 'container-warm'] as const;
+    const got = {
+      process: [] as number[],
+      'container-cold': [] as number[],
+      'container-warm': [] as number[],
+    };
+    const unpack: number[] = [];
+    // interleaved, so machine drift hits every mode alike
+    for (let i = 0; i < 20; i++) {
+      for (const [k, mode] of modes.entries()) {
+        const s = await measureStarts(dep, stack, mode, {
+          samples: 1,
+          registry: reg,
+          portBase: 17100 + i * 3 + k,
+        });
+        got[mode].push(...s.ms);
+        unpack.push(...s.unpackMs);
+      }
+    }
+    const p = med(got.process);
+    const c = med(got['container-cold']);
+    const w = med(got['container-warm']);
+    row(
+      'start edge-agent as a process, rpi4 board cgroup (median of 20)',
+      `${p.toFixed(1)} ms`,
+      'spawn → 200',
+      '1.00x',
+    );
+    row(
+      'start edge-agent container, cold (median of 20)',
+      `${c.toFixed(1)} ms`,
+      `incl. unpack ${med(unpack).toFixed(1)} ms`,
+      `${(c / p).toFixed(2)}x`,
+    );
+    row(
+      'start edge-agent container, warm (median of 20)',
+      `${w.toFixed(1)} ms`,
+      `goal ≤ process + 30 ms = ${(p + 30).toFixed(1)} ms: ${w <= p + 30 ? 'met' : 'NOT met'}`,
+      `${(w / p).toFixed(2)}x`,
+    );
+  } finally {
+    await dep.teardown();
+  }
+  await pyEdgeStarts();
+}
+
+/** The non-Go stack (stack/py-edge) from its image, same board: what an interpreter costs (5 samples each). */
+async function pyEdgeStarts(): Promise<void> {
+  const file = join(stackDir, 'py-edge', 'py-edge.stack.ts');
+  const { loadStack } = await import('../src/stack/manifest.ts');
+  let stack;
+  try {
+    stack = await loadStack(file);
+  } catch (err) {
+    row(
+      'py-edge container start-up',
+      'not measured',
+      `build it: stack/py-edge/build.sh (${String(err)})`,
+      '-',
+    );
+    return;
+  }
+  const { CleanupRegistry, newRunId } = await import('../src/core/cleanup/registry.ts');
+  const { LocalTarget } = await import('../src/targets/local/target.ts');
+  const { measureStarts, median: med } = await import('../src/targets/local/oci/startup.ts');
+  const { imageConfig } = await import('../src/images/archive.ts');
+  const cfg = imageConfig(stack.images['py-edge']!);
+  const runId = newRunId('bench');
+  await using reg = CleanupRegistry.open(runId);
+  const runDir = mkdtempSync(join(work, 'run-'));
+  const dep = await new LocalTarget().deploy(
+    stack,
+    { edges: [{ name: 'edge-1', profile: 'rpi4' }] },
+    { runId, runDir, registry: reg },
+  );
+  try {
+    const cold = await measureStarts(dep, stack, 'container-cold', {
+      samples: 5,
+      registry: reg,
+      portBase: 17300,
+    });
+    const warm = await measureStarts(dep, stack, 'container-warm', {
+      samples: 5,
+      registry: reg,
+      portBase: 17310,
+    });
+    row(
+      `start py-edge container, cold (median of 5; ${cfg.layerCount} layers, ${fmtMB(cfg.uncompressedBytes)} uncompressed)`,
+      `${med(cold.ms).toFixed(1)} ms`,
+      `incl. unpack ${med(cold.unpackMs).toFixed(1)} ms; compressed ${fmtMB(cfg.compressedBytes)}`,
+      '-',
+    );
+    row(
+      'start py-edge container, warm (median of 5)',
+      `${med(warm.ms).toFixed(1)} ms`,
+      'python3 + stdlib imports',
+      '-',
+    );
+  } finally {
+    await dep.teardown();
+  }
+}
+
+function printTable(): void {
   // Table.
   const head: [string, string, string, string] = ['metric', 'value', 'reference', 'ratio'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
@@ -457,7 +607,9 @@ async function main(): Promise<void> {
   process.stdout.write(out.join('\n') + '\n');
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench/stack.ts: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});
+(process.argv.includes('--containers') ? containerStarts().then(printTable) : main()).catch(
+  (err: unknown) => {
+    process.stderr.write(`bench/stack.ts: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -36,6 +36,11 @@ export function buildProgram(
     .addHelpText('after', exitCodes);
   const set = (p: Promise<number>): Promise<void> => p.then((c) => void (result.code = c));
   const wiring: Wiring = { set, signal };
+  // --runtime oci|process (local target): read by src/targets/local/oci/node.ts
+  program.hook('preAction', (_p, cmd) => {
+    const r = cmd.opts<{ runtime?: string }>().runtime;
+    if (r) process.env['EDGECHAOS_RUNTIME'] = r;
+  });
 
   addRunCommand(program, wiring);
   addDeployCommand(program, wiring);
@@ -73,6 +78,9 @@ function addRunCommand(program: Command, { set, signal }: Wiring): void {
     .option('--kubeconfig <file>', '--target kube: the cluster (default $KUBECONFIG)')
     .option('--context <name>', "--target kube: kubeconfig context (default: the file's current one)")
     .option('--kind-image <image>', "--target kind: kindest/node image (default: kind's own)")
+    .option('--out <dir>', 'the run directory (default: reports/<time>-<scenario>)')
+    .option('--label <name>', "competitor label recorded in the run's provenance (default: the stack's name)")
+    .addOption(runtimeOption())
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
@@ -104,6 +112,7 @@ function addDeployCommand(program: Command, { set, signal }: Wiring): void {
     )
     .option('--subnet <cidr>', "private range to take the run's /24 from (local target)", '10.77.0.0/16')
     .option('--edge-mode <mode>', 'EDGE_MODE of the edge agents: auto, online, offline', 'auto')
+    .addOption(runtimeOption())
     .option('--inventory <file>', '--target ssh: the boards inventory (default $EDGECHAOS_INVENTORY)')
     .addHelpText(
       'after',
@@ -305,4 +314,11 @@ function addBootstrapCommand(program: Command, { set }: Wiring): void {
     .action((opts: { apt?: boolean; stack?: boolean; kube?: boolean; json?: boolean }) =>
       set(import('./commands/bootstrap.ts').then((m) => m.bootstrapCommand(opts))),
     );
+}
+
+function runtimeOption(): Option {
+  return new Option(
+    '--runtime <runtime>',
+    'local and kube-local targets: run the stack from its images as runc containers (oci, the default when the manifest names an image for the role) or as processes',
+  ).choices(['oci', 'process']);
 }

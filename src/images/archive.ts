@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { gzipSync } from 'node:zlib';
+import { createHash } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { ScenarioError } from '../core/errors.ts';
 
 /** Entries of a (ustar/GNU) tar file: name → bytes. Pure; enough for image archives. */
@@ -112,4 +113,76 @@ export function imageSize(file: string): ImageSize {
     'not an image archive: neither manifest.json (docker-archive) nor index.json (OCI layout) inside',
     { file },
   );
+}
+
+/** What a container engine takes from an image: its config (OCI image spec `config`) and layer facts. */
+export interface ImageConfig {
+  file: string;
+  /** sha256 of the config blob (the image id): the key of the unpacked rootfs cache. */
+  id: string;
+  architecture: string;
+  entrypoint: string[];
+  cmd: string[];
+  env: string[];
+  workingDir: string;
+  user: string;
+  layerCount: number;
+  /** Bytes of the layers as tar streams (decompressed), i.e. what unpacking writes, give or take. */
+  uncompressedBytes: number;
+  compressedBytes: number;
+}
+
+/** The image config and layer facts of a docker-archive or OCI-layout tar (pure reading, no unpacking). */
+export function imageConfig(file: string): ImageConfig {
+  let entries: Map<string, Buffer>;
+  try {
+    entries = readTar(readFileSync(file));
+  } catch (err) {
+    throw new ScenarioError(`cannot read image archive: ${(err as Error).message}`, { file, cause: err });
+  }
+  const size = imageSize(file);
+  let configBlob: Buffer | undefined;
+  let layerBlobs: Buffer[];
+  const manifestJson = entries.get('manifest.json');
+  if (manifestJson) {
+    const first = (JSON.parse(manifestJson.toString('utf8')) as { Config: string; Layers: string[] }[])[0]!;
+    configBlob = entries.get(first.Config);
+    layerBlobs = first.Layers.map((l) => entries.get(l)!);
+  } else {
+    const blob = (digest: string): Buffer | undefined => entries.get(`blobs/${digest.replace(':', '/')}`);
+    const idx = JSON.parse(entries.get('index.json')!.toString('utf8')) as {
+      manifests: { digest: string }[];
+    };
+    const man = JSON.parse(blob(idx.manifests[0]!.digest)!.toString('utf8')) as {
+      config: { digest: string };
+      layers: { digest: string }[];
+    };
+    configBlob = blob(man.config.digest);
+    layerBlobs = man.layers.map((l) => blob(l.digest)!);
+  }
+  if (!configBlob) throw new ScenarioError('the image config blob is not in the archive', { file });
+  const cfg = JSON.parse(configBlob.toString('utf8')) as {
+    architecture?: string;
+    config?: {
+      Entrypoint?: string[] | null;
+      Cmd?: string[] | null;
+      Env?: string[] | null;
+      WorkingDir?: string;
+      User?: string;
+    };
+  };
+  const c = cfg.config ?? {};
+  return {
+    file,
+    id: `sha256:${createHash('sha256').update(configBlob).digest('hex')}`,
+    architecture: cfg.architecture ?? 'unknown',
+    entrypoint: c.Entrypoint ?? [],
+    cmd: c.Cmd ?? [],
+    env: c.Env ?? [],
+    workingDir: c.WorkingDir || '/',
+    user: c.User ?? '',
+    layerCount: layerBlobs.length,
+    uncompressedBytes: layerBlobs.reduce((a, b) => a + (isGzip(b) ? gunzipSync(b).length : b.length), 0),
+    compressedBytes: size.compressedBytes,
+  };
 }

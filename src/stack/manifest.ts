@@ -18,6 +18,8 @@ const role = z
     port: z.number().int().min(1).max(65535),
     /** Health endpoint that answers 200 once ready. */
     health: z.string().startsWith('/').default('/healthz'),
+    /** The role's image: a key of `images` or an archive path; run as a container by default (--runtime). */
+    image: z.string().min(1).optional(),
   })
   .strict();
 
@@ -71,6 +73,7 @@ export async function loadStack(
   const fixRole = (r: RoleSpec): RoleSpec => ({
     ...r,
     command: r.command.map((c, i) => (i === 0 && c.includes('/') ? resolvePath(base, c) : c)),
+    ...(r.image ? { image: resolvePath(base, raw.images[r.image] ?? r.image) } : {}),
   });
   const m: StackManifest = {
     ...raw,
@@ -82,6 +85,12 @@ export async function loadStack(
   };
   if (opts.requireBuilt !== false) {
     for (const r of ['edge', 'hub'] as const) {
+      const img = m[r].image;
+      if (img && !existsSync(img))
+        throw new ScenarioError(`image ${img} does not exist (build the stack: edgechaos bootstrap)`, {
+          file,
+          field: `${r}.image`,
+        });
       const exe = m[r].command[0]!;
       if (exe.includes('/') && !existsSync(exe)) {
         throw new ScenarioError(

@@ -56,6 +56,15 @@ const toolSpecs: ToolSpec[] = [
     hint: 'edgechaos bootstrap',
   },
   { name: 'kwok', argv: ['--version'], re: /version v?(\S+)/, required: true, hint: 'edgechaos bootstrap' },
+  // --runtime oci (local target): runc runs the stack's images, crane unpacks them
+  {
+    name: 'runc',
+    argv: ['--version'],
+    re: /runc version (\S+)/,
+    required: true,
+    hint: 'apt-get install runc',
+  },
+  { name: 'crane', argv: ['version'], re: /v?(\d[\w.+-]*)/, required: true, hint: 'edgechaos bootstrap' },
   {
     name: 'stress-ng',
     argv: ['--version'],

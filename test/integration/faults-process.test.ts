@@ -10,6 +10,10 @@ import { loadStack } from '../../src/stack/manifest.ts';
 import type { LocalDeployment } from '../../src/targets/local/deployment.ts';
 import { LocalTarget } from '../../src/targets/local/target.ts';
 
+// These tests cover the process runtime (board cgroup.procs hold the agent, `command` overrides);
+// the container runtime (--runtime oci, the default for manifests with images) is tested in oci-*.test.ts.
+process.env['EDGECHAOS_RUNTIME'] = 'process';
+
 async function healthy(url: string, timeoutMs = 500): Promise<boolean> {
   try {
     return (await fetch(url, { signal: AbortSignal.timeout(timeoutMs) })).status === 200;

@@ -16,6 +16,10 @@ import '../../src/targets/local/reverters.ts';
 import { saveDeploymentState } from '../../src/targets/local/state.ts';
 import { LocalTarget } from '../../src/targets/local/target.ts';
 
+// Process runtime: the assertions read the board's cgroup.procs (the agent is there, not in a
+// container's child cgroup); the container runtime is tested in oci-*.test.ts.
+process.env['EDGECHAOS_RUNTIME'] = 'process';
+
 const dir = mkdtempSync(join(tmpdir(), 'edgechaos-test-revert-'));
 const state = join(dir, 'state');
 // Every journal of this file (the deployment's and each inject's) lives in its own state dir.

@@ -12,6 +12,10 @@ import { loadStack, type StackManifest } from '../../src/stack/manifest.ts';
 import { localNames } from '../../src/targets/local/names.ts';
 import { LocalTarget } from '../../src/targets/local/target.ts';
 
+// These tests cover the process runtime (board cgroup.procs hold the agent, `command` overrides);
+// the container runtime (--runtime oci, the default for manifests with images) is tested in oci-*.test.ts.
+process.env['EDGECHAOS_RUNTIME'] = 'process';
+
 /** Everything a run named `runId` could have left on the machine. */
 function traces(runId: string, bridge?: string): string[] {
   const out: string[] = [];

@@ -24,6 +24,8 @@ export interface RunCommandOptions {
   kindImage?: string;
   /** Where the run dir goes (default reports/<stamp>-<scenario>). */
   out?: string;
+  /** Competitor label for the provenance (default: the stack's name). */
+  label?: string;
   json?: boolean;
 }
 
@@ -95,6 +97,7 @@ export async function runCommand(
     ...(seed !== undefined ? { seed } : {}),
     ...(opts.stack ? { stackFile: opts.stack } : {}),
     ...(opts.out ? { outDir: opts.out } : {}),
+    ...(opts.label ? { label: opts.label } : {}),
   };
   if (opts.dryRun) {
     // Everything a real run checks before it creates anything: plan, stack, rubric, the target's preflight.

@@ -17,7 +17,7 @@ import { requireTool } from '../../tools/find.ts';
 import type { CampaignDeployment } from '../campaign-port.ts';
 import { deployKubeSide, keepOnlyLogs, kubeChecks, kubePort } from '../kube/campaign.ts';
 import type { NodeLossDriver } from '../kube/reschedule.ts';
-import { deployLocal } from '../local/plugin.ts';
+import { deployLocal, withOciColdStarts } from '../local/plugin.ts';
 import type { CampaignRequest, DeployContext, TargetPlugin } from '../plugin.ts';
 import { benchCheck } from './bench-check.ts';
 import { kubeLocalDetached } from './detached.ts';
@@ -122,7 +122,7 @@ async function deployKubeLocal(req: CampaignRequest, ctx: DeployContext): Promis
       `kube-local: ${side.deployed.objects.length} objects in ${side.target.namespace} ready in ${side.deployed.readyMs} ms`,
     );
     const controlPlane = cp;
-    return kubePort(dep, req, runDir, side, {
+    const port = kubePort(dep, req, runDir, side, {
       nodeLoss,
       node: (n) => n,
       checks: async (sig) => [
@@ -138,6 +138,7 @@ async function deployKubeLocal(req: CampaignRequest, ctx: DeployContext): Promis
         await dep.teardown();
       },
     });
+    return withOciColdStarts(port, dep, stack);
   } catch (err) {
     await stopScheduler().catch(() => undefined);
     await cp?.stop().catch(() => undefined);

@@ -3,9 +3,9 @@ import { revertLastFirst } from '../../core/cleanup/revert-stack.ts';
 import type { FaultSurface } from '../../../faults/capabilities.ts';
 import { faultSurface } from '../surface.ts';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { CleanupHandle, CleanupRegistry } from '../../core/cleanup/registry.ts';
 import { sweep } from '../../core/cleanup/sweep.ts';
 import { deadline, sleep, waitFor } from '../../core/deadline.ts';
@@ -21,6 +21,8 @@ import type {
   UplinkProxy,
 } from '../types.ts';
 import './reverters.ts';
+import { runNodeContainer, signalContainer, signalsInit } from './oci/node.ts';
+import { containerOomKills } from './oci/runtime.ts';
 import { NetnsShell } from './shell.ts';
 import type { LocalDeploymentState } from './state.ts';
 import type { LocalNodeState } from './topology-plan.ts';
@@ -123,11 +125,13 @@ export class LocalDeployment implements Deployment {
     mkdirSync(n.dataDir, { recursive: true });
     mkdirSync(dirname(n.logFile), { recursive: true });
     const env: NodeJS.ProcessEnv = { ...process.env, ...n.env };
-    const proc = await spawnManaged(n.argv, {
-      env,
-      logFile: n.logFile,
-      token: `${this.token(node)}.${randomBytes(3).toString('hex')}`,
-    });
+    const proc = n.oci
+      ? await runNodeContainer(n.oci, n.dataDir, n.logFile, this.token(node)) // runtime oci
+      : await spawnManaged(n.argv, {
+          env,
+          logFile: n.logFile,
+          token: `${this.token(node)}.${randomBytes(3).toString('hex')}`,
+        });
     proc.child.unref();
     void proc.exited.then((e) => {
       const exp = this.expected.get(node) ?? 0;
@@ -148,7 +152,7 @@ export class LocalDeployment implements Deployment {
       ),
       proc.exited.then((e) => {
         throw new TargetError(
-          `${node}: stack process exited (${e.code ?? e.signal}) before it was healthy; see ${n.logFile}`,
+          `${node}: stack ${n.oci ? `container (image ${n.oci.image})` : 'process'} exited (${e.code ?? e.signal}) before it was healthy: ${logTail(n.logFile)}; see ${n.logFile}`,
           {
             node,
           },
@@ -161,6 +165,8 @@ export class LocalDeployment implements Deployment {
     const pids = this.stackPids(node);
     if (sig === 'SIGKILL' || sig === 'SIGTERM' || sig === 'SIGINT')
       this.expected.set(node, (this.expected.get(node) ?? 0) + 1);
+    const oci = this.local(node).oci;
+    if (oci && signalsInit(sig)) return signalContainer(oci, sig); // to the container's init, as docker stop
     let n = 0;
     for (const p of pids) if (killGroup(p, sig)) n++;
     return Promise.resolve(n);
@@ -283,7 +289,8 @@ export class LocalDeployment implements Deployment {
       cpuSeconds: cpuNs / 1e9,
       throttledSeconds: (cpuStat['throttled_time'] ?? 0) / 1e9,
       nrThrottled: cpuStat['nr_throttled'] ?? 0,
-      oomKills: oom['oom_kill'] ?? 0,
+      // containers: their OOM kills are counted in their own child memcg (src/targets/local/oci)
+      oomKills: (oom['oom_kill'] ?? 0) + (this.local(node).oci ? containerOomKills(basename(cg.memory)) : 0),
     };
   }
 
@@ -321,6 +328,18 @@ export class LocalDeployment implements Deployment {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.teardown();
+  }
+}
+
+/** The last non-empty line of a log (the reason a stack gave up), shortened. */
+function logTail(file: string): string {
+  try {
+    const lines = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim());
+    return (lines.at(-1) ?? 'no output').slice(0, 300);
+  } catch {
+    return 'no log';
   }
 }
 

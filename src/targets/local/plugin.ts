@@ -1,5 +1,7 @@
 import { prevalidateFaults } from '../../../faults/catalogue.ts';
-import { campaignPort } from '../campaign-port.ts';
+import type { StackManifest } from '../../stack/manifest.ts';
+import { campaignPort, type CampaignDeployment } from '../campaign-port.ts';
+import { ociColdStarts } from './oci/startup.ts';
 import type { CampaignRequest, DeployContext, TargetPlugin } from '../plugin.ts';
 import type { Deployment } from '../types.ts';
 import { localDetached } from './detached.ts';
@@ -19,6 +21,19 @@ export function deployLocal(req: CampaignRequest, ctx: DeployContext): Promise<D
     },
     { runId: ctx.runId, runDir: ctx.runDir, registry: ctx.registry, signal: ctx.signal },
   );
+}
+
+/** Cold starts of the stack's image as containers when the edges run from images (src/targets/local/oci). */
+export function withOciColdStarts(
+  port: CampaignDeployment,
+  dep: Deployment,
+  stack: StackManifest,
+): CampaignDeployment {
+  return {
+    ...port,
+    coldStarts: (samples, signal) =>
+      ociColdStarts(dep, stack, samples, signal) ?? port.coldStarts(samples, signal),
+  };
 }
 
 /**
@@ -41,7 +56,7 @@ export const localPlugin: TargetPlugin = {
   async deploy(req, ctx) {
     await localPlugin.preflight(req);
     const dep = await deployLocal(req, ctx);
-    return campaignPort(dep, req.stack, ctx.runDir);
+    return withOciColdStarts(campaignPort(dep, req.stack, ctx.runDir), dep, req.stack);
   },
   detached: localDetached,
 };

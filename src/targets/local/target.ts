@@ -17,6 +17,7 @@ import { formatCidr, pickRunSubnet, runAddresses, type Cidr } from './subnet.ts'
 import { acquireFileLock } from '../../core/file-lock.ts';
 import { stateDir } from '../../core/paths.ts';
 import { planTopology } from './topology-plan.ts';
+import { prepareOciNodes } from './oci/node.ts';
 
 const log = logger('local');
 
@@ -154,6 +155,16 @@ export class LocalTarget implements Target {
       for (const w of plan.cgroupWrites) writeFileSync(w.file, w.value);
       lap('cgroups');
       handles.push(registry.add('process', `stack processes of ${opts.runId}`, { token: names.stackToken }));
+      // --runtime oci: journal the containers, unpack the images, write the bundles (src/targets/local/oci)
+      const oci = await prepareOciNodes({
+        registry,
+        stack,
+        nodes: plan.nodes,
+        runId: opts.runId,
+        runDir: opts.runDir,
+        stackToken: names.stackToken,
+      });
+      handles.push(...oci.handles);
 
       const cloud = dep.local('cloud');
       const toxi = await spawnRegistered(

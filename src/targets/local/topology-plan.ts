@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { RoleSpec } from '../../stack/manifest.ts';
 import type { BoardLimits, NodeRole } from '../types.ts';
+import type { OciNodeState } from './oci/node.ts';
 import { cgroupControllers, cgroupPath, type LocalNames } from './names.ts';
 import { cpuQuota } from './profiles.ts';
 import type { RunAddresses } from './subnet.ts';
@@ -25,6 +26,8 @@ export interface LocalNodeState {
   url: string;
   /** Edges: their uplink proxy in the cloud namespace. */
   proxy?: { name: string; listen: string; upstream: string };
+  /** Set when the node's stack runs as an OCI container (src/targets/local/oci). */
+  oci?: OciNodeState;
 }
 
 export interface TopologyInput {

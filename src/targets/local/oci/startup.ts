@@ -1,0 +1,194 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { CleanupRegistry } from '../../../core/cleanup/registry.ts';
+import { sleep } from '../../../core/deadline.ts';
+import { TargetError } from '../../../core/errors.ts';
+import type { StackManifest } from '../../../stack/manifest.ts';
+import { LocalDeployment } from '../deployment.ts';
+import { bundleFor, roleImage, runNodeContainer } from './node.ts';
+import { containerId, runcRoot } from './runtime.ts';
+import { unpackImage } from './unpack.ts';
+
+export type StartMode = 'process' | 'container-cold' | 'container-warm';
+
+export interface StartSamples {
+  mode: StartMode;
+  node: string;
+  /** image on disk (or binary) → first 200 on /healthz, ms, one per sample. */
+  ms: number[];
+  /** container-cold: the unpack part of each sample, ms. */
+  unpackMs: number[];
+}
+
+async function untilHealthy(
+  url: string,
+  t0: number,
+  what: string,
+  node: string,
+  signal?: AbortSignal,
+): Promise<number> {
+  for (;;) {
+    if (signal?.aborted) throw new TargetError(`${what} interrupted`);
+    const ok = await fetch(url, { signal: AbortSignal.timeout(500) })
+      .then((r) => r.status === 200)
+      .catch(() => false);
+    if (ok) return Math.round((performance.now() - t0) * 10) / 10;
+    if (performance.now() - t0 > 20_000)
+      throw new TargetError(`${what}: ${url} not healthy after 20 s`, { node });
+    await sleep(2);
+  }
+}
+
+/**
+ * Start-up of a fresh edge agent on `edge` (new data dir, own port, offline so it needs no cloud),
+ * inside that board's cgroup and network namespace, as the track means it:
+ * - `process`: the manifest's command spawned → first 200 on /healthz;
+ * - `container-cold`: image archive on disk → fresh unpack → container created → first 200;
+ * - `container-warm`: the run's cached rootfs → container created → first 200.
+ * Every sample's container/process is journaled before it starts and reverted after.
+ */
+export async function measureStarts(
+  dep: LocalDeployment,
+  stack: StackManifest,
+  mode: StartMode,
+  o: { samples: number; registry: CleanupRegistry; edge?: string; portBase?: number; signal?: AbortSignal },
+): Promise<StartSamples> {
+  const edge = o.edge ?? dep.edges[0]!.name;
+  const n = dep.local(edge);
+  const out: StartSamples = { mode, node: edge, ms: [], unpackMs: [] };
+  const archive = roleImage(stack.edge);
+  if (mode !== 'process' && !archive)
+    throw new TargetError(`${stack.file}: the edge role names no image (edge.image)`, { node: edge });
+  const warmCache = join(dep.runDir, 'oci', 'rootfs');
+  for (let i = 0; i < o.samples; i++) {
+    const port = (o.portBase ?? 17100) + i;
+    const data = mkdtempSync(join(dep.runDir, `start-${mode}-${i}-`));
+    const env: Record<string, string> = {
+      ...stack.edge.env,
+      EDGE_NODE_ID: `${edge}-start-${i}`,
+      EDGE_LISTEN: `${n.address}:${port}`,
+      CLOUD_URL: 'http://127.0.0.1:9',
+      EDGE_MODE: 'offline',
+      EDGE_DATA_DIR: data,
+    };
+    const url = `http://${n.address}:${port}${stack.edge.health}`;
+    if (mode === 'process') {
+      const argv = ['env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...stack.edge.command];
+      const t0 = performance.now();
+      const p = await dep.shell(edge).spawn(argv, {
+        what: `start sample ${i} on ${edge}`,
+        registry: o.registry,
+        inResourceGroup: true,
+        logName: `${edge}-start-process-${i}`,
+      });
+      try {
+        out.ms.push(await untilHealthy(url, t0, `process start ${i}`, edge, o.signal));
+      } finally {
+        await p.handle.revert();
+        rmSync(data, { recursive: true, force: true });
+      }
+      continue;
+    }
+    const tag = `${mode === 'container-cold' ? 'c' : 'w'}${i}`;
+    const id = containerId(dep.runId, edge, tag);
+    const bundle = join(dep.runDir, 'oci', 'samples', tag);
+    const cache = mode === 'container-cold' ? join(dep.runDir, 'oci', `cold-${tag}`) : warmCache;
+    const cgroupsPath = `/${basename(n.cgroups.memory)}/${tag}`;
+    const h = o.registry.add('oci-containers', `start sample ${tag} on ${edge}`, {
+      root: runcRoot,
+      ids: [id],
+      cgroupsPaths: [cgroupsPath],
+      paths: [bundle, data, ...(mode === 'container-cold' ? [cache] : [])],
+      runDir: dep.runDir,
+    });
+    try {
+      const t0 = performance.now();
+      const img = await unpackImage(archive!, cache);
+      if (mode === 'container-cold') out.unpackMs.push(img.unpackMs);
+      const oci = bundleFor({ name: edge, netns: n.netns, env, dataDir: data }, img, {
+        id,
+        cgroupsPath,
+        bundle,
+        token: `${dep.state.stackToken}.${edge}.${tag}`,
+        roleEnv: stack.edge.env,
+      });
+      await runNodeContainer(
+        oci,
+        data,
+        join(dep.runDir, 'logs', `${edge}-start-${tag}.log`),
+        `${dep.state.stackToken}.${edge}.${tag}`,
+      );
+      out.ms.push(await untilHealthy(url, t0, `container start ${tag}`, edge, o.signal));
+    } finally {
+      await h.revert();
+    }
+  }
+  return out;
+}
+
+export const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** Start-up evidence of a container run (written beside the run record for the start-up and image checks). */
+export function writeStartupEvidence(
+  runDir: string,
+  samples: readonly StartSamples[],
+  extra: Record<string, unknown> = {},
+): string {
+  const file = join(runDir, 'oci-startup.json');
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        ...extra,
+        samples: samples.map((s) => ({
+          ...s,
+          medianMs: median(s.ms),
+          medianUnpackMs: s.unpackMs.length ? median(s.unpackMs) : undefined,
+        })),
+      },
+      null,
+      2,
+    ),
+  );
+  return file;
+}
+
+/**
+ * The campaign's start-up samples when the deployment runs its edges as containers (else undefined).
+ * The start-up check judges warm starts (the image already unpacked, as on a board whose engine has
+ * pulled it: container created → first 200); cold starts (image archive → fresh unpack → container →
+ * first 200) and the unpack times are measured beside them and written, with the image's uncompressed
+ * size and layer count, to `<runDir>/oci-startup.json`.
+ */
+export function ociColdStarts(
+  dep: unknown,
+  stack: StackManifest,
+  samples: number,
+  signal?: AbortSignal,
+): Promise<number[]> | undefined {
+  if (!(dep instanceof LocalDeployment)) return undefined;
+  const d = dep;
+  const edge = d.edges[0]?.name;
+  if (!edge || !d.local(edge).oci) return undefined;
+  return (async () => {
+    const { CleanupRegistry, newRunId } = await import('../../../core/cleanup/registry.ts');
+    await using reg = CleanupRegistry.open(newRunId('coldstart'));
+    const o = { samples, registry: reg, edge, ...(signal ? { signal } : {}) };
+    const cold = await measureStarts(d, stack, 'container-cold', o);
+    const warm = await measureStarts(d, stack, 'container-warm', { ...o, portBase: 17100 + samples });
+    const { imageConfig } = await import('../../../images/archive.ts');
+    const cfg = imageConfig(d.local(edge).oci!.image);
+    writeStartupEvidence(d.runDir, [cold, warm], {
+      image: cfg.file,
+      layerCount: cfg.layerCount,
+      uncompressedBytes: cfg.uncompressedBytes,
+      compressedBytes: cfg.compressedBytes,
+    });
+    return warm.ms;
+  })();
+}
