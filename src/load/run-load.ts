@@ -10,7 +10,7 @@ import type { MetricSummary, Sample, SummaryData, ThresholdResult } from './type
 export interface RunLoadOptions {
   /** TypeScript load script (scenarios/load/*.ts), k6 style. */
   script: string;
-  /** Where samples.jsonl, summary.json and the runner's log go. */
+  /** Where samples.jsonl, load-result.json and the runner's log go. */
   outDir: string;
   /** The run's env (k6's __ENV): handed over in a 0600 file the runner deletes once read. */
   env: Record<string, string>;
@@ -55,7 +55,7 @@ export interface RunningLoad {
 export async function startLoad(opts: RunLoadOptions): Promise<RunningLoad> {
   mkdirSync(opts.outDir, { recursive: true });
   const samplesFile = join(opts.outDir, 'samples.jsonl');
-  const summaryFile = join(opts.outDir, 'summary.json');
+  const summaryFile = join(opts.outDir, 'load-result.json');
   rmSync(samplesFile, { force: true });
   rmSync(summaryFile, { force: true });
   // Never on the command line: /proc/<pid>/cmdline is readable by every local user.

@@ -2,7 +2,7 @@
  * The load runner process: `node --import tsx src/load/runner.ts <script.ts> <outDir> [env-file]`.
  * The run's env comes in a 0600 JSON file that is deleted as soon as it is read (never on the command
  * line, which any local user can read in /proc). Writes <outDir>/samples.jsonl while it runs and
- * <outDir>/summary.json at the end. Exit codes as k6: 0 pass, 99 a threshold failed, 107 the script
+ * <outDir>/load-result.json at the end (thresholds, k6's summary data). Exit codes as k6: 0 pass, 99 a threshold failed, 107 the script
  * threw in setup; 2 the script's options are invalid.
  * SIGTERM/SIGINT: stop starting iterations, interrupt in-flight ones, run teardown, exit as above.
  */
@@ -41,7 +41,7 @@ try {
     env,
     signal: stop.signal,
   });
-  writeFileSync(join(outDir, 'summary.json'), JSON.stringify(res));
+  writeFileSync(join(outDir, 'load-result.json'), JSON.stringify(res));
   for (const t of res.thresholds)
     process.stderr.write(
       `threshold ${t.ok ? 'ok  ' : 'FAIL'} ${t.metric}: ${t.expression} (value ${t.value ?? 'no data'})\n`,
