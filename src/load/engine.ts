@@ -79,11 +79,18 @@ async function settleWithin(ps: Iterable<Promise<unknown>>, ms: number): Promise
 
 let vuSeq = 0;
 
+interface Vu {
+  state: VuState;
+  ctl: AbortController;
+  /** Make `ctl` abort the VU's requests in flight (one listener per controller). */
+  watch(c: AbortController): void;
+}
+
 class ScenarioRun {
   stopping = false;
   iter = 0;
   readonly inflight = new Set<Promise<void>>();
-  readonly vus: { state: VuState; ctl: AbortController }[] = [];
+  readonly vus: Vu[] = [];
   errors = 0;
   dropped = 0;
   active = 0;
@@ -96,11 +103,17 @@ class ScenarioRun {
     readonly tags: Record<string, string>,
   ) {}
 
-  newVu(): { state: VuState; ctl: AbortController } {
+  newVu(): Vu {
     const ctl = new AbortController();
+    const killers = new Set<(err: Error) => void>();
+    const watch = (c: AbortController): void =>
+      c.signal.addEventListener('abort', () => {
+        for (const k of [...killers]) k(new Error('aborted'));
+      });
     const env = Object.keys(this.s.env).length ? { ...runtime.env, ...this.s.env } : runtime.env;
-    const v = {
+    const v: Vu = {
       ctl,
+      watch,
       state: {
         vu: ++vuSeq,
         iter: 0,
@@ -112,19 +125,22 @@ class ScenarioRun {
         intendedStart: 0,
         firstRequest: false,
         signal: ctl.signal,
+        killers,
       },
     };
+    watch(ctl);
     this.vus.push(v);
     runtime.registry.builtin.vus_max.add(vuSeq, undefined);
     return v;
   }
 
   /** Run one iteration on a VU; never rejects: an exception is a failed iteration, counted. */
-  async iterate(v: { state: VuState; ctl: AbortController }, intended?: number): Promise<void> {
+  async iterate(v: Vu, intended?: number): Promise<void> {
     const st = v.state;
     if (st.signal.aborted) {
       v.ctl = new AbortController();
       st.signal = v.ctl.signal;
+      v.watch(v.ctl);
     }
     const start = performance.now();
     st.intendedStart = intended ?? start;
@@ -175,7 +191,7 @@ class ScenarioRun {
       );
   }
 
-  async closedLoop(v: { state: VuState; ctl: AbortController }, more: () => boolean): Promise<void> {
+  async closedLoop(v: Vu, more: () => boolean): Promise<void> {
     while (!this.stopping && more()) await this.iterate(v);
   }
 
@@ -223,8 +239,7 @@ class ScenarioRun {
   private async rampingVus(S: number, end: number): Promise<void> {
     const s = this.s;
     let target = vuTarget(s, 0);
-    const slots: { v: { state: VuState; ctl: AbortController }; loop?: Promise<void>; downSince?: number }[] =
-      [];
+    const slots: { v: Vu; loop?: Promise<void>; downSince?: number }[] = [];
     const loops: Promise<void>[] = [];
     const tick = (): void => {
       const now = performance.now();
@@ -259,7 +274,7 @@ class ScenarioRun {
 
   private async arrivalRate(S: number, end: number): Promise<void> {
     const s = this.s;
-    const idle: { state: VuState; ctl: AbortController }[] = [];
+    const idle: Vu[] = [];
     for (let i = 0; i < s.preAllocatedVUs; i++) idle.push(this.newVu());
     let allocated = s.preAllocatedVUs;
     const gen = arrivalTimes(s);
@@ -352,7 +367,13 @@ export async function runScript(mod: LoadScript, o: EngineOptions): Promise<Engi
   if (o.env) prepareRuntime(o.env);
   const trendStats = options.summaryTrendStats ?? [...DEFAULT_TREND_STATS, 'p(99)'];
   runtime.out = new SampleWriter(o.samplesFile);
-  runtime.out.emit({ type: 'start', t: 0, epochMs: Date.now() - (performance.now() - runtime.t0) });
+  const cpu0 = process.cpuUsage();
+  runtime.out.emit({
+    type: 'start',
+    t: 0,
+    epochMs: Date.now() - (performance.now() - runtime.t0),
+    cpuSeconds: (cpu0.user + cpu0.system) / 1e6,
+  });
   const connections = Math.max(
     1,
     plan.reduce((a, s) => a + maxVus(s), 0),

@@ -28,6 +28,10 @@ export interface VuState {
   firstRequest: boolean;
   /** Aborted when the iteration must stop (gracefulStop expired, run aborted). */
   signal: AbortSignal;
+  /** Abort functions of this VU's requests in flight (called when `signal` aborts). */
+  killers?: Set<(err: Error) => void>;
+  /** Cache of the sample tags that come from `tags` (set by the http module). */
+  extraTags?: Record<string, string> | undefined;
 }
 
 /** Thrown into an iteration that was interrupted (by gracefulStop, ramp-down or an abort). */

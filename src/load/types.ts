@@ -103,7 +103,10 @@ export type Sample =
   | { type: 'error'; t: number; scenario: string; message: string }
   /** A value added to a custom metric (Trend/Counter/Rate/Gauge). */
   | { type: 'metric'; t: number; metric: string; value: number; tags?: Record<string, string> }
-  /** First line: the runner's clock origin (t = 0) as wall-clock ms, so samples can be aligned with the harness's timeline. */
-  | { type: 'start'; t: 0; epochMs: number }
+  /**
+   * First line: the runner's clock origin (t = 0) as wall-clock ms, so samples can be aligned with
+   * the harness's timeline, and the CPU the runner had used by then (start-up, script import).
+   */
+  | { type: 'start'; t: 0; epochMs: number; cpuSeconds?: number }
   /** Last line: the runner's own CPU use, to compare with the harness's. */
   | { type: 'end'; t: number; cpuSeconds: number };

@@ -5,7 +5,7 @@
  * in the write history the sync checks trust (an edgechaos extension).
  */
 import { parseDuration } from '../../core/duration.ts';
-import { httpRequest, type RawResult } from '../http-client.ts';
+import { headersOf, httpRequest, type RawResult } from '../http-client.ts';
 import { classifyWrite, IterationInterrupted, runtime } from '../runtime.ts';
 
 export interface Params {
@@ -55,15 +55,16 @@ function errorCode(e: string | undefined): number {
 }
 
 function makeResponse(method: string, url: string, r: RawResult): Response {
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(r.headers))
-    if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
   let parsed: unknown;
   let done = false;
+  let headers: Record<string, string> | undefined;
   return {
     status: r.status,
     body: r.body,
-    headers,
+    // decoded on first use: most scripts never read them
+    get headers() {
+      return (headers ??= headersOf(r.rawHeaders));
+    },
     timings: {
       blocked: r.timings.blocked,
       connecting: 0,
@@ -97,6 +98,13 @@ function makeResponse(method: string, url: string, r: RawResult): Response {
 
 const RESERVED = new Set(['name', 'node', 'scenario']);
 
+function baseExtra(tags: Record<string, string>): Record<string, string> | undefined {
+  let out: Record<string, string> | undefined;
+  for (const src of [runtime.globalTags, tags])
+    for (const k in src) if (!RESERVED.has(k)) (out ??= {})[k] = src[k]!;
+  return out;
+}
+
 async function request(method: string, url: string, body?: RequestBody, params?: Params): Promise<Response> {
   const agent = runtime.agent;
   if (!agent) throw new Error('http requests work only inside the load runner (iterations, setup, teardown)');
@@ -115,7 +123,15 @@ async function request(method: string, url: string, body?: RequestBody, params?:
     payload = new URLSearchParams(Object.entries(body).map(([k, v]) => [k, String(v)])).toString();
     headers = { 'content-type': 'application/x-www-form-urlencoded', ...headers };
   }
-  const r = await httpRequest(agent, { method, url, body: payload, headers, timeoutMs, signal: st?.signal });
+  if (st?.signal.aborted) throw new IterationInterrupted();
+  const r = await httpRequest(agent, {
+    method,
+    url,
+    body: payload,
+    headers,
+    timeoutMs,
+    ...(st?.killers ? { killers: st.killers } : { signal: st?.signal }),
+  });
   const write = params?.write;
   const reqTags = params?.tags;
   const name = reqTags?.['name'] ?? (write ? 'write' : url);
@@ -134,35 +150,27 @@ async function request(method: string, url: string, body?: RequestBody, params?:
   }
   const ok = r.status >= 200 && r.status < 400;
   const t = Math.round((r.start - runtime.t0) * 1000) / 1000;
-  let extra: Record<string, string> | undefined;
-  const scenTags = st?.tags;
-  const g = runtime.globalTags;
-  if (scenTags || reqTags || g) {
-    for (const src of [g, scenTags, reqTags]) {
-      if (!src) continue;
-      for (const k in src) {
-        if (RESERVED.has(k)) continue;
-        (extra ??= {})[k] = src[k]!;
-      }
+  // Tags other than name/node/scenario: options.tags and scenario tags (constant per VU, cached), then
+  // the request's own.
+  let extra = st ? (st.extraTags ??= baseExtra(st.tags)) : baseExtra(runtime.globalTags);
+  if (reqTags) {
+    for (const k in reqTags) {
+      if (RESERVED.has(k)) continue;
+      if (extra === st?.extraTags || extra === undefined) extra = { ...extra };
+      extra[k] = reqTags[k]!;
     }
   }
   const group = st?.group;
+  // One JSON line, built directly (this is the runner's hot path).
   runtime.out.line(
-    JSON.stringify({
-      type: 'http',
-      t,
-      scenario,
-      method,
-      name,
-      ...(node !== undefined ? { node } : {}),
-      status: r.status,
-      ok,
-      duration: Math.round(duration * 1000) / 1000,
-      ...(lag !== undefined ? { lag: Math.round(lag * 1000) / 1000 } : {}),
-      ...(r.error ? { error: r.error } : {}),
-      ...(group ? { group } : {}),
-      ...(extra ? { tags: extra } : {}),
-    }),
+    `{"type":"http","t":${t},"scenario":${JSON.stringify(scenario)},"method":${JSON.stringify(method)},"name":${JSON.stringify(name)}` +
+      (node !== undefined ? `,"node":${JSON.stringify(node)}` : '') +
+      `,"status":${r.status},"ok":${ok},"duration":${Math.round(duration * 1000) / 1000}` +
+      (lag !== undefined ? `,"lag":${Math.round(lag * 1000) / 1000}` : '') +
+      (r.error ? `,"error":${JSON.stringify(r.error)}` : '') +
+      (group ? `,"group":${JSON.stringify(group)}` : '') +
+      (extra ? `,"tags":${JSON.stringify(extra)}` : '') +
+      '}',
   );
   if (write) {
     runtime.out.emit({
