@@ -1,3 +1,8 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnRegistered, type CleanupRegistry } from '../core/cleanup/registry.ts';
+import { TargetError } from '../core/errors.ts';
+import { repoRoot } from '../core/paths.ts';
 import { resetRuntime, runScript } from './engine.ts';
 import http from './k6/http.ts';
 import type { LoadScript } from './types.ts';
@@ -149,4 +154,50 @@ export function httpProbe(
       errorRate: v('http_req_failed', 'rate'),
     };
   };
+}
+
+/** What `runCapacity` (and capacity-runner.ts) search: one URL, loopback or a namespace the run made. */
+export interface CapacitySearch {
+  url: string;
+  method?: 'GET' | 'POST';
+  body?: string;
+  slo: Slo;
+  startRate: number;
+  maxRate: number;
+  stepMs: number;
+}
+
+/**
+ * Run a capacity search in its own process (registered for cleanup, like the load runner): the
+ * building block of `edgechaos run --find-capacity`. The log (one line per step) is
+ * <outDir>/capacity.log, the result <outDir>/capacity.json.
+ */
+export async function runCapacity(
+  search: CapacitySearch,
+  o: { outDir: string; registry: CleanupRegistry; signal?: AbortSignal },
+): Promise<CapacityResult> {
+  mkdirSync(o.outDir, { recursive: true });
+  const config = join(o.outDir, 'capacity-config.json');
+  const out = join(o.outDir, 'capacity.json');
+  writeFileSync(config, JSON.stringify(search), { mode: 0o600 });
+  const argv = [
+    process.execPath,
+    '--import',
+    'tsx',
+    join(repoRoot, 'src/load/capacity-runner.ts'),
+    config,
+    out,
+  ];
+  const { proc, handle } = await spawnRegistered(o.registry, `capacity search ${search.url}`, argv, {
+    logFile: join(o.outDir, 'capacity.log'),
+    cwd: repoRoot,
+  });
+  const onAbort = (): void => void proc.stop(10_000);
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  const exit = await proc.exited;
+  o.signal?.removeEventListener('abort', onAbort);
+  handle.forget();
+  if (exit.code !== 0 || !existsSync(out))
+    throw new TargetError(`capacity search exited with ${exit.code ?? exit.signal}; see ${proc.logFile}`);
+  return JSON.parse(readFileSync(out, 'utf8')) as CapacityResult;
 }
