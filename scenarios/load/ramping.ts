@@ -1,46 +1,52 @@
-import { defineLoad, type IterationContext } from '../../src/load/types.ts';
-
 /**
  * Ramping arrival rate of writes over every edge: finds where acknowledged writes/s stop keeping up.
- * Env: EDGES = JSON [{name, url}], RUN_ID, PEAK_RATE (writes/s over all edges), DURATION.
+ * A k6-style script. Env: EDGES = JSON [{name, url}], RUN_ID, PEAK_RATE (writes/s over all edges),
+ * DURATION.
  */
+import exec from '../../src/load/k6/execution.ts';
+import http from '../../src/load/k6/http.ts';
+import { check } from '../../src/load/k6/index.ts';
+import type { Options } from '../../src/load/types.ts';
+
 interface Edge {
   name: string;
   url: string;
 }
-const edges = JSON.parse(process.env['EDGES'] ?? '[]') as Edge[];
-const run = process.env['RUN_ID'] ?? 'run';
-const peak = Number(process.env['PEAK_RATE'] ?? 300);
-const totalMs = Number(/^(\d+)ms$/.exec(process.env['DURATION'] ?? '')?.[1] ?? 60_000);
+const edges = JSON.parse(__ENV['EDGES'] ?? '[]') as Edge[];
+const run = __ENV['RUN_ID'] ?? 'run';
+const peak = Number(__ENV['PEAK_RATE'] ?? 300);
+const totalMs = Number(/^(\d+)ms$/.exec(__ENV['DURATION'] ?? '')?.[1] ?? 60_000);
 const third = `${Math.floor(totalMs / 3)}ms`;
 
-async function write(ctx: IterationContext): Promise<void> {
-  const edge = edges[ctx.iteration % edges.length];
-  if (!edge) return;
-  const id = `${run}-${edge.name}-r${ctx.iteration}`;
-  const payload = { v: ctx.iteration, pad: 'r'.repeat(100) };
-  const res = await ctx.http.write(
-    `${edge.url}/v1/records`,
-    { id, node: edge.name, payloadBytes: JSON.stringify(payload).length },
-    { id, ts: Date.now(), payload },
-    { timeoutMs: 3000 },
-  );
-  ctx.check('write acknowledged', res.status >= 200 && res.status < 300);
-}
-
-export default defineLoad({
+export const options: Options = {
   scenarios: {
     ramp: {
       executor: 'ramping-arrival-rate',
       startRate: 10,
+      timeUnit: '1s',
       stages: [
         { target: peak, duration: third },
         { target: peak, duration: third },
         { target: 10, duration: third },
       ],
-      maxInFlight: 500,
+      preAllocatedVUs: 50,
+      maxVUs: 500,
+      gracefulStop: '5s',
       exec: 'write',
     },
   },
-  exec: { write },
-});
+};
+
+export async function write(): Promise<void> {
+  const i = exec.scenario.iterationInTest;
+  const edge = edges[i % edges.length];
+  if (!edge) return;
+  const id = `${run}-${edge.name}-r${i}`;
+  const payload = { v: i, pad: 'r'.repeat(100) };
+  const res = await http.post(`${edge.url}/v1/records`, JSON.stringify({ id, ts: Date.now(), payload }), {
+    headers: { 'content-type': 'application/json' },
+    timeout: '3s',
+    write: { id, node: edge.name, payloadBytes: JSON.stringify(payload).length },
+  });
+  check(res, { 'write acknowledged': (r) => r.status >= 200 && r.status < 300 });
+}

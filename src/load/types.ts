@@ -1,108 +1,73 @@
 /**
- * The load-script API. A load script is a TypeScript module in scenarios/load/ whose default export
- * is `defineLoad({...})`: named scenarios (executor + rate/VUs + duration) and the iteration
- * functions they run. The shape follows k6's executors (constant-arrival-rate, ramping-arrival-rate,
- * constant-vus) so k6 users feel at home.
+ * Types of the load runner. A load script is written like a k6 script (see src/load/README.md):
+ * `export const options = { scenarios, thresholds }`, `export default async function () {...}`
+ * and named exec functions, importing `check`, `sleep`, `group` from src/load/k6/index.ts, `http`
+ * from src/load/k6/http.ts and `Trend`/`Counter`/`Rate`/`Gauge` from src/load/k6/metrics.ts. The
+ * option shapes are k6's own (from `@types/k6`, MIT).
  */
-export interface Stage {
-  /** Iterations per `timeUnit` (arrival-rate) at the end of the stage. */
-  target: number;
-  duration: string;
+import type { Options as K6Options, Scenario as K6Scenario, Stage as K6Stage, Threshold } from 'k6/options';
+
+export type Options = K6Options;
+export type Scenario = K6Scenario;
+export type Stage = K6Stage;
+export type ThresholdSpec = Threshold;
+export type Executor = Scenario['executor'];
+
+/** A script's module namespace, as the runner sees it. */
+export interface LoadScript {
+  options?: Options;
+  default?: (data: unknown) => unknown;
+  setup?: () => unknown;
+  teardown?: (data: unknown) => unknown;
+  handleSummary?: (data: SummaryData) => unknown;
+  [exec: string]: unknown;
 }
 
-export type ScenarioOptions =
-  | {
-      executor: 'constant-arrival-rate';
-      rate: number;
-      timeUnit?: string;
-      duration: string;
-      /** Upper bound of concurrent iterations; an arrival beyond it is counted as dropped. */
-      maxInFlight?: number;
-      exec: string;
-      startTime?: string;
-      tags?: Record<string, string>;
-    }
-  | {
-      executor: 'ramping-arrival-rate';
-      startRate?: number;
-      timeUnit?: string;
-      stages: Stage[];
-      maxInFlight?: number;
-      exec: string;
-      startTime?: string;
-      tags?: Record<string, string>;
-    }
-  | {
-      executor: 'constant-vus';
-      vus: number;
-      duration: string;
-      exec: string;
-      startTime?: string;
-      tags?: Record<string, string>;
-    };
-
-export interface HttpResponse {
-  status: number;
-  body: string;
-  /** Parsed JSON body, or undefined when it is not JSON. */
-  json<T = unknown>(): T | undefined;
-  timings: { duration: number };
-  /** Error text when no HTTP answer came (connection refused/reset, timeout). */
-  error?: string;
+/** k6's end-of-test data (what `handleSummary(data)` receives), the subset the runner fills in. */
+export interface SummaryData {
+  metrics: Record<string, MetricSummary>;
+  root_group: GroupSummary;
+  options: { summaryTrendStats: string[]; summaryTimeUnit: string; noColor: boolean };
+  state: { isStdOutTTY: boolean; isStdErrTTY: boolean; testRunDurationMs: number };
+  setup_data?: unknown;
 }
 
-export interface RequestParams {
-  /** Tags recorded with the sample: `name` groups URLs; `node` names the target node. */
-  tags?: Record<string, string>;
-  headers?: Record<string, string>;
-  timeoutMs?: number;
+export interface MetricSummary {
+  type: 'counter' | 'gauge' | 'rate' | 'trend';
+  contains: 'default' | 'time' | 'data';
+  values: Record<string, number>;
+  thresholds?: Record<string, { ok: boolean }>;
 }
 
-export interface WriteRecord {
+export interface GroupSummary {
+  name: string;
+  path: string;
   id: string;
-  node: string;
-  payloadBytes: number;
+  groups: GroupSummary[];
+  checks: { name: string; path: string; id: string; passes: number; fails: number }[];
 }
 
-export interface IterationContext {
-  /** Environment given to the run (targets, run id, seed...). */
-  env: Record<string, string>;
-  scenario: string;
-  /** Iteration number within this scenario (0-based). */
-  iteration: number;
-  /** Deterministic per-run random in [0,1) (seeded by env.SEED). */
-  random(): number;
-  http: {
-    get(url: string, params?: RequestParams): Promise<HttpResponse>;
-    post(url: string, body: unknown, params?: RequestParams): Promise<HttpResponse>;
-    put(url: string, body: unknown, params?: RequestParams): Promise<HttpResponse>;
-    /**
-     * POST a write and record it in the client-side write history (id, node, invoke time, outcome:
-     * ok / failed / indeterminate) — the sync checks trust this history, never the stack's word.
-     */
-    write(url: string, record: WriteRecord, body: unknown, params?: RequestParams): Promise<HttpResponse>;
-  };
-  /** Record a pass/fail check (like k6 `check`). */
-  check(name: string, ok: boolean): boolean;
+/** The outcome of one threshold expression, at the end of the run (or when it aborted the run). */
+export interface ThresholdResult {
+  /** The metric key as written, e.g. `http_req_duration{name:write}`. */
+  metric: string;
+  /** The expression as written, e.g. `p(95)<200`. */
+  expression: string;
+  ok: boolean;
+  /** The aggregate the expression compared (undefined when the metric has no data). */
+  value: number | undefined;
+  abortOnFail: boolean;
+  /** Set on the threshold whose failure aborted the run. */
+  aborted?: boolean;
 }
 
-export type IterationFn = (ctx: IterationContext) => Promise<void> | void;
-
-export interface LoadDefinition {
-  scenarios: Record<string, ScenarioOptions>;
-  /** Iteration functions named by each scenario's `exec`. */
-  exec: Record<string, IterationFn>;
-}
-
-export function defineLoad(def: LoadDefinition): LoadDefinition {
-  return def;
-}
+export type WriteOutcome = 'ok' | 'failed' | 'indeterminate';
 
 /** One line of the results stream (JSON lines, like `k6 --out json`). */
 export type Sample =
   | {
       type: 'http';
-      /** ms since the run started (monotonic). */
+      /** ms since the run started (monotonic): when the request was sent. */
       t: number;
       scenario: string;
       method: string;
@@ -110,8 +75,17 @@ export type Sample =
       node?: string;
       status: number;
       ok: boolean;
+      /**
+       * ms: k6's http_req_duration, except in arrival-rate executors where the first request of an
+       * iteration is measured from the iteration's intended start (coordinated omission), and `lag`
+       * says how much of it was the wait for the runner.
+       */
       duration: number;
+      lag?: number;
       error?: string;
+      group?: string;
+      /** Tags other than scenario/name/node/method/status/group (scenario tags, request tags). */
+      tags?: Record<string, string>;
     }
   | {
       type: 'write';
@@ -120,12 +94,19 @@ export type Sample =
       id: string;
       node: string;
       payloadBytes: number;
-      outcome: 'ok' | 'failed' | 'indeterminate';
+      outcome: WriteOutcome;
       status: number;
     }
-  | { type: 'check'; t: number; scenario: string; name: string; ok: boolean }
+  | { type: 'check'; t: number; scenario: string; name: string; ok: boolean; group?: string }
   | { type: 'dropped'; t: number; scenario: string }
-  /** First line: the runner's clock origin (t = 0) as wall-clock ms, so samples can be aligned with the harness's timeline. */
-  | { type: 'start'; t: 0; epochMs: number }
+  /** An iteration that threw (it counts as failed; the run goes on). */
+  | { type: 'error'; t: number; scenario: string; message: string }
+  /** A value added to a custom metric (Trend/Counter/Rate/Gauge). */
+  | { type: 'metric'; t: number; metric: string; value: number; tags?: Record<string, string> }
+  /**
+   * First line: the runner's clock origin (t = 0) as wall-clock ms, so samples can be aligned with
+   * the harness's timeline, and the CPU the runner had used by then (start-up, script import).
+   */
+  | { type: 'start'; t: 0; epochMs: number; cpuSeconds?: number }
   /** Last line: the runner's own CPU use, to compare with the harness's. */
   | { type: 'end'; t: number; cpuSeconds: number };

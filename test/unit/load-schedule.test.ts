@@ -1,40 +1,151 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { UsageError } from '../../src/core/errors.ts';
 import { seededRandom } from '../../src/load/rng.ts';
-import { arrivalTimes } from '../../src/load/schedule.ts';
-import { percentile, summarize } from '../../src/load/summary.ts';
-import type { Sample } from '../../src/load/types.ts';
+import { arrivalTimes, maxVus, planScenarios, scenariosOf, vuTarget } from '../../src/load/schedule.ts';
+import type { Options } from '../../src/load/types.ts';
+
+const one = (o: Options) => planScenarios(o, 'x.ts')[0]!;
 
 describe('arrival schedules', () => {
   it('should space constant-arrival-rate iterations evenly', () => {
-    const t = arrivalTimes({ executor: 'constant-arrival-rate', rate: 10, duration: '2s', exec: 'x' });
+    const t = [
+      ...arrivalTimes(
+        one({
+          scenarios: {
+            s: { executor: 'constant-arrival-rate', rate: 10, duration: '2s', preAllocatedVUs: 1 },
+          },
+        }),
+      ),
+    ];
     assert.equal(t.length, 20);
     assert.equal(t[1]! - t[0]!, 100);
   });
   it('should honour timeUnit', () => {
-    const t = arrivalTimes({
-      executor: 'constant-arrival-rate',
-      rate: 30,
-      timeUnit: '1m',
-      duration: '10s',
-      exec: 'x',
+    const s = one({
+      scenarios: {
+        s: {
+          executor: 'constant-arrival-rate',
+          rate: 30,
+          timeUnit: '1m',
+          duration: '10s',
+          preAllocatedVUs: 1,
+        },
+      },
     });
-    assert.equal(t.length, 5);
+    assert.equal([...arrivalTimes(s)].length, 5);
   });
   it('should ramp: 0→100/s over 10 s gives 500 iterations, denser at the end', () => {
-    const t = arrivalTimes({
-      executor: 'ramping-arrival-rate',
-      startRate: 0,
-      stages: [{ target: 100, duration: '10s' }],
-      exec: 'x',
-    });
+    const t = [
+      ...arrivalTimes(
+        one({
+          scenarios: {
+            s: {
+              executor: 'ramping-arrival-rate',
+              startRate: 0,
+              stages: [{ target: 100, duration: '10s' }],
+              preAllocatedVUs: 1,
+            },
+          },
+        }),
+      ),
+    ];
     assert.ok(Math.abs(t.length - 500) <= 1, `got ${t.length}`);
-    const firstHalf = t.filter((x) => x < 5000).length;
-    assert.ok(firstHalf < 150, `first half had ${firstHalf}`);
+    assert.ok(t.filter((x) => x < 5000).length < 150);
     for (let i = 1; i < t.length; i++) assert.ok(t[i]! >= t[i - 1]!);
   });
+  it('should be lazy (an hour at 100k/s is not materialized)', () => {
+    const g = arrivalTimes(
+      one({
+        scenarios: {
+          s: { executor: 'constant-arrival-rate', rate: 100_000, duration: '1h', preAllocatedVUs: 1 },
+        },
+      }),
+    );
+    assert.equal(g.next().value, 0);
+    assert.equal(g.next().value, 0.01);
+  });
   it('should give nothing for a closed-model executor', () => {
-    assert.deepEqual(arrivalTimes({ executor: 'constant-vus', vus: 3, duration: '1s', exec: 'x' }), []);
+    assert.deepEqual([...arrivalTimes(one({ vus: 3, duration: '1s' }))], []);
+  });
+});
+
+describe('k6 option shorthands and validation', () => {
+  it('should turn stages into ramping-vus, vus+duration into constant-vus, iterations into shared-iterations', () => {
+    assert.equal(
+      scenariosOf({ stages: [{ duration: '1s', target: 5 }] })['default']!.executor,
+      'ramping-vus',
+    );
+    assert.equal(scenariosOf({ vus: 2, duration: '1s' })['default']!.executor, 'constant-vus');
+    assert.equal(scenariosOf({ vus: 2, iterations: 10 })['default']!.executor, 'shared-iterations');
+    assert.equal(scenariosOf({})['default']!.executor, 'per-vu-iterations');
+  });
+  it('should default as k6 does (exec default, gracefulStop 30s, maxVUs = preAllocatedVUs)', () => {
+    const s = one({
+      scenarios: { a: { executor: 'constant-arrival-rate', rate: 1, duration: '1s', preAllocatedVUs: 7 } },
+    });
+    assert.equal(s.exec, 'default');
+    assert.equal(s.gracefulStopMs, 30_000);
+    assert.equal(s.maxVUs, 7);
+    assert.equal(maxVus(s), 7);
+  });
+  it('should name the file and field of a bad option', () => {
+    const bad = (o: unknown, field: string): void => {
+      assert.throws(
+        () => planScenarios(o as Options, 'load/x.ts'),
+        (e: unknown) => e instanceof UsageError && e.file === 'load/x.ts' && e.field === field,
+        field,
+      );
+    };
+    bad(
+      { scenarios: { a: { executor: 'constant-vuz', vus: 1, duration: '1s' } } },
+      'options.scenarios.a.executor',
+    );
+    bad(
+      { scenarios: { a: { executor: 'constant-vus', vus: 1, duration: 'fast' } } },
+      'options.scenarios.a.duration',
+    );
+    bad(
+      { scenarios: { a: { executor: 'constant-vus', vus: 0, duration: '1s' } } },
+      'options.scenarios.a.vus',
+    );
+    bad(
+      { scenarios: { a: { executor: 'constant-arrival-rate', rate: 1, duration: '1s' } } },
+      'options.scenarios.a.preAllocatedVUs',
+    );
+    bad(
+      { scenarios: { a: { executor: 'ramping-vus', stages: [{ duration: '1s', target: -1 }] } } },
+      'options.scenarios.a.stages[0].target',
+    );
+    bad(
+      {
+        scenarios: {
+          a: { executor: 'constant-arrival-rate', rate: 1, duration: '1s', preAllocatedVUs: 5, maxVUs: 2 },
+        },
+      },
+      'options.scenarios.a.maxVUs',
+    );
+  });
+  it('should ramp VU targets linearly between stages from startVUs', () => {
+    const s = one({
+      scenarios: {
+        r: {
+          executor: 'ramping-vus',
+          startVUs: 0,
+          stages: [
+            { duration: '10s', target: 10 },
+            { duration: '10s', target: 10 },
+            { duration: '10s', target: 0 },
+          ],
+        },
+      },
+    });
+    assert.deepEqual(
+      [0, 5000, 10_000, 15_000, 25_000, 30_000, 40_000].map((t) => vuTarget(s, t)),
+      [0, 5, 10, 10, 5, 0, 0],
+    );
+    assert.equal(s.durationMs, 30_000);
+    assert.equal(maxVus(s), 10);
   });
 });
 
@@ -46,74 +157,5 @@ describe('seeded random', () => {
     const sa = [a(), a(), a()];
     assert.deepEqual(sa, [b(), b(), b()]);
     assert.notDeepEqual(sa, [c(), c(), c()]);
-  });
-});
-
-describe('load summary', () => {
-  it('should compute nearest-rank percentiles', () => {
-    const xs = Array.from({ length: 100 }, (_, i) => i + 1);
-    assert.equal(percentile(xs, 50), 50);
-    assert.equal(percentile(xs, 99), 99);
-    assert.equal(percentile([], 99), 0);
-  });
-  it('should group by node and second and count write outcomes', () => {
-    const s: Sample[] = [
-      {
-        type: 'http',
-        t: 10,
-        scenario: 's',
-        method: 'POST',
-        name: 'write',
-        node: 'edge-1',
-        status: 201,
-        ok: true,
-        duration: 5,
-      },
-      {
-        type: 'http',
-        t: 1200,
-        scenario: 's',
-        method: 'POST',
-        name: 'write',
-        node: 'edge-2',
-        status: 503,
-        ok: false,
-        duration: 7,
-      },
-      {
-        type: 'write',
-        t: 10,
-        tDone: 15,
-        id: 'a',
-        node: 'edge-1',
-        payloadBytes: 10,
-        outcome: 'ok',
-        status: 201,
-      },
-      {
-        type: 'write',
-        t: 1200,
-        tDone: 1207,
-        id: 'b',
-        node: 'edge-2',
-        payloadBytes: 10,
-        outcome: 'indeterminate',
-        status: 503,
-      },
-      { type: 'dropped', t: 1300, scenario: 's' },
-    ];
-    const sum = summarize(s);
-    assert.equal(sum.http.count, 2);
-    assert.equal(sum.http.failed, 1);
-    assert.deepEqual(Object.keys(sum.byNode).sort(), ['edge-1', 'edge-2']);
-    assert.deepEqual(sum.writes, { ok: 1, failed: 0, indeterminate: 1 });
-    assert.equal(sum.dropped, 1);
-    assert.deepEqual(
-      sum.series.map((p) => [p.t, p.requests, p.errors]),
-      [
-        [0, 1, 0],
-        [1, 1, 1],
-      ],
-    );
   });
 });

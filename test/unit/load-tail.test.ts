@@ -20,4 +20,16 @@ describe('sample tail', () => {
     assert.deepEqual(tail.read(), { requests: 1, errors: 0 }, 'the torn line completes');
     assert.equal(tail.requests, 3);
   });
+  it('should count exactly across its 256 KiB read chunks', () => {
+    using dir = tempDir('tail-big');
+    const f = join(dir.path, 'samples.jsonl');
+    const tail = new SampleTail(f);
+    const line = (i: number): string =>
+      `{"type":"http","t":${i},"name":"é${'x'.repeat(i % 50)}","ok":${i % 3 !== 0}}\n`;
+    let text = '';
+    for (let i = 0; i < 20_000; i++) text += line(i);
+    appendFileSync(f, text);
+    assert.deepEqual(tail.read(), { requests: 20_000, errors: 6667 });
+    assert.deepEqual(tail.read(), { requests: 0, errors: 0 });
+  });
 });

@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { findCapacity, judgeStep, type StepMeasure } from '../../src/load/capacity.ts';
+
+/** A fake target on a virtual clock: p99 jumps once the rate passes `knee`; errors past `errAt`. */
+function fakeTarget(knee: number, errAt = Infinity, clientMax = Infinity) {
+  const clock = { now: 0, probes: [] as number[] };
+  const probe = (rate: number, ms: number): Promise<StepMeasure> => {
+    clock.now += ms;
+    clock.probes.push(rate);
+    const offered = Math.round((rate * ms) / 1000);
+    const dropped = rate > clientMax ? Math.round(offered * 0.2) : 0;
+    return Promise.resolve({
+      requests: offered - dropped,
+      dropped,
+      p99Ms: rate <= knee ? 20 : 20 + (rate - knee),
+      errorRate: rate > errAt ? 0.05 : 0,
+    });
+  };
+  return { clock, probe };
+}
+
+const slo = { p99Ms: 100, maxErrorRate: 0.01 };
+
+describe('capacity search', () => {
+  it('should find the highest sustained rate within the resolution (p99 SLO)', async () => {
+    const f = fakeTarget(730); // p99 > 100 ms above 810/s
+    const r = await findCapacity({ slo, startRate: 50, maxRate: 100_000, stepMs: 10_000, probe: f.probe });
+    assert.equal(r.limitedBy, 'slo');
+    assert.ok(r.capacity <= 810 && r.capacity >= 810 * 0.95, `capacity ${r.capacity}`);
+    assert.equal(
+      r.steps.find((s) => s.rate === r.capacity)?.ok,
+      true,
+      'the reported rate was measured and held',
+    );
+    assert.ok(r.steps.every((s) => s.ok === s.rate <= 810));
+    assert.ok(r.steps.length <= 12, `${r.steps.length} steps`);
+    assert.equal(f.clock.now, r.steps.length * 10_000, 'one step of virtual time per probe');
+    assert.equal(r.steps.filter((s) => !s.ok)[0]?.breach, 'p99');
+  });
+  it('should stop on errors and name the breach', async () => {
+    const f = fakeTarget(1e9, 300);
+    const r = await findCapacity({ slo, startRate: 100, maxRate: 10_000, stepMs: 1000, probe: f.probe });
+    assert.ok(r.capacity <= 300 && r.capacity >= 285, `capacity ${r.capacity}`);
+    assert.ok(r.steps.some((s) => s.breach === 'errors'));
+  });
+  it('should say when the client, not the target, was the limit', async () => {
+    const f = fakeTarget(1e9, Infinity, 500);
+    const r = await findCapacity({ slo, startRate: 100, maxRate: 10_000, stepMs: 1000, probe: f.probe });
+    assert.equal(r.limitedBy, 'client');
+    assert.ok(r.capacity <= 500);
+  });
+  it('should stop at maxRate, bisect below a failing start rate, and report 0 when nothing holds', async () => {
+    const a = await findCapacity({
+      slo,
+      startRate: 100,
+      maxRate: 1000,
+      stepMs: 1000,
+      probe: fakeTarget(1e9).probe,
+    });
+    assert.deepEqual([a.capacity, a.limitedBy], [1000, 'maxRate']);
+    assert.deepEqual(
+      a.steps.map((s) => s.rate),
+      [100, 200, 400, 800, 1000],
+    );
+    const b = await findCapacity({
+      slo,
+      startRate: 100,
+      maxRate: 1000,
+      stepMs: 1000,
+      probe: fakeTarget(0, 0).probe,
+    });
+    assert.equal(b.capacity, 0);
+  });
+  it('should judge a step with no answered request as not holding', () => {
+    assert.equal(judgeStep(10, { requests: 0, dropped: 0, p99Ms: 0, errorRate: 0 }, slo).ok, false);
+  });
+});
