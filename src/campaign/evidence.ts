@@ -129,7 +129,51 @@ export function judge(e: LoadedEvidence): CheckResult[] {
   out.push(checkStartup(e.coldStartsMs, e.limits.startup.maxMs, e.coldStartError));
   out.push(checkImageSize(e.images, e.limits.image.maxBytes));
   out.push(conformanceCheck(e.conformance));
+  out.push(thresholdsCheck(e.load));
   return [...out.map(timed), ...e.targetChecks];
+}
+
+/** The load script's thresholds (k6's semantics) and the load metrics a rubric may use. */
+export function thresholdsCheck(l: CampaignEvidence['load']): CheckResult {
+  const title = "Load: the script's thresholds, as k6 evaluates them";
+  if (!l) return notMeasured('load-thresholds', title, 'the load runner left no result');
+  const metric = (name: string, key: string, unit: string): CheckResult['metrics'] => {
+    const v = l.metrics[name]?.[key];
+    return v === undefined || !Number.isFinite(v)
+      ? {}
+      : {
+          [`load.${name}.${key === 'p(95)' ? 'p95' : key === 'p(99)' ? 'p99' : key}`]: {
+            value: v,
+            unit,
+            source: 'check:load-thresholds',
+          },
+        };
+  };
+  const failed = l.thresholds.filter((t) => !t.ok);
+  const metrics: CheckResult['metrics'] = {
+    ...metric('http_req_duration', 'p(95)', 'ms'),
+    ...metric('http_req_duration', 'p(99)', 'ms'),
+    ...metric('http_req_failed', 'rate', 'ratio'),
+    ...metric('http_reqs', 'rate', 'req/s'),
+    ...metric('checks', 'rate', 'ratio'),
+    ...metric('dropped_iterations', 'count', 'iterations'),
+    'load.thresholds.failed': { value: failed.length, unit: 'thresholds', source: 'check:load-thresholds' },
+  };
+  const show = (t: (typeof l.thresholds)[number]): string =>
+    `${t.metric} ${t.expression} (${t.value === undefined ? 'no data' : Number(t.value.toFixed(3))})`;
+  return {
+    id: 'load-thresholds',
+    title,
+    status: l.thresholds.length === 0 ? 'not-measured' : failed.length ? 'failed' : 'passed',
+    summary:
+      l.thresholds.length === 0
+        ? 'the load script sets no thresholds'
+        : failed.length
+          ? `${failed.length} of ${l.thresholds.length} threshold(s) failed: ${failed.map(show).join('; ')}${l.aborted ? `; run aborted: ${l.aborted}` : ''}`
+          : `all ${l.thresholds.length} threshold(s) held: ${l.thresholds.map(show).join('; ')}`,
+    metrics,
+    evidence: { thresholds: l.thresholds, ...(l.aborted ? { aborted: l.aborted } : {}) },
+  };
 }
 
 function conformanceCheck(r: CampaignEvidence['conformance']): CheckResult {

@@ -119,5 +119,14 @@ export async function gatherEvidence(a: {
       minAcknowledgedWrites: scenario.checks.minAcknowledgedWrites,
     },
     durations,
+    ...(a.load
+      ? {
+          load: {
+            thresholds: a.load.thresholds,
+            metrics: Object.fromEntries(Object.entries(a.load.metrics).map(([k, v]) => [k, v.values])),
+            ...(a.load.aborted ? { aborted: a.load.aborted } : {}),
+          },
+        }
+      : {}),
   };
 }

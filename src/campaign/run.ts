@@ -7,6 +7,7 @@ import { UsageError } from '../core/errors.ts';
 import { logger } from '../core/logger.ts';
 import { repoRoot } from '../core/paths.ts';
 import { readSamples, stats, type HttpSample, type WriteSample } from '../load/summary.ts';
+import { validateLoadScript } from '../load/validate.ts';
 import { collectProvenance } from '../record/provenance.ts';
 import { checkRubricMeasurable, loadRubric } from '../scoring/rubric.ts';
 import { scoringInput } from '../scoring/merge.ts';
@@ -97,6 +98,8 @@ export async function prepareRun(opts: RunOptions): Promise<PreparedRun> {
     typeof opts.target === 'object' ? opts.target : await targetPlugin(opts.target ?? scenario.target.kind);
   checkRubricMeasurable(rubric, target.name, scenario.paths.rubric);
   const request = targetRequest(scenario, plan, stack, opts.targetOptions ?? {});
+  // the load script: its options, executors and thresholds, as the runner will read them
+  await validateLoadScript(scenario.paths.loadScript, scenario.load.env);
   try {
     await target.preflight(request);
   } catch (err) {

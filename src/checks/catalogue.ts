@@ -99,6 +99,19 @@ export const checkCatalogue: readonly CheckSpec[] = [
     ],
   },
   {
+    id: 'load-thresholds',
+    title: "Load: the script's thresholds, as k6 evaluates them",
+    metrics: [
+      m('load.http_req_duration.p95', 'ms', 'lower-is-better', 'p95 of every request (k6 http_req_duration)'),
+      m('load.http_req_duration.p99', 'ms', 'lower-is-better', 'p99 of every request'),
+      m('load.http_req_failed.rate', 'ratio', 'lower-is-better', 'share of requests that failed'),
+      m('load.http_reqs.rate', 'req/s', 'higher-is-better', 'requests per second over the load phase'),
+      m('load.checks.rate', 'ratio', 'higher-is-better', "share of the script's checks that passed"),
+      m('load.dropped_iterations.count', 'iterations', 'lower-is-better', 'arrivals with no free VU'),
+      m('load.thresholds.failed', 'thresholds', 'lower-is-better', "the script's thresholds that failed"),
+    ],
+  },
+  {
     id: 'conformance',
     title: 'Functional completeness: stack contract conformance',
     metrics: [

@@ -19,6 +19,8 @@ Exit codes:
   1  a gate failed (a check's verdict, a score below its gate)
   2  usage or configuration error (bad flag, scenario, manifest, rubric)
   3  environment: a tool or capability is missing, a target failed
+ 99  run: only the load script's thresholds failed (as k6 exits)
+130  interrupted (Ctrl-C, SIGTERM); everything applied was reverted
 `;
 
 /** commander wiring only: parse, call a use-case, record the exit code. */

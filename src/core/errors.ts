@@ -1,12 +1,14 @@
 /**
  * Exit codes the CLI documents: 0 pass, 1 a gate failed, 2 usage/config error, 3 environment/tool
- * missing, 130 interrupted (Ctrl-C / SIGTERM, the shell's 128 + SIGINT convention).
+ * missing, 99 only the load script's thresholds failed (as k6 exits), 130 interrupted (Ctrl-C /
+ * SIGTERM, the shell's 128 + SIGINT convention).
  */
 export const ExitCode = {
   Pass: 0,
   GateFailed: 1,
   Usage: 2,
   Environment: 3,
+  ThresholdsFailed: 99,
   Interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

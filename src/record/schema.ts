@@ -168,6 +168,23 @@ export const campaignEvidenceSchema = z.object({
   }),
   /** How long gathering each check's evidence took, ms (by check id). */
   durations: z.record(z.string(), num),
+  /** The load runner's end: its thresholds as evaluated, k6's end-of-test metric values, an abort. */
+  load: z
+    .object({
+      thresholds: z.array(
+        z.object({
+          metric: z.string(),
+          expression: z.string(),
+          ok: z.boolean(),
+          value: num.optional(),
+          abortOnFail: z.boolean(),
+          aborted: z.boolean().optional(),
+        }),
+      ),
+      metrics: z.record(z.string(), z.record(z.string(), num)),
+      aborted: z.string().optional(),
+    })
+    .optional(),
 });
 export type CampaignEvidence = z.infer<typeof campaignEvidenceSchema>;
 

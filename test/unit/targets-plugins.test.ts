@@ -8,6 +8,8 @@ import type { FaultSurface, KubeAction } from '../../faults/capabilities.ts';
 import { catalogue, planFault, prevalidateFaults } from '../../faults/catalogue.ts';
 import { planNeeds, type PlanContext, type ResolvedFault } from '../../faults/types.ts';
 import { mergeMetrics as collectMetrics } from '../../src/scoring/merge.ts';
+import { thresholdsCheck } from '../../src/campaign/evidence.ts';
+import { runExitCode } from '../../src/cli/commands/run.ts';
 import type { CheckResult } from '../../src/checks/types.ts';
 import { CleanupRegistry } from '../../src/core/cleanup/registry.ts';
 import { UsageError } from '../../src/core/errors.ts';
@@ -183,5 +185,50 @@ describe('metrics of a run', () => {
       () => collectMetrics([check('startup', ['startup.ms']), check('cold', ['startup.ms'])]),
       /metric startup.ms is produced by two checks: startup and cold/,
     );
+  });
+});
+
+describe('load thresholds in a run', () => {
+  const thresholds = (ok: boolean) => ({
+    thresholds: [
+      { metric: 'http_req_duration', expression: 'p(95)<200', ok, value: ok ? 150 : 350, abortOnFail: false },
+    ],
+    metrics: { http_req_duration: { 'p(95)': ok ? 150 : 350, 'p(99)': 400 }, http_reqs: { rate: 75 } },
+  });
+
+  it('should fail the load-thresholds check when a threshold failed, and publish the load metrics', () => {
+    const c = thresholdsCheck(thresholds(false));
+    assert.equal(c.status, 'failed');
+    assert.match(c.summary, /1 of 1 threshold\(s\) failed: http_req_duration p\(95\)<200 \(350\)/);
+    assert.equal(c.metrics['load.http_req_duration.p95']?.value, 350);
+    assert.equal(c.metrics['load.http_reqs.rate']?.value, 75);
+    assert.equal(thresholdsCheck(thresholds(true)).status, 'passed');
+    assert.equal(thresholdsCheck({ thresholds: [], metrics: {} }).status, 'not-measured');
+  });
+
+  it('should exit 99 when only thresholds failed, 1 when anything else failed too', () => {
+    const rec = (checks: { id: string; status: 'passed' | 'failed' }[], gatesPassed = true) =>
+      ({ checks, gatesPassed: false, score: { gatesPassed } }) as unknown as Parameters<
+        typeof runExitCode
+      >[0];
+    assert.equal(
+      runExitCode(
+        rec([
+          { id: 'load-thresholds', status: 'failed' },
+          { id: 'offline', status: 'passed' },
+        ]),
+      ),
+      99,
+    );
+    assert.equal(
+      runExitCode(
+        rec([
+          { id: 'load-thresholds', status: 'failed' },
+          { id: 'offline', status: 'failed' },
+        ]),
+      ),
+      1,
+    );
+    assert.equal(runExitCode(rec([{ id: 'load-thresholds', status: 'failed' }], false)), 1);
   });
 });

@@ -123,9 +123,20 @@ export async function runCommand(
     }
   if (opts.json) printJson({ runDir, record });
   else printRun(record, runDir);
-  if (record.interrupted) return 130;
+  return runExitCode(record);
+}
+
+/**
+ * 130 interrupted, 3 the campaign broke, 1 a gate or a check failed, 99 when the only failures are
+ * the load script's thresholds (as k6 exits), 0 otherwise.
+ */
+export function runExitCode(record: RunRecord): number {
+  if (record.interrupted) return ExitCode.Interrupted;
   if (record.error) return ExitCode.Environment;
-  return record.gatesPassed ? ExitCode.Pass : ExitCode.GateFailed;
+  if (record.gatesPassed) return ExitCode.Pass;
+  const others = record.checks.some((c) => c.status === 'failed' && c.id !== 'load-thresholds');
+  const thresholds = record.checks.some((c) => c.status === 'failed' && c.id === 'load-thresholds');
+  return thresholds && !others && record.score.gatesPassed ? ExitCode.ThresholdsFailed : ExitCode.GateFailed;
 }
 
 const log = logger('run');
