@@ -27,6 +27,7 @@ export function planContext(dep: Deployment): PlanContext {
     clientAddresses: dep.clientAddresses,
     uplinkProxy: (n) => dep.uplinkProxy(n),
     uplinkDevice: (n) => dep.uplinkDevice(n),
+    dataLayer: (n) => dep.dataLayer?.(n),
   };
 }
 

@@ -1,12 +1,17 @@
 import { UsageError } from '../src/core/errors.ts';
 import { bandwidth } from './bandwidth.ts';
 import { cpuStress } from './cpu-stress.ts';
+import { diskFull } from './disk-full.ts';
 import { flap } from './flap.ts';
+import { ioError } from './io-error.ts';
+import { ioLatency } from './io-latency.ts';
 import { kill } from './kill.ts';
 import { latency } from './latency.ts';
+import { loss } from './loss.ts';
 import { memoryStress } from './memory-stress.ts';
 import { partition } from './partition.ts';
 import { pause } from './pause.ts';
+import { powerLoss } from './power-loss.ts';
 import { resetPeer } from './reset-peer.ts';
 import { restartNode } from './restart-node.ts';
 import { slicer } from './slicer.ts';
@@ -28,6 +33,11 @@ export const catalogue: Readonly<Record<string, FaultKind<unknown>>> = Object.fr
     kill,
     pause,
     restartNode,
+    loss,
+    diskFull,
+    ioLatency,
+    ioError,
+    powerLoss,
   ].map((k) => [k.kind, k as FaultKind<unknown>]),
 );
 

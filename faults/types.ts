@@ -1,4 +1,4 @@
-import type { NodeInfo, UplinkProxy } from '../src/targets/types.ts';
+import type { DataLayer, NodeInfo, UplinkProxy } from '../src/targets/types.ts';
 
 /**
  * A fault is plain data: what, where, when, how long. The campaign engine schedules it; `inject`
@@ -31,6 +31,8 @@ export interface PlanContext {
   clientAddresses: readonly string[];
   uplinkProxy(node: string): UplinkProxy | undefined;
   uplinkDevice(node: string): string;
+  /** The node's data-dir fault layer; absent when the target has none (disk/io/power faults refuse). */
+  dataLayer?(node: string): DataLayer | undefined;
 }
 
 export interface ToxicSpec {

@@ -117,7 +117,7 @@ export function buildProgram(
     .description('apply one fault to a deployed topology; revert when the time is up or on Ctrl-C')
     .argument(
       '<fault>',
-      'fault kind: partition, latency, bandwidth, reset-peer, timeout, slicer, flap, cpu-stress, memory-stress, kill, pause, restart-node',
+      'fault kind: partition, latency, bandwidth, reset-peer, timeout, slicer, flap, cpu-stress, memory-stress, kill, pause, restart-node, loss, disk-full, io-latency, io-error, power-loss',
     )
     .option('--node <name>', 'node to hit, e.g. edge-2')
     .option('--for <duration>', 'how long, e.g. 30s', '30s')

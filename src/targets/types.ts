@@ -69,6 +69,20 @@ export interface UplinkProxy {
   proxy: string;
 }
 
+/**
+ * The fault layer over an edge's data dir (ec-fusefs over a size-limited file system), when the
+ * target set one up: io-latency, io-error, disk-full and power-loss act through it.
+ */
+export interface DataLayer {
+  /** argv that sends one control command to the node's layer (append e.g. `status`). */
+  ctl: string[];
+  /** argv prefix of ec-fusefs itself as the node runs it (for `fill`). */
+  tool: string[];
+  /** The size-limited directory under the layer, as the node sees it. */
+  backingDir: string;
+  sizeBytes: number;
+}
+
 export interface NodeStats {
   /** Peak memory of the node's resource group (cgroup v1 memory.max_usage_in_bytes). */
   peakMemoryBytes: number;
@@ -145,6 +159,8 @@ export interface Deployment {
   uplinkProxy(node: string): UplinkProxy | undefined;
   /** Network device inside the node that carries its uplink (for tc). */
   uplinkDevice(node: string): string;
+  /** The node's data-dir fault layer, if the target has one (local: every edge). */
+  dataLayer?(node: string): DataLayer | undefined;
 
   /** Stack process control; each resolves once done (start: once health answers 200). */
   startStack(node: string, signal?: AbortSignal): Promise<void>;

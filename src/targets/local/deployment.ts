@@ -9,6 +9,7 @@ import { deadline, sleep, waitFor } from '../../core/deadline.ts';
 import { FaultRevertError, TargetError, UsageError } from '../../core/errors.ts';
 import { killGroup, pidsWithToken, run, spawnManaged } from '../../core/proc.ts';
 import type {
+  DataLayer,
   Deployment,
   NodeInfo,
   NodeShell,
@@ -89,6 +90,10 @@ export class LocalDeployment implements Deployment {
   uplinkProxy(node: string): UplinkProxy | undefined {
     const n = this.local(node);
     return n.proxy ? { api: this.state.toxiproxyApi, proxy: n.proxy.name } : undefined;
+  }
+
+  dataLayer(node: string): DataLayer | undefined {
+    return this.local(node).dataLayer;
   }
 
   uplinkDevice(node: string): string {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { RoleSpec } from '../../stack/manifest.ts';
-import type { BoardLimits, NodeRole } from '../types.ts';
+import type { BoardLimits, DataLayer, NodeRole } from '../types.ts';
 import { cgroupControllers, cgroupPath, type LocalNames } from './names.ts';
 import { cpuQuota } from './profiles.ts';
 import type { RunAddresses } from './subnet.ts';
@@ -21,6 +21,8 @@ export interface LocalNodeState {
   env: Record<string, string>;
   logFile: string;
   dataDir: string;
+  /** Edges: the fault layer mounted over dataDir at deploy (see data-dir.ts). */
+  dataLayer?: DataLayer;
   healthUrl: string;
   url: string;
   /** Edges: their uplink proxy in the cloud namespace. */

@@ -6,6 +6,7 @@
 //	ec-fusefs ctl SOCKET set io-latency op=read,fsync prob=1 delay=200ms
 //	ec-fusefs ctl SOCKET clear io-error|io-latency|all [op=…]
 //	ec-fusefs ctl SOCKET power-loss | status
+//	ec-fusefs ctl -if-running SOCKET …  (success when the layer is gone: for undo commands)
 //	ec-fusefs fill FILE     (fill FILE's file system to its limit)
 //
 // mount serves until SIGTERM/SIGINT, then unmounts. The control socket is
@@ -33,11 +34,19 @@ func main() {
 	case "mount":
 		err = mount(os.Args[2:])
 	case "ctl":
-		if len(os.Args) < 4 {
+		args := os.Args[2:]
+		ifRunning := len(args) > 0 && args[0] == "-if-running"
+		if ifRunning {
+			args = args[1:]
+		}
+		if len(args) < 2 {
 			usage()
 		}
 		var lines []string
-		lines, err = fusefs.Ctl(os.Args[2], os.Args[3:])
+		lines, err = fusefs.Ctl(args[0], args[1:])
+		if ifRunning && fusefs.NotRunning(err) {
+			lines, err = []string{"ok layer not running: nothing to do"}, nil
+		}
 		for _, l := range lines {
 			fmt.Println(l)
 		}
@@ -61,7 +70,7 @@ func main() {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: ec-fusefs mount -backing DIR -mount DIR -ctl SOCKET [-lazy=true] [-seed N]\n"+
-		"       ec-fusefs ctl SOCKET (set|clear|power-loss|status) [args…]\n"+
+		"       ec-fusefs ctl [-if-running] SOCKET (set|clear|power-loss|status) [args…]\n"+
 		"       ec-fusefs fill FILE")
 	os.Exit(2)
 }

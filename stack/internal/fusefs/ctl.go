@@ -199,3 +199,9 @@ func Fill(path string) (int64, error) {
 	}
 	return total, nil
 }
+
+// NotRunning tells whether a Ctl error means no layer listens on the socket
+// (socket file missing, or left behind by a layer that was killed).
+func NotRunning(err error) bool {
+	return errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED)
+}
