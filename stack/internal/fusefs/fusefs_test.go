@@ -3,6 +3,7 @@ package fusefs
 import (
 	"bytes"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -263,5 +264,42 @@ func TestParseRule(t *testing.T) {
 		if c.err == "" && err != nil || c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)) {
 			t.Errorf("%s %q: err %v, want %q", c.kind, c.args, err, c.err)
 		}
+	}
+}
+
+func TestCtlOverSocketAndNotRunning(t *testing.T) {
+	_, _, f := mountT(t, 0)
+	sock := filepath.Join(t.TempDir(), "ctl.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go f.Serve(l)
+	if out, err := Ctl(sock, []string{"set", "io-error", "op=read", "prob=0.5"}); err != nil || out[0] != "ok" {
+		t.Fatalf("set over the socket: %v %v", out, err)
+	}
+	if _, err := Ctl(sock, []string{"set", "io-error", "op=nope"}); err == nil || !strings.Contains(err.Error(), "nope") {
+		t.Fatalf("a bad command must fail with its reason, got %v", err)
+	}
+	if _, err := Ctl(sock, []string{"op=a b"}); err == nil {
+		t.Fatal("white space inside an argument must be refused")
+	}
+	// A layer killed with kill -9 leaves its socket file: that is "not running", as is no file.
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	l.Close()
+	_, err = Ctl(sock, []string{"status"})
+	if !NotRunning(err) {
+		t.Fatalf("stale socket: %v is not NotRunning", err)
+	}
+	_, err = Ctl(filepath.Join(t.TempDir(), "none.sock"), []string{"status"})
+	if !NotRunning(err) {
+		t.Fatalf("missing socket: %v is not NotRunning", err)
+	}
+	if _, err := f.Handle([]string{"power-loss"}); err != nil {
+		t.Fatal(err)
+	}
+	f.Lazy = nil
+	if _, err := f.Handle([]string{"power-loss"}); err == nil {
+		t.Fatal("power-loss without the undo log must fail")
 	}
 }
