@@ -40,6 +40,11 @@ export function prevalidateFaults(plan: Plan, skip: (f: PlannedFault) => boolean
     clientAddresses: ['192.0.2.254'],
     uplinkProxy: (n) => (n === 'cloud' ? undefined : { api: 'http://192.0.2.1:1', proxy: `uplink-${n}` }),
     uplinkDevice: () => 'eth0',
+    // The local data plane mounts an ec-fusefs layer over every edge's data dir (disk/io/power faults).
+    dataLayer: (n) =>
+      n === 'cloud'
+        ? undefined
+        : { ctl: ['ec-fusefs', 'ctl', 's'], tool: ['ec-fusefs'], backingDir: '/d', sizeBytes: 2 ** 26 },
   };
   plan.faults.forEach((f, i) =>
     atFault(i, () => {
