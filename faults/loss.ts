@@ -30,15 +30,11 @@ export function lossRules(
   const threshold = Math.round((percent * lossScale) / 100);
   if (threshold <= 0) return '';
   const set = `{ ${peers.join(', ')} }`;
+  // numgen's values are 0..lossScale-1: at 100 % every packet goes, with no draw.
+  const draw = threshold >= lossScale ? '' : ` numgen random mod ${lossScale} < ${threshold}`;
   const lines: string[] = [];
-  if (direction !== 'out')
-    lines.push(
-      `add rule inet ${table} in ip saddr ${set} numgen random mod ${lossScale} < ${threshold} drop`,
-    );
-  if (direction !== 'in')
-    lines.push(
-      `add rule inet ${table} out ip daddr ${set} numgen random mod ${lossScale} < ${threshold} drop`,
-    );
+  if (direction !== 'out') lines.push(`add rule inet ${table} in ip saddr ${set}${draw} drop`);
+  if (direction !== 'in') lines.push(`add rule inet ${table} out ip daddr ${set}${draw} drop`);
   return lines.map((l) => `${l}\n`).join('');
 }
 

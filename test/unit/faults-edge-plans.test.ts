@@ -83,9 +83,12 @@ describe('fault plans: loss', () => {
     assert.match(peer.input!, /in ip saddr \{ 10\.77\.0\.12 \} numgen/);
     assert.doesNotMatch(peer.input!, /10\.77\.0\.13/);
   });
-  it('should emit no rule at 0% and keep the resolution at 0.01%', () => {
+  it('should emit no rule at 0%, a plain drop at 100%, and keep the resolution at 0.01%', () => {
     assert.equal(lossRules('t', ['1.1.1.1'], 'both', 0), '');
     assert.match(lossRules('t', ['1.1.1.1'], 'in', 0.01), /< 1 drop/);
+    // numgen draws 0..9999: 100 % is a plain drop (nft refuses `< 10000`).
+    assert.equal(lossRules('t', ['1.1.1.1'], 'out', 100), 'add rule inet t out ip daddr { 1.1.1.1 } drop\n');
+    assert.match(lossRules('t', ['1.1.1.1'], 'out', 99.99), /mod 10000 < 9999 drop/);
   });
   it('should switch Gilbert–Elliott bad/good states on a seeded schedule averaging the asked share', () => {
     const p = plan('loss', { percent: 10, burst: '300ms', burstPercent: 50 }, { durationMs: 60_000 });
