@@ -208,8 +208,9 @@ try {
     lApply.push(now() - t0);
     lEffect.push((await waitState('down', t0)) - t0);
     await sleep(30);
+    const t1 = now();
     await f.revert();
-    await waitState('up', now());
+    await waitState('up', t1);
     await sleep(30);
   }
   prober2.kill('SIGKILL');
