@@ -18,7 +18,13 @@ import { slicer } from './slicer.ts';
 import { timeout } from './timeout.ts';
 import type { FaultKind, FaultPlan, PlanContext, ResolvedFault } from './types.ts';
 
-/** Every fault kind by name. */
+/**
+ * Every fault kind by name. No `clock-skew`: Linux has no per-process wall clock (time namespaces
+ * shift only CLOCK_MONOTONIC/BOOTTIME, and a process started in one never compares them with
+ * anything outside, so a Go stack would not notice), and static Go binaries read CLOCK_REALTIME
+ * through the vDSO, past LD_PRELOAD. A real wall-clock skew needs a ptrace/seccomp supervisor that
+ * hides the vDSO and rewrites clock_gettime results (as Chaos Mesh's TimeChaos patches the vDSO).
+ */
 export const catalogue: Readonly<Record<string, FaultKind<unknown>>> = Object.fromEntries(
   [
     partition,
