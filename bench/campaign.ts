@@ -4,7 +4,7 @@
  * sustained acknowledged writes/s and write p99 per edge, and sync convergence after heal.
  * Usage (root): npx tsx bench/campaign.ts [scenario.ts]
  */
-import { localDeployer } from '../src/campaign/local-deployer.ts';
+import { localPlugin } from '../src/targets/local/plugin.ts';
 import { runCampaign } from '../src/campaign/run.ts';
 import { loadScenario } from '../src/campaign/scenario.ts';
 import { table } from '../src/cli/output.ts';
@@ -18,7 +18,7 @@ scenario.checks.conformance = false;
 const t0 = performance.now();
 const { record, runDir } = await runCampaign({
   scenario,
-  deploy: localDeployer,
+  target: localPlugin,
   signal: new AbortController().signal,
 });
 const wall = (performance.now() - t0) / 1000;

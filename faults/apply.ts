@@ -1,11 +1,19 @@
 import { randomBytes } from 'node:crypto';
+import { revertLastFirst } from '../src/core/cleanup/revert-stack.ts';
 import type { CleanupHandle, CleanupRegistry } from '../src/core/cleanup/registry.ts';
 import { abortReason } from '../src/core/deadline.ts';
-import { CommandError, FaultRevertError, TargetError } from '../src/core/errors.ts';
+import { CommandError, TargetError } from '../src/core/errors.ts';
 import { logger } from '../src/core/logger.ts';
 import { seededRandom } from '../src/load/rng.ts';
-import type { Deployment } from '../src/targets/types.ts';
 import { planFault } from './catalogue.ts';
+import {
+  capabilityNames,
+  surfaceOf,
+  type Capability,
+  type FaultSurface,
+  type HasFaultSurface,
+  type Revertible,
+} from './capabilities.ts';
 import type { Fault, FaultPlan, FaultStep, PlanContext, ResolvedFault } from './types.ts';
 
 const log = logger('fault');
@@ -21,14 +29,21 @@ export interface AppliedFault {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-export function planContext(dep: Deployment): PlanContext {
+export function planContext(target: FaultSurface | HasFaultSurface): PlanContext {
+  const dep = surfaceOf(target);
   return {
     nodes: dep.nodes,
     clientAddresses: dep.clientAddresses,
-    uplinkProxy: (n) => dep.uplinkProxy(n),
-    uplinkDevice: (n) => dep.uplinkDevice(n),
-    dataLayer: (n) => dep.dataLayer?.(n),
+    uplinkProxy: (n) => dep.uplink?.uplinkProxy(n),
+    uplinkDevice: (n) => dep.uplink?.uplinkDevice(n) ?? 'eth0',
+    dataLayer: (n) => dep.data?.dataLayer(n),
   };
+}
+
+/** The capability a step needs, or a clear error naming it and the target. */
+function need<T>(dep: FaultSurface, c: Capability, got: T | undefined, node: string): T {
+  if (got === undefined) throw new TargetError(`target ${dep.target} lacks ${capabilityNames[c]}`, { node });
+  return got;
 }
 
 /** Resolve the node selector (seeded) and give the fault an id. */
@@ -69,14 +84,15 @@ async function toxicAdd(step: Extract<FaultStep, { op: 'toxic' }>): Promise<void
  * then run each step, journaling its undo before its effect. A failure half-way reverts what was done.
  */
 export async function applyFault(
-  dep: Deployment,
+  target: FaultSurface | HasFaultSurface,
   input: Fault,
   registry: CleanupRegistry,
   opts: { signal?: AbortSignal } = {},
 ): Promise<AppliedFault> {
+  const dep = surfaceOf(target);
   const fault = resolveFault(input);
   const plan = planFault(fault, planContext(dep));
-  const handles: CleanupHandle[] = [];
+  const handles: Revertible[] = [];
   const timers = new Set<NodeJS.Timeout>();
   const laterErrors: unknown[] = [];
   let reverting = false;
@@ -88,7 +104,7 @@ export async function applyFault(
   const runStep = async (s: FaultStep): Promise<void> => {
     switch (s.op) {
       case 'exec': {
-        const shell = dep.shell(s.node);
+        const shell = need(dep, 'shell', dep.shell, s.node)(s.node);
         let h: CleanupHandle | undefined;
         if (s.undo) {
           const u = shell.undoEntry(s.undo);
@@ -120,7 +136,12 @@ export async function applyFault(
         return;
       }
       case 'spawn': {
-        const p = await dep.shell(s.node).spawn(s.argv, {
+        const p = await need(
+          dep,
+          'shell',
+          dep.shell,
+          s.node,
+        )(s.node).spawn(s.argv, {
           what: s.what,
           registry,
           inResourceGroup: s.inResourceGroup,
@@ -133,17 +154,24 @@ export async function applyFault(
         return;
       }
       case 'signal':
-        await dep.signalStack(s.node, s.signal);
+        await need(dep, 'stack', dep.stack, s.node).signalStack(s.node, s.signal);
         return;
       case 'kill-all':
-        await dep.killAll(s.node);
+        await need(dep, 'stack', dep.stack, s.node).killAll(s.node);
         return;
       case 'start':
-        await dep.startStack(s.node, opts.signal);
+        await need(dep, 'stack', dep.stack, s.node).startStack(s.node, opts.signal);
         return;
       case 'freeze':
-        handles.push(await dep.freeze(s.node, registry, { method: s.method }));
+        handles.push(
+          await need(dep, 'stack', dep.stack, s.node).freeze(s.node, registry, { method: s.method }),
+        );
         return;
+      case 'kube': {
+        const h = await need(dep, 'kube', dep.kube, s.node).act(s.node, s.kube, registry);
+        if (h) handles.push(h);
+        return;
+      }
       case 'after': {
         const t = setTimeout(() => {
           timers.delete(t);
@@ -170,22 +198,9 @@ export async function applyFault(
       reverting = true;
       for (const t of timers) clearTimeout(t);
       timers.clear();
-      const failures: { what: string; error: unknown }[] = [];
-      for (const h of [...handles].reverse()) {
-        try {
-          await h.revert();
-        } catch (error) {
-          failures.push({ what: h.what, error });
-        }
-      }
-      for (const s of plan.onRevert) {
-        try {
-          await runStep(s);
-        } catch (error) {
-          failures.push({ what: s.what, error });
-        }
-      }
-      if (failures.length) throw new FaultRevertError(failures);
+      // every undo last-first, then the plan's own revert steps in order — each attempted
+      const followUps = plan.onRevert.map((s) => ({ what: s.what, revert: () => runStep(s) })).reverse();
+      await revertLastFirst([...followUps, ...handles]);
     })());
 
   const t0 = performance.now();

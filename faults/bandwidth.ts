@@ -41,6 +41,7 @@ export function tbfArgv(
  */
 export const bandwidth: FaultKind<BandwidthParams> = {
   kind: 'bandwidth',
+  needs: ['uplink', 'shell'],
   description: "cap the edge's uplink bandwidth (toxiproxy bandwidth toxic, or tbf)",
   params: {
     rate: 'e.g. 64kbps, 1mbit, 100KB/s (required, > 0)',

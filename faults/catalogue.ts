@@ -6,6 +6,7 @@ import { flap } from './flap.ts';
 import { ioError } from './io-error.ts';
 import { ioLatency } from './io-latency.ts';
 import { kill } from './kill.ts';
+import { cordon, drain, nodeLoss, overload, podKill } from './kube.ts';
 import { latency } from './latency.ts';
 import { loss } from './loss.ts';
 import { memoryStress } from './memory-stress.ts';
@@ -16,7 +17,8 @@ import { resetPeer } from './reset-peer.ts';
 import { restartNode } from './restart-node.ts';
 import { slicer } from './slicer.ts';
 import { timeout } from './timeout.ts';
-import type { FaultKind, FaultPlan, PlanContext, ResolvedFault } from './types.ts';
+import { capabilityNames, type Capability } from './capabilities.ts';
+import { planNeeds, type FaultKind, type FaultPlan, type PlanContext, type ResolvedFault } from './types.ts';
 
 /**
  * Every fault kind by name. No `clock-skew`: Linux has no per-process wall clock (time namespaces
@@ -39,6 +41,11 @@ export const catalogue: Readonly<Record<string, FaultKind<unknown>>> = Object.fr
     kill,
     pause,
     restartNode,
+    nodeLoss,
+    cordon,
+    drain,
+    overload,
+    podKill,
     loss,
     diskFull,
     ioLatency,
@@ -72,4 +79,62 @@ export function planFault(fault: ResolvedFault, ctx: PlanContext): FaultPlan {
     });
   const p = k.parse(fault.params, fault, ctx);
   return k.plan(p, fault, ctx);
+}
+
+/**
+ * Validate and plan a list of faults against a synthetic context before anything is deployed, and
+ * refuse the ones whose plans need a capability the target lacks, by name. Planning is pure: the
+ * placeholder addresses (TEST-NET-1, RFC 5737) are never sent to. Errors name `faults[i]`.
+ */
+export function prevalidateFaults(
+  faults: readonly ResolvedFault[],
+  edges: readonly string[],
+  target: { name: string; capabilities: readonly Capability[] },
+): void {
+  const nodes = [
+    { name: 'cloud', role: 'cloud' as const, address: '192.0.2.1' },
+    ...edges.map((n, i) => ({ name: n, role: 'edge' as const, address: `192.0.2.${i + 10}` })),
+  ];
+  const ctx: PlanContext = {
+    nodes,
+    clientAddresses: ['192.0.2.254'],
+    uplinkProxy: (n) => (n === 'cloud' ? undefined : { api: 'http://192.0.2.1:1', proxy: `uplink-${n}` }),
+    uplinkDevice: () => 'eth0',
+    ...(target.capabilities.includes('data')
+      ? {
+          dataLayer: (n: string) =>
+            n === 'cloud'
+              ? undefined
+              : { ctl: ['ec-fusefs', 'ctl', 's'], tool: ['ec-fusefs'], backingDir: '/d', sizeBytes: 2 ** 26 },
+        }
+      : {}),
+  };
+  const have = new Set(target.capabilities);
+  faults.forEach((f, i) =>
+    atFault(i, () => {
+      const missing = [...planNeeds(planFault(f, ctx))].filter((c) => !have.has(c));
+      if (missing.length)
+        throw new UsageError(
+          missing.includes('kube')
+            ? `fault ${f.id} ${f.kind} acts on Kubernetes: target ${target.name} has no Kubernetes API; run it with --target kube-local, kind or kube`
+            : `fault ${f.id} ${f.kind} needs ${missing.map((c) => capabilityNames[c]).join(' and ')}, which target ${target.name} does not have`,
+          { field: 'kind', node: f.node },
+        );
+    }),
+  );
+}
+
+/** Run a fault's validation; its error names the scenario field (faults[i].…). */
+export function atFault(i: number, fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof UsageError && !err.file)
+      throw new UsageError(err.message, {
+        field: `faults[${i}]${err.field ? `.${err.field}` : ''}`,
+        ...(err.node ? { node: err.node } : {}),
+        cause: err,
+      });
+    throw err;
+  }
 }

@@ -25,6 +25,7 @@ export function cpuStressArgv(p: CpuStressParams, durationMs: number | undefined
 /** CPU hogs inside the node's cgroup: they compete with the stack under the board's CPU quota. */
 export const cpuStress: FaultKind<CpuStressParams> = {
   kind: 'cpu-stress',
+  needs: ['shell'],
   description: "busy CPU workers in the node's cgroup (stress-ng), competing with the stack for its quota",
   params: {
     workers: 'number of busy workers (default 2)',

@@ -18,6 +18,7 @@ export const diskFull: FaultKind<DiskFullParams> = {
   kind: 'disk-full',
   description:
     "fill the edge's size-limited data disk to its limit with a file the fault owns (revert deletes it)",
+  needs: ['shell', 'data'],
   params: {},
   parse(raw, fault, ctx) {
     const ps: Params = new Params(raw, fault);

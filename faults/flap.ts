@@ -36,6 +36,7 @@ export function flapSchedule(
  */
 export const flap: FaultKind<FlapParams> = {
   kind: 'flap',
+  needs: ['shell'],
   description: 'take the link down and up on a seeded random schedule (nftables in the node)',
   params: {
     between: 'edge-cloud (default), edge-edge, client-edge',

@@ -1,5 +1,5 @@
 import { UsageError } from '../src/core/errors.ts';
-import type { DataLayer } from '../src/targets/types.ts';
+import type { DataLayer } from './capabilities.ts';
 import { Params, requireEdge } from './params.ts';
 import type { FaultKind, PlanContext, ResolvedFault } from './types.ts';
 
@@ -66,6 +66,7 @@ export interface IoErrorParams {
 export const ioError: FaultKind<IoErrorParams> = {
   kind: 'io-error',
   description: "fail reads, writes or fsyncs under the edge's data dir by probability (FUSE layer)",
+  needs: ['shell', 'data'],
   params: {
     op: 'read, write, fsync or all, comma separated (default write,fsync)',
     prob: 'probability each operation fails: 0–1 or a percentage (default 1)',

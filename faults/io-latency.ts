@@ -12,6 +12,7 @@ export interface IoLatencyParams {
 export const ioLatency: FaultKind<IoLatencyParams> = {
   kind: 'io-latency',
   description: "delay reads, writes or fsyncs under the edge's data dir by probability (FUSE layer)",
+  needs: ['shell', 'data'],
   params: {
     op: 'read, write, fsync or all, comma separated (default all)',
     prob: 'probability each operation is delayed: 0–1 or a percentage (default 1)',

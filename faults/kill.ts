@@ -11,6 +11,7 @@ export interface KillParams {
 /** Kill the node's stack process (SIGKILL by default); optionally start it again after a delay. */
 export const kill: FaultKind<KillParams> = {
   kind: 'kill',
+  needs: ['stack'],
   description: "kill the node's stack process (kill -9 by default), optionally restart it after a delay",
   params: {
     signal: 'SIGKILL (default), SIGTERM, SIGINT',

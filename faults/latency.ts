@@ -12,6 +12,7 @@ export interface LatencyParams {
 /** Added delay (+ jitter) on the edge's uplink, by a toxiproxy latency toxic. */
 export const latency: FaultKind<LatencyParams> = {
   kind: 'latency',
+  needs: ['uplink'],
   description: "delay the edge's uplink traffic (toxiproxy latency toxic)",
   params: {
     latency: 'added delay, e.g. 150ms (required)',

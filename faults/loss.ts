@@ -93,6 +93,7 @@ export const loss: FaultKind<LossParams> = {
   kind: 'loss',
   description:
     'lose a share of the packets on the node’s links (nftables numgen random in the node), optionally in bursts',
+  needs: ['shell'],
   params: {
     percent: 'share of packets lost, 0–100 (long-run average with bursts)',
     between: 'edge-cloud (default), edge-edge, client-edge',

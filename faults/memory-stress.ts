@@ -1,4 +1,4 @@
-import { parseBytes } from '../src/targets/local/profiles.ts';
+import { parseBytes } from '../src/core/boards.ts';
 import { Params, requireEdge } from './params.ts';
 import type { FaultKind } from './types.ts';
 
@@ -21,6 +21,7 @@ export function memoryStressArgv(p: MemoryStressParams, durationMs: number | und
  */
 export const memoryStress: FaultKind<MemoryStressParams> = {
   kind: 'memory-stress',
+  needs: ['shell'],
   description: "allocate memory in the node's cgroup (stress-ng --vm), up to or over its limit",
   params: {
     size: 'bytes (256MiB) or a share of the node limit (90%, 120%) (default 90%)',

@@ -1,6 +1,6 @@
 import { parseDuration } from '../src/core/duration.ts';
 import { UsageError } from '../src/core/errors.ts';
-import type { NodeInfo } from '../src/targets/types.ts';
+import type { NodeInfo } from './capabilities.ts';
 import type { PlanContext, ResolvedFault } from './types.ts';
 
 /** Param validation helpers: every error names the fault kind and the param, before anything changes. */
@@ -120,7 +120,10 @@ export class Params {
   done(): void {
     const unknown = Object.keys(this.raw).filter((k) => !this.used.has(k));
     if (unknown.length)
-      this.fail(unknown[0]!, `unknown param (this fault takes: ${[...this.used].join(', ') || 'none'})`);
+      this.fail(
+        unknown[0]!,
+        `unknown param "${unknown[0]}" (this fault takes: ${[...this.used].join(', ') || 'none'})`,
+      );
   }
 }
 

@@ -52,6 +52,7 @@ export function partitionScript(table: string, peers: readonly string[], p: Part
 /** Network partition: nftables drop rules inside the node's namespace. */
 export const partition: FaultKind<PartitionParams> = {
   kind: 'partition',
+  needs: ['shell'],
   description: 'cut the node off from the cloud, other edges or the clients (nftables in the node)',
   params: {
     between: 'edge-cloud (default), edge-edge, client-edge',

@@ -8,6 +8,7 @@ export interface PauseParams {
 /** Pause the node: freeze its cgroup (every process, default) or SIGSTOP its stack; revert resumes. */
 export const pause: FaultKind<PauseParams> = {
   kind: 'pause',
+  needs: ['stack'],
   description: "pause the node's processes (cgroup freezer, or SIGSTOP/SIGCONT)",
   params: { method: 'freezer (default: the whole node) or sigstop (the stack process tree)' },
   parse(raw, fault, ctx) {

@@ -16,6 +16,7 @@ export const powerLoss: FaultKind<PowerLossParams> = {
   kind: 'power-loss',
   description:
     'power cut: kill every process of the edge and drop every write not yet fsynced under its data dir, boot after a delay',
+  needs: ['stack', 'shell', 'data'],
   params: { downFor: 'how long the node stays off (default 1s)' },
   parse(raw, fault, ctx) {
     const ps: Params = new Params(raw, fault);

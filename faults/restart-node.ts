@@ -8,6 +8,7 @@ export interface RestartNodeParams {
 /** A node reboot: SIGKILL every process of the node (as a power cut), start its stack after `downFor`. */
 export const restartNode: FaultKind<RestartNodeParams> = {
   kind: 'restart-node',
+  needs: ['stack'],
   description: 'restart the node: kill all its processes, start its stack again after a pause',
   params: { downFor: 'how long the node stays down (default 0)' },
   parse(raw, fault, ctx) {

@@ -13,6 +13,7 @@ export interface SlicerParams {
 /** Uplink data sliced into small packets with a delay between them (toxiproxy slicer). */
 export const slicer: FaultKind<SlicerParams> = {
   kind: 'slicer',
+  needs: ['uplink'],
   description: "slice the edge's uplink data into small delayed chunks (toxiproxy slicer)",
   params: {
     averageSize: 'average chunk size in bytes (default 64)',

@@ -1,5 +1,5 @@
 import { UsageError } from '../src/core/errors.ts';
-import type { UplinkProxy } from '../src/targets/types.ts';
+import type { UplinkProxy } from './capabilities.ts';
 import { faultTag, Params, requireEdge } from './params.ts';
 import type { FaultKind, FaultPlan, FaultStep, PlanContext, ResolvedFault, ToxicSpec } from './types.ts';
 
@@ -69,6 +69,7 @@ export function timeoutToxicKind(spec: {
 }): FaultKind<TimeoutToxicParams> {
   return {
     kind: spec.kind,
+    needs: ['uplink'],
     description: spec.description,
     params: {
       timeout: spec.timeoutHelp,

@@ -1,4 +1,4 @@
-import type { DataLayer, NodeInfo, UplinkProxy } from '../src/targets/types.ts';
+import type { Capability, DataLayer, KubeAction, NodeInfo, UplinkProxy } from './capabilities.ts';
 
 /**
  * A fault is plain data: what, where, when, how long. The campaign engine schedules it; `inject`
@@ -59,6 +59,8 @@ export type FaultStep =
   | { op: 'start'; node: string; what: string }
   /** Pause the node (freezer or SIGSTOP); revert resumes. */
   | { op: 'freeze'; node: string; what: string; method: 'freezer' | 'sigstop' }
+  /** A Kubernetes-level action on the node (journaled by the target's KubeControl); revert undoes it. */
+  | { op: 'kube'; node: string; what: string; kube: KubeAction }
   /** Later steps on the fault's own clock; cancelled when the fault is reverted. */
   | { op: 'after'; delayMs: number; what: string; steps: FaultStep[] };
 
@@ -77,7 +79,38 @@ export interface FaultKind<P> {
   description: string;
   /** Param names with one line each (for `inject --help` and errors). */
   params: Record<string, string>;
+  /**
+   * Every capability any of its plans may use (a plan's own needs, `planNeeds`, are a subset; a unit
+   * test checks it). A target without one of them refuses the fault by name before deploying.
+   */
+  needs: readonly Capability[];
   /** Validate and type the params; throws a UsageError naming the param. */
   parse(raw: Record<string, unknown>, fault: ResolvedFault, ctx: PlanContext): P;
   plan(p: P, fault: ResolvedFault, ctx: PlanContext): FaultPlan;
+}
+
+/** The capability each step op acts through. */
+const stepNeeds: Readonly<Record<Exclude<FaultStep['op'], 'after'>, Capability>> = {
+  exec: 'shell',
+  spawn: 'shell',
+  toxic: 'uplink',
+  signal: 'stack',
+  'kill-all': 'stack',
+  start: 'stack',
+  freeze: 'stack',
+  kube: 'kube',
+};
+
+/** The capabilities a plan's steps (and their delayed and revert steps) act through. */
+export function planNeeds(plan: Pick<FaultPlan, 'steps' | 'onRevert'>): Set<Capability> {
+  const out = new Set<Capability>();
+  const walk = (steps: readonly FaultStep[]): void => {
+    for (const s of steps) {
+      if (s.op === 'after') walk(s.steps);
+      else out.add(stepNeeds[s.op]);
+    }
+  };
+  walk(plan.steps);
+  walk(plan.onRevert);
+  return out;
 }

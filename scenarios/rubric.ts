@@ -5,10 +5,13 @@ import { defineRubric } from '../src/scoring/rubric.ts';
  * between. Criteria a target cannot measure (scheduling on `local`) are reported as not measured.
  * Bump `version` whenever an anchor, weight or gate changes; reports state the version they used.
  * 1.1.0: gate on reschedule.p99-ms (≤ 60 s), measured by the rescheduling check on Kubernetes targets.
+ * 1.2.0: a failed gate zeroes the criterion it guards; losing an acknowledged write (sync.lost > 0)
+ * zeroes the whole edge–cloud area (see the gate's `reason`). What the submission does not provide
+ * (no image, too few acknowledged writes, no conformance run) scores zero instead of "not measured".
  */
 export default defineRubric({
   name: 'edge-container-track',
-  version: '1.1.0',
+  version: '1.2.0',
   criteria: [
     {
       id: 'image-size',
@@ -51,6 +54,11 @@ export default defineRubric({
           op: '==',
           value: 0,
           because: 'every write the edge acknowledged must reach the cloud',
+          zeroes: 'area',
+          reason:
+            'an edge that loses data it acknowledged has failed the point of edge–cloud collaboration: ' +
+            'offline availability, sync efficiency and a small footprint bought by dropping acknowledged ' +
+            'writes are worth nothing, so none of the area earns points',
         },
         {
           metric: 'sync.duplicated',

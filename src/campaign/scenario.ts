@@ -102,6 +102,8 @@ export const scenarioSchema = z
           .strict()
           .default({ maxOverheadRatio: 5 }),
         conformance: z.boolean().default(true),
+        /** Fewer acknowledged writes than this and the sync/efficiency/resource checks fail for want of evidence. */
+        minAcknowledgedWrites: z.number().int().min(1).max(1_000_000).default(20),
         /** Kubernetes targets: pods the deploy created, created → bound. */
         scheduling: z
           .object({ maxP99Ms: z.number().positive().default(5000) })
@@ -140,6 +142,7 @@ export const scenarioSchema = z
         image: { maxBytes: 10e6 },
         syncEfficiency: { maxOverheadRatio: 5 },
         conformance: true,
+        minAcknowledgedWrites: 20,
         scheduling: { maxP99Ms: 5000 },
         rescheduling: { trials: 3, mechanism: 'node-loss', maxP99Ms: 60_000, timeout: '120s' },
       }),

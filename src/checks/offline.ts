@@ -1,6 +1,6 @@
 import { percentile, type HttpSample } from '../load/summary.ts';
 import type { CheckResult } from './types.ts';
-import { notMeasured } from './types.ts';
+import { DEFAULT_MIN_REQUESTS, notMeasured, notProvided } from './types.ts';
 
 export interface Window {
   node: string;
@@ -18,6 +18,8 @@ export interface OfflineEvidence {
   /** Unplanned restarts (exits not caused by an injected kill) of edge processes during the windows. */
   restarts: Record<string, number>;
   minSuccessRate: number;
+  /** Fewer requests than this inside the cuts and there is nothing to judge: the check fails (default 20). */
+  minRequests?: number;
 }
 
 /** Offline operation: during each edge↔cloud cut, share of that edge's requests that succeed, their p99, no restarts. */
@@ -30,8 +32,14 @@ export function checkOffline(e: OfflineEvidence): CheckResult {
   const inWindow = e.samples.filter(
     (s) => within(e.partitions, s.node, s.t) && !within(e.outages ?? [], s.node, s.t),
   );
-  if (inWindow.length === 0)
-    return { ...notMeasured('offline', title, 'no client request hit a partitioned edge'), status: 'failed' };
+  const min = e.minRequests ?? DEFAULT_MIN_REQUESTS;
+  if (inWindow.length < min)
+    return notProvided(
+      'offline',
+      title,
+      `${inWindow.length} client request(s) reached a partitioned edge, fewer than the ${min} needed to judge offline operation`,
+      { evidence: { windows: e.partitions, excludedOutages: e.outages ?? [], restarts: e.restarts } },
+    );
   const ok = inWindow.filter((s) => s.ok).length;
   const rate = ok / inWindow.length;
   const p99 = percentile(
@@ -55,10 +63,14 @@ export function checkOffline(e: OfflineEvidence): CheckResult {
     summary: `${ok}/${inWindow.length} requests to partitioned edges succeeded (${(rate * 100).toFixed(2)}%, need ≥ ${(e.minSuccessRate * 100).toFixed(1)}%), p99 ${p99.toFixed(1)} ms, ${restarts} unplanned restart(s)`,
     metrics: {
       'offline.success-rate': { value: rate, unit: 'ratio', source: 'check:offline' },
-      'offline.p99-ms': { value: p99, unit: 'ms', source: 'check:offline' },
+      ...(ok > 0 ? { 'offline.p99-ms': { value: p99, unit: 'ms', source: 'check:offline' } } : {}),
       'offline.restarts': { value: restarts, unit: 'restarts', source: 'check:offline' },
       'offline.requests': { value: inWindow.length, unit: 'requests', source: 'check:offline' },
     },
+    // Nothing succeeded: there is no latency to score, and "p99 0 ms" must not earn full marks.
+    ...(ok === 0
+      ? { notProvided: { reason: 'no request to a partitioned edge succeeded', metrics: ['offline.p99-ms'] } }
+      : {}),
     evidence: {
       windows: e.partitions,
       excludedOutages: e.outages ?? [],

@@ -1,6 +1,5 @@
-import type { PodLatency } from '../targets/kube/pod-latency.ts';
-import type { RescheduleResult } from '../targets/kube/reschedule.ts';
-import type { CheckResult } from './types.ts';
+import type { PodLatency, RescheduleResult } from './kube-evidence.ts';
+import { notProvided, type CheckResult } from './types.ts';
 
 /**
  * Kubernetes checks: how fast the cluster (its scheduler) binds the stack's pods, and how fast the
@@ -12,6 +11,13 @@ import type { CheckResult } from './types.ts';
 export function checkSchedulingLatency(lat: PodLatency, maxP99Ms: number, scheduler: string): CheckResult {
   const s = lat.createdToScheduled;
   const measured = s.count > 0;
+  if (!measured)
+    return notProvided(
+      'scheduling-latency',
+      `Scheduling latency: pod created → bound (${scheduler})`,
+      `none of the ${lat.pods} pods the deploy created was seen bound`,
+      { evidence: { scheduler, podLatency: lat } },
+    );
   return {
     id: 'scheduling-latency',
     title: `Scheduling latency: pod created → bound (${scheduler})`,
@@ -63,6 +69,15 @@ export function checkRescheduling(outcome: RescheduleOutcome, maxP99Ms: number):
   }
   const r = outcome.result;
   const q = r.rescheduled;
+  if (q.count === 0)
+    return notProvided(
+      'rescheduling',
+      title,
+      `no trial saw the workload Ready on another node (${r.mechanism})`,
+      {
+        evidence: { ...r },
+      },
+    );
   return {
     id: 'rescheduling',
     title,
@@ -108,6 +123,14 @@ export function checkSchedulingBench(b: BenchSummary): CheckResult {
   const d = b.baseline;
   const ratio = (x: number, y: number): string => (y > 0 ? (x / y).toFixed(2) : '-');
   const source = `check:scheduling-bench (${b.nodes} nodes, ${b.pods} pods, ${b.rounds} round(s))`;
+  // A scheduler that binds nothing has a perfectly even (idle) cluster: that earns nothing.
+  if (!(e.throughput > 0))
+    return notProvided(
+      'scheduling-bench',
+      `Scheduling benchmark: ${e.scheduler} beside ${d.scheduler}`,
+      `${e.scheduler} bound no pod in the benchmark`,
+      { evidence: { ...b } },
+    );
   return {
     id: 'scheduling-bench',
     title: `Scheduling benchmark: ${e.scheduler} beside ${d.scheduler}`,

@@ -1,22 +1,66 @@
+import { z } from 'zod';
 import { percentile } from '../load/summary.ts';
-import type { Metric, Metrics } from '../scoring/types.ts';
+import { metricsSchema, type Metric } from '../scoring/types.ts';
+import { metricsOfCheck } from './catalogue.ts';
 
 /** What a check concludes: a verdict, the metrics it measured, and the evidence behind them. */
-export interface CheckResult {
-  id: string;
-  title: string;
-  status: 'passed' | 'failed' | 'not-measured';
+export const checkResultSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  status: z.enum(['passed', 'failed', 'not-measured']),
   /** One line for people: what was measured and why the verdict. */
-  summary: string;
-  metrics: Metrics;
-  /** Data behind the verdict (e.g. the lost ids), kept in run.json and attached to reports. */
-  evidence: Record<string, unknown>;
+  summary: z.string(),
+  metrics: metricsSchema,
+  /** Data behind the verdict (e.g. every lost id), kept in full in run.json so a run can be re-judged. */
+  evidence: z.record(z.string(), z.unknown()),
+  /**
+   * Set when the SUBMISSION did not provide what the check needs (no image, too few acknowledged
+   * writes, …): the listed metrics score zero over their full weight, and gates on them fail.
+   */
+  notProvided: z.object({ reason: z.string(), metrics: z.array(z.string()) }).optional(),
   /** How long the check took (its measurement and evaluation), ms; set by the campaign. */
-  durationMs?: number;
-}
+  durationMs: z.number().optional(),
+});
+export type CheckResult = z.infer<typeof checkResultSchema>;
 
+/** Fewest acknowledged writes a check judges on, unless the scenario sets its own minimum. */
+export const DEFAULT_MIN_ACKNOWLEDGED_WRITES = 20;
+/** Fewest client requests inside the fault windows a check judges on. */
+export const DEFAULT_MIN_REQUESTS = 20;
+
+/**
+ * The TARGET cannot measure this (e.g. scheduling on `local`, or the scenario has no partition):
+ * the criteria it feeds are left out of the score, neither zero nor full marks.
+ */
 export function notMeasured(id: string, title: string, why: string): CheckResult {
   return { id, title, status: 'not-measured', summary: why, metrics: {}, evidence: {} };
+}
+
+/**
+ * The SUBMISSION did not provide what the check needs (no image in its manifest, no acknowledged
+ * write, no conformance run, …): the check fails and every metric it would have produced (from the
+ * catalogue, or `metrics`) scores zero over its full weight. Leaving something out never pays.
+ */
+export function notProvided(
+  id: string,
+  title: string,
+  why: string,
+  opts: { metrics?: readonly string[]; evidence?: Record<string, unknown> } = {},
+): CheckResult {
+  return {
+    id,
+    title,
+    status: 'failed',
+    summary: `not provided: ${why}`,
+    metrics: {},
+    evidence: opts.evidence ?? {},
+    notProvided: { reason: why, metrics: [...(opts.metrics ?? metricsOfCheck(id))] },
+  };
+}
+
+/** Bytes for people, in decimal megabytes (1 MB = 10⁶ B) like the rubric's anchors and the reports. */
+export function formatMB(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(2)} MB`;
 }
 
 /** The median of repeated measurements (ascending) as a metric, with their spread. */

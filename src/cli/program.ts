@@ -3,7 +3,10 @@ import type { DeployOptions } from './commands/deploy.ts';
 import type { InjectOptions } from './commands/inject.ts';
 import type { RunCommandOptions } from './commands/run.ts';
 import type { BenchOptions } from './commands/bench.ts';
+import { catalogue } from '../../faults/catalogue.ts';
+import { targetNames } from '../targets/registry.ts';
 import { examples } from './output.ts';
+import { harnessVersion } from '../record/version.ts';
 
 /** Exit status of the action that ran (commander actions cannot return one). */
 export interface ProgramResult {
@@ -27,21 +30,39 @@ export function buildProgram(
     .description(
       'Chaos and load testing harness for edge deployments: deploy a stack, load it, break it, check it, score it.',
     )
-    .version('0.1.0')
+    .version(harnessVersion())
     .option('-v, --verbose', 'debug logging and stack traces on errors')
     .exitOverride()
     .addHelpText('after', exitCodes);
   const set = (p: Promise<number>): Promise<void> => p.then((c) => void (result.code = c));
+  const wiring: Wiring = { set, signal };
 
+  addRunCommand(program, wiring);
+  addDeployCommand(program, wiring);
+  addDestroyCommand(program, wiring);
+  addInjectCommand(program, wiring);
+  addCleanupCommand(program, wiring);
+  addScoreCommand(program, wiring);
+  addReportCommand(program, wiring);
+  addConformCommand(program, wiring);
+  addBenchCommand(program, wiring);
+  addDoctorCommand(program, wiring);
+  addBootstrapCommand(program, wiring);
+  return program;
+}
+
+/** What each command's wiring needs: where to put the exit code, the run's abort signal. */
+interface Wiring {
+  set: (p: Promise<number>) => Promise<void>;
+  signal: AbortSignal;
+}
+
+function addRunCommand(program: Command, { set, signal }: Wiring): void {
   program
     .command('run')
     .description('run a campaign: deploy → load + faults → heal → checks → score → reports')
     .argument('<scenario>', 'scenario file (TypeScript, e.g. scenarios/standard.ts)')
-    .addOption(
-      new Option('--target <target>', 'where to deploy')
-        .choices(['local', 'kube', 'kube-local', 'kind', 'ssh'])
-        .default('local'),
-    )
+    .addOption(new Option('--target <target>', 'where to deploy').choices(targetNames).default('local'))
     .option('--stack <manifest>', 'stack manifest (default: the reference stack, stack/edgechaos.stack.ts)')
     .option(
       '--seed <n>',
@@ -64,21 +85,15 @@ export function buildProgram(
       ),
     )
     .action((file: string, opts: RunCommandOptions) =>
-      set(
-        Promise.all([import('./commands/run.ts'), import('../campaign/deployers.ts')]).then(([m, d]) =>
-          m.runCommand(file, opts, signal, d.deployers),
-        ),
-      ),
+      set(import('./commands/run.ts').then((m) => m.runCommand(file, opts, signal))),
     );
+}
 
+function addDeployCommand(program: Command, { set, signal }: Wiring): void {
   program
     .command('deploy')
     .description('deploy a stack to a target and leave it running (for inject and conform)')
-    .addOption(
-      new Option('--target <target>', 'where to deploy')
-        .choices(['local', 'kube', 'kube-local', 'kind', 'ssh'])
-        .default('local'),
-    )
+    .addOption(new Option('--target <target>', 'where to deploy').choices(targetNames).default('local'))
     .option('--nodes <n>', 'number of edge nodes', '3')
     .option('--stack <manifest>', 'stack manifest')
     .option('--json', 'print the deployment as JSON')
@@ -101,7 +116,9 @@ export function buildProgram(
     .action((opts: DeployOptions) =>
       set(import('./commands/deploy.ts').then((m) => m.deployCommand(opts, signal))),
     );
+}
 
+function addDestroyCommand(program: Command, { set }: Wiring): void {
   program
     .command('destroy')
     .description('tear down a deployment made by deploy')
@@ -111,14 +128,13 @@ export function buildProgram(
     .action((opts: { run?: string; json?: boolean }) =>
       set(import('./commands/destroy.ts').then((m) => m.destroyCommand(opts))),
     );
+}
 
+function addInjectCommand(program: Command, { set, signal }: Wiring): void {
   program
     .command('inject')
     .description('apply one fault to a deployed topology; revert when the time is up or on Ctrl-C')
-    .argument(
-      '<fault>',
-      'fault kind: partition, latency, bandwidth, reset-peer, timeout, slicer, flap, cpu-stress, memory-stress, kill, pause, restart-node, loss, disk-full, io-latency, io-error, power-loss',
-    )
+    .argument('<fault>', `fault kind: ${Object.keys(catalogue).join(', ')}`)
     .option('--node <name>', 'node to hit, e.g. edge-2')
     .option('--for <duration>', 'how long, e.g. 30s', '30s')
     .option('--param <k=v...>', 'fault parameters, e.g. --param latency=200ms --param jitter=50ms')
@@ -135,7 +151,9 @@ export function buildProgram(
     .action((kind: string, opts: InjectOptions) =>
       set(import('./commands/inject.ts').then((m) => m.injectCommand(kind, opts, signal))),
     );
+}
 
+function addCleanupCommand(program: Command, { set }: Wiring): void {
   program
     .command('cleanup')
     .description(
@@ -148,12 +166,14 @@ export function buildProgram(
     .action((opts: { force?: boolean; run?: string; json?: boolean }) =>
       set(import('./commands/cleanup.ts').then((m) => m.cleanupCommand(opts))),
     );
+}
 
+function addScoreCommand(program: Command, { set }: Wiring): void {
   program
     .command('score')
     .description('recompute the score of a run from its stored evidence (e.g. with a newer rubric)')
     .argument('<run-dir>', 'a run directory under reports/')
-    .option('--rubric <file>', 'rubric file (default: the one the run used)')
+    .option('--rubric <file>', 'rubric file (default: the rubric stored as data in run.json)')
     .option('--json', 'print the score as JSON')
     .addHelpText(
       'after',
@@ -165,7 +185,9 @@ export function buildProgram(
     .action((dir: string, opts: { rubric?: string; json?: boolean }) =>
       set(import('./commands/score.ts').then((m) => m.scoreCommand(dir, opts))),
     );
+}
 
+function addReportCommand(program: Command, { set, signal }: Wiring): void {
   program
     .command('report')
     .description('(re)generate reports of a run from its run.json: HTML, JUnit, Allure, PDF; or compare runs')
@@ -186,7 +208,9 @@ export function buildProgram(
     .action((args: string[], opts: { allure?: boolean; pdf?: boolean; out?: string; json?: boolean }) =>
       set(import('./commands/report.ts').then((m) => m.reportCommand(args, opts, signal))),
     );
+}
 
+function addConformCommand(program: Command, { set, signal }: Wiring): void {
   program
     .command('conform')
     .description(
@@ -211,7 +235,9 @@ export function buildProgram(
     .action((opts: { edge?: string; hub?: string; stack?: string; only?: string[]; json?: boolean }) =>
       set(import('./commands/conform.ts').then((m) => m.conformCommand(opts, signal))),
     );
+}
 
+function addBenchCommand(program: Command, { set, signal }: Wiring): void {
   program
     .command('bench')
     .description('default kube-scheduler vs the edge scheduler on the embedded control plane')
@@ -249,7 +275,9 @@ export function buildProgram(
     .action((what: string, opts: BenchOptions) =>
       set(import('./commands/bench.ts').then((m) => m.benchCommand(what, opts, signal))),
     );
+}
 
+function addDoctorCommand(program: Command, { set }: Wiring): void {
   program
     .command('doctor')
     .description(
@@ -260,7 +288,9 @@ export function buildProgram(
     .action((opts: { json?: boolean }) =>
       set(import('./commands/doctor.ts').then((m) => m.doctorCommand(opts))),
     );
+}
 
+function addBootstrapCommand(program: Command, { set }: Wiring): void {
   program
     .command('bootstrap')
     .description('install Debian packages and build the pinned tools into .tools/ (idempotent, cached)')
@@ -275,6 +305,4 @@ export function buildProgram(
     .action((opts: { apt?: boolean; stack?: boolean; kube?: boolean; json?: boolean }) =>
       set(import('./commands/bootstrap.ts').then((m) => m.bootstrapCommand(opts))),
     );
-
-  return program;
 }

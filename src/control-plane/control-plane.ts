@@ -1,4 +1,5 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { revertLastFirst } from '../core/cleanup/revert-stack.ts';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,6 +76,42 @@ function staticUsers(): (StaticTokenUser & { name: ControlPlaneUser })[] {
   }));
 }
 
+export interface KwokNodeLoss {
+  mechanism: string;
+  lose(node: string): Promise<void>;
+  restore(node: string, opts?: { signal?: AbortSignal }): Promise<void>;
+}
+
+/**
+ * Node loss on an embedded control plane, through its API alone (so a later process can drive it too):
+ * kwok stops heartbeating a node relabelled "lost"; restore relabels it and waits until it is Ready
+ * and untainted again.
+ */
+export function kwokNodeLoss(
+  kc: KubeConfig,
+  timings: NodeLossTimings = defaultNodeLossTimings,
+): KwokNodeLoss {
+  const api = kc.makeApiClient(CoreV1Api);
+  const setManaged = (name: string, value: string): Promise<V1Node> =>
+    api.patchNode(
+      { name, body: { metadata: { labels: { [KWOK_MANAGED_LABEL]: value } } } },
+      setHeaderOptions('Content-Type', 'application/merge-patch+json'),
+    );
+  return {
+    mechanism: `kwok heartbeat stopped (lease ${timings.nodeLeaseSeconds} s, grace ${timings.nodeMonitorGraceSeconds} s, toleration ${timings.evictionTolerationSeconds} s)`,
+    lose: async (node) => void (await setManaged(node, KWOK_LOST)),
+    restore: async (node, opts = {}) => {
+      await setManaged(node, KWOK_MANAGED);
+      const signal = deadline(60_000, `node ${node} healthy again`, opts.signal);
+      for (;;) {
+        const n = await api.readNode({ name: node }).catch(() => undefined);
+        if (n && isNodeHealthy(n)) return;
+        await sleep(200, signal);
+      }
+    },
+  };
+}
+
 /** A running embedded control plane; `await using cp = await startControlPlane(...)` stops it. */
 export class StartedControlPlane {
   private stopped = false;
@@ -108,41 +145,23 @@ export class StartedControlPlane {
   }
 
   /** Node loss: kwok stops heartbeating the node (its lease expires, the node-lifecycle controller taints and evicts). */
-  async loseNode(name: string): Promise<void> {
-    await this.setManaged(name, KWOK_LOST);
+  loseNode(name: string): Promise<void> {
+    return kwokNodeLoss(this.kubeConfig(), this.timings).lose(name);
   }
 
   /** The node's heartbeat comes back; resolves once it is Ready and untainted again. */
-  async restoreNode(name: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    await this.setManaged(name, KWOK_MANAGED);
-    const api = this.kubeConfig().makeApiClient(CoreV1Api);
-    const signal = deadline(60_000, `node ${name} healthy again`, opts.signal);
-    for (;;) {
-      const node = await api.readNode({ name }).catch(() => undefined);
-      if (node && isNodeHealthy(node)) return;
-      await sleep(200, signal);
-    }
+  restoreNode(name: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    return kwokNodeLoss(this.kubeConfig(), this.timings).restore(name, opts);
   }
 
   /** Node loss as the rescheduling check drives it: kwok stops (and resumes) the node's heartbeat. */
-  nodeLossDriver(): {
-    mechanism: string;
-    lose(node: string): Promise<void>;
-    restore(node: string, opts?: { signal?: AbortSignal }): Promise<void>;
-  } {
-    return {
-      mechanism: `kwok heartbeat stopped (lease ${this.timings.nodeLeaseSeconds} s, grace ${this.timings.nodeMonitorGraceSeconds} s, toleration ${this.timings.evictionTolerationSeconds} s)`,
-      lose: (node) => this.loseNode(node),
-      restore: (node, opts) => this.restoreNode(node, opts),
-    };
+  nodeLossDriver(): KwokNodeLoss {
+    return kwokNodeLoss(this.kubeConfig(), this.timings);
   }
 
-  private async setManaged(name: string, value: string): Promise<void> {
-    const api = this.kubeConfig().makeApiClient(CoreV1Api);
-    await api.patchNode(
-      { name, body: { metadata: { labels: { [KWOK_MANAGED_LABEL]: value } } } },
-      setHeaderOptions('Content-Type', 'application/merge-patch+json'),
-    );
+  /** Let this process exit while the control plane keeps running (a detached deployment). */
+  detach(): void {
+    for (const p of this.procs) p.proc.child.unref();
   }
 
   get running(): boolean {
@@ -153,13 +172,8 @@ export class StartedControlPlane {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    const errors: unknown[] = [];
-    for (const p of [...this.procs].reverse()) {
-      await p.handle.revert().catch((e: unknown) => errors.push(e));
-    }
-    if (this.ownDir) await this.ownDir.revert().catch((e: unknown) => errors.push(e));
-    if (errors.length)
-      throw new TargetError(`stopping the control plane: ${String(errors[0])}`, { cause: errors[0] });
+    // kwok first, etcd last; the run's own dir after them
+    await revertLastFirst([...(this.ownDir ? [this.ownDir] : []), ...this.procs.map((p) => p.handle)]);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -221,7 +235,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Star
     writeFileSync(layout.saPub, sa.publicKey.export({ type: 'spki', format: 'pem' }));
     writeFileSync(
       layout.kwokConfig,
-      readFileSync(join(repoRoot, 'src', 'kube', 'stages', 'kwok-stages.yaml'), 'utf8'),
+      readFileSync(join(repoRoot, 'src', 'control-plane', 'stages', 'kwok-stages.yaml'), 'utf8'),
     );
 
     const start = async (name: string, argv: string[]): Promise<ManagedProcess> => {

@@ -11,6 +11,8 @@ import type { CheckResult } from '../checks/types.ts';
 import { CommandError, ToolMissingError } from '../core/errors.ts';
 import type { Sample } from '../load/types.ts';
 import { evidenceItem, formatMetric } from './format.ts';
+import { provenanceEntries } from './provenance.ts';
+import { checkStatus, criterionStatus, gateStatus, provenanceOf } from './record-view.ts';
 
 /** Wall-clock ms of the load start: the runner's own origin when samples were kept, else from the phases. */
 export function loadStartEpoch(r: RunRecord, samples?: readonly Sample[]): number {
@@ -94,7 +96,13 @@ export function timelineText(r: RunRecord): string {
 }
 
 function statusOf(c: CheckResult): Status {
-  return c.status === 'passed' ? Status.PASSED : c.status === 'failed' ? Status.FAILED : Status.SKIPPED;
+  const s = checkStatus(c);
+  // Not provided scores zero: a failure of the submission, not something the target could not measure.
+  return s === 'passed'
+    ? Status.PASSED
+    : s === 'failed' || s === 'not-provided'
+      ? Status.FAILED
+      : Status.SKIPPED;
 }
 
 export interface AllureOptions {
@@ -113,6 +121,8 @@ export function writeAllureResults(runDir: string, r: RunRecord, opts: AllureOpt
   rmSync(resultsDir, { recursive: true, force: true });
   mkdirSync(resultsDir, { recursive: true });
   const env = opts.env ?? process.env;
+  const prov = provenanceOf(r);
+  const provenance = prov ? provenanceEntries(prov) : [];
   const runtime = new ReporterRuntime({
     writer: new FileSystemWriter({ resultsDir }),
     environmentInfo: {
@@ -125,6 +135,7 @@ export function writeAllureResults(runDir: string, r: RunRecord, opts: AllureOpt
       nodes: r.nodes.map((n) => `${n.name}(${n.profile})`).join(' '),
       'run.id': r.runId,
       'node.version': process.version,
+      ...Object.fromEntries(provenance.map((e) => [`provenance.${e.key}`, e.value])),
     },
     categories: [
       { name: 'Lost or duplicated writes', messageRegex: '.*\\b([1-9]\\d*) (lost|duplicated).*' },
@@ -142,6 +153,8 @@ export function writeAllureResults(runDir: string, r: RunRecord, opts: AllureOpt
     { name: 'target', value: r.target.kind },
     { name: 'stack', value: `${r.stack.name}@${r.stack.version}` },
     { name: 'rubric', value: `${r.rubric.name}@${r.rubric.version}` },
+    // Provenance (when the record has it): excluded from Allure's history key, so reruns stay one history.
+    ...provenance.map((e) => ({ name: e.label, value: e.value, excluded: true })),
   ];
   const labels = (extra: Label[]): Label[] => [
     { name: 'parentSuite', value: 'edgechaos' },
@@ -283,9 +296,14 @@ export function writeAllureResults(runDir: string, r: RunRecord, opts: AllureOpt
       })),
     });
     if (!st) continue;
-    const failed = c.gates.filter((g) => !g.passed);
+    const failed = c.gates.filter((g) => gateStatus(g) === 'failed');
     runtime.updateStep(st, (x) => {
-      x.status = c.points === undefined ? Status.SKIPPED : failed.length ? Status.FAILED : Status.PASSED;
+      x.status =
+        c.points === undefined
+          ? Status.SKIPPED
+          : failed.length || criterionStatus(c) === 'not-provided'
+            ? Status.FAILED
+            : Status.PASSED;
       if (failed.length)
         x.statusDetails = {
           ...x.statusDetails,

@@ -36,13 +36,45 @@ export interface ChartFault {
   /** seconds since load start */
   start: number;
   end: number;
+  /** Row of its bar above the charts: each node has its own rows, split only where its faults overlap. */
+  lane: number;
 }
 
 export interface ChartData {
   /** Nodes in colour order (edges first, then cloud). */
   nodes: string[];
   faults: ChartFault[];
+  /** Number of fault bar rows above each chart. */
+  lanes: number;
   charts: Chart[];
+}
+
+/**
+ * Pure: a row per fault so that overlapping faults never share one: nodes in colour order, each node's
+ * faults packed greedily by start time into as few rows as its overlaps need (intervals touching at an
+ * end share a row).
+ */
+export function assignLanes(
+  nodes: readonly string[],
+  faults: readonly Omit<ChartFault, 'lane'>[],
+): { faults: ChartFault[]; lanes: number } {
+  const laneOf = new Map<string, number>();
+  let lanes = 0;
+  const order = [...new Set([...nodes, ...faults.map((f) => f.node)])];
+  for (const node of order) {
+    const ends: number[] = [];
+    const mine = faults
+      .filter((f) => f.node === node)
+      .sort((a, b) => a.start - b.start || a.end - b.end || a.id.localeCompare(b.id));
+    for (const f of mine) {
+      let row = ends.findIndex((e) => e <= f.start);
+      if (row < 0) row = ends.push(f.end) - 1;
+      else ends[row] = f.end;
+      laneOf.set(f.id, lanes + row);
+    }
+    lanes += ends.length;
+  }
+  return { faults: faults.map((f) => ({ ...f, lane: laneOf.get(f.id) ?? 0 })), lanes };
 }
 
 const sec = (ms: number): number => Math.round(ms / 100) / 10;
@@ -55,13 +87,16 @@ export function buildChartData(rec: RunRecord, samples?: readonly Sample[]): Cha
   for (const f of rec.faults) if (!nodes.includes(f.node)) nodes.push(f.node);
   const loadEnd = rec.phases.find((p) => p.name === 'load')?.end ?? rec.load.summary?.durationMs ?? 0;
   const heal = rec.phases.find((p) => p.name === 'heal');
-  const faults: ChartFault[] = rec.faults.map((f) => ({
-    id: f.id,
-    kind: f.kind,
-    node: f.node,
-    start: sec(f.start),
-    end: sec(f.end ?? heal?.start ?? loadEnd),
-  }));
+  const { faults, lanes } = assignLanes(
+    nodes,
+    rec.faults.map((f) => ({
+      id: f.id,
+      kind: f.kind,
+      node: f.node,
+      start: sec(f.start),
+      end: sec(f.end ?? heal?.start ?? loadEnd),
+    })),
+  );
   // Crashes and restarts are what people look for next to an error spike.
   const events: ChartMarker[] = rec.timeline
     .filter((e) => e.kind === 'process-exit')
@@ -97,7 +132,7 @@ export function buildChartData(rec: RunRecord, samples?: readonly Sample[]): Cha
   );
   const conv = convergenceChart(rec, heal);
   if (conv) charts.push(conv);
-  return { nodes, faults, charts };
+  return { nodes, faults, lanes, charts };
 }
 
 function loadCharts(rec: RunRecord, samples: readonly Sample[] | undefined): Chart[] {

@@ -19,34 +19,35 @@ export const chartScript = `
     var a = Math.abs(v);
     return a >= 100 ? v.toFixed(0) : a >= 10 ? v.toFixed(1) : v.toFixed(2);
   }
-  // One row per fault in a lane per node (rows of a node's lane only split where its faults overlap).
-  var rowOf = {}, rows = 0;
-  data.nodes.concat(data.faults.map(function (f) { return f.node; })).forEach(function (node, _, all) {
-    if (all.indexOf(node) !== _) return;
-    var ends = [];
-    data.faults.filter(function (f) { return f.node === node; })
-      .sort(function (a, b) { return a.start - b.start; })
-      .forEach(function (f) {
-        var r = ends.findIndex(function (e) { return e <= f.start; });
-        if (r < 0) { r = ends.length; ends.push(0); }
-        ends[r] = f.end;
-        rowOf[f.id] = rows + r;
-      });
-    rows += ends.length;
-  });
+  // Rows of the fault bars come with the data (chart-data.ts assignLanes): overlapping faults never share one.
+  var rows = data.lanes || 0;
+  var rowOf = {};
+  data.faults.forEach(function (f) { rowOf[f.id] = f.lane || 0; });
   var laneCss = 13;
   function faultsPlugin(faults) {
     function x(u, v) { return u.valToPos(v, 'x', true); }
     return {
       hooks: {
         drawClear: [function (u) {
-          var ctx = u.ctx, b = u.bbox;
+          // Light shading per window plus dashed edges in the node's colour: where windows overlap, each
+          // one's start and end stay visible instead of blending into one muddy block.
+          var ctx = u.ctx, b = u.bbox, pr = uPlot.pxRatio;
           ctx.save();
           faults.forEach(function (f) {
             var x0 = Math.max(b.left, x(u, f.start)), x1 = Math.min(b.left + b.width, x(u, f.end));
             if (x1 <= x0) return;
-            ctx.fillStyle = nodeColor(f.node, 0.09);
+            ctx.fillStyle = nodeColor(f.node, 0.06);
             ctx.fillRect(x0, b.top, x1 - x0, b.height);
+          });
+          ctx.setLineDash([3 * pr, 3 * pr]);
+          ctx.lineWidth = pr;
+          faults.forEach(function (f) {
+            ctx.strokeStyle = nodeColor(f.node, 0.55);
+            [f.start, f.end].forEach(function (v) {
+              var px = x(u, v);
+              if (px < b.left || px > b.left + b.width) return;
+              ctx.beginPath(); ctx.moveTo(px, b.top); ctx.lineTo(px, b.top + b.height); ctx.stroke();
+            });
           });
           ctx.restore();
         }],
@@ -56,20 +57,33 @@ export const chartScript = `
           ctx.font = (10 * pr) + 'px system-ui, sans-serif';
           ctx.textBaseline = 'middle';
           ctx.textAlign = 'left';
-          faults.forEach(function (f) {
+          var bars = faults.map(function (f) {
             var x0 = Math.max(b.left, x(u, f.start)), x1 = Math.min(b.left + b.width, x(u, f.end));
             if (x1 <= x0) x1 = x0 + 2 * pr;
-            var y = b.top - (rows - rowOf[f.id]) * (h + pr) - 2 * pr;
-            ctx.fillStyle = nodeColor(f.node, 0.75);
-            ctx.fillRect(x0, y, x1 - x0, h);
-            var label = f.node + ' ' + f.kind + ' (' + f.id + ')';
-            if (ctx.measureText(label).width + 6 * pr < x1 - x0) {
+            return { f: f, x0: x0, x1: x1, y: b.top - (rows - rowOf[f.id]) * (h + pr) - 2 * pr };
+          });
+          bars.forEach(function (bar) {
+            ctx.fillStyle = nodeColor(bar.f.node, 0.75);
+            ctx.fillRect(bar.x0, bar.y, bar.x1 - bar.x0, h);
+          });
+          bars.forEach(function (bar) {
+            var f = bar.f;
+            // Longest label that fits inside the bar, else right of it up to the next bar of its row.
+            var labels = [f.node + ' ' + f.kind + ' (' + f.id + ')', f.kind + ' (' + f.id + ')', f.kind, f.id];
+            var inside = labels.find(function (l) { return ctx.measureText(l).width + 6 * pr < bar.x1 - bar.x0; });
+            if (inside) {
               ctx.fillStyle = '#fff';
-              ctx.fillText(label, x0 + 3 * pr, y + h / 2);
-            } else {
-              ctx.fillStyle = nodeColor(f.node);
-              ctx.fillText(label, x1 + 3 * pr, y + h / 2);
+              ctx.fillText(inside, bar.x0 + 3 * pr, bar.y + h / 2);
+              return;
             }
+            var limit = b.left + b.width + 60 * pr;
+            bars.forEach(function (o) {
+              if (o !== bar && rowOf[o.f.id] === rowOf[f.id] && o.x0 >= bar.x1 && o.x0 < limit) limit = o.x0;
+            });
+            var outside = labels.find(function (l) { return bar.x1 + 3 * pr + ctx.measureText(l).width + 3 * pr <= limit; });
+            if (!outside) return;
+            ctx.fillStyle = nodeColor(f.node);
+            ctx.fillText(outside, bar.x1 + 3 * pr, bar.y + h / 2);
           });
           ctx.restore();
         }],
@@ -128,7 +142,11 @@ export const chartScript = `
       xAxis.splits = function () { return c.x; };
       xAxis.size = 60;
     }
+    // The node colours have one legend above the charts; a chart's own legend is static (no empty
+    // "time: –" values) and only drawn when some line is not a node (total, p99, errors).
+    var ownLegend = c.lines.length > 1 && c.lines.some(function (l) { return !l.node; });
     var opts = {
+      legend: { show: ownLegend, live: false },
       width: width, height: (c.height || 240) + (c.faults ? rows * (laneCss + 1) : 0), plugins: plugins,
       padding: [c.faults && rows ? rows * (laneCss + 1) + 10 : 12, 16, null, null],
       scales: { x: c.xFormat === 'index' ? { time: false, range: function () { return [-0.5, c.x.length - 0.5]; } } : { time: false } },

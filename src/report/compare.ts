@@ -3,7 +3,7 @@ import { basename, resolve } from 'node:path';
 import type { RunRecord } from '../campaign/record.ts';
 import type { ChartAssets } from './assets.ts';
 import { chartScript } from './chart-script.ts';
-import { formatMetric } from './format.ts';
+import { formatBytes, formatMetric } from './format.ts';
 import { baseCss, esc, inlineScript, palette, scriptJson } from './html.ts';
 
 export interface ComparedRun {
@@ -24,6 +24,8 @@ export interface ComparisonRow {
   cells: { value: number | undefined; text: string }[];
   /** Per run, difference to the first run (the baseline); undefined for the baseline or when missing. */
   deltas: (number | undefined)[];
+  /** The metric's unit (metric rows), so deltas of sizes print in the same binary units as the cells. */
+  unit?: string;
 }
 
 export interface Comparison {
@@ -121,7 +123,8 @@ export function compareRuns(runs: readonly ComparedRun[]): Comparison {
       return v ? { value: v.value, text: formatMetric(m, v) } : { value: undefined, text: '—' };
     });
     if (cells.every((c) => c.value === undefined)) continue;
-    row({ kind: 'metric', key: m, title: m, direction, cells });
+    const unit = runs.map((r) => r.record.metrics[m]?.unit).find((u) => u !== undefined);
+    row({ kind: 'metric', key: m, title: m, direction, cells, ...(unit ? { unit } : {}) });
   }
   return {
     runs: runs.map((r) => ({
@@ -152,7 +155,13 @@ function deltaText(row: ComparisonRow, d: number | undefined): string {
   const unit = row.cells[0]?.text.endsWith('%') && row.kind === 'score' ? ' pt' : '';
   const abs = Math.abs(d);
   const n =
-    Number.isInteger(abs) || abs >= 100 ? abs.toFixed(0) : abs >= 1 ? abs.toFixed(1) : abs.toPrecision(2);
+    row.unit === 'B'
+      ? formatBytes(abs)
+      : Number.isInteger(abs) || abs >= 100
+        ? abs.toFixed(0)
+        : abs >= 1
+          ? abs.toFixed(1)
+          : abs.toPrecision(2);
   return `${d >= 0 ? '+' : '−'}${n}${unit}${mark}`;
 }
 

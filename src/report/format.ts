@@ -5,7 +5,7 @@ function isShare(name: string, value: number): boolean {
   return value >= 0 && value <= 1 && /(rate|pass-ratio|share)$/.test(name);
 }
 
-/** A metric's value with its unit, for people: "3.04 MB", "36.3 ms", "97.47%", "2.24×". */
+/** A metric's value with its unit, for people: "2.90 MiB", "36.3 ms", "97.47%", "2.24×". */
 export function formatMetric(name: string, m: Pick<Metric, 'value' | 'unit'>): string {
   const v = m.value;
   switch (m.unit) {
@@ -17,21 +17,38 @@ export function formatMetric(name: string, m: Pick<Metric, 'value' | 'unit'>): s
       return `${trim(v, 2)} s`;
     case 'ratio':
       return isShare(name, v) ? `${(v * 100).toFixed(2)}%` : `${trim(v, 2)}×`;
-    default:
+    default: {
+      const per = bytesPer[m.unit];
+      if (per !== undefined) return formatBytes(v * per);
       return `${Number.isInteger(v) ? String(v) : trim(v, 2)} ${m.unit}`;
+    }
   }
 }
 
+/**
+ * Bytes in binary units, the same everywhere in the reports: "812 B", "3.4 KiB", "2.90 MiB", "1.25 GiB".
+ */
 export function formatBytes(v: number): string {
-  const units = ['B', 'KB', 'MB', 'GB'];
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let x = v;
   let i = 0;
-  while (Math.abs(x) >= 1000 && i < units.length - 1) {
-    x /= 1000;
+  while (Math.abs(x) >= 1024 && i < units.length - 1) {
+    x /= 1024;
     i++;
   }
   return i === 0 ? `${Math.round(x)} B` : `${x.toFixed(2)} ${units[i]}`;
 }
+
+/** Sizes given in other units, as bytes (so they print in binary units too). */
+const bytesPer: Record<string, number> = {
+  KiB: 1024,
+  MiB: 1024 ** 2,
+  GiB: 1024 ** 3,
+  kB: 1e3,
+  KB: 1e3,
+  MB: 1e6,
+  GB: 1e9,
+};
 
 /** Points as shown in the score table and compared by the browser test: one decimal. */
 export function formatPoints(p: number | undefined): string {

@@ -11,7 +11,14 @@ export {
   timelineText,
   type AllureOptions,
 } from './allure.ts';
-export { renderPdfAndPng, launchChromium, chromiumPath, type RenderedFiles } from './render-pdf.ts';
+export {
+  renderPdfAndPng,
+  launchChromium,
+  chromiumPath,
+  findChromium,
+  type FindChromiumOptions,
+  type RenderedFiles,
+} from './render-pdf.ts';
 export {
   compareRuns,
   renderComparisonText,

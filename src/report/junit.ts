@@ -1,5 +1,14 @@
 import type { RunRecord } from '../campaign/record.ts';
 import { evidenceItem, formatMetric } from './format.ts';
+import {
+  checkStatus,
+  criterionReason,
+  criterionStatus,
+  gateStatus,
+  isInterrupted,
+  provenanceOf,
+} from './record-view.ts';
+import { provenanceEntries } from './provenance.ts';
 
 /** XML text/attribute escaping; drops characters XML 1.0 cannot carry. */
 export function xml(s: unknown): string {
@@ -70,31 +79,42 @@ function evidenceExcerpt(evidence: Record<string, unknown>): string {
 }
 
 /**
- * Pure: JUnit XML of a run. Suite "checks": one case per check (failed → failure with its summary and
- * evidence, not-measured → skipped). Suite "rubric": one case per criterion (not measured → skipped) and
- * one per gate (failed → failure naming the gate). A campaign error is an `<error>`.
+ * Pure: JUnit XML of a run, valid against the common JUnit schema (Jenkins xUnit's junit-10.xsd:
+ * `skipped` counts only on `<testsuite>`). Suite "checks": one case per check (failed → failure with its
+ * summary and evidence, not-measured → skipped, not-provided → failure). Suite "rubric": one case per
+ * criterion (not measured → skipped, not provided → failure) and one per gate (failed → failure naming
+ * the gate, not measured → skipped). A campaign error is an `<error>`; provenance goes into properties.
  */
 export function renderJUnit(r: RunRecord): string {
   const cls = `edgechaos.${r.scenario.name}`;
-  const checks: Case[] = r.checks.map((c) => ({
-    classname: `${cls}.checks`,
-    name: `${c.id}: ${c.title}`,
-    time: (c.durationMs ?? 0) / 1000,
-    outcome:
-      c.status === 'passed'
-        ? { kind: 'passed' }
-        : c.status === 'not-measured'
-          ? { kind: 'skipped', message: `not measured: ${c.summary}`, type: 'not-measured' }
-          : {
-              kind: 'failure',
-              message: c.summary,
-              type: 'check-failed',
-              body: `${c.summary}\n\n${evidenceExcerpt(c.evidence)}`,
-            },
-    out: Object.entries(c.metrics)
-      .map(([k, m]) => `${k} = ${formatMetric(k, m)} (${m.value} ${m.unit})`)
-      .join('\n'),
-  }));
+  const checks: Case[] = r.checks.map((c) => {
+    const status = checkStatus(c);
+    return {
+      classname: `${cls}.checks`,
+      name: `${c.id}: ${c.title}`,
+      time: (c.durationMs ?? 0) / 1000,
+      outcome:
+        status === 'passed'
+          ? { kind: 'passed' }
+          : status === 'not-measured'
+            ? { kind: 'skipped', message: `not measured: ${c.summary}`, type: 'not-measured' }
+            : status === 'not-provided'
+              ? {
+                  kind: 'failure',
+                  message: `not provided (scores zero): ${c.summary}`,
+                  type: 'not-provided',
+                }
+              : {
+                  kind: 'failure',
+                  message: c.summary,
+                  type: 'check-failed',
+                  body: `${c.summary}\n\n${evidenceExcerpt(c.evidence)}`,
+                },
+      out: Object.entries(c.metrics)
+        .map(([k, m]) => `${k} = ${formatMetric(k, m)} (${m.value} ${m.unit})`)
+        .join('\n'),
+    } satisfies Case;
+  });
   if (r.error)
     checks.unshift({
       classname: `${cls}.campaign`,
@@ -102,16 +122,31 @@ export function renderJUnit(r: RunRecord): string {
       time: 0,
       outcome: { kind: 'error', message: r.error, type: 'campaign-error' },
     });
+  else if (isInterrupted(r))
+    checks.unshift({
+      classname: `${cls}.campaign`,
+      name: 'campaign completed',
+      time: 0,
+      outcome: { kind: 'error', message: 'the run was interrupted: it scores nothing', type: 'interrupted' },
+    });
   const rubric: Case[] = [];
   for (const c of r.score.criteria) {
+    const status = criterionStatus(c);
+    const reason = criterionReason(c);
     rubric.push({
       classname: `${cls}.rubric`,
       name: `criterion ${c.id}: ${c.title}`,
       time: 0,
       outcome:
         c.points === undefined
-          ? { kind: 'skipped', message: 'not measured on this target', type: 'not-measured' }
-          : { kind: 'passed' },
+          ? { kind: 'skipped', message: reason ?? 'not measured on this target', type: 'not-measured' }
+          : status === 'not-provided'
+            ? {
+                kind: 'failure',
+                message: `not provided, scores 0 / ${c.weight}${reason ? `: ${reason}` : ''}`,
+                type: 'not-provided',
+              }
+            : { kind: 'passed' },
       out:
         c.points === undefined
           ? undefined
@@ -121,24 +156,32 @@ export function renderJUnit(r: RunRecord): string {
     });
     for (const g of c.gates) {
       const what = `${g.gate.metric} ${g.gate.op} ${g.gate.value}`;
+      const gs = gateStatus(g);
       rubric.push({
         classname: `${cls}.rubric`,
         name: `gate ${c.id}: ${what}`,
         time: 0,
-        outcome: g.passed
-          ? { kind: 'passed' }
-          : {
-              kind: 'failure',
-              message: `gate failed: ${what} (measured ${g.measured ?? 'nothing'}) — ${g.gate.because}`,
-              type: 'gate-failed',
-            },
+        outcome:
+          gs === 'passed'
+            ? { kind: 'passed' }
+            : gs === 'not-measured'
+              ? {
+                  kind: 'skipped',
+                  message: `not measured: ${g.gate.metric} was not measured, the gate was not judged`,
+                  type: 'not-measured',
+                }
+              : {
+                  kind: 'failure',
+                  message: `gate failed: ${what} (measured ${g.measured ?? 'nothing'}) — ${g.gate.because}${c.points === 0 ? `; criterion ${c.id} scores 0 / ${c.weight}` : ''}`,
+                  type: 'gate-failed',
+                },
       });
     }
   }
   const all = [...checks, ...rubric];
   const n = (k: string): number => all.filter((c) => c.outcome.kind === k).length;
   const durationS = Math.max(0, (Date.parse(r.endedAt) - Date.parse(r.startedAt)) / 1000);
-  const props = {
+  const props: Record<string, string> = {
     runId: r.runId,
     scenario: r.scenario.name,
     seed: String(r.seed),
@@ -148,8 +191,10 @@ export function renderJUnit(r: RunRecord): string {
     score: `${r.score.total} / ${r.score.possible} (${r.score.percent}%)`,
     gatesPassed: String(r.gatesPassed),
   };
+  const prov = provenanceOf(r);
+  if (prov) for (const e of provenanceEntries(prov)) props[`provenance.${e.key}`] = e.value;
   return `<?xml version="1.0" encoding="UTF-8"?>
-<testsuites name="edgechaos ${xml(r.scenario.name)} ${xml(r.runId)}" tests="${all.length}" failures="${n('failure')}" errors="${n('error')}" skipped="${n('skipped')}" time="${durationS.toFixed(3)}">
+<testsuites name="edgechaos ${xml(r.scenario.name)} ${xml(r.runId)}" tests="${all.length}" failures="${n('failure')}" errors="${n('error')}" time="${durationS.toFixed(3)}">
 ${suiteXml(`${r.scenario.name} checks`, checks, r.startedAt, props)}
 ${suiteXml(`${r.scenario.name} rubric ${r.score.rubric.name} v${r.score.rubric.version}`, rubric, r.startedAt)}
 </testsuites>

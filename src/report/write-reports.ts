@@ -5,6 +5,7 @@ import type { Sample } from '../load/types.ts';
 import { generateAllureHtml, writeAllureResults } from './allure.ts';
 import { chartAssets } from './assets.ts';
 import { buildChartData } from './chart-data.ts';
+import { listEvidenceFiles } from './evidence-files.ts';
 import { renderHtmlReport } from './html-report.ts';
 import { renderJUnit } from './junit.ts';
 import { renderPdfAndPng } from './render-pdf.ts';
@@ -21,7 +22,7 @@ export interface WriteReportsOptions {
   samples?: readonly Sample[];
   /** Generation time stamped into the HTML (default now). */
   now?: Date;
-  /** Chromium binary (default /usr/bin/chromium). */
+  /** Chromium binary (default: EDGECHAOS_CHROMIUM, /usr/bin/chromium, then google-chrome/chromium-browser on PATH). */
   chromiumPath?: string;
   signal?: AbortSignal;
 }
@@ -60,18 +61,24 @@ export async function writeReports(
   };
   const samples = opts.samples ?? time('samples', () => readRunSamples(dir, record));
   const out: WrittenReports = { html: join(dir, 'index.html'), junit: join(dir, 'junit.xml'), timings };
+  // JUnit and Allure first, so the HTML can link to everything that exists (the PDF is rendered from it).
+  time('junit', () => writeFileSync(out.junit, renderJUnit(record)));
+  if (opts.allure !== false)
+    out.allureResults = time('allure', () => writeAllureResults(dir, record, { samples }));
   time('html', () => {
     const html = renderHtmlReport({
       record,
       charts: buildChartData(record, samples),
       assets: chartAssets(),
       generatedAt: (opts.now ?? new Date()).toISOString(),
+      evidenceFiles: listEvidenceFiles(dir, {
+        pdf: opts.pdf !== false,
+        allureResults: opts.allure !== false,
+        allureHtml: opts.allureHtml === true,
+      }),
     });
     writeFileSync(out.html, html);
   });
-  time('junit', () => writeFileSync(out.junit, renderJUnit(record)));
-  if (opts.allure !== false)
-    out.allureResults = time('allure', () => writeAllureResults(dir, record, { samples }));
   if (opts.allureHtml) {
     const t = performance.now();
     out.allureReport = await generateAllureHtml(dir, record, opts.signal);

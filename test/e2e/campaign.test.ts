@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { localDeployer } from '../../src/campaign/local-deployer.ts';
+import { writeReports } from '../../src/report/index.ts';
+import { localPlugin } from '../../src/targets/local/plugin.ts';
 import type { RunRecord } from '../../src/campaign/record.ts';
 import { runCampaign } from '../../src/campaign/run.ts';
 import { loadScenario } from '../../src/campaign/scenario.ts';
@@ -22,12 +23,12 @@ async function campaign(
   scenario.checks.conformance = opts.conformance ?? false;
   const { record, runDir } = await runCampaign({
     scenario,
-    deploy: localDeployer,
+    target: localPlugin,
     signal: new AbortController().signal,
-    // the reports of the reference run are checked below; the defect runs only need their verdicts
-    reports: stackFile === undefined,
     ...(stackFile ? { stackFile } : {}),
   });
+  // the reports of the reference run are checked below; the defect runs only need their verdicts
+  if (stackFile === undefined) await writeReports(runDir, record);
   if (!stackFile) referenceRunDir = runDir;
   return record;
 }

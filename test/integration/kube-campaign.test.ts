@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { kubeLocalDeployer } from '../../src/campaign/kube-deployer.ts';
+import { kubeLocalPlugin } from '../../src/targets/kube-local/plugin.ts';
 import type { RunRecord } from '../../src/campaign/record.ts';
 import { runCampaign } from '../../src/campaign/run.ts';
 import { loadScenario, type Scenario } from '../../src/campaign/scenario.ts';
@@ -25,9 +25,8 @@ async function campaign(
   tweak(scenario);
   const { record, runDir } = await runCampaign({
     scenario,
-    deploy: kubeLocalDeployer,
+    target: kubeLocalPlugin,
     signal: new AbortController().signal,
-    reports: false,
     ...(stackFile ? { stackFile } : {}),
   });
   lastRunDir = runDir;

@@ -96,6 +96,14 @@ describe('report in a real browser (playwright-core + Debian Chromium)', () => {
       }
       assert.deepEqual(external, [], 'the report fetched nothing from the network');
 
+      // Chart legends: static, no empty "TIME: – EDGE-1: –" values; only where some line is not a node
+      // (the node colours have one legend above the charts), and never for a single line.
+      const legends = await page.$$eval('.u-legend', (els) =>
+        els.filter((e) => (e as HTMLElement).offsetParent !== null).map((e) => e.textContent ?? ''),
+      );
+      assert.deepEqual(legends, ['requestserrors']);
+      assert.equal(await page.locator('#legend-nodes i').count(), rec.nodes.length);
+
       const shot = join(runDir, 'screenshot.png');
       await page.screenshot({ path: shot, fullPage: true });
       assert.ok(statSync(shot).size > 50_000);

@@ -7,7 +7,7 @@ import { runCampaign } from '../../src/campaign/run.ts';
 import { loadScenario } from '../../src/campaign/scenario.ts';
 import { repoRoot } from '../../src/core/paths.ts';
 import { run } from '../../src/core/proc.ts';
-import { sshDeployer } from '../../src/targets/ssh/deployer.ts';
+import { sshPlugin } from '../../src/targets/ssh/plugin.ts';
 import { startBoards, type Boards } from '../fixtures/ssh/boards.ts';
 import { tempDir } from '../helpers/temp.ts';
 
@@ -62,7 +62,8 @@ describe('a campaign on emulated boards over SSH', () => {
     try {
       result = await runCampaign({
         scenario,
-        deploy: sshDeployer(inventory),
+        target: sshPlugin,
+        targetOptions: { inventory },
         signal: new AbortController().signal,
       });
     } finally {
@@ -148,7 +149,8 @@ describe('a campaign on emulated boards over SSH', () => {
     const t0 = performance.now();
     const result = await runCampaign({
       scenario,
-      deploy: sshDeployer(inventory),
+      target: sshPlugin,
+      targetOptions: { inventory },
       signal: new AbortController().signal,
     });
     const r = result.record;

@@ -5,7 +5,15 @@ import { checkSyncEfficiency } from '../../src/checks/efficiency.ts';
 import { checkOffline } from '../../src/checks/offline.ts';
 import { checkResources } from '../../src/checks/resources.ts';
 import { checkStartup } from '../../src/checks/startup.ts';
+import { checkImageSize } from '../../src/checks/image.ts';
+import {
+  checkRescheduling,
+  checkSchedulingBench,
+  checkSchedulingLatency,
+} from '../../src/checks/scheduling.ts';
 import { checkResumedSync } from '../../src/checks/sync.ts';
+import { loadRubric } from '../../src/scoring/rubric.ts';
+import { score, scoringInput } from '../../src/scoring/score.ts';
 import type { LedgerRow } from '../../src/contract/client.ts';
 import type { HttpSample, WriteSample } from '../../src/load/summary.ts';
 
@@ -39,6 +47,7 @@ describe('resumed-sync check', () => {
       ledger: [row('a', 1), row('b', 2)],
       convergeMs: 800,
       convergenceTimeoutMs: 60_000,
+      minAcknowledgedWrites: 1,
     });
     assert.equal(r.status, 'passed');
     assert.equal(r.metrics['sync.lost']?.value, 0);
@@ -51,6 +60,7 @@ describe('resumed-sync check', () => {
       ledger: [row('a', 1)],
       convergeMs: undefined,
       convergenceTimeoutMs: 1000,
+      minAcknowledgedWrites: 1,
     });
     assert.equal(r.status, 'failed');
     assert.equal(r.metrics['sync.lost']?.value, 1);
@@ -66,6 +76,7 @@ describe('resumed-sync check', () => {
       ledger: [row('a', 1), row('b', 2), row('b', 3)],
       convergeMs: 5,
       convergenceTimeoutMs: 1000,
+      minAcknowledgedWrites: 1,
     });
     assert.equal(r.status, 'failed');
     assert.deepEqual(r.evidence['duplicated'], [{ id: 'b', copies: 2 }]);
@@ -76,6 +87,7 @@ describe('resumed-sync check', () => {
       ledger: [row('a', 1), row('ghost', 2)],
       convergeMs: 5,
       convergenceTimeoutMs: 1000,
+      minAcknowledgedWrites: 1,
     });
     assert.equal(r.status, 'failed');
     assert.deepEqual(r.evidence['phantom'], ['ghost']);
@@ -92,7 +104,13 @@ describe('offline check', () => {
       h(1700, 'edge-2', false),
       h(2500, 'edge-1', false),
     ];
-    const r = checkOffline({ samples, partitions: windows, restarts: {}, minSuccessRate: 0.99 });
+    const r = checkOffline({
+      samples,
+      partitions: windows,
+      restarts: {},
+      minSuccessRate: 0.99,
+      minRequests: 1,
+    });
     assert.equal(r.status, 'passed');
     assert.equal(r.metrics['offline.success-rate']?.value, 1);
     assert.equal(r.metrics['offline.requests']?.value, 2);
@@ -104,6 +122,7 @@ describe('offline check', () => {
       partitions: windows,
       restarts: {},
       minSuccessRate: 0.99,
+      minRequests: 1,
     });
     assert.equal(r.status, 'failed');
     assert.deepEqual(r.evidence['errors'], { 'HTTP 503': 1 });
@@ -114,12 +133,14 @@ describe('offline check', () => {
       partitions: windows,
       restarts: { 'edge-1': 1 },
       minSuccessRate: 0.99,
+      minRequests: 1,
     });
     assert.equal(r.status, 'failed');
   });
   it('should say not measured without a partition', () => {
     assert.equal(
-      checkOffline({ samples: [], partitions: [], restarts: {}, minSuccessRate: 0.99 }).status,
+      checkOffline({ samples: [], partitions: [], restarts: {}, minSuccessRate: 0.99, minRequests: 1 })
+        .status,
       'not-measured',
     );
   });
@@ -132,6 +153,7 @@ describe('other checks', () => {
       syncedRecords: 100,
       payloadBytes: 2000,
       maxOverheadRatio: 5,
+      minSyncedRecords: 1,
     });
     assert.equal(r.metrics['sync.overhead-ratio']?.value, 2);
     assert.equal(r.metrics['sync.bytes-per-record']?.value, 40);
@@ -142,6 +164,7 @@ describe('other checks', () => {
         syncedRecords: 10,
         payloadBytes: 1000,
         maxOverheadRatio: 5,
+        minSyncedRecords: 1,
       }).status,
       'failed',
     );
@@ -175,7 +198,7 @@ describe('other checks', () => {
     const r = checkResources(
       { 'edge-1': { peakRssBytes: 20e6, cpuSeconds: 1 }, 'edge-2': { peakRssBytes: 30e6, cpuSeconds: 1 } },
       2000,
-      { maxPeakRssBytes: 100e6 },
+      { maxPeakRssBytes: 100e6, minAcknowledgedWrites: 1 },
     );
     assert.equal(r.metrics['resources.edge-peak-rss-bytes']?.value, 30e6);
     assert.equal(r.metrics['resources.edge-cpu-ms-per-1k-writes']?.value, 1000);
@@ -197,8 +220,225 @@ describe('offline check with injected downtime', () => {
       outages: [{ node: 'edge-1', start: 1250, end: 1600 }],
       restarts: {},
       minSuccessRate: 0.99,
+      minRequests: 1,
     });
     assert.equal(r.status, 'passed', r.summary);
     assert.equal(r.metrics['offline.requests']?.value, 2);
+  });
+});
+
+/** n writes to edge-1, all answered 500 by a hostile edge (nothing acknowledged). */
+const refused = (n: number): WriteSample[] =>
+  Array.from({ length: n }, (_, i) => ({ ...w(`x${i}`, 'failed'), status: 500 }));
+const okWrites = (n: number): WriteSample[] => Array.from({ length: n }, (_, i) => w(`w${i}`, 'ok'));
+
+describe('checks never pass vacuously (an edge that answers 500 to every write)', () => {
+  it('should fail resumed-sync with 0 acknowledged writes, and zero its metrics', () => {
+    const r = checkResumedSync({
+      writes: refused(500),
+      ledger: [],
+      convergeMs: 3,
+      convergenceTimeoutMs: 60_000,
+    });
+    assert.equal(r.status, 'failed');
+    assert.match(r.summary, /acknowledged 0 of 500 writes, fewer than the 20/);
+    assert.deepEqual(r.metrics, {});
+    assert.ok(r.notProvided?.metrics.includes('sync.converge-ms'));
+    assert.ok(r.notProvided?.metrics.includes('sync.lost'));
+  });
+  it('should fail resumed-sync below the scenario minimum and pass at it', () => {
+    const base = {
+      ledger: okWrites(5).map((x, i) => row(x.id, i)),
+      convergeMs: 3,
+      convergenceTimeoutMs: 1000,
+    };
+    assert.equal(
+      checkResumedSync({ ...base, writes: okWrites(5), minAcknowledgedWrites: 6 }).status,
+      'failed',
+    );
+    assert.equal(
+      checkResumedSync({ ...base, writes: okWrites(5), minAcknowledgedWrites: 5 }).status,
+      'passed',
+    );
+  });
+  it('should score convergence zero when sync never converged (not better than converging slowly)', () => {
+    const r = checkResumedSync({
+      writes: okWrites(30),
+      ledger: okWrites(30).map((x, i) => row(x.id, i)),
+      convergeMs: undefined,
+      convergenceTimeoutMs: 1000,
+    });
+    assert.equal(r.status, 'failed');
+    assert.deepEqual(r.notProvided?.metrics, ['sync.converge-ms']);
+  });
+  it('should keep the evidence in full (every lost id, not the first 1000)', () => {
+    const r = checkResumedSync({
+      writes: okWrites(1500),
+      ledger: [],
+      convergeMs: undefined,
+      convergenceTimeoutMs: 1,
+    });
+    assert.equal((r.evidence['lost'] as unknown[]).length, 1500);
+  });
+  it('should fail sync efficiency when too few records were synced', () => {
+    const r = checkSyncEfficiency({
+      uplinkBytes: { 'edge-1': 10 },
+      syncedRecords: 0,
+      payloadBytes: 0,
+      maxOverheadRatio: 5,
+    });
+    assert.equal(r.status, 'failed');
+    assert.deepEqual(r.notProvided?.metrics, [
+      'sync.overhead-ratio',
+      'sync.bytes-per-record',
+      'sync.uplink-bytes',
+    ]);
+    assert.equal(
+      checkSyncEfficiency({
+        uplinkBytes: { e: 100 },
+        syncedRecords: 19,
+        payloadBytes: 190,
+        maxOverheadRatio: 5,
+      }).status,
+      'failed',
+    );
+  });
+  it('should fail resource use with 0 acknowledged writes instead of using CPU × 1000', () => {
+    const r = checkResources({ 'edge-1': { peakRssBytes: 5e6, cpuSeconds: 0.5 } }, 0, {
+      maxPeakRssBytes: 100e6,
+    });
+    assert.equal(r.status, 'failed');
+    assert.equal(r.metrics['resources.edge-cpu-ms-per-1k-writes'], undefined);
+    assert.ok(r.notProvided?.metrics.includes('resources.edge-cpu-ms-per-1k-writes'));
+    assert.ok(r.notProvided?.metrics.includes('resources.edge-peak-rss-bytes'));
+  });
+  it('should fail resource use when no edge reported usage (a peak of 0 B is not a result)', () => {
+    assert.equal(
+      checkResources({}, 1000, { maxPeakRssBytes: 100e6, minAcknowledgedWrites: 1 }).status,
+      'failed',
+    );
+  });
+  it('should fail offline operation with too few requests inside the cut', () => {
+    const r = checkOffline({
+      samples: [h(1500, 'edge-1', true)],
+      partitions: [{ node: 'edge-1', start: 1000, end: 2000 }],
+      restarts: {},
+      minSuccessRate: 0.99,
+    });
+    assert.equal(r.status, 'failed');
+    assert.match(r.summary, /1 client request\(s\) reached a partitioned edge, fewer than the 20/);
+    assert.ok(r.notProvided?.metrics.includes('offline.success-rate'));
+  });
+  it('should not give a p99 of 0 ms to an offline edge that answered nothing', () => {
+    const samples = Array.from({ length: 50 }, (_, i) => h(1000 + i * 10, 'edge-1', false));
+    const r = checkOffline({
+      samples,
+      partitions: [{ node: 'edge-1', start: 1000, end: 2000 }],
+      restarts: {},
+      minSuccessRate: 0.99,
+    });
+    assert.equal(r.status, 'failed');
+    assert.equal(r.metrics['offline.success-rate']?.value, 0);
+    assert.equal(r.metrics['offline.p99-ms'], undefined);
+    assert.deepEqual(r.notProvided?.metrics, ['offline.p99-ms']);
+  });
+  it('should count a config version that never arrived as the timeout, and fail when the hub took none', () => {
+    const r = checkDownlink(
+      [
+        {
+          version: 1,
+          at: 0,
+          reached: {
+            'edge-1': { ms: undefined, afterHeal: false },
+            'edge-2': { ms: undefined, afterHeal: false },
+          },
+        },
+      ],
+      10_000,
+    );
+    assert.equal(r.status, 'failed');
+    assert.equal(r.metrics['downlink.propagation-ms']?.value, 10_000);
+    const none = checkDownlink([], 10_000, 2);
+    assert.equal(none.status, 'failed');
+    assert.ok(none.notProvided?.metrics.includes('downlink.propagation-ms'));
+    assert.equal(checkDownlink([], 10_000).status, 'not-measured');
+  });
+  it('should fail start-up when no cold start answered (median of nothing is not 0 ms)', () => {
+    const r = checkStartup([], 500);
+    assert.equal(r.status, 'failed');
+    assert.deepEqual(r.metrics, {});
+    assert.deepEqual(r.notProvided?.metrics, ['startup.edge-agent.median-ms']);
+  });
+  it('should say why the cold starts stopped when the health endpoint never answered', () => {
+    const r = checkStartup([], 500, 'cold start 0: http://10.0.0.2:17100/healthz not healthy after 20 s');
+    assert.equal(r.status, 'failed');
+    assert.match(r.summary, /not healthy after 20 s/);
+  });
+  it('should fail image size when the manifest names no image', () => {
+    const r = checkImageSize({}, 10e6);
+    assert.equal(r.status, 'failed');
+    assert.deepEqual(r.notProvided?.metrics, ['image.max.bytes']);
+  });
+  it('should fail the Kubernetes checks when nothing was bound or rescheduled', () => {
+    const q = { count: 0, p50: 0, p99: 0, max: 0 };
+    const lat = checkSchedulingLatency(
+      { pods: 3, createdToScheduled: q, createdToReady: q } as unknown as Parameters<
+        typeof checkSchedulingLatency
+      >[0],
+      5000,
+      'default-scheduler',
+    );
+    assert.equal(lat.status, 'failed');
+    assert.deepEqual(lat.notProvided?.metrics, ['scheduling.p99-ms']);
+    const re = checkRescheduling(
+      {
+        ok: true,
+        result: { mechanism: 'node-loss', trials: [], rescheduled: q, detected: q } as unknown as Extract<
+          Parameters<typeof checkRescheduling>[0],
+          { ok: true }
+        >['result'],
+      },
+      60_000,
+    );
+    assert.equal(re.status, 'failed');
+    assert.deepEqual(re.notProvided?.metrics, ['reschedule.p99-ms']);
+    const idle = { scheduler: 'edge', p99: 0, throughput: 0, cpuSpread: 0, lowLatencyShare: 0 };
+    const bench = checkSchedulingBench({
+      nodes: 3,
+      pods: 10,
+      rounds: 1,
+      edge: idle,
+      baseline: { ...idle, scheduler: 'default' },
+    });
+    assert.equal(bench.status, 'failed');
+    assert.ok(bench.notProvided?.metrics.includes('scheduling.cpu-spread'));
+  });
+
+  it('should give the hostile stack no points in the edge–cloud area (it scored 10/10 sync efficiency, 9.1/10 resources)', async () => {
+    const rubric = await loadRubric('scenarios/rubric.ts');
+    const window = { node: 'edge-1', start: 1000, end: 2000 };
+    const http = Array.from({ length: 100 }, (_, i) => h(1000 + i * 10, 'edge-1', false));
+    const checks = [
+      checkResumedSync({ writes: refused(500), ledger: [], convergeMs: 3, convergenceTimeoutMs: 60_000 }),
+      checkOffline({ samples: http, partitions: [window], restarts: {}, minSuccessRate: 0.99 }),
+      checkSyncEfficiency({
+        uplinkBytes: { 'edge-1': 4000 },
+        syncedRecords: 0,
+        payloadBytes: 0,
+        maxOverheadRatio: 5,
+      }),
+      checkDownlink([{ version: 1, at: 0, reached: { 'edge-1': { ms: 150, afterHeal: false } } }], 10_000),
+      checkResources({ 'edge-1': { peakRssBytes: 6e6, cpuSeconds: 0.4 } }, 0, { maxPeakRssBytes: 256e6 }),
+    ];
+    assert.ok(
+      checks.filter((c) => c.id !== 'downlink').every((c) => c.status === 'failed'),
+      checks.map((c) => `${c.id} ${c.status}`).join(', '),
+    );
+    const input = scoringInput(checks);
+    const s = score(rubric, input.metrics, input);
+    for (const id of ['offline-stability', 'sync-efficiency', 'resource-use']) {
+      const c = s.criteria.find((x) => x.id === id)!;
+      assert.equal(c.points, 0, `${id}: ${c.points} (${c.reason})`);
+    }
   });
 });

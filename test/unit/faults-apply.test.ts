@@ -8,10 +8,10 @@ import { CleanupRegistry } from '../../src/core/cleanup/registry.ts';
 import { registerReverter } from '../../src/core/cleanup/reverters.ts';
 import { FaultRevertError, UsageError } from '../../src/core/errors.ts';
 import type { RunResult } from '../../src/core/proc.ts';
-import type { Deployment, NodeShell } from '../../src/targets/types.ts';
+import type { FaultSurface, NodeShell } from '../../faults/capabilities.ts';
 
 /** A fake deployment that records what a fault does: plans executed without root. */
-function fakeDeployment(log: string[], opts: { failUndoOf?: string; failExec?: string } = {}): Deployment {
+function fakeDeployment(log: string[], opts: { failUndoOf?: string; failExec?: string } = {}): FaultSurface {
   registerReverter('test-undo', (d) => {
     const argv = d['argv'] as string[];
     log.push(`undo ${argv.join(' ')}`);
@@ -37,36 +37,24 @@ function fakeDeployment(log: string[], opts: { failUndoOf?: string; failExec?: s
   const notUsed = (): never => {
     throw new Error('not used');
   };
+  // Only the capabilities these tests use: a shell, and the stack's signal/start.
   return {
     target: 'fake',
-    runId: 'fake',
-    runDir: '/nonexistent',
     nodes,
-    edges: [{ name: 'edge-1', url: 'http://10.0.0.11:1' }],
-    hubUrl: 'http://10.0.0.2:1',
     clientAddresses: ['10.0.0.1'],
-    node: (n) => nodes.find((x) => x.name === n)!,
     shell,
-    uplinkProxy: () => undefined,
-    uplinkDevice: () => 'eth0',
-    startStack: (n) => {
-      log.push(`start ${n}`);
-      return Promise.resolve();
+    stack: {
+      startStack: (n) => {
+        log.push(`start ${n}`);
+        return Promise.resolve();
+      },
+      signalStack: (n, sig) => {
+        log.push(`signal ${n} ${sig}`);
+        return Promise.resolve(1);
+      },
+      freeze: notUsed,
+      killAll: notUsed,
     },
-    stopStack: notUsed,
-    restartStack: notUsed,
-    signalStack: (n, sig) => {
-      log.push(`signal ${n} ${sig}`);
-      return Promise.resolve(1);
-    },
-    stackRunning: () => true,
-    freeze: notUsed,
-    killAll: notUsed,
-    stats: notUsed,
-    uplinkBytes: notUsed,
-    exits: () => [],
-    teardown: () => Promise.resolve(),
-    [Symbol.asyncDispose]: () => Promise.resolve(),
   };
 }
 

@@ -5,7 +5,7 @@ import { fillPath } from '../../faults/disk-full.ts';
 import { burstSchedule, lossRules } from '../../faults/loss.ts';
 import type { FaultStep, PlanContext, ResolvedFault } from '../../faults/types.ts';
 import { UsageError } from '../../src/core/errors.ts';
-import type { DataLayer } from '../../src/targets/types.ts';
+import type { DataLayer } from '../../faults/capabilities.ts';
 import { dataDirSettings, mountsAt, planDataDirs } from '../../src/targets/local/data-dir.ts';
 
 const layer = (n: string): DataLayer => ({

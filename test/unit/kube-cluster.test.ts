@@ -9,7 +9,8 @@ import {
   UPLINK_LISTEN,
   uplinkDaemonSet,
 } from '../../src/targets/kube/uplink.ts';
-import { prevalidateKubeFaults } from '../../src/campaign/kube-deployer.ts';
+import { prevalidateFaults } from '../../faults/catalogue.ts';
+import { targetRequest } from '../../src/campaign/run.ts';
 import type { Plan, PlannedFault } from '../../src/campaign/plan.ts';
 import {
   checkRescheduling,
@@ -196,6 +197,13 @@ describe('uplink proxies on a cluster', () => {
 });
 
 describe('Kubernetes faults and checks in campaigns (pure)', () => {
+  /** What a Kubernetes target's preflight does with the planned faults. */
+  const prevalidateKubeFaults = (p: Plan, name: string): void =>
+    prevalidateFaults(
+      targetRequest({ edgeMode: 'auto', target: {}, checks: {} } as never, p, {} as never, {}).faults,
+      p.nodes.map((n) => n.name),
+      { name, capabilities: ['shell', 'stack', 'uplink', 'kube'] },
+    );
   const plan = (faults: Partial<PlannedFault>[]): Plan => ({
     seed: 1,
     nodes: [

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -20,8 +20,30 @@ import {
   writeAllureResults,
 } from '../../src/report/index.ts';
 import { stripAnalytics } from '../../src/report/allure.ts';
+import { assignLanes } from '../../src/report/chart-data.ts';
+import { listEvidenceFiles } from '../../src/report/evidence-files.ts';
+import { formatMetric } from '../../src/report/format.ts';
+import { humanize } from '../../src/report/labels.ts';
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures', 'runs');
+const provenanceFixture = {
+  harnessVersion: '0.3.0',
+  gitCommit: '0123abc',
+  rubric: { name: 'edge-track', version: '2', sha256: 'aa'.repeat(32) },
+  scenarioSha256: 'bb'.repeat(32),
+  stack: {
+    name: 'reference',
+    version: '1.0.0',
+    manifestSha256: 'cc'.repeat(32),
+    images: [{ file: 'edge-agent.tar', digest: 'sha256:feed' }],
+  },
+  target: 'local',
+  host: { kernel: '6.18.0', cpuModel: 'AMD EPYC', cores: 2 },
+  node: 'v20.19.0',
+  go: 'go1.23.4',
+  seed: 20261125,
+  label: 'team <blue>',
+};
 const passing = (): RunRecord => readRunDir(join(fixtures, 'passing'));
 const failing = (): RunRecord => readRunDir(join(fixtures, 'failing'));
 
@@ -50,6 +72,19 @@ describe('report: run.json validation', () => {
   it('should accept both fixture runs', () => {
     assert.equal(passing().gatesPassed, true);
     assert.equal(failing().gatesPassed, false);
+  });
+
+  it('should accept the newer fields: not-provided statuses, gate status, provenance, interrupted', () => {
+    withTmp((dir) => {
+      const rec = JSON.parse(readFileSync(join(fixtures, 'passing', 'run.json'), 'utf8')) as RunRecord;
+      Object.assign(rec.checks[0]!, { status: 'not-provided' });
+      Object.assign(rec.score.criteria[0]!, { status: 'not-provided', points: 0 });
+      Object.assign(rec.score.criteria[0]!.gates[0]!, { status: 'not-measured' });
+      Object.assign(rec, { provenance: provenanceFixture, interrupted: false });
+      writeFileSync(join(dir, 'run.json'), JSON.stringify(rec));
+      const back = readRunDir(dir) as RunRecord & { provenance?: unknown };
+      assert.deepEqual(back.provenance, provenanceFixture);
+    });
   });
 
   it('should name the file when run.json is missing', () => {
@@ -107,9 +142,15 @@ describe('report: JUnit', () => {
       /name="conformance: [^"]*" time="0.000">\s*<skipped message="not measured: disabled in the scenario"/,
     );
     assert.match(xml, /name="criterion scheduling-latency: [^"]*" time="0.000">\s*<skipped/);
-    const top = xml.match(/<testsuites [^>]*failures="(\d+)"[^>]*skipped="(\d+)"/);
+    const top = xml.match(/<testsuites [^>]*failures="(\d+)"/);
+    const skipped = [...xml.matchAll(/<testsuite [^>]*skipped="(\d+)"/g)].reduce(
+      (a, m) => a + Number(m[1]),
+      0,
+    );
     // 2 failed checks + 2 failed gates; 1 check and 3 criteria not measured (conformance counts in both).
-    assert.deepEqual([top?.[1], top?.[2]], ['4', '5']);
+    assert.deepEqual([top?.[1], skipped], ['4', 5]);
+    // The common JUnit schema has no `skipped` on <testsuites> (validated with xmllint in report-junit-xsd).
+    assert.doesNotMatch(xml, /<testsuites [^>]*skipped=/);
     assert.match(xml, /fatal error: concurrent map writes/);
   });
 
@@ -118,6 +159,53 @@ describe('report: JUnit', () => {
     r.checks[0] = { ...r.checks[0]!, durationMs: 1534 };
     const xml = renderJUnit(r);
     assert.match(xml, new RegExp(`name="${r.checks[0].id}: [^"]*" time="1.534"`));
+  });
+
+  it('should make a gate on a metric that was not measured a skipped case, never a pass', () => {
+    const r = passing();
+    const c = r.score.criteria.find((x) => x.points === undefined)!;
+    // What the scorer records for a gate whose metric no check measured: passed, nothing measured.
+    c.gates.push({
+      gate: { metric: 'sched.p99-ms', op: '<=', value: 50, because: 'latency' },
+      measured: undefined,
+      passed: true,
+    } as (typeof c.gates)[number]); // a record written before gates had a status
+    const xml = renderJUnit(r);
+    assert.match(
+      xml,
+      new RegExp(
+        `name="gate ${c.id}: sched\\.p99-ms &lt;= 50" time="0.000">\\s*<skipped message="not measured`,
+      ),
+    );
+    // A status the record states wins: failed stays failed.
+    const g = r.score.criteria.find((x) => x.gates.length > 0 && x.points !== undefined)!;
+    Object.assign(g.gates[0]!, { status: 'failed', passed: false });
+    assert.match(renderJUnit(r), /<failure message="gate failed: image\.max\.bytes/);
+  });
+
+  it('should put the provenance into the suite properties when the record has it', () => {
+    const r = Object.assign(passing(), { provenance: provenanceFixture });
+    const xml = renderJUnit(r);
+    assert.match(xml, /<property name="provenance\.gitCommit" value="0123abc"\/>/);
+    assert.match(xml, /<property name="provenance\.stack\.image\.edge-agent\.tar" value="sha256:feed"\/>/);
+    assert.match(xml, /<property name="provenance\.label" value="team &lt;blue&gt;"\/>/);
+    assert.doesNotMatch(renderJUnit(passing()), /provenance\./);
+  });
+
+  it('should make a not-provided check and criterion failures that say they score zero', () => {
+    const r = passing();
+    Object.assign(r.checks[0]!, { status: 'not-provided', summary: 'the manifest lists no images' });
+    const c = r.score.criteria[0]!;
+    Object.assign(c, { status: 'not-provided', points: 0, reason: 'no images in the stack manifest' });
+    const xml = renderJUnit(r);
+    assert.match(
+      xml,
+      /<failure message="not provided \(scores zero\): the manifest lists no images" type="not-provided"/,
+    );
+    assert.match(
+      xml,
+      new RegExp(`<failure message="not provided, scores 0 / ${c.weight}: no images in the stack manifest"`),
+    );
   });
 
   it('should have no failures for the passing run', () => {
@@ -181,6 +269,196 @@ describe('report: HTML', () => {
   });
 });
 
+describe('report: HTML shows what scores and what does not', () => {
+  const render = (r: RunRecord, evidenceFiles?: { label: string; href: string; bytes?: number }[]): string =>
+    renderHtmlReport({
+      record: r,
+      charts: buildChartData(r),
+      assets: chartAssets(),
+      generatedAt: '2026-11-26T00:00:00.000Z',
+      ...(evidenceFiles ? { evidenceFiles } : {}),
+    });
+  const row = (html: string, id: string): string =>
+    html.match(new RegExp(`<tr id="criterion-${id}"[\\s\\S]*?</tr>`))?.[0] ?? '';
+
+  it('should show a gate on a metric that was not measured as "not measured", never a green ✓', () => {
+    const r = passing();
+    const c = r.score.criteria.find((x) => x.id === 'scheduling-latency')!;
+    c.gates.push({
+      gate: { metric: 'scheduling.p99-ms', op: '<=', value: 50, because: 'latency' },
+      measured: undefined,
+      passed: true,
+    } as (typeof c.gates)[number]); // a record written before gates had a status
+    const tr = row(render(r), c.id);
+    assert.match(
+      tr,
+      /data-gate-status="not-measured"[^>]*><span class="badge not-measured">not measured<\/span>/,
+    );
+    assert.doesNotMatch(tr, /✓/);
+    // Gates that were measured keep their ✓.
+    assert.match(row(render(r), 'image-size'), /data-gate-status="passed"[^>]*><span class="badge pass">✓/);
+  });
+
+  it('should show failed gates and the criteria they zeroed first, before the score table', () => {
+    const r = failing();
+    const off = r.score.criteria.find((x) => x.id === 'offline-stability')!;
+    off.points = 0; // what a scorer that zeroes a criterion on a failed gate records
+    const html = render(r);
+    const box = html.match(
+      /<div class="gates" id="failed-gates">[\s\S]*?<\/div><\/li>[\s\S]*?<\/ul><\/div>/,
+    )?.[0];
+    assert.ok(box);
+    assert.ok(html.indexOf('id="failed-gates"') < html.indexOf('id="score-table"'));
+    assert.ok(html.indexOf('id="failed-gates"') < html.indexOf('<h2>'));
+    assert.match(
+      box,
+      /gate <code>sync\.lost == 0<\/code> failed \(measured 17\) — <span class="zeroed">zeroed <a href="#criterion-offline-stability">Stability while offline<\/a>: 0 \/ 15 points/,
+    );
+    // The gates come before the failed checks in the box.
+    assert.ok(box.indexOf('sync.lost == 0') < box.indexOf('href="#check-resumed-sync"'));
+    assert.match(row(html, 'offline-stability'), /zeroed by the failed gate <code>sync\.lost == 0<\/code>/);
+    // A gate that failed without zeroing says what the criterion kept.
+    const kept = render(failing()).match(/<li data-gate="offline-stability">[\s\S]*?<\/li>/)?.[0] ?? '';
+    assert.match(kept, /Stability while offline<\/a>: 11\.4 \/ 15 points/);
+  });
+
+  it('should show a criterion the submission did not provide as zero, with the reason', () => {
+    const r = passing();
+    const c = r.score.criteria.find((x) => x.id === 'image-size')!;
+    Object.assign(c, { status: 'not-provided', points: 0, reason: 'the stack manifest lists no images' });
+    const html = render(r);
+    const tr = row(html, 'image-size');
+    assert.match(tr, /data-points="0">0\.0<div><span class="badge not-provided">not provided<\/span>/);
+    assert.match(tr, /not provided: the stack manifest lists no images/);
+    assert.match(
+      html,
+      /<li data-not-provided="image-size"><a href="#criterion-image-size">Image size \(compressed\)<\/a>: not provided, <span class="zeroed">0 \/ 10 points<\/span> — the stack manifest lists no images/,
+    );
+  });
+
+  it('should label fields for people, keeping the raw key beside the label', () => {
+    const html = render(failing());
+    assert.match(
+      html,
+      /data-key="failedButPresent" title="failedButPresent">Writes reported as failed but present in the ledger</,
+    );
+    assert.match(html, /data-key="ledgerRows" title="ledgerRows">Rows in the cloud ledger</);
+    assert.doesNotMatch(html, /<code>(failedButPresent|ledgerRows|indeterminateFound)<\/code>/);
+    assert.match(html, /Lost writes<code class="key">sync\.lost<\/code>/);
+    assert.equal(humanize('failedButPresent'), 'Failed but present');
+    assert.equal(humanize('edge-cpu_seconds'), 'Edge cpu seconds');
+  });
+
+  it('should show the provenance when the record has it, and say when it does not', () => {
+    const html = render(Object.assign(passing(), { provenance: provenanceFixture }));
+    const block = html.match(/<div class="prov" id="provenance">[\s\S]*?<\/div><\/div>(?=<)/)?.[0] ?? html;
+    for (const want of [
+      /<div>edgechaos commit<\/div><div data-key="gitCommit"><code>0123abc<\/code>/,
+      /<div>Image edge-agent\.tar<\/div><div data-key="stack\.image\.edge-agent\.tar"><code>sha256:feed<\/code>/,
+      /<div>Host CPU<\/div><div data-key="host\.cpu">AMD EPYC/,
+      /<div>Rubric SHA-256<\/div><div data-key="rubric\.sha256"><code>a{64}<\/code>/,
+      /<div>Competitor<\/div><div data-key="label">team &lt;blue&gt;/,
+    ])
+      assert.match(block, want);
+    assert.match(html, /<strong id="label">team &lt;blue&gt;<\/strong>/);
+    assert.match(render(passing()), /has no provenance \(written by an older edgechaos\)/);
+  });
+
+  it('should link the raw evidence files of the run directory', () => {
+    withTmp((dir) => {
+      for (const d of ['logs', 'load', 'cold-0-x', 'images', 'kube/logs'])
+        mkdirSync(join(dir, d), { recursive: true });
+      const files: Record<string, string> = {
+        'run.json': '{}',
+        'logs/edge-1.log': 'a',
+        'logs/toxiproxy.log': 'b',
+        'load/samples.jsonl': 'x'.repeat(3 * 1024 * 1024),
+        'ledger.jsonl': '{}\n',
+        'kube/logs/apiserver.log': 'c',
+        'cold-0-x/agent.log': 'not evidence: a cold-start data dir',
+        'images/edge-agent.tar': 'not linked',
+        'index.html': 'the report itself',
+      };
+      for (const [f, text] of Object.entries(files)) writeFileSync(join(dir, f), text);
+      const list = listEvidenceFiles(dir, { pdf: true, allureResults: true });
+      assert.deepEqual(
+        list.map((f) => [f.href, f.label]),
+        [
+          ['run.json', 'Run record'],
+          ['logs/edge-1.log', 'edge-1 log'],
+          ['logs/toxiproxy.log', 'toxiproxy log'],
+          ['load/samples.jsonl', 'Load samples'],
+          ['ledger.jsonl', 'Cloud ledger dump (ledger.jsonl)'],
+          ['allure-results', 'Allure results'],
+          ['kube/logs/apiserver.log', 'kube logs apiserver log'],
+          ['report.pdf', 'PDF report'],
+          ['report.png', 'Report screenshot'],
+        ],
+      );
+      const html = render(passing(), list);
+      assert.match(
+        html,
+        /<li><a href="logs\/edge-1\.log">edge-1 log<\/a> <span class="muted mono">logs\/edge-1\.log · 1 B<\/span>/,
+      );
+      assert.match(
+        html,
+        /<a href="load\/samples\.jsonl">Load samples<\/a> <span class="muted mono">load\/samples\.jsonl · 3\.00 MiB/,
+      );
+      assert.match(html, /<a href="report\.pdf">PDF report<\/a>/);
+    });
+  });
+});
+
+describe('report: an interrupted run', () => {
+  it('should say so at the top of the HTML and as a JUnit error', () => {
+    const r = Object.assign(passing(), { interrupted: true });
+    const html = renderHtmlReport({
+      record: r,
+      charts: buildChartData(r),
+      assets: chartAssets(),
+      generatedAt: 'now',
+    });
+    assert.ok(html.indexOf('id="interrupted"') < html.indexOf('id="score-table"'));
+    assert.match(html, /id="verdict">INTERRUPTED</);
+    assert.match(
+      html,
+      /The run was interrupted:<\/strong> it is not a complete measurement and scores nothing/,
+    );
+    assert.match(
+      renderJUnit(r),
+      /<error message="the run was interrupted: it scores nothing" type="interrupted">/,
+    );
+    assert.doesNotMatch(renderJUnit(passing()), /interrupted/);
+  });
+});
+
+describe('report: sizes in binary units', () => {
+  it('should format bytes as KiB/MiB/GiB everywhere', () => {
+    assert.equal(formatMetric('image.max.bytes', { value: 3041106, unit: 'B' }), '2.90 MiB');
+    assert.equal(formatMetric('sync.bytes-per-record', { value: 427, unit: 'B' }), '427 B');
+    assert.equal(formatMetric('x.bytes', { value: 2048, unit: 'B' }), '2.00 KiB');
+    assert.equal(formatMetric('x', { value: 7.7, unit: 'MB' }), '7.34 MiB');
+    assert.equal(formatMetric('x', { value: 1.5, unit: 'GiB' }), '1.50 GiB');
+    const html = renderHtmlReport({
+      record: passing(),
+      charts: buildChartData(passing()),
+      assets: chartAssets(),
+      generatedAt: 'now',
+    });
+    assert.match(html, /data-metric="image\.max\.bytes" data-value="3041106">2\.90 MiB</);
+    // Evidence sizes too: uplink bytes per edge as a table in KiB.
+    assert.match(html, /<tr><td>edge-1<\/td><td>380\.60 KiB<\/td><\/tr>/);
+  });
+
+  it('should print byte deltas of a comparison in the same units', () => {
+    const a = { label: 'a', dir: 'a', record: passing() };
+    const bRec = passing();
+    bRec.metrics['image.max.bytes'] = { ...bRec.metrics['image.max.bytes']!, value: 3041106 + 2 * 1048576 };
+    const cmp = compareRuns([a, { label: 'b', dir: 'b', record: bRec }]);
+    assert.match(renderComparisonText(cmp), /image\.max\.bytes\s+2\.90 MiB\s+4\.90 MiB \(\+2\.00 MiB/);
+  });
+});
+
 describe('report: chart data', () => {
   it('should chart load, backlog, CPU, memory and convergence from the record alone', () => {
     const d = buildChartData(passing());
@@ -193,19 +471,41 @@ describe('report: chart data', () => {
       for (const l of c.lines) assert.equal(l.values.length, c.x.length, `${c.id}/${l.label}`);
     }
     assert.deepEqual(
-      d.faults.map((f) => [f.id, f.node, f.start, f.end]),
+      d.faults.map((f) => [f.id, f.node, f.start, f.end, f.lane]),
       [
-        ['f2', 'edge-2', 5, 45],
-        ['f3', 'edge-2', 5, 45],
-        ['f1', 'edge-1', 10, 40],
-        ['f4', 'edge-3', 15, 40.1],
-        ['f5', 'edge-2', 48, 48],
+        ['f2', 'edge-2', 5, 45, 1],
+        ['f3', 'edge-2', 5, 45, 2],
+        ['f1', 'edge-1', 10, 40, 0],
+        ['f4', 'edge-3', 15, 40.1, 3],
+        ['f5', 'edge-2', 48, 48, 1],
       ],
     );
+    // edge-1 one row, edge-2 two (f2 and f3 overlap; f5 comes after both), edge-3 one.
+    assert.equal(d.lanes, 4);
     // Cumulative CPU seconds become cores: edge-3 under cpu-stress uses about one core.
     const cpu = d.charts.find((c) => c.id === 'cpu')!;
     const edge3 = cpu.lines.find((l) => l.node === 'edge-3')!.values.filter((v): v is number => v !== null);
     assert.ok(Math.max(...edge3) > 0.8 && Math.max(...edge3) < 1.3, String(Math.max(...edge3)));
+  });
+
+  it('should give overlapping faults their own rows, and reuse a row once a fault has ended', () => {
+    const f = (id: string, node: string, start: number, end: number) => ({ id, kind: 'k', node, start, end });
+    const { faults, lanes } = assignLanes(
+      ['edge-1', 'edge-2'],
+      [
+        f('a', 'edge-1', 0, 10),
+        f('b', 'edge-1', 5, 15),
+        f('c', 'edge-1', 10, 20),
+        f('d', 'edge-1', 6, 7),
+        f('e', 'edge-2', 0, 1),
+      ],
+    );
+    assert.deepEqual(Object.fromEntries(faults.map((x) => [x.id, x.lane])), { a: 0, b: 1, d: 2, c: 0, e: 3 });
+    assert.equal(lanes, 4);
+    // No two faults in one row overlap.
+    for (const x of faults)
+      for (const y of faults)
+        if (x !== y && x.lane === y.lane) assert.ok(x.end <= y.start || y.end <= x.start, `${x.id}/${y.id}`);
   });
 
   it('should break load down per edge when samples are given', () => {
@@ -280,6 +580,32 @@ describe('report: Allure results', () => {
       assert.ok(files.includes('categories.json'));
       const exec = JSON.parse(readFileSync(join(out, 'executor.json'), 'utf8')) as { buildUrl: string };
       assert.equal(exec.buildUrl, 'https://github.com/o/r/actions/runs/9');
+    });
+  });
+
+  it('should add the provenance as parameters (kept out of the history key) and to the environment', () => {
+    withTmp((dir) => {
+      const r = Object.assign(passing(), { provenance: provenanceFixture });
+      Object.assign(r.score.criteria[0]!.gates[0]!, { status: 'not-measured' });
+      const out = writeAllureResults(dir, r, { env: {} });
+      const results = readdirSync(out)
+        .filter((f) => f.endsWith('-result.json'))
+        .map(
+          (f) =>
+            JSON.parse(readFileSync(join(out, f), 'utf8')) as {
+              name: string;
+              parameters: { name: string; value: string; excluded?: boolean }[];
+            },
+        );
+      const sync = results.find((x) => x.name.startsWith('Resumed sync'))!;
+      assert.deepEqual(
+        sync.parameters.find((p) => p.name === 'edgechaos commit'),
+        { name: 'edgechaos commit', value: '0123abc', excluded: true },
+      );
+      assert.ok(sync.parameters.some((p) => p.name === 'Image edge-agent.tar' && p.value === 'sha256:feed'));
+      const env = readFileSync(join(out, 'environment.properties'), 'utf8');
+      assert.match(env, /provenance\.gitCommit\s*=\s*0123abc/);
+      assert.match(env, /provenance\.host\.cpu\s*=\s*AMD EPYC/);
     });
   });
 

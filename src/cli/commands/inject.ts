@@ -3,8 +3,7 @@ import { CleanupRegistry, newRunId } from '../../core/cleanup/registry.ts';
 import { sleep } from '../../core/deadline.ts';
 import { parseDuration } from '../../core/duration.ts';
 import { ExitCode, UsageError } from '../../core/errors.ts';
-import { LocalDeployment, loadDeploymentState } from '../../targets/local/index.ts';
-import '../../targets/local/reverters.ts';
+import { findDeployment } from '../../targets/registry.ts';
 import { printJson } from '../output.ts';
 
 export interface InjectOptions {
@@ -27,69 +26,49 @@ export function parseParams(pairs: readonly string[] = []): Record<string, strin
   return out;
 }
 
-/** Apply one fault to a running deployment; revert when the time is up or on Ctrl-C (journaled meanwhile). */
+/**
+ * Apply one fault to a running deployment (whichever target holds it); revert when the time is up or on
+ * Ctrl-C (journaled meanwhile).
+ */
 export async function injectCommand(kind: string, opts: InjectOptions, signal: AbortSignal): Promise<number> {
   if (!opts.node) throw new UsageError('--node is required (e.g. --node edge-1)');
   const durationMs = parseDuration(opts.for ?? '30s', '--for');
   const seed = opts.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(opts.seed);
   if (!Number.isInteger(seed)) throw new UsageError(`--seed must be a whole number, got "${opts.seed}"`);
-  const ssh = await sshStateFor(opts.run);
-  if (ssh) {
-    const { sshInject } = await import('../../targets/ssh/cli.ts');
-    const { applied, interrupted } = await sshInject(
-      ssh,
-      { kind, node: opts.node, durationMs, params: parseParams(opts.param), seed },
-      signal,
-      (a) =>
-        opts.json
-          ? printJson({
-              deployment: ssh.runId,
-              fault: a.plan.fault,
-              summary: a.plan.summary,
-              applyMs: a.applyMs,
-            })
-          : console.log(
-              `applied in ${a.applyMs.toFixed(1)} ms: ${a.plan.summary}; reverting in ${durationMs / 1000}s (Ctrl-C reverts now)`,
-            ),
-    );
-    if (!opts.json) console.log(`reverted: ${applied.plan.summary}${interrupted ? ' (interrupted)' : ''}`);
-    return ExitCode.Pass;
-  }
-  const state = loadDeploymentState(opts.run);
-  const dep = LocalDeployment.attach(state);
+  const { target, runId } = await findDeployment(opts.run);
   const fault = { kind, node: opts.node, params: parseParams(opts.param), durationMs, seed };
   const registry = CleanupRegistry.open(newRunId('inj'));
   let applied: AppliedFault | undefined;
   let interrupted = false;
   try {
-    applied = await applyFault(dep, fault, registry, { signal });
-    if (opts.json)
-      printJson({
-        deployment: state.runId,
-        fault: applied.plan.fault,
-        summary: applied.plan.summary,
-        applyMs: applied.applyMs,
-      });
-    else
-      console.log(
-        `applied in ${applied.applyMs.toFixed(1)} ms: ${applied.plan.summary}; reverting in ${durationMs / 1000}s (Ctrl-C reverts now)`,
-      );
-    await sleep(durationMs, signal).catch(() => {
-      interrupted = true;
-    });
-  } finally {
+    const dep = await target.detached!.attach(runId, registry);
     try {
-      await applied?.revert();
+      applied = await applyFault(dep.surface, fault, registry, { signal });
+      if (opts.json)
+        printJson({
+          deployment: runId,
+          target: target.name,
+          fault: applied.plan.fault,
+          summary: applied.plan.summary,
+          applyMs: applied.applyMs,
+        });
+      else
+        console.log(
+          `applied in ${applied.applyMs.toFixed(1)} ms: ${applied.plan.summary}; reverting in ${durationMs / 1000}s (Ctrl-C reverts now)`,
+        );
+      await sleep(durationMs, signal).catch(() => {
+        interrupted = true;
+      });
     } finally {
-      await registry.close();
+      try {
+        await applied?.revert();
+      } finally {
+        await dep.detach();
+      }
     }
+  } finally {
+    await registry.close();
   }
   if (!opts.json) console.log(`reverted: ${applied.plan.summary}${interrupted ? ' (interrupted)' : ''}`);
   return ExitCode.Pass;
-}
-
-/** The ssh deployment meant by --run (or the newest, when newer than every local one), if any. */
-export async function sshStateFor(run: string | undefined) {
-  const { findSshState } = await import('../../targets/ssh/state.ts');
-  return findSshState(run);
 }

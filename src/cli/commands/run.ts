@@ -1,10 +1,12 @@
-import { describePlan, planCampaign } from '../../campaign/plan.ts';
+import { describePlan } from '../../campaign/plan.ts';
 import type { RunRecord } from '../../campaign/record.ts';
-import { runCampaign, type Deployer, type Progress } from '../../campaign/run.ts';
+import { formatScore } from './score.ts';
+import { prepareRun, runCampaign, type Progress } from '../../campaign/run.ts';
 import { loadScenario } from '../../campaign/scenario.ts';
-import { kindDeployer, kubeDeployer } from '../../campaign/kube-deployer.ts';
-import { sshDeployer } from '../../targets/ssh/deployer.ts';
 import { ExitCode, UsageError } from '../../core/errors.ts';
+import { logger } from '../../core/logger.ts';
+import { writeReports } from '../../report/index.ts';
+import { checkTargetOptions, targetPlugin } from '../../targets/registry.ts';
 import { formatDuration } from '../../core/duration.ts';
 import { printJson, table } from '../output.ts';
 
@@ -20,7 +22,14 @@ export interface RunCommandOptions {
   context?: string;
   /** --target kind: kindest/node image. */
   kindImage?: string;
+  /** Where the run dir goes (default reports/<stamp>-<scenario>). */
+  out?: string;
   json?: boolean;
+}
+
+/** The run's --target options, by the option names targets declare. */
+function targetOptions(o: RunCommandOptions): Record<string, string | undefined> {
+  return { inventory: o.inventory, kubeconfig: o.kubeconfig, context: o.context, 'kind-image': o.kindImage };
 }
 
 export function scoreTable(r: RunRecord): string {
@@ -65,7 +74,6 @@ export async function runCommand(
   file: string,
   opts: RunCommandOptions,
   signal: AbortSignal,
-  deployers: Record<string, Deployer>,
 ): Promise<number> {
   const scenario = await loadScenario(file);
   let seed: number | undefined;
@@ -74,87 +82,94 @@ export async function runCommand(
     if (!Number.isInteger(seed) || seed < 0)
       throw new UsageError(`--seed must be a non-negative integer, got ${opts.seed}`);
   }
-  if (opts.dryRun) {
-    const plan = planCampaign(scenario, seed);
-    if (opts.json) printJson({ scenario: scenario.name, plan });
-    else console.log(describePlan(scenario, plan).join('\n'));
-    return ExitCode.Pass;
-  }
-  const deploy =
-    opts.target === 'ssh' && opts.inventory
-      ? sshDeployer(opts.inventory)
-      : opts.target === 'kube' && (opts.kubeconfig || opts.context)
-        ? kubeDeployer({
-            ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
-            ...(opts.context ? { context: opts.context } : {}),
-          })
-        : opts.target === 'kind' && opts.kindImage
-          ? kindDeployer({ nodeImage: opts.kindImage })
-          : deployers[opts.target];
-  if (!deploy)
-    throw new UsageError(
-      `target "${opts.target}" cannot run campaigns yet (available: ${Object.keys(deployers).join(', ')})`,
-    );
-  if (opts.target === 'ssh' && !opts.inventory && !process.env['EDGECHAOS_INVENTORY']) {
-    throw new UsageError(
-      '--target ssh needs an inventory file: --inventory boards.ts (or $EDGECHAOS_INVENTORY)',
-    );
-  }
-  scenario.target.kind = opts.target as typeof scenario.target.kind;
-  const { record, runDir } = await runCampaign({
+  const target = await targetPlugin(opts.target);
+  const options = targetOptions(opts);
+  checkTargetOptions(target, options);
+  scenario.target.kind = target.name as typeof scenario.target.kind;
+  const runOpts = {
     scenario,
-    deploy,
+    target,
+    targetOptions: options,
     signal,
     progress: progress(opts.json ?? false),
     ...(seed !== undefined ? { seed } : {}),
     ...(opts.stack ? { stackFile: opts.stack } : {}),
-  });
-  if (opts.json) printJson({ runDir, record });
-  else {
-    console.log(
-      `\nrun ${record.runId}  scenario ${record.scenario.name}  seed ${record.seed}  stack ${record.stack.name}  rubric ${record.rubric.name} v${record.rubric.version}`,
-    );
-    console.log(
-      table(
-        record.checks.map((c) => [
-          c.status === 'passed' ? 'PASS' : c.status === 'failed' ? 'FAIL' : 'n/m',
-          c.id,
-          c.summary,
-        ]),
-        ['verdict', 'check', 'measured'],
-      ),
-    );
-    const windows = record.load.windows ?? [];
-    if (windows.length) {
-      console.log('');
-      console.log(
-        table(
-          windows.map((w) => [
-            w.name,
-            w.node ?? 'all',
-            String(w.stats.count),
-            String(w.stats.failed),
-            w.stats.p50.toFixed(1),
-            w.stats.p95.toFixed(1),
-            w.stats.p99.toFixed(1),
-          ]),
-          ['load window', 'node', 'requests', 'failed', 'p50 ms', 'p95 ms', 'p99 ms'],
-        ),
+    ...(opts.out ? { outDir: opts.out } : {}),
+  };
+  if (opts.dryRun) {
+    // Everything a real run checks before it creates anything: plan, stack, rubric, the target's preflight.
+    const p = await prepareRun(runOpts);
+    if (opts.json) printJson({ scenario: scenario.name, target: target.name, plan: p.plan });
+    else console.log(describePlan(scenario, p.plan).join('\n'));
+    return ExitCode.Pass;
+  }
+  const { record, runDir } = await runCampaign(runOpts);
+  // Reports never change the verdict; a missing Chromium only costs the PDF (the error says how to get it).
+  if (!record.interrupted)
+    try {
+      const written = await writeReports(runDir, record, { signal });
+      log.info(
+        `reports: ${Object.entries(written.timings)
+          .map(([k, v]) => `${k} ${v} ms`)
+          .join(', ')}`,
+      );
+    } catch (err) {
+      log.warn(
+        `reports incomplete: ${err instanceof Error ? err.message : String(err)} (regenerate with: edgechaos report ${runDir})`,
       );
     }
-    console.log('');
-    console.log(scoreTable(record));
-    console.log(
-      `\nSCORE ${record.score.total.toFixed(1)} / ${record.score.possible} (${record.score.percent.toFixed(1)}%) over the criteria measured on this target`,
-    );
-    for (const g of record.score.failedGates) console.log(`gate failed: ${g}`);
-    if (record.harness)
-      console.log(
-        `harness overhead: ${(record.harness.shareOfOneCore * 100).toFixed(1)}% of one core while the load ran`,
-      );
-    if (record.error) console.log(`campaign error: ${record.error}`);
-    console.log(`reports: ${runDir}`);
-  }
+  if (opts.json) printJson({ runDir, record });
+  else printRun(record, runDir);
+  if (record.interrupted) return 130;
   if (record.error) return ExitCode.Environment;
   return record.gatesPassed ? ExitCode.Pass : ExitCode.GateFailed;
+}
+
+const log = logger('run');
+
+function printRun(record: RunRecord, runDir: string): void {
+  console.log(
+    `\nrun ${record.runId}  scenario ${record.scenario.name}  target ${record.target.kind}  seed ${record.seed}  stack ${record.stack.name}  rubric ${record.rubric.name} v${record.rubric.version}`,
+  );
+  if (record.interrupted) {
+    console.log(`INTERRUPTED: nothing was judged or scored; what ran is in ${runDir}`);
+    return;
+  }
+  console.log(
+    table(
+      record.checks.map((c) => [
+        c.status === 'passed' ? 'PASS' : c.status === 'failed' ? 'FAIL' : 'n/m',
+        c.id,
+        c.summary,
+      ]),
+      ['verdict', 'check', 'measured'],
+    ),
+  );
+  const windows = record.load.windows ?? [];
+  if (windows.length) {
+    console.log('');
+    console.log(
+      table(
+        windows.map((w) => [
+          w.name,
+          w.node ?? 'all',
+          String(w.stats.count),
+          String(w.stats.failed),
+          w.stats.p50.toFixed(1),
+          w.stats.p95.toFixed(1),
+          w.stats.p99.toFixed(1),
+        ]),
+        ['load window', 'node', 'requests', 'failed', 'p50 ms', 'p95 ms', 'p99 ms'],
+      ),
+    );
+  }
+  console.log('');
+  // The same output as `edgechaos score`: failed gates first, formatted numbers.
+  console.log(formatScore(record.score));
+  if (record.harness)
+    console.log(
+      `harness overhead: ${(record.harness.shareOfOneCore * 100).toFixed(1)}% of one core while the load ran`,
+    );
+  if (record.error) console.log(`campaign error: ${record.error}`);
+  console.log(`reports: ${runDir}`);
 }

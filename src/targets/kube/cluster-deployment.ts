@@ -1,4 +1,7 @@
 import { CoreV1Api, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import { revertLastFirst } from '../../core/cleanup/revert-stack.ts';
+import type { FaultSurface } from '../../../faults/capabilities.ts';
+import { faultSurface } from '../surface.ts';
 import type { CleanupHandle, CleanupRegistry } from '../../core/cleanup/registry.ts';
 import { deadline, sleep } from '../../core/deadline.ts';
 import { TargetError } from '../../core/errors.ts';
@@ -147,6 +150,11 @@ export interface ClusterDeploymentOptions {
 }
 
 export class ClusterDeployment implements Deployment {
+  /** The deployment as faults see it: its narrow capabilities. */
+  faultSurface(): FaultSurface {
+    return faultSurface(this);
+  }
+
   readonly target: string;
   readonly runId: string;
   readonly runDir: string;
@@ -224,7 +232,7 @@ export class ClusterDeployment implements Deployment {
       return dep;
     } catch (err) {
       pods.stop();
-      for (const h of handles.reverse()) await h.revert().catch(() => undefined);
+      await revertLastFirst(handles).catch((e: unknown) => log.warn(`after a failed deploy: ${String(e)}`));
       throw err;
     }
   }
@@ -392,7 +400,7 @@ export class ClusterDeployment implements Deployment {
   async teardown(): Promise<void> {
     this.stopPolling();
     this.pods.stop();
-    for (const h of this.acctHandles.reverse()) await h.revert().catch((e: unknown) => log.warn(String(e)));
+    await revertLastFirst(this.acctHandles).catch((e: unknown) => log.warn(String(e)));
     await this.o.kube.teardown();
   }
 

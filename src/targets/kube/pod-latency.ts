@@ -1,3 +1,4 @@
+import type { PodLatency, Quantiles } from '../../checks/kube-evidence.ts';
 import type { V1Pod } from '@kubernetes/client-node';
 import { percentile } from '../../load/summary.ts';
 import type { TimedEvent } from './object-store.ts';
@@ -10,13 +11,6 @@ export interface PodTimeline {
   created: number;
   scheduled?: number;
   ready?: number;
-}
-
-export interface Quantiles {
-  count: number;
-  p50: number;
-  p99: number;
-  max: number;
 }
 
 export function quantiles(values: readonly number[]): Quantiles {
@@ -61,16 +55,6 @@ export function podTimelines(events: readonly TimedEvent<V1Pod>[]): PodTimeline[
 }
 
 /** Like kube-burner's podLatency: created→scheduled, scheduled→ready, created→ready. */
-export interface PodLatency {
-  pods: number;
-  createdToScheduled: Quantiles;
-  scheduledToReady: Quantiles;
-  createdToReady: Quantiles;
-  /** Pods bound per second between the first creation and the last binding. */
-  scheduledPerSecond: number;
-  /** Pods per node, for placement balance. */
-  perNode: Record<string, number>;
-}
 
 export function podLatency(timelines: readonly PodTimeline[]): PodLatency {
   const sched = timelines.filter((t) => t.scheduled !== undefined);
@@ -91,3 +75,5 @@ export function podLatency(timelines: readonly PodTimeline[]): PodLatency {
     perNode,
   };
 }
+
+export type { PodLatency, Quantiles } from '../../checks/kube-evidence.ts';

@@ -1,10 +1,11 @@
+import type { RescheduleResult, RescheduleTrial } from '../../checks/kube-evidence.ts';
 import type { KubeConfig, V1Deployment, V1Node, V1Pod } from '@kubernetes/client-node';
 import { AppsV1Api } from '@kubernetes/client-node';
 import { deadline, sleep } from '../../core/deadline.ts';
 import { TargetError } from '../../core/errors.ts';
 import { logger } from '../../core/logger.ts';
 import { nowMs, ObjectStore } from './object-store.ts';
-import { isPodReady, quantiles, type Quantiles } from './pod-latency.ts';
+import { isPodReady, quantiles } from './pod-latency.ts';
 
 const log = logger('reschedule');
 
@@ -14,28 +15,6 @@ export interface NodeLossDriver {
   lose(node: string): Promise<void>;
   /** Resolves once the node is back, Ready and untainted. */
   restore(node: string, opts?: { signal?: AbortSignal }): Promise<void>;
-}
-
-export interface RescheduleTrial {
-  node: string;
-  /** Workload pods that were Ready on the node when it was lost. */
-  podsOnNode: number;
-  /** Loss → the node-lifecycle controller's NoExecute taint seen on the node (watch arrival). */
-  detectedMs?: number;
-  /** Loss → first of the node's pods marked for deletion (eviction). */
-  evictedMs?: number;
-  /** Loss → every replica Ready on other nodes: the rescheduling time. */
-  rescheduledMs: number;
-  replacementNodes: string[];
-}
-
-export interface RescheduleResult {
-  workload: string;
-  namespace: string;
-  mechanism: string;
-  trials: RescheduleTrial[];
-  rescheduled: Quantiles;
-  detected: Quantiles;
 }
 
 export interface RescheduleOptions {
@@ -215,3 +194,5 @@ export async function measureRescheduling(opts: RescheduleOptions): Promise<Resc
     detected: quantiles(trials.flatMap((t) => (t.detectedMs === undefined ? [] : [t.detectedMs]))),
   };
 }
+
+export type { RescheduleResult, RescheduleTrial } from '../../checks/kube-evidence.ts';

@@ -7,7 +7,7 @@ import { deadline, waitFor } from '../../core/deadline.ts';
 import { TargetError, ToolMissingError, UsageError } from '../../core/errors.ts';
 import { repoRoot } from '../../core/paths.ts';
 import { run } from '../../core/proc.ts';
-import type { DataLayer } from '../types.ts';
+import type { DataLayer } from '../../../faults/capabilities.ts';
 import { parseBytes } from './profiles.ts';
 import type { LocalNodeState } from './topology-plan.ts';
 

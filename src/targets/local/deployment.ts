@@ -1,4 +1,7 @@
 import { nodeOrThrow } from '../lookup.ts';
+import { revertLastFirst } from '../../core/cleanup/revert-stack.ts';
+import type { DataLayer, FaultSurface } from '../../../faults/capabilities.ts';
+import { faultSurface } from '../surface.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -9,7 +12,6 @@ import { deadline, sleep, waitFor } from '../../core/deadline.ts';
 import { FaultRevertError, TargetError, UsageError } from '../../core/errors.ts';
 import { killGroup, pidsWithToken, run, spawnManaged } from '../../core/proc.ts';
 import type {
-  DataLayer,
   Deployment,
   NodeInfo,
   NodeShell,
@@ -29,6 +31,11 @@ import type { LocalNodeState } from './topology-plan.ts';
  * resources by name), so `inject` and `destroy` work from another command.
  */
 export class LocalDeployment implements Deployment {
+  /** The deployment as faults see it: its narrow capabilities. */
+  faultSurface(): FaultSurface {
+    return { ...faultSurface(this), data: { dataLayer: (n) => this.dataLayer(n) } };
+  }
+
   readonly target = 'local';
   private readonly byName = new Map<string, LocalNodeState>();
   private readonly expected = new Map<string, number>();
@@ -333,14 +340,6 @@ export function parseAcctCounters(json: string): UplinkBytes {
 }
 
 /** Handles a deploy created, reverted last-first on teardown, every one attempted. */
-export async function revertHandles(handles: readonly CleanupHandle[]): Promise<void> {
-  const failures: { what: string; error: unknown }[] = [];
-  for (const h of [...handles].reverse()) {
-    try {
-      await h.revert();
-    } catch (error) {
-      failures.push({ what: h.what, error });
-    }
-  }
-  if (failures.length) throw new FaultRevertError(failures);
+export function revertHandles(handles: readonly CleanupHandle[]): Promise<void> {
+  return revertLastFirst(handles);
 }

@@ -1,63 +1,19 @@
 import { parseDuration } from '../../core/duration.ts';
+import { boards, parseBytes } from '../../core/boards.ts';
 import { ScenarioError } from '../../core/errors.ts';
 import type { BoardLimits } from '../types.ts';
 
 const MiB = 1024 * 1024;
-const GiB = 1024 * MiB;
 
 /**
- * Board profiles: a cgroup v1 CPU quota (in host CPUs: cfs_quota_us / cfs_period_us) and a memory
- * limit per edge node.
- *
- * How they were calibrated. Memory is what the board leaves to applications: the board's RAM minus
- * what its stock OS (Raspberry Pi OS Lite, JetPack) uses at idle and, on the Jetson, the share the GPU
- * takes from the unified memory. CPU is the board's total multi-core throughput relative to one core
- * of the reference host (a 2-core x86-64 VM, ~2.5 GHz class), using published per-core integer
- * benchmark ratios (CoreMark/sysbench cpu): one Cortex-A72 @1.5 GHz ≈ 0.25-0.3 of a modern x86 core,
- * one ARM11 @1 GHz ≈ 0.06, one Cortex-A57 @1.43 GHz ≈ 0.22. These are approximations of throughput;
- * a quota cannot reproduce per-core latency, cache sizes or the ARM ISA. To recalibrate on another
- * host, run the same single-threaded workload (e.g. `stress-ng --cpu 1 --cpu-method int64 --metrics`)
- * on the board and on the host and scale `cpus` by the bogo-ops ratio; or pass custom numbers.
+ * Board profiles of the local target: each board's budget from the one board table (src/core/boards.ts,
+ * which says how the budgets were calibrated): a cgroup v1 CPU quota in host CPUs and a memory limit.
  */
-export const boardProfiles: Readonly<Record<string, BoardLimits>> = {
-  /** Raspberry Pi 4 Model B, 1 GiB variant: 4× A72 ≈ 1 host CPU; ~1 GiB usable. */
-  rpi4: { cpus: 1.0, memoryBytes: 1 * GiB },
-  /** Raspberry Pi Zero (W): 1× ARM11 ≈ 0.06 host CPU, rounded up to 0.25 so Go runtimes still start in
-   * seconds; 512 MiB board minus OS and GPU split ≈ 256 MiB. Constrained by design: the low end. */
-  'rpi-zero': { cpus: 0.25, memoryBytes: 256 * MiB },
-  /** NVIDIA Jetson Nano: 4× A57 ≈ 0.9 host CPU (1.0 with headroom); 4 GiB unified memory minus GPU/OS ≈ 2 GiB. */
-  'jetson-nano': { cpus: 1.0, memoryBytes: 2 * GiB },
-  /** A fanless x86 edge box (Celeron/Atom class, 2-4 cores): 1.5 host CPUs, 2 GiB for the stack. */
-  'x86-edge': { cpus: 1.5, memoryBytes: 2 * GiB },
-};
+export const boardProfiles: Readonly<Record<string, BoardLimits>> = Object.fromEntries(
+  Object.entries(boards).map(([name, b]) => [name, { ...b.budget }]),
+);
 
-/** Bytes from "256MiB", "1GiB", "512M", "1.5G", "1000000" (bytes). */
-export function parseBytes(text: string | number, field = 'memory'): number {
-  if (typeof text === 'number') {
-    if (!Number.isFinite(text) || text <= 0)
-      throw new ScenarioError(`${field} must be > 0 bytes, got ${text}`, { field });
-    return Math.floor(text);
-  }
-  const m = /^(\d+(?:\.\d+)?)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?$/i.exec(text.trim());
-  if (!m)
-    throw new ScenarioError(`${field}: cannot read "${text}" as a size (use e.g. 256MiB, 1GiB)`, { field });
-  const unit = (m[2] ?? 'b').toLowerCase();
-  const mult: Record<string, number> = {
-    b: 1,
-    k: 1024,
-    kb: 1000,
-    kib: 1024,
-    m: MiB,
-    mb: 1e6,
-    mib: MiB,
-    g: GiB,
-    gb: 1e9,
-    gib: GiB,
-  };
-  const v = Math.floor(Number(m[1]) * mult[unit]!);
-  if (v <= 0) throw new ScenarioError(`${field} must be > 0 bytes, got "${text}"`, { field });
-  return v;
-}
+export { parseBytes };
 
 /**
  * A profile by name, or custom numbers: `custom:cpus=0.5,memory=512MiB` or an object

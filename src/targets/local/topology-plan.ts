@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { RoleSpec } from '../../stack/manifest.ts';
-import type { BoardLimits, DataLayer, NodeRole } from '../types.ts';
+import type { DataLayer } from '../../../faults/capabilities.ts';
+import type { BoardLimits, NodeRole } from '../types.ts';
 import { cgroupControllers, cgroupPath, type LocalNames } from './names.ts';
 import { cpuQuota } from './profiles.ts';
 import type { RunAddresses } from './subnet.ts';

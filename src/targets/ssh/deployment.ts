@@ -1,4 +1,6 @@
 import { nodeOrThrow } from '../lookup.ts';
+import type { FaultSurface } from '../../../faults/capabilities.ts';
+import { faultSurface } from '../surface.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CleanupHandle, CleanupRegistry } from '../../core/cleanup/registry.ts';
@@ -39,6 +41,11 @@ export const acctTable = 'ec_acct';
  * renewed by a heartbeat every TTL/3 while this object lives.
  */
 export class SshDeployment implements Deployment {
+  /** The deployment as faults see it: its narrow capabilities. */
+  faultSurface(): FaultSurface {
+    return faultSurface(this);
+  }
+
   readonly target = 'ssh';
   private readonly exitLog: ProcessExit[] = [];
   private readonly expected = new Map<string, number>();

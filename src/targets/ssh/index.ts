@@ -1,7 +1,7 @@
 export { SshBoard } from './board.ts';
 export { estimateOffset, toHarnessMs, type ClockOffset, type ClockSample } from './clock.ts';
 export { classifySshFailure, SshConnection } from './connection.ts';
-export { sshDeployer, sshDeployerFromEnv } from './deployer.ts';
+export { sshPlugin } from './plugin.ts';
 export { SshDeployment } from './deployment.ts';
 export {
   inventorySchema,

@@ -1,0 +1,47 @@
+import { prevalidateFaults } from '../../../faults/catalogue.ts';
+import { campaignPort } from '../campaign-port.ts';
+import type { CampaignRequest, DeployContext, TargetPlugin } from '../plugin.ts';
+import type { Deployment } from '../types.ts';
+import { localDetached } from './detached.ts';
+import { LocalTarget } from './target.ts';
+
+/** What local deployments offer faults. */
+export const localCapabilities = ['shell', 'stack', 'uplink', 'data'] as const;
+
+/** The scenario's nodes as namespaces + cgroups on this host. */
+export function deployLocal(req: CampaignRequest, ctx: DeployContext): Promise<Deployment> {
+  return new LocalTarget().deploy(
+    req.stack,
+    {
+      edges: req.edges.map((n) => ({ name: n.name, profile: n.profile })),
+      edgeMode: req.edgeMode,
+      ...(req.subnet ? { subnet: req.subnet } : {}),
+    },
+    { runId: ctx.runId, runDir: ctx.runDir, registry: ctx.registry, signal: ctx.signal },
+  );
+}
+
+/**
+ * `--target local` (the default): every node a network namespace on one bridge, edges in cgroups that
+ * emulate their board, edge → cloud traffic through a toxiproxy proxy per edge.
+ */
+export const localPlugin: TargetPlugin = {
+  name: 'local',
+  summary: 'network namespaces + cgroups on this host (the default)',
+  capabilities: localCapabilities,
+  options: {},
+  preflight(req) {
+    prevalidateFaults(
+      req.faults,
+      req.edges.map((e) => e.name),
+      localPlugin,
+    );
+    return Promise.resolve();
+  },
+  async deploy(req, ctx) {
+    await localPlugin.preflight(req);
+    const dep = await deployLocal(req, ctx);
+    return campaignPort(dep, req.stack, ctx.runDir);
+  },
+  detached: localDetached,
+};

@@ -1,0 +1,54 @@
+import { prevalidateFaults } from '../../../faults/catalogue.ts';
+import { UsageError } from '../../core/errors.ts';
+import { campaignPort } from '../campaign-port.ts';
+import type { TargetOptions, TargetPlugin } from '../plugin.ts';
+import { sshColdStarts } from './cold-starts.ts';
+import { sshDetached } from './detached.ts';
+import { loadInventory } from './inventory.ts';
+import { SshTarget } from './target.ts';
+
+/** The inventory file: `--inventory`, else $EDGECHAOS_INVENTORY. */
+export function inventoryFile(options: TargetOptions): string {
+  const file = options['inventory'] ?? process.env['EDGECHAOS_INVENTORY'];
+  if (!file)
+    throw new UsageError('--target ssh needs an inventory file (--inventory F or EDGECHAOS_INVENTORY)');
+  return file;
+}
+
+/**
+ * `--target ssh`: real boards. The scenario's edge nodes (edge-1, …) must be edge hosts of the
+ * inventory; board profiles are ignored (a real board is its own profile).
+ */
+export const sshPlugin: TargetPlugin = {
+  name: 'ssh',
+  summary: 'real boards over SSH (an inventory file names them)',
+  capabilities: ['shell', 'stack', 'uplink'],
+  options: { inventory: 'the boards inventory (default $EDGECHAOS_INVENTORY)' },
+  async preflight(req) {
+    await loadInventory(inventoryFile(req.options));
+    prevalidateFaults(
+      req.faults,
+      req.edges.map((e) => e.name),
+      sshPlugin,
+    );
+  },
+  async deploy(req, { runId, runDir, registry, signal }) {
+    const inv = await loadInventory(inventoryFile(req.options));
+    prevalidateFaults(
+      req.faults,
+      req.edges.map((e) => e.name),
+      sshPlugin,
+    );
+    const dep = await new SshTarget(inv).deploy(
+      req.stack,
+      { edges: req.edges.map((n) => ({ name: n.name })), edgeMode: req.edgeMode },
+      { runId, runDir, registry, signal },
+    );
+    // Cold starts: the board's own binary and data folder, timed from the board's process start.
+    return {
+      ...campaignPort(dep, req.stack, runDir),
+      coldStarts: (samples, sig) => sshColdStarts(dep, req.stack, samples, sig),
+    };
+  },
+  detached: sshDetached,
+};
