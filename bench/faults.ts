@@ -2,12 +2,17 @@
  * Fault apply/revert latency on the local target: time from the call to the fault being observably in
  * effect (first dropped connection attempt / first delayed response), and from the revert call to the
  * first normal one. Probes run continuously: a tiny prober inside the edge namespace for the edge → cloud
- * partition, HTTP requests through the uplink proxy from the client side for toxics.
+ * partition, HTTP requests through the uplink proxy from the client side for toxics. The edge faults:
+ * loss (the same prober at 100 %, and the achieved rate vs the requested one over 10k UDP packets
+ * counted in the edge namespace), disk-full / io-error / io-latency (probe writes + fsyncs through
+ * the edge's data dir), power-loss (the stack gone, the node healthy again).
  *
  *   npx tsx bench/faults.ts [--samples 20]
  */
 import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -176,6 +181,179 @@ try {
   };
   await toxicBench('latency', { latency: '100ms' }, (ms) => ms >= 90);
   await toxicBench('reset-peer', {}, (_ms, status) => status !== 200);
+
+  // ---- loss: 100 % is observed by the same prober as the partition; the achieved rate by counting
+  const lApply: number[] = [];
+  const lEffect: number[] = [];
+  const prober2 = spawn(
+    'ip',
+    ['netns', 'exec', edge.netns, process.execPath, '-e', proberScript, phost, pport],
+    { env: { ...process.env, [TOKEN_ENV]: token }, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  events.length = 0;
+  buf = '';
+  prober2.stdout.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const [state, t] = buf.slice(0, i).split(' ');
+      buf = buf.slice(i + 1);
+      events.push({ state: state!, t: Number(t) });
+    }
+  });
+  await waitState('up', 0);
+  for (let i = 0; i < samples; i++) {
+    const t0 = now();
+    const f = await applyFault(dep, { kind: 'loss', node: 'edge-1', params: { percent: 100 } }, reg);
+    lApply.push(now() - t0);
+    lEffect.push((await waitState('down', t0)) - t0);
+    await sleep(30);
+    const t1 = now();
+    await f.revert();
+    await waitState('up', t1);
+    await sleep(30);
+  }
+  prober2.kill('SIGKILL');
+  console.log('loss 100% edge↔cloud (nft numgen table in the edge namespace), observed by the TCP prober:');
+  console.log(`  apply call returned      ${fmt(lApply)}`);
+  console.log(`  first dropped attempt    ${fmt(lEffect)}   (target < 50 ms)`);
+
+  const delivered = async (count: number): Promise<number> => {
+    const sh = dep.shell('edge-1');
+    const table = 'ec_bench_meas';
+    const u = sh.undoEntry(['nft', 'delete', 'table', 'inet', table]);
+    const h = reg.add(u.kind, 'loss measurement counter', u.data);
+    await sh.exec(['nft', '-f', '-'], {
+      input: `table inet ${table} {\n counter rx { }\n chain in { type filter hook input priority 10; policy accept; ip saddr ${dep.state.client} udp dport 9 counter name "rx"; }\n}\n`,
+    });
+    try {
+      const sock = createSocket('udp4');
+      const payload = Buffer.alloc(32);
+      for (let i = 0; i < count; i++) {
+        await new Promise<void>((res, rej) =>
+          sock.send(payload, 9, edge.address, (e) => (e ? rej(e) : res())),
+        );
+        if (i % 50 === 49) await sleep(1);
+      }
+      sock.close();
+      await sleep(200);
+      const r = await sh.exec(['nft', '-j', 'list', 'counter', 'inet', table, 'rx']);
+      const doc = JSON.parse(r.stdout) as { nftables: { counter?: { packets: number } }[] };
+      return doc.nftables.find((x) => x.counter)!.counter!.packets;
+    } finally {
+      await h.revert();
+    }
+  };
+  console.log(
+    'loss rate achieved vs requested (10k UDP packets client → edge, counted after the loss chain):',
+  );
+  console.log(
+    `  baseline (no fault)      ${((1 - (await delivered(10_000)) / 10_000) * 100).toFixed(2)} % lost`,
+  );
+  for (const pct of [1, 5, 10, 20, 50]) {
+    const f = await applyFault(
+      dep,
+      { kind: 'loss', node: 'edge-1', params: { percent: pct, between: 'client-edge', direction: 'in' } },
+      reg,
+    );
+    const got = await delivered(10_000).finally(() => f.revert());
+    const lost = (1 - got / 10_000) * 100;
+    console.log(
+      `  requested ${String(pct).padStart(3)} %         achieved ${lost.toFixed(2)} %  (${(lost - pct).toFixed(2)} points; target ±2)`,
+    );
+  }
+
+  // ---- data-dir faults, observed by probe writes + fsyncs through the edge's data dir
+  const probeFile = join(edge.dataDir, 'bench-probe');
+  const ioBench = async (
+    kind: string,
+    params: Record<string, unknown>,
+    isHit: (ms: number, err: string | undefined) => boolean,
+    size = 4096,
+  ): Promise<void> => {
+    const apply: number[] = [];
+    const effect: number[] = [];
+    const revert: number[] = [];
+    const healed: number[] = [];
+    const block = Buffer.alloc(size, 1);
+    for (let i = 0; i < samples; i++) {
+      let stop = false;
+      const log: { t: number; ms: number; err: string | undefined }[] = [];
+      const probe = (async () => {
+        while (!stop) {
+          const t = now();
+          let err: string | undefined;
+          try {
+            const fh = await open(probeFile, 'w');
+            try {
+              await fh.write(block);
+              await fh.sync();
+            } finally {
+              await fh.close();
+            }
+          } catch (e) {
+            err = (e as NodeJS.ErrnoException).code ?? String(e);
+          }
+          log.push({ t, ms: now() - t, err });
+        }
+      })();
+      await sleep(20);
+      const t0 = now();
+      const f = await applyFault(dep, { kind, node: 'edge-1', params }, reg);
+      apply.push(now() - t0);
+      await sleep(300);
+      const t1 = now();
+      await f.revert();
+      revert.push(now() - t1);
+      await sleep(300);
+      stop = true;
+      await probe;
+      const hit = log.find((x) => x.t >= t0 - 5 && isHit(x.ms, x.err));
+      if (hit) effect.push(Math.max(0, hit.t - t0));
+      const ok = log.find((x) => x.t >= t1 && !isHit(x.ms, x.err));
+      if (ok) healed.push(Math.max(0, ok.t - t1));
+    }
+    console.log(
+      `${kind} ${JSON.stringify(params)} (ec-fusefs layer), observed by writes + fsyncs in the data dir:`,
+    );
+    console.log(`  apply call returned      ${fmt(apply)}`);
+    console.log(
+      `  first affected write     ${effect.length ? fmt(effect) : 'never observed'} (started at; target < 50 ms)`,
+    );
+    console.log(`  revert call returned     ${fmt(revert)}`);
+    console.log(`  first normal write       ${healed.length ? fmt(healed) : 'never observed'}`);
+  };
+  await ioBench('disk-full', {}, (_ms, err) => err === 'ENOSPC', 1 << 20);
+  await ioBench('io-error', { op: 'fsync' }, (_ms, err) => err === 'EIO');
+  await ioBench('io-latency', { op: 'fsync', delay: '100ms' }, (ms) => ms >= 95);
+  await rm(probeFile, { force: true });
+
+  // ---- power-loss: the stack is gone when apply returns; then the node boots
+  const pwApply: number[] = [];
+  const pwBoot: number[] = [];
+  for (let i = 0; i < Math.min(samples, 10); i++) {
+    const before = dep.stackPids('edge-1');
+    const t0 = now();
+    const f = await applyFault(dep, { kind: 'power-loss', node: 'edge-1', params: { downFor: 0 } }, reg);
+    pwApply.push(now() - t0);
+    if (before.some((p) => dep.stackPids('edge-1').includes(p)))
+      throw new Error('power-loss left the stack running');
+    for (let j = 0; j < 1000; j++) {
+      const ok = await fetch(`${edge.url}/healthz`, { signal: AbortSignal.timeout(200) }).then(
+        (r) => r.status === 200,
+        () => false,
+      );
+      if (ok) break;
+      await sleep(5);
+    }
+    pwBoot.push(now() - t0);
+    await f.revert();
+  }
+  console.log('power-loss (kill-all + drop un-synced writes in ec-fusefs, boot after 0 ms):');
+  console.log(
+    `  apply call returned      ${fmt(pwApply)}   (every process dead, un-synced writes dropped; target < 50 ms)`,
+  );
+  console.log(`  node healthy again       ${fmt(pwBoot)}`);
   await dep.teardown();
 } finally {
   await reg.close();

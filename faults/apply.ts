@@ -36,6 +36,7 @@ export function planContext(target: FaultSurface | HasFaultSurface): PlanContext
     clientAddresses: dep.clientAddresses,
     uplinkProxy: (n) => dep.uplink?.uplinkProxy(n),
     uplinkDevice: (n) => dep.uplink?.uplinkDevice(n) ?? 'eth0',
+    dataLayer: (n) => dep.data?.dataLayer(n),
   };
 }
 

@@ -9,13 +9,14 @@ import type { RunResult } from '../src/core/proc.ts';
  */
 
 /** What a fault can act through. */
-export type Capability = 'shell' | 'stack' | 'uplink' | 'kube';
+export type Capability = 'shell' | 'stack' | 'uplink' | 'kube' | 'data';
 
 export const capabilityNames: Readonly<Record<Capability, string>> = {
   shell: 'a shell on the node (NodeShell: nft, ip, tc, stress-ng)',
   stack: "control of the node's stack (signal, kill, start, freeze)",
   uplink: "a proxy on the edge's uplink (toxiproxy)",
   kube: 'the Kubernetes API (cordon, drain, taint, node loss, pod kill)',
+  data: "a fault layer over the edge's data dir (ec-fusefs over a size-limited disk)",
 };
 
 /** Edge node names are `edge-<n>`; the hub's node is `cloud`. */
@@ -106,6 +107,25 @@ export interface UplinkShaping {
   uplinkDevice(node: string): string;
 }
 
+/**
+ * The fault layer over an edge's data dir (ec-fusefs over a size-limited file system), when the
+ * target set one up: io-latency, io-error, disk-full and power-loss act through it.
+ */
+export interface DataLayer {
+  /** argv that sends one control command to the node's layer (append e.g. `status`). */
+  ctl: string[];
+  /** argv prefix of ec-fusefs itself as the node runs it (for `fill`). */
+  tool: string[];
+  /** The size-limited directory under the layer, as the node sees it. */
+  backingDir: string;
+  sizeBytes: number;
+}
+
+/** Capability `data`: each edge's data-dir fault layer. */
+export interface DataLayers {
+  dataLayer(node: string): DataLayer | undefined;
+}
+
 /** One Kubernetes-level action on a node (the `kube` step of a plan). */
 export type KubeAction =
   | { action: 'cordon' }
@@ -147,6 +167,7 @@ export interface FaultSurface extends TopologyInfo {
   readonly stack?: StackControl;
   readonly uplink?: UplinkShaping;
   readonly kube?: KubeControl;
+  readonly data?: DataLayers;
 }
 
 /** The capabilities a surface offers. */
@@ -156,6 +177,7 @@ export function capabilitiesOf(s: FaultSurface): Set<Capability> {
   if (s.stack) out.add('stack');
   if (s.uplink) out.add('uplink');
   if (s.kube) out.add('kube');
+  if (s.data) out.add('data');
   return out;
 }
 

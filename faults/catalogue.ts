@@ -1,13 +1,18 @@
 import { UsageError } from '../src/core/errors.ts';
 import { bandwidth } from './bandwidth.ts';
 import { cpuStress } from './cpu-stress.ts';
+import { diskFull } from './disk-full.ts';
 import { flap } from './flap.ts';
+import { ioError } from './io-error.ts';
+import { ioLatency } from './io-latency.ts';
 import { kill } from './kill.ts';
 import { cordon, drain, nodeLoss, overload, podKill } from './kube.ts';
 import { latency } from './latency.ts';
+import { loss } from './loss.ts';
 import { memoryStress } from './memory-stress.ts';
 import { partition } from './partition.ts';
 import { pause } from './pause.ts';
+import { powerLoss } from './power-loss.ts';
 import { resetPeer } from './reset-peer.ts';
 import { restartNode } from './restart-node.ts';
 import { slicer } from './slicer.ts';
@@ -15,7 +20,13 @@ import { timeout } from './timeout.ts';
 import { capabilityNames, type Capability } from './capabilities.ts';
 import { planNeeds, type FaultKind, type FaultPlan, type PlanContext, type ResolvedFault } from './types.ts';
 
-/** Every fault kind by name. */
+/**
+ * Every fault kind by name. No `clock-skew`: Linux has no per-process wall clock (time namespaces
+ * shift only CLOCK_MONOTONIC/BOOTTIME, and a process started in one never compares them with
+ * anything outside, so a Go stack would not notice), and static Go binaries read CLOCK_REALTIME
+ * through the vDSO, past LD_PRELOAD. A real wall-clock skew needs a ptrace/seccomp supervisor that
+ * hides the vDSO and rewrites clock_gettime results (as Chaos Mesh's TimeChaos patches the vDSO).
+ */
 export const catalogue: Readonly<Record<string, FaultKind<unknown>>> = Object.fromEntries(
   [
     partition,
@@ -35,6 +46,11 @@ export const catalogue: Readonly<Record<string, FaultKind<unknown>>> = Object.fr
     drain,
     overload,
     podKill,
+    loss,
+    diskFull,
+    ioLatency,
+    ioError,
+    powerLoss,
   ].map((k) => [k.kind, k as FaultKind<unknown>]),
 );
 
@@ -84,6 +100,14 @@ export function prevalidateFaults(
     clientAddresses: ['192.0.2.254'],
     uplinkProxy: (n) => (n === 'cloud' ? undefined : { api: 'http://192.0.2.1:1', proxy: `uplink-${n}` }),
     uplinkDevice: () => 'eth0',
+    ...(target.capabilities.includes('data')
+      ? {
+          dataLayer: (n: string) =>
+            n === 'cloud'
+              ? undefined
+              : { ctl: ['ec-fusefs', 'ctl', 's'], tool: ['ec-fusefs'], backingDir: '/d', sizeBytes: 2 ** 26 },
+        }
+      : {}),
   };
   const have = new Set(target.capabilities);
   faults.forEach((f, i) =>

@@ -1,4 +1,4 @@
-import type { Capability, KubeAction, NodeInfo, UplinkProxy } from './capabilities.ts';
+import type { Capability, DataLayer, KubeAction, NodeInfo, UplinkProxy } from './capabilities.ts';
 
 /**
  * A fault is plain data: what, where, when, how long. The campaign engine schedules it; `inject`
@@ -31,6 +31,8 @@ export interface PlanContext {
   clientAddresses: readonly string[];
   uplinkProxy(node: string): UplinkProxy | undefined;
   uplinkDevice(node: string): string;
+  /** The node's data-dir fault layer; absent when the target has none (disk/io/power faults refuse). */
+  dataLayer?(node: string): DataLayer | undefined;
 }
 
 export interface ToxicSpec {

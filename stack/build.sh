@@ -3,6 +3,7 @@
 # whose inputs did not change are kept):
 #   dist/bin/linux-{amd64,arm64}/{edge-agent,cloud-hub}        reference binaries
 #   dist/bin/linux-{amd64,arm64}/ec-stress                     static stressor for boards without stress-ng
+#   dist/bin/linux-{amd64,arm64}/ec-fusefs                     FUSE fault layer over edge data dirs (io/disk/power faults)
 #   dist/fixtures/linux-amd64/{edge-agent,cloud-hub}-defects   -tags defects (test fixtures)
 #   dist/images/{edge-agent,cloud-hub}-{amd64,arm64}.tar       docker-archive images
 #   dist/fixtures/images/edge-agent-padded-amd64.tar           bloated image fixture (-pad-mb 12)
@@ -74,7 +75,7 @@ if stale "$MKIMAGE"; then
 fi
 
 for arch in amd64 arm64; do
-	for name in edge-agent cloud-hub ec-stress; do
+	for name in edge-agent cloud-hub ec-stress ec-fusefs; do
 		build_bin "$arch" "$name" "$DIST/bin/linux-$arch/$name"
 	done
 done

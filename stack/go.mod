@@ -4,6 +4,7 @@ go 1.26
 
 require (
 	github.com/google/go-containerregistry v0.22.1
+	github.com/hanwen/go-fuse/v2 v2.12.1
 	go.etcd.io/bbolt v1.4.3
 )
 

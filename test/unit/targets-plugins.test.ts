@@ -23,6 +23,7 @@ const sampleParams: Record<string, Record<string, unknown>[]> = {
   'memory-stress': [{ size: '10MiB' }],
   kill: [{}, { restartAfter: '1s' }],
   'restart-node': [{ downFor: '1s' }],
+  loss: [{ percent: 10 }, { percent: 10, burst: '300ms' }],
 };
 
 const ctx: PlanContext = {
@@ -33,6 +34,10 @@ const ctx: PlanContext = {
   clientAddresses: ['192.0.2.254'],
   uplinkProxy: (n) => (n === 'cloud' ? undefined : { api: 'http://192.0.2.1:1', proxy: `uplink-${n}` }),
   uplinkDevice: () => 'eth0',
+  dataLayer: (n) =>
+    n === 'cloud'
+      ? undefined
+      : { ctl: ['ec-fusefs', 'ctl', 's'], tool: ['ec-fusefs'], backingDir: '/d', sizeBytes: 2 ** 26 },
 };
 
 const fault = (kind: string, params: Record<string, unknown>, durationMs?: number): ResolvedFault => ({

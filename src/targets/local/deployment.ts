@@ -1,6 +1,6 @@
 import { nodeOrThrow } from '../lookup.ts';
 import { revertLastFirst } from '../../core/cleanup/revert-stack.ts';
-import type { FaultSurface } from '../../../faults/capabilities.ts';
+import type { DataLayer, FaultSurface } from '../../../faults/capabilities.ts';
 import { faultSurface } from '../surface.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -35,7 +35,7 @@ import type { LocalNodeState } from './topology-plan.ts';
 export class LocalDeployment implements Deployment {
   /** The deployment as faults see it: its narrow capabilities. */
   faultSurface(): FaultSurface {
-    return faultSurface(this);
+    return { ...faultSurface(this), data: { dataLayer: (n) => this.dataLayer(n) } };
   }
 
   readonly target = 'local';
@@ -99,6 +99,10 @@ export class LocalDeployment implements Deployment {
   uplinkProxy(node: string): UplinkProxy | undefined {
     const n = this.local(node);
     return n.proxy ? { api: this.state.toxiproxyApi, proxy: n.proxy.name } : undefined;
+  }
+
+  dataLayer(node: string): DataLayer | undefined {
+    return this.local(node).dataLayer;
   }
 
   uplinkDevice(node: string): string {

@@ -9,6 +9,7 @@ import type { StackManifest } from '../../stack/manifest.ts';
 import { requireTool } from '../../tools/find.ts';
 import type { DeployOptions, Target, Topology } from '../types.ts';
 import { LocalDeployment, revertHandles } from './deployment.ts';
+import { setupDataDirs } from './data-dir.ts';
 import { localNames } from './names.ts';
 import { profileToxics, resolveProfile } from './profiles.ts';
 import './reverters.ts';
@@ -154,6 +155,9 @@ export class LocalTarget implements Target {
       const { writeFileSync } = await import('node:fs');
       for (const w of plan.cgroupWrites) writeFileSync(w.file, w.value);
       lap('cgroups');
+      const dd = { registry, runId: opts.runId, runDir: opts.runDir };
+      handles.push(...(await setupDataDirs(plan.nodes, opts.signal ? { ...dd, signal: opts.signal } : dd)));
+      lap('data dirs');
       handles.push(registry.add('process', `stack processes of ${opts.runId}`, { token: names.stackToken }));
       // --runtime oci: journal the containers, unpack the images, write the bundles (src/targets/local/oci)
       const oci = await prepareOciNodes({

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { RoleSpec } from '../../stack/manifest.ts';
+import type { DataLayer } from '../../../faults/capabilities.ts';
 import type { BoardLimits, NodeRole } from '../types.ts';
 import type { OciNodeState } from './oci/node.ts';
 import { cgroupControllers, cgroupPath, type LocalNames } from './names.ts';
@@ -22,6 +23,8 @@ export interface LocalNodeState {
   env: Record<string, string>;
   logFile: string;
   dataDir: string;
+  /** Edges: the fault layer mounted over dataDir at deploy (see data-dir.ts). */
+  dataLayer?: DataLayer;
   healthUrl: string;
   url: string;
   /** Edges: their uplink proxy in the cloud namespace. */
