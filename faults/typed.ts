@@ -9,7 +9,9 @@
  */
 import type { bandwidth } from './bandwidth.ts';
 import type { flap } from './flap.ts';
+import type { ioError } from './io-error.ts';
 import type { kill } from './kill.ts';
+import type { loss } from './loss.ts';
 import type { partition } from './partition.ts';
 import type { pause } from './pause.ts';
 import type { FaultKind } from './types.ts';
@@ -80,6 +82,19 @@ export interface FaultParamsByKind {
   kill: { signal?: Parsed<typeof kill>['signal']; restartAfter?: Duration; restart?: Bool };
   pause: { method?: Parsed<typeof pause>['method'] };
   'restart-node': { downFor?: Duration };
+  // the faults edge devices meet (local target: a data layer per edge)
+  loss: {
+    percent: Num;
+    between?: Parsed<typeof loss>['between'];
+    direction?: Parsed<typeof loss>['direction'];
+    peer?: string;
+    burst?: Duration;
+    burstPercent?: Num;
+  };
+  'disk-full': NoParams;
+  'io-latency': { op?: string; prob?: Num | `${number}%`; delay?: Duration };
+  'io-error': { op?: string; prob?: Num | `${number}%`; errno?: Parsed<typeof ioError>['errno'] };
+  'power-loss': { downFor?: Duration };
   // Kubernetes targets (kube-local, kind, kube)
   'node-loss': NoParams;
   cordon: NoParams;
@@ -91,7 +106,7 @@ export interface FaultParamsByKind {
 /** Every fault kind a scenario may name. */
 export type FaultKindName = keyof FaultParamsByKind;
 
-/** The Kubernetes targets' fault kinds (not in the catalogue yet; see targets/kube/campaign-faults.ts). */
+/** The Kubernetes targets' fault kinds (faults/kube.ts). */
 export const kubeFaultKindNames = ['node-loss', 'cordon', 'drain', 'overload', 'pod-kill'] as const;
 
 type NodeSelector = string | { random: string[] };

@@ -8,7 +8,6 @@ import { catalogue } from '../../faults/catalogue.ts';
 import { kubeFaultKindNames, type FaultKindName, type FaultParamsByKind } from '../../faults/typed.ts';
 import { boardProfileNames, loadScenario } from '../../src/campaign/scenario.ts';
 import { repoRoot } from '../../src/core/paths.ts';
-import { kubeFaultKinds } from '../../src/targets/kube/campaign-faults.ts';
 import { boardProfiles } from '../../src/targets/local/profiles.ts';
 import { tempDir } from '../helpers/temp.ts';
 
@@ -46,7 +45,7 @@ async function tsc(dir: string, files: string[]): Promise<{ code: number; out: s
 // name of FaultParamsByKind exactly (tsc rejects a missing or an extra one), so the runtime
 // comparison below compares the *types* with each kind's params table.
 type ParamNames = { [K in FaultKindName]: { [P in keyof FaultParamsByKind[K]]-?: true } };
-const typedParams: Omit<ParamNames, (typeof kubeFaultKindNames)[number]> = {
+const typedParams: ParamNames = {
   partition: { between: true, direction: true, peer: true, action: true },
   latency: { latency: true, jitter: true, stream: true, toxicity: true },
   bandwidth: { rate: true, via: true, stream: true, toxicity: true, burst: true, queue: true },
@@ -59,6 +58,16 @@ const typedParams: Omit<ParamNames, (typeof kubeFaultKindNames)[number]> = {
   kill: { signal: true, restartAfter: true, restart: true },
   pause: { method: true },
   'restart-node': { downFor: true },
+  loss: { percent: true, between: true, direction: true, peer: true, burst: true, burstPercent: true },
+  'disk-full': {},
+  'io-latency': { op: true, prob: true, delay: true },
+  'io-error': { op: true, prob: true, errno: true },
+  'power-loss': { downFor: true },
+  'node-loss': {},
+  cordon: {},
+  drain: {},
+  overload: {},
+  'pod-kill': { workload: true },
 };
 
 describe('typed fault entries in defineScenario', () => {
@@ -95,7 +104,13 @@ describe('typed fault entries in defineScenario', () => {
     assert.deepEqual(Object.keys(typedParams).sort(), Object.keys(catalogue).sort());
     for (const [kind, names] of Object.entries(typedParams))
       assert.deepEqual(Object.keys(names).sort(), Object.keys(catalogue[kind]!.params).sort(), kind);
-    assert.deepEqual([...kubeFaultKindNames], [...kubeFaultKinds]);
+    assert.deepEqual(
+      [...kubeFaultKindNames].sort(),
+      Object.values(catalogue)
+        .filter((k) => k.needs.includes('kube'))
+        .map((k) => k.kind)
+        .sort(),
+    );
   });
 
   it('should offer exactly the board profiles of the real table', () =>
