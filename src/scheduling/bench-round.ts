@@ -3,6 +3,7 @@ import { sleep } from '../core/deadline.ts';
 import { TimeoutError } from '../core/errors.ts';
 import { logger } from '../core/logger.ts';
 import { quantiles } from '../targets/kube/pod-latency.ts';
+import { limitingComponent } from './bench-limits.ts';
 import { benchPod, createPods, ensureNamespace, POD_CPU_MILLI, writeTrace } from './bench-pods.ts';
 import { round1 } from './bench-summary.ts';
 import type { PhaseResult, RoundResult } from './bench-types.ts';
@@ -17,27 +18,52 @@ import {
   type SchedulerCounters,
 } from './scheduler-metrics.ts';
 import type { Topology } from './topology.ts';
+import {
+  checkedLatencies,
+  combineOffsets,
+  latencyResolutionMs,
+  measureClockOffset,
+  type ClockOffset,
+} from './clock.ts';
 
 const log = logger('bench-scheduling');
 
+/**
+ * Pure: a phase's figures from its pods' times. Event times are moved onto the harness's clock
+ * with `clock` (default: aligned); a latency below the resolution is reported as the resolution
+ * and counted, one impossibly negative is an error (clock.ts).
+ */
 export function phaseResult(
   times: PodTimes[],
   rate: number | undefined,
   span: { first: number; last: number },
+  clock: ClockOffset = { offsetMs: 0, uncertaintyMs: 0 },
 ): PhaseResult {
+  const bound = (x: PodTimes): number => boundAt(x, clock.offsetMs)!;
   const created = Math.min(...times.map((x) => x.created));
-  const lastBound = Math.max(...times.map((x) => boundAt(x) ?? 0));
+  const lastBound = Math.max(...times.map((x) => bound(x)));
   const arrivalMs = span.last - span.first;
+  const resolutionMs = latencyResolutionMs(clock);
+  const checked = checkedLatencies(
+    times.map((x) => ({ pod: x.name, ms: bound(x) - x.created })),
+    resolutionMs,
+  );
   return {
     pods: times.length,
     ...(rate !== undefined ? { rate } : {}),
     arrivalPerSecond: arrivalMs > 0 ? round1(((times.length - 1) * 1000) / arrivalMs) : 0,
     boundFromEvents: times.filter((x) => x.eventBound !== undefined).length,
-    latency: quantiles(times.map((x) => boundAt(x)! - x.created)),
+    latency: quantiles(checked.values),
+    clock: {
+      offsetMs: Math.round(clock.offsetMs * 1000) / 1000,
+      uncertaintyMs: Math.round(clock.uncertaintyMs * 1000) / 1000,
+      resolutionMs,
+    },
+    subResolution: checked.subResolution,
     slowest: times
-      .map((x) => ({
+      .map((x, i) => ({
         pod: x.name,
-        ms: round1(boundAt(x)! - x.created),
+        ms: round1(checked.values[i]!),
         sentAtMs: Math.round(x.created - created),
       }))
       .sort((a, b) => b.ms - a.ms)
@@ -55,6 +81,8 @@ export interface RoundPlan {
   burstPods: number;
   rate: number;
   concurrency: number;
+  /** The schedulers' client qps (to judge what limited the burst). */
+  qps: number;
   /** Pause after the pods are gone: the scheduler's client token bucket refills (burst/qps). */
   settleMs: number;
   /** Where to read the scheduler's /metrics. */
@@ -184,6 +212,7 @@ export async function schedulingRound(
     const burst = Array.from({ length: plan.burstPods }, (_, i) =>
       benchPod(`b-${i}`, plan.pacedPods + i, t, scheduler),
     );
+    const clock0 = measureClockOffset();
     const c0 = await readCounters(plan);
     const profiling = profilePaced(plan, paced.length);
     const pacedSpan = await createPods(creator, tracker, paced, plan.concurrency, plan.rate, signal);
@@ -195,6 +224,7 @@ export async function schedulingRound(
     await waitBound(tracker, paced.length + burst.length, plan, 'burst', signal);
     await waitEvents(tracker, paced.length + burst.length, signal);
     const c2 = await readCounters(plan);
+    const clock = combineOffsets(clock0, measureClockOffset());
 
     const times = (specs: V1Pod[]): PodTimes[] => specs.map((s) => tracker.pods.get(s.metadata!.name!)!);
     const placements = placementsOf(tracker, [...paced, ...burst]);
@@ -205,15 +235,16 @@ export async function schedulingRound(
       scheduler,
       namespace,
       paced: {
-        ...phaseResult(times(paced), plan.rate, pacedSpan),
+        ...phaseResult(times(paced), plan.rate, pacedSpan, clock),
         ...(c0 && c1 ? { scheduler: breakdown(c0, c1) } : {}),
       },
       burst: {
-        ...phaseResult(times(burst), undefined, burstSpan),
+        ...phaseResult(times(burst), undefined, burstSpan, clock),
         ...(c1 && c2 ? { scheduler: breakdown(c1, c2) } : {}),
       },
       quality,
     };
+    result.burst.limitedBy = limitingComponent(result.burst, plan.qps);
     plan.onResult?.(result);
     await deleteRoundPods(api, tracker, namespace, signal);
     await sleep(plan.settleMs, signal);

@@ -14,6 +14,12 @@ export function round1(x: number): number {
   return Math.round(x * 10) / 10;
 }
 
+function mostCommon(xs: readonly string[]): string {
+  const n = new Map<string, number>();
+  for (const x of xs) n.set(x, (n.get(x) ?? 0) + 1);
+  return [...n.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'unknown';
+}
+
 /** Pure: a scheduler's median figures over its measured rounds. */
 export function summarise(scheduler: string, rounds: readonly RoundResult[]): SchedulerSummary {
   const rs = rounds.filter((r) => r.scheduler === scheduler);
@@ -29,6 +35,7 @@ export function summarise(scheduler: string, rounds: readonly RoundResult[]): Sc
     lowLatencyShare: med((r) => r.quality.lowLatencyShare),
     meanLatencyMs: med((r) => r.quality.meanLatencyMs),
     onDownUplink: Math.max(0, ...rs.map((r) => r.quality.onDownUplink)),
+    limitedBy: mostCommon(rs.map((r) => r.burst.limitedBy?.component ?? 'unknown')),
     p99s: rs.map((r) => r.paced.latency.p99),
     throughputs: rs.map((r) => r.burst.throughput),
   };
@@ -152,4 +159,32 @@ export function writeEvidence(file: string, r: SchedulingBenchResult): void {
     file,
     JSON.stringify({ kind: 'scheduling-bench', metrics: schedulingMetrics(r), result: r }, null, 2) + '\n',
   );
+}
+
+/** Columns of limitRows. */
+export const limitHeader = [
+  'round',
+  'scheduler',
+  'burst pods/s',
+  'created/s',
+  'limiter wait ms/POST',
+  'filter+score ms',
+  'bind call ms',
+  'scheduler CPU ms/pod',
+  'limited by',
+];
+
+/** The burst phase: what limited each throughput figure, from the scheduler's own metrics. */
+export function limitRows(r: SchedulingBenchResult): string[][] {
+  return r.rounds.map((x) => {
+    const b = x.burst.scheduler;
+    return [
+      String(x.round),
+      x.scheduler === EDGE_SCHEDULER_NAME ? 'edge' : 'default',
+      String(x.burst.throughput),
+      String(x.burst.arrivalPerSecond),
+      ...(b ? [b.limiterWaitMs, b.algorithmMs, b.bindMs, b.cpuMsPerPod].map(String) : ['-', '-', '-', '-']),
+      x.burst.limitedBy?.component ?? 'unknown',
+    ];
+  });
 }

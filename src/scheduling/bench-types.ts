@@ -1,5 +1,6 @@
 import type { CleanupRegistry } from '../core/cleanup/registry.ts';
 import type { Quantiles } from '../targets/kube/pod-latency.ts';
+import type { Limit } from './bench-limits.ts';
 import type { PlacementQuality } from './quality.ts';
 import type { SchedulerBreakdown } from './scheduler-metrics.ts';
 
@@ -59,6 +60,15 @@ export interface PhaseResult {
   boundFromEvents: number;
   /** Create request sent → bound (Scheduled event time), ms. */
   latency: Quantiles;
+  /**
+   * The wall clock (the schedulers' event times) against the harness's, measured before and
+   * after the round, and the smallest latency the phase can tell from zero.
+   */
+  clock?: { offsetMs: number; uncertaintyMs: number; resolutionMs: number };
+  /** Samples below the resolution, reported as the resolution. */
+  subResolution?: number;
+  /** Burst phase: the component that limited the binding rate (bench-limits.ts). */
+  limitedBy?: Limit;
   /** The scheduler's own means over the phase (its /metrics), when they could be read. */
   scheduler?: SchedulerBreakdown;
   /** The three slowest pods: latency and when (ms after the phase's first send) each was sent. */
@@ -97,6 +107,8 @@ export interface SchedulerSummary {
   meanLatencyMs: number;
   /** Worst round. */
   onDownUplink: number;
+  /** The component that limited the burst throughput in most rounds. */
+  limitedBy: string;
   /** Per-round p99 and throughput, for the spread. */
   p99s: number[];
   throughputs: number[];

@@ -19,7 +19,7 @@ import type {
 } from './bench-types.ts';
 import {
   baselineSchedulerConfig,
-  defaultClientLimits,
+  benchClientLimits,
   edgeSchedulerConfig,
   sharedSchedulerConfig,
   type SchedulerConfigOptions,
@@ -45,10 +45,13 @@ export {
   breakdownRows,
   comparisonHeader,
   comparisonRows,
+  limitHeader,
+  limitRows,
   schedulingMetrics,
   summarise,
   writeEvidence,
 } from './bench-summary.ts';
+export { limitingComponent, type Limit } from './bench-limits.ts';
 
 const log = logger('bench-scheduling');
 
@@ -86,8 +89,8 @@ interface BenchSettings {
 }
 
 function settingsOf(o: SchedulingBenchOptions): BenchSettings {
-  const qps = o.qps ?? defaultClientLimits.qps;
-  const burst = o.burst ?? defaultClientLimits.burst;
+  const qps = o.qps ?? benchClientLimits.qps;
+  const burst = o.burst ?? benchClientLimits.burst;
   const roundCount = o.rounds ?? 3;
   const arrivalRate = o.arrivalRate ?? Math.min(100, Math.round(0.8 * qps));
   const pacedPods = o.pacedPods ?? defaultPacedPods(o.pods);
@@ -299,6 +302,7 @@ export async function runSchedulingBench(o: SchedulingBenchOptions): Promise<Sch
       burstPods,
       rate: s.arrivalRate,
       concurrency: s.concurrency,
+      qps: s.qps,
       settleMs: s.settleMs,
       ...(token
         ? { metrics: { port: (scheduler === EDGE_SCHEDULER_NAME ? edgeSched : baseSched).port!, token } }
