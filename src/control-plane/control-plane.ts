@@ -221,7 +221,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Star
     writeFileSync(layout.saPub, sa.publicKey.export({ type: 'spki', format: 'pem' }));
     writeFileSync(
       layout.kwokConfig,
-      readFileSync(join(repoRoot, 'src', 'kube', 'stages', 'kwok-stages.yaml'), 'utf8'),
+      readFileSync(join(repoRoot, 'src', 'control-plane', 'stages', 'kwok-stages.yaml'), 'utf8'),
     );
 
     const start = async (name: string, argv: string[]): Promise<ManagedProcess> => {
