@@ -244,7 +244,7 @@ export async function schedulingRound(
       },
       quality,
     };
-    result.burst.limitedBy = limitingComponent(result.burst, plan.qps);
+    result.burst.limitedBy = limitingComponent(result.burst, plan.qps, plan.concurrency);
     plan.onResult?.(result);
     await deleteRoundPods(api, tracker, namespace, signal);
     await sleep(plan.settleMs, signal);
