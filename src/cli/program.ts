@@ -255,8 +255,11 @@ function addBenchCommand(program: Command, { set, signal }: Wiring): void {
     .argument('<what>', 'benchmark to run: scheduling')
     .option('--nodes <n>', 'kwok nodes', '20')
     .option('--pods <n>', 'pods per scheduler', '200')
-    .option('--qps <n>', 'client QPS of both schedulers (default 50, as kube-scheduler)')
-    .option('--burst <n>', 'client burst of both schedulers (default: 100)')
+    .option(
+      '--qps <n>',
+      'client QPS of both schedulers (default 5000, as scheduler_perf: the scheduler, not its client, is the limit)',
+    )
+    .option('--burst <n>', 'client burst of both schedulers (default: 5000)')
     .option('--rounds <n>', 'measured rounds per scheduler, alternating default/edge', '3')
     .option('--arrival-rate <n>', 'pods/s of the paced (latency) phase (default: 0.8 × qps, at most 100)')
     .option(

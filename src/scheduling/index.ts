@@ -9,6 +9,9 @@ export {
   breakdownHeader,
   summarise,
   writeEvidence,
+  limitHeader,
+  limitRows,
+  limitingComponent,
 } from './bench.ts';
 export type {
   SchedulingBenchOptions,
@@ -18,6 +21,7 @@ export type {
   PhaseResult,
   MigrationResult,
   SchedulingTrace,
+  Limit,
 } from './bench.ts';
 export {
   edgeSchedulerConfig,
@@ -25,6 +29,7 @@ export {
   sharedSchedulerConfig,
   defaultPlacementArgs,
   defaultClientLimits,
+  benchClientLimits,
 } from './config.ts';
 export type { EdgePlacementArgs, SchedulerConfigOptions } from './config.ts';
 export { placementQuality } from './quality.ts';
@@ -33,6 +38,8 @@ export { benchTopology, nodeAnnotations, nodeSpecs, NEAR_MS } from './topology.t
 export type { BenchNode, Topology } from './topology.ts';
 export { PodTracker } from './pod-tracker.ts';
 export { parseSchedulerMetrics, breakdown } from './scheduler-metrics.ts';
+export { measureClockOffset, combineOffsets, checkedLatencies, latencyResolutionMs } from './clock.ts';
+export type { ClockOffset } from './clock.ts';
 export type { SchedulerBreakdown, SchedulerCounters } from './scheduler-metrics.ts';
 export type { PodTimes } from './pod-tracker.ts';
 export { startScheduler, startMigrator, StartedProcess } from './scheduler-process.ts';

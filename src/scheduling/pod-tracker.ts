@@ -17,9 +17,12 @@ export interface PodTimes {
   node?: string;
 }
 
-/** When a pod was bound: its Scheduled event's time, else when the watch showed it bound. */
-export function boundAt(p: PodTimes): number | undefined {
-  return p.eventBound ?? p.watchedBound;
+/**
+ * When a pod was bound on the harness's clock: its Scheduled event's time (the wall clock) less
+ * `offsetMs` (wall clock − harness clock, see clock.ts), else when the watch showed it bound.
+ */
+export function boundAt(p: PodTimes, offsetMs = 0): number | undefined {
+  return p.eventBound !== undefined ? p.eventBound - offsetMs : p.watchedBound;
 }
 
 /** RFC 3339 with up to nanoseconds → ms since the epoch with the sub-millisecond part kept. */

@@ -65,6 +65,11 @@ describe('scheduling benchmark and edge-scheduler Go tests', () => {
             ph.latency.p50 >= 0 && ph.latency.p50 <= ph.latency.p99 && ph.latency.p99 <= ph.latency.max,
           );
           assert.ok(ph.throughput > 0 && ph.makespanMs > 0);
+          // Event times aligned to the harness clock: no latency below what the alignment resolves.
+          assert.ok(
+            ph.clock && ph.latency.p50 >= ph.clock.resolutionMs,
+            `${x.namespace}: ${JSON.stringify(ph.clock)}`,
+          );
           // Binding times come from the schedulers' Scheduled events (a lost event falls back
           // to the watch); most must be there, or the figures are the harness's event loop again.
           assert.ok(
@@ -72,6 +77,9 @@ describe('scheduling benchmark and edge-scheduler Go tests', () => {
             `${x.namespace}: ${ph.boundFromEvents}/${ph.pods} events`,
           );
         }
+        // The client limits no longer cap the binding rate: some other component is named.
+        assert.ok(x.burst.limitedBy, `${x.namespace}: what limited the burst`);
+        assert.notEqual(x.burst.limitedBy.component, 'client-rate-limit', x.burst.limitedBy.why);
         if (x.scheduler === EDGE_SCHEDULER_NAME)
           assert.equal(
             x.quality.onDownUplink,

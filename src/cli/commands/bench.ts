@@ -12,6 +12,8 @@ import {
   comparisonHeader,
   comparisonRows,
   defaultPacedPods,
+  limitHeader,
+  limitRows,
   podsDoNotFit,
   runSchedulingBench,
   schedulingMetrics,
@@ -97,6 +99,13 @@ export async function benchCommand(what: string, opts: BenchOptions, signal: Abo
       console.log('\npaced phase as each scheduler saw it (means from its /metrics):\n');
       console.log(table(own, breakdownHeader));
     }
+    console.log("\nburst phase: what limited each throughput figure (from the scheduler's own /metrics):\n");
+    console.log(table(limitRows(r), limitHeader));
+    console.log(`limited by (most rounds): default ${r.baseline.limitedBy}, edge ${r.edge.limitedBy}`);
+    const res = [...r.rounds.map((x) => x.paced.clock?.resolutionMs ?? 0)];
+    console.log(
+      `paced latency: scheduler event times aligned to the harness clock (resolution ${Math.max(...res)} ms; ${r.rounds.reduce((n, x) => n + (x.paced.subResolution ?? 0), 0)} sample(s) below it reported as it)`,
+    );
     if (r.migration) {
       const m = r.migration.toReady;
       console.log(

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { sleep } from '../deadline.ts';
-import { isAlive, killGroup, pidsWithToken, run, type ProcessIdentity } from '../proc.ts';
+import { isAlive, killGroup, pidsWithToken, processStartTime, run, type ProcessIdentity } from '../proc.ts';
 
 /**
  * How to revert each kind of entry, from its data alone (so a different process can do it after a crash).
@@ -44,22 +44,47 @@ async function revertProcess(d: Record<string, unknown>, opts: RevertOptions = {
     typeof d['pid'] === 'number' && typeof d['startTime'] === 'string'
       ? { pid: d['pid'], startTime: d['startTime'] }
       : undefined;
-  const live = (): number[] => {
-    const pids = new Set(token ? pidsWithToken(token) : []);
-    if (ident && isAlive(ident)) pids.add(ident.pid);
-    return [...pids];
+  // One scan of /proc/*/environ finds the processes; after a signal only those are watched.
+  const scan = (): ProcessIdentity[] => {
+    const found = new Map<number, ProcessIdentity>();
+    for (const pid of token ? pidsWithToken(token) : []) {
+      const startTime = processStartTime(pid);
+      if (startTime !== undefined) found.set(pid, { pid, startTime });
+    }
+    if (ident && isAlive(ident)) found.set(ident.pid, ident);
+    return [...found.values()];
   };
-  let pids = live();
-  if (pids.length === 0) return;
+  let procs = scan();
+  if (procs.length === 0) return;
   if (!opts.fast) {
-    for (const p of pids) killGroup(p, 'SIGTERM');
-    for (let i = 0; i < 30 && (pids = live()).length; i++) await sleep(50);
+    for (const p of procs) killGroup(p.pid, 'SIGTERM');
+    procs = await waitGone(procs, 1500, scan);
   }
-  for (const p of pids) killGroup(p, 'SIGKILL');
+  for (const p of procs) killGroup(p.pid, 'SIGKILL');
   // 10 s: a process at its cgroup's memory limit can take seconds to exit after SIGKILL (its
   // pages are reclaimed first); 3 s was once too short in CI (the memory-stress fault's revert).
-  for (let i = 0; i < 200 && (pids = live()).length; i++) await sleep(50);
-  if (pids.length) throw new Error(`process(es) ${pids.join(' ')} survived SIGKILL`);
+  procs = await waitGone(procs, 10_000, scan);
+  if (procs.length) throw new Error(`process(es) ${procs.map((p) => p.pid).join(' ')} survived SIGKILL`);
+}
+
+/**
+ * Wait until `procs` are gone (zombies count as gone): one /proc/<pid>/stat read per process
+ * every 2 ms — it returns within milliseconds of the exit instead of the next 50 ms tick of a
+ * full /proc scan — then one more scan for any process the list did not hold. The processes
+ * still alive after `ms`.
+ */
+async function waitGone(
+  procs: ProcessIdentity[],
+  ms: number,
+  scan: () => ProcessIdentity[],
+): Promise<ProcessIdentity[]> {
+  const end = Date.now() + ms;
+  for (;;) {
+    procs = procs.filter(isAlive);
+    if (procs.length === 0 && (procs = scan()).length === 0) return [];
+    if (Date.now() >= end) return procs;
+    await sleep(2);
+  }
 }
 
 async function revertNetns(d: Record<string, unknown>): Promise<void> {

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/edgechaos/edgechaos/stack/internal/env"
 	"github.com/edgechaos/edgechaos/stack/internal/httpx"
@@ -44,7 +43,7 @@ func run() error {
 		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
 	}
 	log.Info("cloud hub serving", "addr", ln.Addr().String(), "rows", st.Rows(), "configVersion", st.Config().Version)
-	if err := httpx.Serve(ctx, ln, hub.NewServer(cfg, st, log).Handler(), 5*time.Second, log); err != nil {
+	if err := httpx.Serve(ctx, ln, hub.NewServer(cfg, st, log).Handler(), cfg.HTTP, log); err != nil {
 		return err
 	}
 	log.Info("cloud hub stopped cleanly")

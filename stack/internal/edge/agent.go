@@ -20,6 +20,18 @@ import (
 // Only a binary built with the `defects` tag can set any of them.
 type Defects struct {
 	memoryOutbox, resend, refuseOffline, noDownlink, slowStart, bloat, chatty bool
+	// ackBeforeFsync acknowledges writes from the page cache: the store
+	// never fsyncs, so a process kill loses nothing and a power cut does.
+	ackBeforeFsync bool
+	// dropOnFull answers 201 to a write the full disk could not store.
+	dropOnFull bool
+	// syncGiveUp stops syncing for good after a batch fails mid-flight
+	// (reset, EOF or timeout once a connection carried it): no retry.
+	syncGiveUp bool
+	// wallClockOrder keys the outbox by wall-clock time instead of a
+	// counter: a clock stepped back puts new records behind the synced
+	// cursor (never sent) and equal readings overwrite each other.
+	wallClockOrder bool
 }
 
 // Agent is one edge node.
@@ -33,6 +45,7 @@ type Agent struct {
 	down *downlink
 	log  *slog.Logger
 	hold [][]byte // memory held by the bloat defect
+	srv  *httpx.Server
 }
 
 // New opens the node's store and prepares the sync loops.
@@ -48,10 +61,19 @@ func New(cfg Config, def Defects, log *slog.Logger) (*Agent, error) {
 			return nil, fmt.Errorf("edge store: %w", err)
 		}
 	}
+	if bs, ok := st.(*boltStore); ok && defectsBuild {
+		if def.ackBeforeFsync {
+			bs.db.NoSync = true
+		}
+		if def.wallClockOrder {
+			bs.wallSeq = func() uint64 { return uint64(time.Now().UnixMicro()) }
+		}
+	}
 	a.st = st
 	if cfg.Mode != ModeOffline {
 		a.up = newUplink(cfg, st, a.link, a.cloudClient(&a.m.syncSent, &a.m.syncRecv, 4), a.m, log)
 		a.up.pingClient = a.cloudClient(&a.m.downSent, &a.m.downRecv, 1)
+		a.up.giveUp = defectsBuild && def.syncGiveUp
 		a.down = &downlink{cfg: cfg, st: st, link: a.link, client: a.cloudClient(&a.m.downSent, &a.m.downRecv, 1), log: log}
 	}
 	a.applyDefects()
@@ -82,7 +104,8 @@ func (a *Agent) Serve(ctx context.Context, ln net.Listener) error {
 		}
 	}
 	a.log.Info("edge agent serving", "node", a.cfg.NodeID, "addr", ln.Addr().String(), "mode", string(a.cfg.Mode), "cloud", a.cfg.CloudURL)
-	err := httpx.Serve(ctx, ln, a.routes(), 5*time.Second, a.log)
+	a.srv = httpx.NewServer(ln, a.routes(), a.cfg.HTTP, a.log)
+	err := a.srv.Serve(ctx)
 	cancel()
 	wg.Wait()
 	return err

@@ -44,7 +44,7 @@ func runHub(t *testing.T, addr, dir string) (string, func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = httpx.Serve(ctx, ln, hub.NewServer(hub.Config{MaxSyncBytes: 64 << 20}, st, quiet).Handler(), time.Second, quiet)
+		_ = httpx.Serve(ctx, ln, hub.NewServer(hub.Config{MaxSyncBytes: 64 << 20}, st, quiet).Handler(), httpx.Limits{Grace: time.Second}, quiet)
 		_ = st.Close()
 	}()
 	var once sync.Once

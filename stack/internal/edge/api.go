@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"syscall"
 	"time"
 
 	"github.com/edgechaos/edgechaos/stack/internal/httpx"
@@ -65,6 +66,22 @@ func (a *Agent) postRecord(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ErrConflict):
 		a.m.conflicts.Add(1)
 		httpx.Error(w, http.StatusConflict, "id "+rec.ID+" already exists with a different ts or payload")
+		return
+	case errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT):
+		if defectsBuild && a.def.dropOnFull {
+			// The defect: claim the write although nothing was stored.
+			a.m.acked.Add(1)
+			httpx.WriteJSON(w, http.StatusCreated, struct {
+				ID  string `json:"id"`
+				Seq uint64 `json:"seq"`
+			}{rec.ID, 0})
+			return
+		}
+		// Nothing was stored (the transaction rolled back): a definite
+		// refusal the client may retry once space returns.
+		a.m.diskFull.Add(1)
+		a.log.Warn("store record: disk full", "id", rec.ID, "err", err)
+		httpx.Error(w, http.StatusInsufficientStorage, "disk full: record "+rec.ID+" not stored")
 		return
 	case err != nil:
 		a.log.Error("store record", "id", rec.ID, "err", err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/edgechaos/edgechaos/stack/internal/env"
+	"github.com/edgechaos/edgechaos/stack/internal/httpx"
 )
 
 // Mode is the configured connectivity mode.
@@ -38,6 +39,10 @@ type Config struct {
 	ConfigWait   time.Duration // EDGE_CONFIG_WAIT_MS: downlink long-poll wait
 	CommitDelay  time.Duration // EDGE_COMMIT_DELAY_US: group-commit window
 	MaxBody      int           // EDGE_MAX_BODY_BYTES: largest POST body
+	// HTTP holds the API server's limits: EDGE_READ_HEADER_TIMEOUT_MS,
+	// EDGE_READ_TIMEOUT_MS, EDGE_WRITE_TIMEOUT_MS, EDGE_IDLE_TIMEOUT_MS and
+	// EDGE_MAX_CONNS (lowered to the open-file limit minus a reserve).
+	HTTP httpx.Limits
 }
 
 // LoadConfig reads the configuration from l.
@@ -90,6 +95,12 @@ func LoadConfig(l env.Lookup) (Config, error) {
 	var us int
 	num("EDGE_COMMIT_DELAY_US", &us, 1000, 0, 1000000)
 	c.CommitDelay = time.Duration(us) * time.Microsecond
+	c.HTTP = httpx.DefaultLimits
+	ms("EDGE_READ_HEADER_TIMEOUT_MS", &c.HTTP.ReadHeaderTimeout, 5*time.Second, 10*time.Millisecond, time.Hour)
+	ms("EDGE_READ_TIMEOUT_MS", &c.HTTP.ReadTimeout, 30*time.Second, 10*time.Millisecond, time.Hour)
+	ms("EDGE_WRITE_TIMEOUT_MS", &c.HTTP.WriteTimeout, 30*time.Second, 10*time.Millisecond, time.Hour)
+	ms("EDGE_IDLE_TIMEOUT_MS", &c.HTTP.IdleTimeout, 60*time.Second, 10*time.Millisecond, time.Hour)
+	num("EDGE_MAX_CONNS", &c.HTTP.MaxConns, 4096, 1, 1<<20)
 	if c.BackoffMax < c.BackoffBase {
 		errs = append(errs, fmt.Errorf("EDGE_BACKOFF_MAX_MS (%v) < EDGE_BACKOFF_BASE_MS (%v)", c.BackoffMax, c.BackoffBase))
 	}

@@ -36,6 +36,12 @@ func TestLoadConfig(t *testing.T) {
 				t.Errorf("tuning not applied %+v", c)
 			}
 		}},
+		{"http limits", base(map[string]string{"EDGE_READ_TIMEOUT_MS": "500", "EDGE_MAX_CONNS": "64"}), "", func(t *testing.T, c Config) {
+			if c.HTTP.ReadTimeout != 500*time.Millisecond || c.HTTP.MaxConns != 64 || c.HTTP.ReadHeaderTimeout != 5*time.Second || c.HTTP.IdleTimeout != time.Minute {
+				t.Errorf("http limits not applied %+v", c.HTTP)
+			}
+		}},
+		{"no connection cap of 0", base(map[string]string{"EDGE_MAX_CONNS": "0"}), "EDGE_MAX_CONNS", nil},
 		{"offline needs no cloud", map[string]string{"EDGE_NODE_ID": "n", "EDGE_MODE": "offline"}, "", nil},
 		{"missing node", map[string]string{"CLOUD_URL": "http://x:1"}, "EDGE_NODE_ID is required", nil},
 		{"auto needs cloud", map[string]string{"EDGE_NODE_ID": "n"}, "CLOUD_URL is required", nil},

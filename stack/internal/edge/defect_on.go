@@ -40,6 +40,14 @@ func LoadDefects(l env.Lookup) (Defects, error) {
 			d.bloat = true
 		case "chatty":
 			d.chatty = true
+		case "ack-before-fsync":
+			d.ackBeforeFsync = true
+		case "drop-on-full":
+			d.dropOnFull = true
+		case "sync-give-up":
+			d.syncGiveUp = true
+		case "wall-clock-order":
+			d.wallClockOrder = true
 		default:
 			return Defects{}, fmt.Errorf("EDGE_DEFECT: unknown defect %q", name)
 		}
@@ -63,6 +71,19 @@ func (a *Agent) applyDefects() {
 	}
 	if a.def.memoryOutbox {
 		a.log.Warn("DEFECT memory-outbox: records are acknowledged from memory only")
+	}
+	for _, w := range []struct {
+		on   bool
+		what string
+	}{
+		{a.def.ackBeforeFsync, "ack-before-fsync: writes are acknowledged before any fsync"},
+		{a.def.dropOnFull, "drop-on-full: a write the full disk refused is answered 201"},
+		{a.def.syncGiveUp, "sync-give-up: the first batch cut mid-flight stops syncing for good"},
+		{a.def.wallClockOrder, "wall-clock-order: the outbox is ordered by wall-clock time"},
+	} {
+		if w.on {
+			a.log.Warn("DEFECT " + w.what)
+		}
 	}
 	if a.def.resend {
 		a.log.Warn("DEFECT resend: the acked cursor is rewound on every reconnect")

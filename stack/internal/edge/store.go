@@ -59,6 +59,9 @@ type boltStore struct {
 	cursor   atomic.Uint64
 	lastSync atomic.Int64 // unix ms, 0 = never
 	config   atomic.Pointer[wire.Config]
+	// wallSeq, set only by the wall-clock-order defect, replaces the
+	// outbox counter with a clock reading.
+	wallSeq func() uint64
 }
 
 // OpenBoltStore opens (creating if needed) the store in dir. commitDelay is
@@ -163,6 +166,14 @@ func (s *boltStore) Put(r Record) (PutResult, error) {
 		seq, err := lg.NextSequence()
 		if err != nil {
 			return fmt.Errorf("next seq: %w", err)
+		}
+		if defectsBuild && s.wallSeq != nil {
+			// The defect: order by the clock. Keep the bucket's sequence at
+			// the highest key so LastSeq survives a restart.
+			seq = s.wallSeq()
+			if err := lg.SetSequence(max(seq, lg.Sequence()-1)); err != nil {
+				return fmt.Errorf("set seq: %w", err)
+			}
 		}
 		key := be8(seq)
 		if err := lg.Put(key, encodeDoc(seq, r)); err != nil {

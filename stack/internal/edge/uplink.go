@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/edgechaos/edgechaos/stack/internal/wire"
@@ -39,6 +41,10 @@ type uplink struct {
 	// limit is the current batch size: halved after a timed-out batch (a
 	// slow link), doubled back after each success, within [1, BatchMax].
 	limit int
+	// giveUp (sync-give-up defect) ends the loop after a batch failed in
+	// flight; gaveUp records that it did.
+	giveUp bool
+	gaveUp atomic.Bool
 }
 
 func newUplink(cfg Config, st Store, l *link, client *http.Client, m *metrics, log *slog.Logger) *uplink {
@@ -95,6 +101,11 @@ func (u *uplink) run(ctx context.Context) {
 		}
 		u.m.syncErrors.Add(1)
 		u.link.failure(err)
+		if defectsBuild && u.giveUp && cutInFlight(err) {
+			u.gaveUp.Store(true)
+			u.log.Warn("DEFECT sync-give-up: batch cut in flight, syncing stops", "err", err)
+			return
+		}
 		u.log.Debug("sync attempt failed", "err", err)
 		if !sleep(ctx, bo.next()) {
 			return
@@ -233,6 +244,19 @@ func (u *uplink) ping(ctx context.Context) error {
 	}
 	u.link.success()
 	return nil
+}
+
+// cutInFlight reports an error of a request that had a connection: a reset,
+// an early EOF or a timeout, not a failure to connect.
+func cutInFlight(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return false
+	}
+	var ne net.Error
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
 
 // adaptBatch returns the next batch size: half after a timeout (the batch

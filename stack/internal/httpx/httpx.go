@@ -36,9 +36,40 @@ func Error(w http.ResponseWriter, status int, msg string) {
 	WriteJSON(w, status, map[string]string{"error": msg})
 }
 
-// Serve serves h on an already bound listener until ctx is cancelled, then
-// shuts down gracefully (in-flight requests get up to grace to finish).
-func Serve(ctx context.Context, ln net.Listener, h http.Handler, grace time.Duration, log *slog.Logger) error {
+// ConnStats are the open and peak connection counts of a served listener.
+type ConnStats struct{ Open, Peak, Cap int64 }
+
+// Server serves h on an already bound listener under lim.
+type Server struct {
+	ln  *limitListener
+	h   http.Handler
+	lim Limits
+	log *slog.Logger
+}
+
+// NewServer wraps ln in the connection cap of lim.
+func NewServer(ln net.Listener, h http.Handler, lim Limits, log *slog.Logger) *Server {
+	n := EffectiveMaxConns(lim.MaxConns)
+	if lim.MaxConns <= 0 {
+		n = EffectiveMaxConns(1 << 30)
+	}
+	return &Server{ln: newLimitListener(ln, n), h: h, lim: lim, log: log}
+}
+
+// Conns reports the open, peak and maximum connection counts.
+func (s *Server) Conns() ConnStats {
+	return ConnStats{Open: s.ln.open.Load(), Peak: s.ln.peak.Load(), Cap: int64(cap(s.ln.sem))}
+}
+
+// Serve serves h on ln under lim until ctx is cancelled (see Server.Serve).
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, lim Limits, log *slog.Logger) error {
+	return NewServer(ln, h, lim, log).Serve(ctx)
+}
+
+// Serve serves until ctx is cancelled, then shuts down gracefully
+// (in-flight requests get up to lim.Grace to finish).
+func (s *Server) Serve(ctx context.Context) error {
+	ln, h, grace, log := s.ln, s.h, s.lim.Grace, s.log
 	// Connections that were accepted but have not sent a request yet: net/http's Shutdown counts them
 	// as active for their first 5 s, which would hold shutdown for the whole grace period. They carry
 	// no request (nothing was acknowledged on them), so they are closed at once on shutdown.
@@ -46,8 +77,11 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, grace time.Dura
 	fresh := map[net.Conn]struct{}{}
 	srv := &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadHeaderTimeout: s.lim.ReadHeaderTimeout,
+		ReadTimeout:       s.lim.ReadTimeout,
+		WriteTimeout:      s.lim.WriteTimeout,
+		IdleTimeout:       s.lim.IdleTimeout,
+		MaxHeaderBytes:    s.lim.MaxHeaderBytes,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 		ConnState: func(c net.Conn, st http.ConnState) {
 			mu.Lock()
@@ -82,7 +116,7 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, grace time.Dura
 		_ = srv.Close()
 		return fmt.Errorf("http shutdown %s: %w", ln.Addr(), err)
 	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) && !errClosed(err) {
 		return fmt.Errorf("http serve %s: %w", ln.Addr(), err)
 	}
 	return nil

@@ -11,9 +11,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/edgechaos/edgechaos/stack/internal/env"
 	"github.com/edgechaos/edgechaos/stack/internal/wire"
 )
 
@@ -274,5 +276,19 @@ func TestHTTPAPI(t *testing.T) {
 	resp.Body.Close()
 	if d := time.Since(start); d < 150*time.Millisecond {
 		t.Fatalf("long-poll with nothing new returned after %v", d)
+	}
+}
+
+func TestLoadConfigLimits(t *testing.T) {
+	lk := func(m map[string]string) env.Lookup {
+		return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+	}
+	c, err := LoadConfig(lk(map[string]string{"HUB_MAX_CONNS": "100", "HUB_MAX_BODY_BYTES": "2048"}))
+	if err != nil || c.HTTP.MaxConns != 100 || c.MaxBodyBytes != 2048 || c.HTTP.ReadTimeout != 2*time.Minute {
+		t.Fatalf("LoadConfig = %+v, %v", c, err)
+	}
+	// The read deadline also runs during the config long-poll: it must outlast MaxWait.
+	if _, err := LoadConfig(lk(map[string]string{"HUB_READ_TIMEOUT_MS": "30000"})); err == nil || !strings.Contains(err.Error(), "HUB_READ_TIMEOUT_MS") {
+		t.Fatalf("read timeout below the long-poll accepted: %v", err)
 	}
 }

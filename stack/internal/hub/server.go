@@ -25,14 +25,40 @@ type Config struct {
 	Listen       string // HUB_LISTEN, default ":8080"
 	DataDir      string // HUB_DATA_DIR, default "./hub-data"
 	MaxSyncBytes int    // HUB_MAX_SYNC_BYTES: largest decompressed sync body
+	// MaxBodyBytes bounds a sync body as received (HUB_MAX_BODY_BYTES).
+	MaxBodyBytes int
+	// HTTP holds the API server's limits: HUB_READ_HEADER_TIMEOUT_MS,
+	// HUB_READ_TIMEOUT_MS (whole request: a sync batch over a slow link),
+	// HUB_IDLE_TIMEOUT_MS and HUB_MAX_CONNS.
+	HTTP httpx.Limits
 }
 
 // LoadConfig reads the configuration from l.
 func LoadConfig(l env.Lookup) (Config, error) {
 	c := Config{Listen: l.String("HUB_LISTEN", ":8080"), DataDir: l.String("HUB_DATA_DIR", "./hub-data")}
 	var err error
-	if c.MaxSyncBytes, err = l.Int("HUB_MAX_SYNC_BYTES", 256<<20, 1024, 4<<30); err != nil {
-		return Config{}, fmt.Errorf("hub config: %w", err)
+	var errs []error
+	num := func(key string, dst *int, def, min, max int) {
+		if *dst, err = l.Int(key, def, min, max); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	ms := func(key string, dst *time.Duration, def, min, max time.Duration) {
+		if *dst, err = l.Millis(key, def, min, max); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	num("HUB_MAX_SYNC_BYTES", &c.MaxSyncBytes, 256<<20, 1024, 4<<30)
+	num("HUB_MAX_BODY_BYTES", &c.MaxBodyBytes, 256<<20, 1024, 4<<30)
+	c.HTTP = httpx.DefaultLimits
+	ms("HUB_READ_HEADER_TIMEOUT_MS", &c.HTTP.ReadHeaderTimeout, 5*time.Second, 10*time.Millisecond, time.Hour)
+	// Longer than the longest config long-poll (MaxWait): the read deadline
+	// also runs while a handler waits, and ending it cancels the request.
+	ms("HUB_READ_TIMEOUT_MS", &c.HTTP.ReadTimeout, 2*time.Minute, MaxWait+10*time.Second, time.Hour)
+	ms("HUB_IDLE_TIMEOUT_MS", &c.HTTP.IdleTimeout, 2*time.Minute, 10*time.Millisecond, time.Hour)
+	num("HUB_MAX_CONNS", &c.HTTP.MaxConns, 4096, 1, 1<<20)
+	if len(errs) > 0 {
+		return Config{}, fmt.Errorf("hub config: %w", errors.Join(errs...))
 	}
 	return c, nil
 }
@@ -92,7 +118,11 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 func (s *Server) sync(w http.ResponseWriter, r *http.Request) {
 	s.syncRequests.Add(1)
-	cr := &countingReader{r: r.Body}
+	var raw io.Reader = r.Body
+	if s.cfg.MaxBodyBytes > 0 {
+		raw = http.MaxBytesReader(w, r.Body, int64(s.cfg.MaxBodyBytes))
+	}
+	cr := &countingReader{r: raw}
 	defer func() { s.syncBytes.Add(uint64(cr.n)) }()
 	var body io.Reader = cr
 	switch r.Header.Get("Content-Encoding") {
@@ -112,7 +142,8 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request) {
 	lr := &io.LimitedReader{R: body, N: int64(s.cfg.MaxSyncBytes) + 1}
 	var req wire.SyncRequest
 	if err := json.NewDecoder(bufio.NewReaderSize(lr, 64<<10)).Decode(&req); err != nil {
-		if lr.N <= 0 {
+		var tooBig *http.MaxBytesError
+		if lr.N <= 0 || errors.As(err, &tooBig) {
 			s.fail(w, http.StatusRequestEntityTooLarge, fmt.Errorf("sync body over %d bytes", s.cfg.MaxSyncBytes))
 			return
 		}

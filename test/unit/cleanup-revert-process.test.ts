@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { CleanupRegistry, spawnRegistered } from '../../src/core/cleanup/registry.ts';
+import { isAlive, pidsWithToken } from '../../src/core/proc.ts';
+import { tempDir } from '../helpers/temp.ts';
+
+/**
+ * The process reverter waits on the processes it signalled (their /proc/<pid>/stat), not on
+ * repeated scans of every process's environment: it must still catch what it did not see at
+ * first, and take SIGKILL to what ignores SIGTERM.
+ */
+describe('process revert', () => {
+  it('should end a registered process and its children, leaving no process with the token', async () => {
+    using dir = tempDir('revert-proc');
+    const reg = CleanupRegistry.open(`rp1-${process.pid}`, dir.path);
+    const { proc, handle } = await spawnRegistered(
+      reg,
+      'sleeper',
+      ['sh', '-c', 'sleep 30 & sleep 30 & wait'],
+      { logFile: join(dir.path, 'p.log') },
+    );
+    for (let i = 0; i < 200 && pidsWithToken(reg.runId).length < 3; i++)
+      await new Promise((r) => setTimeout(r, 5));
+    assert.equal(pidsWithToken(reg.runId).length, 3, 'the shell and its two children carry the token');
+    await handle.revert();
+    assert.deepEqual(pidsWithToken(reg.runId), []);
+    assert.equal(isAlive(proc.identity), false);
+    await reg.close();
+  });
+
+  it('should SIGKILL a process that ignores SIGTERM', async () => {
+    using dir = tempDir('revert-proc');
+    const reg = CleanupRegistry.open(`rp2-${process.pid}`, dir.path);
+    const { proc, handle } = await spawnRegistered(
+      reg,
+      'stubborn',
+      ['sh', '-c', "trap '' TERM; while :; do sleep 0.01; done"],
+      { logFile: join(dir.path, 'p.log') },
+    );
+    for (let i = 0; i < 200 && pidsWithToken(reg.runId).length < 1; i++)
+      await new Promise((r) => setTimeout(r, 5));
+    await handle.revert();
+    assert.deepEqual(pidsWithToken(reg.runId), []);
+    assert.equal(isAlive(proc.identity), false);
+    await reg.close();
+  });
+});
