@@ -83,9 +83,10 @@ export class SampleWriter {
 /**
  * The write history's outcome of a POST (what the sync checks trust):
  * - ok: a 2xx answer;
- * - failed: definitely not applied — the request never left, a 4xx, or a 503 that claims no side
- *   effect (its body does not echo the write's id, as an acknowledgement would);
- * - indeterminate: anything else (timeouts, resets, 5xx other than such a 503): it may or may not
+ * - failed: definitely not applied — the request never left, a 4xx, or a 503 (unavailable) or 507
+ *   (insufficient storage: a full disk) that claims no side effect (its body does not echo the
+ *   write's id, as an acknowledgement would);
+ * - indeterminate: anything else (timeouts, resets, other 5xx): it may or may not
  *   have been applied.
  */
 export function classifyWrite(
@@ -95,7 +96,7 @@ export function classifyWrite(
   if (r.status >= 200 && r.status < 300) return 'ok';
   if (r.status === 0) return r.notSent ? 'failed' : 'indeterminate';
   if (r.status >= 400 && r.status < 500) return 'failed';
-  if (r.status === 503 && !r.body.includes(id)) return 'failed';
+  if ((r.status === 503 || r.status === 507) && !r.body.includes(id)) return 'failed';
   return 'indeterminate';
 }
 

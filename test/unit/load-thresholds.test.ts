@@ -100,6 +100,7 @@ describe('write outcomes (the history the sync checks trust)', () => {
     assert.equal(c(400), 'failed');
     assert.equal(c(429), 'failed');
     assert.equal(c(503, '{"error":"cloud unreachable"}'), 'failed');
+    assert.equal(c(507, '{"error":"disk full"}'), 'failed', 'the reference agent on a full disk');
     assert.equal(c(0, '', true), 'failed');
   });
   it('should keep timeouts, resets and other 5xx indeterminate', () => {
@@ -107,5 +108,6 @@ describe('write outcomes (the history the sync checks trust)', () => {
     assert.equal(c(500), 'indeterminate');
     assert.equal(c(502), 'indeterminate');
     assert.equal(c(503, '{"id":"w-1","queued":true}'), 'indeterminate');
+    assert.equal(c(507, '{"id":"w-1"}'), 'indeterminate');
   });
 });
