@@ -59,7 +59,10 @@ export async function findDeployment(
   let best: { target: TargetPlugin; runId: string; at: number } | undefined;
   for (const t of await allTargets()) {
     const f = t.detached?.find(runId);
-    if (f && (!best || f.at > best.at)) best = { target: t, runId: f.runId, at: f.at };
+    // the newest wins; for one deployment two targets know (kube-local extends local), the one
+    // registered later — the more specific — wins
+    if (f && (!best || f.at > best.at || f.runId === best.runId))
+      best = { target: t, runId: f.runId, at: f.at };
   }
   // A local deployment whose description was removed by hand: its journal alone is enough to destroy it.
   if (!best && runId) {
