@@ -5,7 +5,7 @@ import { CleanupRegistry, newRunId } from '../../core/cleanup/registry.ts';
 import { sweep } from '../../core/cleanup/sweep.ts';
 import { UsageError } from '../../core/errors.ts';
 import { reportsDir, stateDir } from '../../core/paths.ts';
-import { startKeeper } from '../../core/cleanup/keeper.ts';
+import { startKeeper, stopKeeper } from '../../core/cleanup/keeper.ts';
 import type { DetachedDeployment, DetachedRequest, DetachedTarget } from '../plugin.ts';
 import { LocalDeployment } from './deployment.ts';
 import './reverters.ts';
@@ -56,7 +56,9 @@ export async function deployDetachedLocal(
   // This command exits now; the deployment lives on in its processes. Hand the journal over to a
   // keeper that lives as long as the state file, so `edgechaos cleanup` spares a deployment in use
   // (whichever of its processes died) and reverts it once the keeper is gone; `destroy` either way.
-  Journal.create(dirname(registry.journalPath), runId, startKeeper(file, `ec-keeper-${runId}`)).close(false);
+  const keeper = startKeeper(file, `ec-keeper-${runId}`);
+  saveDeploymentState({ ...dep.state, keeper });
+  Journal.create(dirname(registry.journalPath), runId, keeper).close(false);
   // The registry is deliberately left open (not closed = not reverted): the journal keeps every
   // resource for `edgechaos destroy`; the processes run detached.
   return {
@@ -101,8 +103,11 @@ export const localDetached: DetachedTarget = {
 
   async destroy(runId) {
     let dir = stateDir();
+    let keeper: { pid: number; startTime: string } | undefined;
     try {
-      dir = dirname(loadDeploymentState(runId).journal);
+      const s = loadDeploymentState(runId);
+      dir = dirname(s.journal);
+      keeper = s.keeper;
     } catch {
       // No description left (e.g. removed by hand): the journal alone is enough.
     }
@@ -113,7 +118,10 @@ export const localDetached: DetachedTarget = {
       removeDeploymentState(runId);
       throw new UsageError(`no deployment or journal "${runId}" (nothing to destroy)`);
     }
-    if (mine.failed.length === 0) removeDeploymentState(runId);
+    if (mine.failed.length === 0) {
+      removeDeploymentState(runId);
+      stopKeeper(keeper);
+    }
     return { runId, ms: Math.round(performance.now() - t0), reverted: mine.reverted, failed: mine.failed };
   },
 };

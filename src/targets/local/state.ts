@@ -27,6 +27,8 @@ export interface LocalDeploymentState {
   stackToken: string;
   /** The cleanup journal holding every resource of the deployment. */
   journal: string;
+  /** The process that owns the journal while the deployment lives (ended by `destroy`). */
+  keeper?: { pid: number; startTime: string };
   createdAt: string;
   nodes: LocalNodeState[];
 }
