@@ -118,7 +118,7 @@ export function prevalidateFaults(
           missing.includes('kube')
             ? `fault ${f.id} ${f.kind} acts on Kubernetes: target ${target.name} has no Kubernetes API; run it with --target kube-local, kind or kube`
             : `fault ${f.id} ${f.kind} needs ${missing.map((c) => capabilityNames[c]).join(' and ')}, which target ${target.name} does not have`,
-          { field: 'kind', node: f.node },
+          { field: 'kind' },
         );
     }),
   );
