@@ -3,7 +3,7 @@ import { revertLastFirst } from '../../core/cleanup/revert-stack.ts';
 import type { DataLayer, FaultSurface } from '../../../faults/capabilities.ts';
 import { faultSurface } from '../surface.ts';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { CleanupHandle, CleanupRegistry } from '../../core/cleanup/registry.ts';
@@ -261,6 +261,10 @@ export class LocalDeployment implements Deployment {
     }
     const until = performance.now() + 5000;
     while (this.stackRunning(node) && performance.now() < until) await sleep(20);
+    // …and until each killed process is gone from /proc, not only from the token scan: a process
+    // this one started (the runtime's `runc run`) stays a zombie until the event loop reaps it.
+    const reaped = performance.now() + 2000;
+    while ([...killed].some((p) => existsSync(`/proc/${p}`)) && performance.now() < reaped) await sleep(5);
     return killed.size;
   }
 
