@@ -38,6 +38,7 @@ import {
   kindPreflight,
   realExecutor,
 } from '../targets/kube/kind.ts';
+import { kindEnvironment, kindEnvironmentPreflight } from '../tools/kind-env.ts';
 import { startControlPlane, type StartedControlPlane } from '../control-plane/control-plane.ts';
 import type { FakeNodeSpec } from '../control-plane/nodes.ts';
 import { isBoardProfile } from '../control-plane/profiles.ts';
@@ -551,11 +552,12 @@ export function kindDeployer(opts: { nodeImage?: string } = {}): Deployer {
   const deploy: Deployer = async (args) => {
     const { plan, stack, registry, runDir, runId } = args;
     prevalidateKubeFaults(plan, 'kind');
+    const nodeImage = opts.nodeImage ?? (await kindEnvironment(registry)).nodeImage;
     const cluster = await KindCluster.create({
       spec: {
         name: `edgechaos-${runId}`,
         edgeWorkers: plan.nodes.length,
-        ...(opts.nodeImage ? { nodeImage: opts.nodeImage } : {}),
+        ...(nodeImage ? { nodeImage } : {}),
       },
       dir: join(runDir, 'kind'),
       registry,
@@ -576,7 +578,7 @@ export function kindDeployer(opts: { nodeImage?: string } = {}): Deployer {
   return Object.assign(deploy, {
     preflight: async (plan: Plan) => {
       prevalidateKubeFaults(plan, 'kind');
-      await kindPreflight();
+      await kindEnvironmentPreflight();
     },
   });
 }

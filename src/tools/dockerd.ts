@@ -150,6 +150,7 @@ async function engineVersion(host: string | undefined): Promise<string | undefin
 /** The engine Kind should use: one the environment already points at (a CI runner's), else none. */
 export async function ambientEngine(): Promise<string | undefined> {
   if (process.env['EDGECHAOS_PRIVATE_DOCKERD'] === '1') return undefined;
+  if (process.env['DOCKER_HOST'] === dockerHostOf(dockerdPaths())) return undefined;
   return engineVersion(undefined);
 }
 
