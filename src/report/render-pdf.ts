@@ -3,7 +3,8 @@ import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { TargetError, ToolMissingError } from '../core/errors.ts';
 
-export const chromiumPath = '/usr/bin/chromium';
+/** Debian's chromium by default; EDGECHAOS_CHROMIUM names another (GitHub's Ubuntu image: google-chrome). */
+export const chromiumPath = process.env['EDGECHAOS_CHROMIUM'] ?? '/usr/bin/chromium';
 
 const chromiumArgs = [
   '--headless',
