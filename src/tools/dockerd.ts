@@ -57,6 +57,9 @@ export function dockerdPaths(): DockerdPaths {
   };
 }
 
+/** The docker network kind puts its nodes on. */
+export const KIND_NETWORK = 'kind';
+
 export const dockerHostOf = (p: DockerdPaths): string => `unix://${p.socket}`;
 
 /** A runc wrapper that drops CAP_SYS_RESOURCE from container specs (scripts/kind/files/runc-nosysres). */
@@ -220,6 +223,11 @@ export async function ensureDockerd(registry: CleanupRegistry): Promise<DockerdH
     }
     if (!version)
       throw new EdgechaosError(`dockerd did not answer on ${p.socket} within 60 s; see ${p.logFile}`);
+    // kind's own network would be dual-stack, and an IPv6 docker network turns on the HOST's IPv6
+    // forwarding: create it IPv4-only first (kind reuses a network named "kind").
+    const net = await docker(['network', 'create', '--driver', 'bridge', KIND_NETWORK], p);
+    if (net.code !== 0 && !/already exists/.test(net.stderr))
+      throw new EdgechaosError(`docker network create ${KIND_NETWORK}: ${net.stderr.trim()}`);
     const state: DockerdState = { ...proc.identity, version, workarounds };
     writeFileSync(p.stateFile, JSON.stringify(state) + '\n');
     process.env['DOCKER_HOST'] = host;
