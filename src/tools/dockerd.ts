@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CleanupHandle, CleanupRegistry } from '../core/cleanup/registry.ts';
 import { registerReverter } from '../core/cleanup/reverters.ts';
@@ -299,6 +299,11 @@ async function revertDockerd(d: Record<string, unknown>): Promise<void> {
     await run(['umount', '-l', m], { allowFailure: true });
   rmSync(s('execRoot'), { recursive: true, force: true });
   for (const f of [s('socket'), s('pidfile'), join(s('runDir'), 'state.json')]) rmSync(f, { force: true });
+  try {
+    rmdirSync(s('runDir'));
+  } catch {
+    /* not empty or gone */
+  }
 }
 
 registerReverter('dockerd', revertDockerd);

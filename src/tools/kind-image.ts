@@ -7,6 +7,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -108,7 +109,12 @@ export function nodeImageStamp(lock: KindLock, kube: KubeLock = readKubeLock()):
       else if (e.isFile()) h.update(`${rel}\0`).update(readFileSync(p));
     }
   };
-  walk(dir);
+  // only what the build reads (not summary, README)
+  for (const part of ['build', 'files', 'flannel', 'node']) {
+    const p = join(dir, part);
+    if (statSync(p).isDirectory()) walk(p);
+    else h.update(`${part}\0`).update(readFileSync(p));
+  }
   return `kind-node ${kube.version} ${h.digest('hex').slice(0, 12)}`;
 }
 
