@@ -515,6 +515,12 @@ async function clusterCampaign(
       signal,
       ...(c.exec ? { exec: c.exec } : {}),
     });
+    // a node container that comes back has a new network namespace: counters and uplink proxy again
+    const restore = nodeLoss.restore.bind(nodeLoss);
+    nodeLoss.restore = async (node, o) => {
+      await restore(node, o);
+      await dep.reprovision(node, o?.signal);
+    };
     const port = campaignPort(dep, stack, runDir);
     return kubePort(port, side, {
       target: c.target,

@@ -229,6 +229,32 @@ export class ClusterDeployment implements Deployment {
     }
   }
 
+  /**
+   * After a node container restarted (Kind/k3d node loss: `docker stop` + `docker start`) its network
+   * namespace is new: set up its uplink counters (they restart at zero) and its uplink proxy again.
+   */
+  async reprovision(k8sNode: string, signal?: AbortSignal): Promise<void> {
+    const name = [...this.k8s.entries()].find(([, v]) => v === k8sNode)?.[0];
+    const node = this.nodes.find((n) => n.name === name && n.role === 'edge');
+    const cloud = this.nodes.find((n) => n.role === 'cloud');
+    if (!node || !cloud) return;
+    await this.shell(node.name).exec(['nft', '-f', '-'], {
+      input: accountingScript(this.acct, cloud.address),
+    });
+    const d = deadline(120_000, `uplink proxy on ${node.name} again`, signal);
+    for (;;) {
+      try {
+        await createUplinkProxy(
+          `http://${node.address}:${UPLINK_API_PORT}`,
+          `${cloud.address}:${this.o.stack.hub.port}`,
+        );
+        return;
+      } catch {
+        await sleep(500, d);
+      }
+    }
+  }
+
   private watchRestarts(): void {
     const agentOf = (p: V1Pod): string | undefined => {
       const k8s = p.spec?.nodeName;
