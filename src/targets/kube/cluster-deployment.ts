@@ -125,9 +125,18 @@ export const SIGNAL_POD =
   'for p in $(cat $(find "$d" -name cgroup.procs)); do ' +
   '[ "$(cat /proc/$p/comm 2>/dev/null)" = "$2" ] && kill -s "$1" "$p" 2>/dev/null && n=$((n+1)); done; echo $n';
 
-/** Fixed script, pod uid as argument: print the pod cgroup's memory and CPU files. */
+/**
+ * Fixed script, pod uid as argument: print the pod cgroup's memory and CPU files — cgroup v2, or the
+ * same figures from the v1 memory and cpuacct controllers (Kind nodes on a cgroup v1 host).
+ */
 const POD_CGROUP_STATS =
-  'd=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "*pod$0*" | head -n 1); test -n "$d" || exit 3; cat "$d/memory.current"; cat "$d/memory.peak" 2>/dev/null || echo; cat "$d/cpu.stat" "$d/memory.events"';
+  'd=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "*pod$0*" | head -n 1); test -n "$d" || exit 3; ' +
+  'if [ -f "$d/memory.current" ]; then cat "$d/memory.current"; cat "$d/memory.peak" 2>/dev/null || echo; cat "$d/cpu.stat" "$d/memory.events"; exit; fi; ' +
+  'm=$(find /sys/fs/cgroup/memory -maxdepth 6 -type d -name "*pod$0*" | head -n 1); c=$(find -H /sys/fs/cgroup/cpuacct -maxdepth 6 -type d -name "*pod$0*" | head -n 1); ' +
+  'test -n "$m" && test -n "$c" || exit 3; cat "$m/memory.usage_in_bytes" "$m/memory.max_usage_in_bytes"; ' +
+  'echo "usage_usec $(( $(cat "$c/cpuacct.usage") / 1000 ))"; ' +
+  'awk \'$1 == "nr_throttled" { print $1, $2 } $1 == "throttled_time" { print "throttled_usec", int($2 / 1000) }\' "$c/cpu.stat"; ' +
+  'awk \'$1 == "oom_kill" { print $1, $2 }\' "$m/memory.oom_control"';
 
 export interface ClusterDeploymentOptions {
   target: string;
