@@ -175,7 +175,10 @@ const DOCKERD_HINT =
  * `registry` before the process exists. Sets process.env.DOCKER_HOST so kind, docker and the
  * cleanup reverters reach it.
  */
-export async function ensureDockerd(registry: CleanupRegistry): Promise<DockerdHandle> {
+export async function ensureDockerd(
+  registry: CleanupRegistry,
+  opts: { kindNetwork?: boolean } = {},
+): Promise<DockerdHandle> {
   const p = dockerdPaths();
   const host = dockerHostOf(p);
   const running = await engineVersion(host);
@@ -225,8 +228,11 @@ export async function ensureDockerd(registry: CleanupRegistry): Promise<DockerdH
       throw new EdgechaosError(`dockerd did not answer on ${p.socket} within 60 s; see ${p.logFile}`);
     // kind's own network would be dual-stack, and an IPv6 docker network turns on the HOST's IPv6
     // forwarding: create it IPv4-only first (kind reuses a network named "kind").
-    const net = await docker(['network', 'create', '--driver', 'bridge', KIND_NETWORK], p);
-    if (net.code !== 0 && !/already exists/.test(net.stderr))
+    const net =
+      opts.kindNetwork === false
+        ? undefined
+        : await docker(['network', 'create', '--driver', 'bridge', KIND_NETWORK], p);
+    if (net && net.code !== 0 && !/already exists/.test(net.stderr))
       throw new EdgechaosError(`docker network create ${KIND_NETWORK}: ${net.stderr.trim()}`);
     const state: DockerdState = { ...proc.identity, version, workarounds };
     writeFileSync(p.stateFile, JSON.stringify(state) + '\n');

@@ -6,8 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { CleanupRegistry, newRunId } from '../../src/core/cleanup/registry.ts';
 import { repoRoot } from '../../src/core/paths.ts';
 import { run } from '../../src/core/proc.ts';
-import { docker, dockerdPaths } from '../../src/tools/dockerd.ts';
-import { kindEnvironment } from '../../src/tools/kind-env.ts';
+import { docker, dockerdPaths, ensureDockerd } from '../../src/tools/dockerd.ts';
+import { useToolsPath } from '../../src/tools/kind-env.ts';
 import { isolatedRunDirs } from '../helpers/temp.ts';
 import { hostDiff, hostState } from './kind-support.ts';
 
@@ -49,12 +49,12 @@ describe('kill -9 mid Kind campaign, then edgechaos cleanup', () => {
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-    // kill once the load phase runs: cluster, images, stack and faults are all in place by then
+    // kill once the load phase reports progress: cluster, images, stack and faults are in place
     const deadline = Date.now() + 600_000;
-    while (!/load starts|f1 partition/.test(out) && Date.now() < deadline && child.exitCode === null)
+    while (!/campaign: load \d/.test(out) && Date.now() < deadline && child.exitCode === null)
       await new Promise((r) => setTimeout(r, 500));
     assert.equal(child.exitCode, null, `the run ended before the load phase:\n${out.slice(-4000)}`);
-    assert.match(out, /load starts|f1 partition/, out.slice(-4000));
+    assert.match(out, /campaign: load \d/, out.slice(-4000));
     await new Promise((r) => setTimeout(r, 5000));
     child.kill('SIGKILL');
     await exited;
@@ -70,7 +70,9 @@ describe('kill -9 mid Kind campaign, then edgechaos cleanup', () => {
     // count what the engine still holds: start it again (journaled), list, stop
     const registry = CleanupRegistry.open(newRunId('kind-count'));
     try {
-      await kindEnvironment(registry);
+      // without creating the kind network, so a leftover one would show
+      await ensureDockerd(registry, { kindNetwork: false });
+      useToolsPath();
       const lines = async (args: string[]): Promise<string[]> =>
         (await docker(args)).stdout.split('\n').filter(Boolean);
       assert.deepEqual(await lines(['ps', '-a', '--format', '{{.Names}}']), [], 'containers');
