@@ -311,6 +311,10 @@ function addBootstrapCommand(program: Command, { set }: Wiring): void {
     .option('--no-apt', 'do not install Debian packages')
     .option('--no-stack', 'do not build the reference stack')
     .option('--kube', 'also build the embedded Kubernetes control plane (scripts/kube; ~6 min cold)')
+    .option(
+      '--kind',
+      'also Kind: kind, a private dockerd and the offline Kind node image (implies --kube; scripts/kind)',
+    )
     .option('--json', 'print the steps as JSON')
     .addHelpText(
       'after',

@@ -1,23 +1,10 @@
 import { createHash } from 'node:crypto';
-import {
-  accessSync,
-  constants,
-  copyFileSync,
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  renameSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { accessSync, constants, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { EdgechaosError, ToolMissingError } from '../core/errors.ts';
 import { repoRoot, toolCacheDir, toolsDir } from '../core/paths.ts';
 import { run } from '../core/proc.ts';
+import { cachedBuild } from '../tools/cached-build.ts';
 
 /** The "kube" entry of tools.lock.json: the embedded control plane built from scripts/kube. */
 export interface KubeLock {
@@ -78,28 +65,6 @@ export function kubeBuildStamp(lock = readKubeLock()): string {
   return `kube ${lock.version} etcd ${lock.etcd} ${h.digest('hex').slice(0, 16)}`;
 }
 
-function readStamp(dir: string): string | undefined {
-  const f = join(dir, 'stamp');
-  return existsSync(f) ? readFileSync(f, 'utf8').trim() : undefined;
-}
-
-/** Copy a bin/ tree (regular files and the hyperkube symlinks) into `to`, replacing it atomically. */
-function copyTree(from: string, to: string): void {
-  const tmp = `${to}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(join(tmp, 'bin'), { recursive: true });
-  for (const name of readdirSync(join(from, 'bin'))) {
-    const src = join(from, 'bin', name);
-    const dst = join(tmp, 'bin', name);
-    if (lstatSync(src).isSymbolicLink()) symlinkSync(readlinkSync(src), dst);
-    else copyFileSync(src, dst);
-  }
-  copyFileSync(join(from, 'stamp'), join(tmp, 'stamp'));
-  rmSync(to, { recursive: true, force: true });
-  mkdirSync(join(to, '..'), { recursive: true });
-  renameSync(tmp, to);
-}
-
 export interface KubeInstallResult {
   status: 'present' | 'cached' | 'built';
   detail: string;
@@ -111,18 +76,10 @@ export interface KubeInstallResult {
  * cache → copy (seconds); otherwise run scripts/kube/build (niced) into the cache, then copy.
  */
 export async function installKubeTools(logFile: string): Promise<KubeInstallResult> {
-  const t0 = Date.now();
   const lock = readKubeLock();
   const want = kubeBuildStamp(lock);
   const local = join(toolsDir(), 'kube', lock.version);
-  const complete = (dir: string): boolean =>
-    readStamp(dir) === want && lock.binaries.every((b) => existsSync(join(dir, 'bin', b)));
-  if (complete(local)) return { status: 'present', detail: want, ms: Date.now() - t0 };
   const cached = join(toolCacheDir(), `kube@${lock.version}`);
-  if (complete(cached)) {
-    copyTree(cached, local);
-    return { status: 'cached', detail: want, ms: Date.now() - t0 };
-  }
   const gomod = readFileSync(join(repoRoot, lock.module, 'go.mod'), 'utf8');
   if (!new RegExp(`^\\s*k8s\\.io/kubernetes ${lock.version.replace(/\./g, '\\.')}$`, 'm').test(gomod)) {
     throw new EdgechaosError(
@@ -130,27 +87,24 @@ export async function installKubeTools(logFile: string): Promise<KubeInstallResu
       { file: join(lock.module, 'go.mod') },
     );
   }
-  const staging = `${cached}.build-${process.pid}`;
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(join(staging, 'bin'), { recursive: true });
-  try {
-    const argv = ['nice', '-n', '10', 'bash', join(repoRoot, lock.module, 'build'), join(staging, 'bin')];
-    const r = await run(argv, {
-      allowFailure: true,
-      env: { ...process.env, PATH: `${process.env['PATH'] ?? ''}:/usr/local/go/bin` },
-    });
-    writeFileSync(logFile, `$ ${argv.join(' ')}\n${r.stdout}${r.stderr}`, { flag: 'a' });
-    if (r.code !== 0) {
-      throw new EdgechaosError(
-        `building the Kubernetes control plane failed (exit ${r.code}); see ${logFile}`,
-      );
-    }
-    writeFileSync(join(staging, 'stamp'), want + '\n');
-    rmSync(cached, { recursive: true, force: true });
-    renameSync(staging, cached);
-  } finally {
-    rmSync(staging, { recursive: true, force: true });
-  }
-  copyTree(cached, local);
-  return { status: 'built', detail: want, ms: Date.now() - t0 };
+  return cachedBuild({
+    stamp: want,
+    outputs: [{ cache: join(cached, 'bin'), dest: join(local, 'bin') }],
+    cacheStamp: join(cached, 'stamp'),
+    destStamp: join(local, 'stamp'),
+    required: lock.binaries,
+    build: async ([bin]) => {
+      const argv = ['nice', '-n', '10', 'bash', join(repoRoot, lock.module, 'build'), bin!];
+      const r = await run(argv, {
+        allowFailure: true,
+        env: { ...process.env, PATH: `${process.env['PATH'] ?? ''}:/usr/local/go/bin` },
+      });
+      writeFileSync(logFile, `$ ${argv.join(' ')}\n${r.stdout}${r.stderr}`, { flag: 'a' });
+      if (r.code !== 0) {
+        throw new EdgechaosError(
+          `building the Kubernetes control plane failed (exit ${r.code}); see ${logFile}`,
+        );
+      }
+    },
+  });
 }

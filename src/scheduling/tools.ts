@@ -1,10 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
   accessSync,
-  chmodSync,
   constants,
-  copyFileSync,
-  existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -16,6 +13,7 @@ import { join, relative } from 'node:path';
 import { EdgechaosError, ToolMissingError } from '../core/errors.ts';
 import { repoRoot, toolCacheDir, toolsDir } from '../core/paths.ts';
 import { run } from '../core/proc.ts';
+import { cachedBuild } from '../tools/cached-build.ts';
 
 export const EDGE_SCHEDULER_MODULE = join('stack', 'scheduler');
 
@@ -64,40 +62,30 @@ export interface EdgeSchedulerInstall {
  * copy; otherwise run stack/scheduler/build (niced) into the cache, then copy.
  */
 export async function installEdgeScheduler(logFile: string): Promise<EdgeSchedulerInstall> {
-  const t0 = Date.now();
   const want = edgeSchedulerStamp();
   const bin = edgeSchedulerPath();
-  const stampFile = `${bin}.version`;
-  const read = (f: string): string | undefined =>
-    existsSync(f) ? readFileSync(f, 'utf8').trim() : undefined;
-  if (existsSync(bin) && read(stampFile) === want)
-    return { status: 'present', detail: want, ms: Date.now() - t0 };
   const cacheDir = join(toolCacheDir(), `edge-scheduler@${want.split(' ')[1]}`);
-  let status: EdgeSchedulerInstall['status'] = 'cached';
-  if (!existsSync(join(cacheDir, 'edge-scheduler'))) {
-    status = 'built';
-    const staging = `${cacheDir}.build-${process.pid}`;
-    rmSync(staging, { recursive: true, force: true });
-    mkdirSync(staging, { recursive: true });
-    try {
-      const argv = ['nice', '-n', '10', 'bash', join(repoRoot, EDGE_SCHEDULER_MODULE, 'build'), staging];
-      const r = await run(argv, {
-        allowFailure: true,
-        env: { ...process.env, PATH: `${process.env['PATH'] ?? ''}:/usr/local/go/bin` },
-      });
-      writeFileSync(logFile, `$ ${argv.join(' ')}\n${r.stdout}${r.stderr}`, { flag: 'a' });
-      if (r.code !== 0)
-        throw new EdgechaosError(`building the edge scheduler failed (exit ${r.code}); see ${logFile}`);
-      rmSync(cacheDir, { recursive: true, force: true });
-      renameSync(staging, cacheDir);
-    } finally {
-      rmSync(staging, { recursive: true, force: true });
-    }
-  }
-  mkdirSync(join(bin, '..'), { recursive: true });
-  copyFileSync(join(cacheDir, 'edge-scheduler'), `${bin}.tmp-${process.pid}`);
-  chmodSync(`${bin}.tmp-${process.pid}`, 0o755);
-  renameSync(`${bin}.tmp-${process.pid}`, bin);
-  writeFileSync(stampFile, want + '\n');
-  return { status, detail: want, ms: Date.now() - t0 };
+  return cachedBuild({
+    stamp: want,
+    outputs: [{ cache: join(cacheDir, 'edge-scheduler'), dest: bin }],
+    cacheStamp: join(cacheDir, 'stamp'),
+    destStamp: `${bin}.version`,
+    build: async ([out]) => {
+      const staging = `${out!}.dir`;
+      mkdirSync(staging, { recursive: true });
+      try {
+        const argv = ['nice', '-n', '10', 'bash', join(repoRoot, EDGE_SCHEDULER_MODULE, 'build'), staging];
+        const r = await run(argv, {
+          allowFailure: true,
+          env: { ...process.env, PATH: `${process.env['PATH'] ?? ''}:/usr/local/go/bin` },
+        });
+        writeFileSync(logFile, `$ ${argv.join(' ')}\n${r.stdout}${r.stderr}`, { flag: 'a' });
+        if (r.code !== 0)
+          throw new EdgechaosError(`building the edge scheduler failed (exit ${r.code}); see ${logFile}`);
+        renameSync(join(staging, 'edge-scheduler'), out!);
+      } finally {
+        rmSync(staging, { recursive: true, force: true });
+      }
+    },
+  });
 }

@@ -1,14 +1,4 @@
-import {
-  chmodSync,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EdgechaosError, ExitCode } from '../core/errors.ts';
@@ -17,6 +7,9 @@ import { run } from '../core/proc.ts';
 import { readToolsLock, type GoTool } from './lock.ts';
 import { installKubeTools } from '../control-plane/tools.ts';
 import { installEdgeScheduler } from '../scheduling/tools.ts';
+import { cachedBuild } from './cached-build.ts';
+import { bootstrapKind } from './kind-bootstrap.ts';
+import { readKindLock } from './kind-image.ts';
 
 export class BootstrapError extends EdgechaosError {
   override readonly exitCode = ExitCode.Environment;
@@ -44,6 +37,8 @@ export interface BootstrapOptions {
   stack?: boolean;
   /** Also build the embedded Kubernetes control plane (scripts/kube; minutes cold, seconds cached). */
   kube?: boolean;
+  /** Also Kind (implies kube): kind, the private dockerd, the offline node image (scripts/kind). */
+  kind?: boolean;
   onStep?: (r: StepResult) => void;
 }
 
@@ -111,41 +106,29 @@ async function ensureDebian(
 
 /** Build one pinned Go tool into .tools/bin, reusing the per-machine cache when it holds that exact version. */
 async function ensureGoTool(name: string, tool: GoTool, logDir: string): Promise<StepResult> {
-  const t0 = Date.now();
-  const bin = join(toolsDir(), 'bin');
-  const target = join(bin, name);
-  const want = stamp(tool);
-  const stampFile = `${target}.version`;
-  if (existsSync(target) && existsSync(stampFile) && readFileSync(stampFile, 'utf8').trim() === want) {
-    return { step: name, status: 'present', detail: want, ms: Date.now() - t0 };
-  }
+  const target = join(toolsDir(), 'bin', name);
   const cacheBin = join(toolCacheDir(), `${name}@${tool.version}`);
-  const cacheStamp = `${cacheBin}.version`;
-  if (existsSync(cacheBin) && existsSync(cacheStamp) && readFileSync(cacheStamp, 'utf8').trim() === want) {
-    copyFileSync(cacheBin, target);
-    chmodSync(target, 0o755);
-    writeFileSync(stampFile, want + '\n');
-    return { step: name, status: 'cached', detail: want, ms: Date.now() - t0 };
-  }
-  const gobin = mkdtempSync(join(tmpdir(), `edgechaos-gobin-`));
-  try {
-    const argv = goInstallArgv(tool);
-    await logged(name, argv, join(logDir, `${name}.log`), {
-      ...process.env,
-      GOBIN: gobin,
-      CGO_ENABLED: '0',
-      GOFLAGS: '-buildvcs=false',
-    });
-    const built = join(gobin, tool.package.split('/').pop()!);
-    mkdirSync(toolCacheDir(), { recursive: true });
-    copyFileSync(built, cacheBin);
-    writeFileSync(cacheStamp, want + '\n');
-    renameSync(built, target);
-    writeFileSync(stampFile, want + '\n');
-  } finally {
-    rmSync(gobin, { recursive: true, force: true });
-  }
-  return { step: name, status: 'built', detail: want, ms: Date.now() - t0 };
+  const r = await cachedBuild({
+    stamp: stamp(tool),
+    outputs: [{ cache: cacheBin, dest: target }],
+    cacheStamp: `${cacheBin}.version`,
+    destStamp: `${target}.version`,
+    build: async ([out]) => {
+      const gobin = mkdtempSync(join(tmpdir(), `edgechaos-gobin-`));
+      try {
+        await logged(name, goInstallArgv(tool), join(logDir, `${name}.log`), {
+          ...process.env,
+          GOBIN: gobin,
+          CGO_ENABLED: '0',
+          GOFLAGS: '-buildvcs=false',
+        });
+        copyFileSync(join(gobin, tool.package.split('/').pop()!), out!);
+      } finally {
+        rmSync(gobin, { recursive: true, force: true });
+      }
+    },
+  });
+  return { step: name, ...r };
 }
 
 /**
@@ -160,52 +143,41 @@ export async function ensureGoToolCross(
   arch: 'amd64' | 'arm64',
   logDir: string,
 ): Promise<StepResult> {
-  const t0 = Date.now();
   const step = `${name} (linux/${arch})`;
   const dir = join(toolsDir(), 'bin', `linux-${arch}`);
   const target = join(dir, name);
   const want = `${stamp(tool)} GOOS=linux GOARCH=${arch}`;
-  const stampFile = `${target}.version`;
-  if (existsSync(target) && existsSync(stampFile) && readFileSync(stampFile, 'utf8').trim() === want)
-    return { step, status: 'present', detail: want, ms: Date.now() - t0 };
-  mkdirSync(dir, { recursive: true });
   const cacheBin = join(toolCacheDir(), `${name}@${tool.version}-linux-${arch}`);
-  const cacheStamp = `${cacheBin}.version`;
-  if (existsSync(cacheBin) && existsSync(cacheStamp) && readFileSync(cacheStamp, 'utf8').trim() === want) {
-    copyFileSync(cacheBin, target);
-    chmodSync(target, 0o755);
-    writeFileSync(stampFile, want + '\n');
-    return { step, status: 'cached', detail: want, ms: Date.now() - t0 };
-  }
-  const gopath = mkdtempSync(join(tmpdir(), `edgechaos-gopath-`));
-  try {
-    const env = await run(['go', 'env', 'GOMODCACHE', 'GOCACHE']);
-    const [modCache, buildCache] = env.stdout.trim().split('\n');
-    const argv = goInstallArgv(tool);
-    await logged(step, argv, join(logDir, `${name}-linux-${arch}.log`), {
-      ...process.env,
-      GOPATH: gopath,
-      GOMODCACHE: modCache ?? '',
-      GOCACHE: buildCache ?? '',
-      GOBIN: '',
-      GOOS: 'linux',
-      GOARCH: arch,
-      CGO_ENABLED: '0',
-      GOFLAGS: '-buildvcs=false',
-    });
-    const sub = process.arch === (arch === 'amd64' ? 'x64' : 'arm64') ? '' : `linux_${arch}`;
-    const built = join(gopath, 'bin', sub, tool.package.split('/').pop()!);
-    mkdirSync(toolCacheDir(), { recursive: true });
-    copyFileSync(built, cacheBin);
-    writeFileSync(cacheStamp, want + '\n');
-    copyFileSync(built, target);
-    chmodSync(target, 0o755);
-    writeFileSync(stampFile, want + '\n');
-  } finally {
-    // The module cache marks files read-only; only this GOPATH's own bin/ is in it.
-    rmSync(gopath, { recursive: true, force: true });
-  }
-  return { step, status: 'built', detail: want, ms: Date.now() - t0 };
+  const r = await cachedBuild({
+    stamp: want,
+    outputs: [{ cache: cacheBin, dest: target }],
+    cacheStamp: `${cacheBin}.version`,
+    destStamp: `${target}.version`,
+    build: async ([out]) => {
+      const gopath = mkdtempSync(join(tmpdir(), `edgechaos-gopath-`));
+      try {
+        const env = await run(['go', 'env', 'GOMODCACHE', 'GOCACHE']);
+        const [modCache, buildCache] = env.stdout.trim().split('\n');
+        await logged(step, goInstallArgv(tool), join(logDir, `${name}-linux-${arch}.log`), {
+          ...process.env,
+          GOPATH: gopath,
+          GOMODCACHE: modCache ?? '',
+          GOCACHE: buildCache ?? '',
+          GOBIN: '',
+          GOOS: 'linux',
+          GOARCH: arch,
+          CGO_ENABLED: '0',
+          GOFLAGS: '-buildvcs=false',
+        });
+        const sub = process.arch === (arch === 'amd64' ? 'x64' : 'arm64') ? '' : `linux_${arch}`;
+        copyFileSync(join(gopath, 'bin', sub, tool.package.split('/').pop()!), out!);
+      } finally {
+        // The module cache marks files read-only; only this GOPATH's own bin/ is in it.
+        rmSync(gopath, { recursive: true, force: true });
+      }
+    },
+  });
+  return { step, ...r };
 }
 
 async function buildStack(logDir: string): Promise<StepResult> {
@@ -242,15 +214,17 @@ export async function bootstrap(opts: BootstrapOptions = {}): Promise<StepResult
     results.push(r);
     opts.onStep?.(r);
   };
-  if (!opts.skipApt) record(await ensureDebian(lock.debian, logDir, opts));
+  const debian = opts.kind ? [...lock.debian, ...readKindLock().debian] : lock.debian;
+  if (!opts.skipApt) record(await ensureDebian(debian, logDir, opts));
   for (const [name, tool] of Object.entries(lock.go)) {
     record(await ensureGoTool(name, tool, logDir));
     // toxiproxy-server also for the other board arch (the ssh target uploads it to the cloud board).
     for (const arch of crossArchOf(tool)) record(await ensureGoToolCross(name, tool, arch, logDir));
   }
   if (opts.stack !== false) record(await buildStack(logDir));
-  if (opts.kube) record(await ensureKube(logDir));
-  if (opts.kube) record(await ensureEdgeScheduler(logDir));
+  if (opts.kube || opts.kind) record(await ensureKube(logDir));
+  if (opts.kube || opts.kind) record(await ensureEdgeScheduler(logDir));
+  if (opts.kind) await bootstrapKind(logDir, record);
   return results;
 }
 

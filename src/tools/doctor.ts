@@ -4,6 +4,19 @@ import { run } from '../core/proc.ts';
 import { builtVersion, which } from './find.ts';
 import { readToolsLock } from './lock.ts';
 import { kubeBinary, readKubeLock } from '../control-plane/tools.ts';
+import { join } from 'node:path';
+import { toolsDir } from '../core/paths.ts';
+import {
+  ambientEngine,
+  boundingSetGaps,
+  CAP_SYS_RESOURCE,
+  docker,
+  dockerdPaths,
+  dockerHostOf,
+  negativeOomScoreAllowed,
+  readDockerdState,
+} from './dockerd.ts';
+import { imageSize, nodeImageRef, readKindLock } from './kind-image.ts';
 
 export interface ToolStatus {
   name: string;
@@ -103,9 +116,79 @@ const toolSpecs: ToolSpec[] = [
     argv: ['version'],
     re: /kind v(\S+)/,
     required: false,
-    hint: 'needed by --target kind: go install sigs.k8s.io/kind@v0.33.0',
+    hint: 'needed by --target kind: edgechaos bootstrap --kind',
+  },
+  {
+    name: 'dockerd',
+    argv: ['--version'],
+    re: /version (\S+?),/,
+    required: false,
+    hint: 'needed by --target kind here (edgechaos starts its own private dockerd): edgechaos bootstrap --kind',
   },
 ];
+
+/** --target kind: the engine in use, the node image, and which VM workarounds this machine needs. */
+async function probeKind(): Promise<{ tools: ToolStatus[]; caps: CapabilityStatus[] }> {
+  const tools: ToolStatus[] = [];
+  const state = readDockerdState();
+  const p = dockerdPaths();
+  const ambient = await ambientEngine();
+  const engineNote = ambient
+    ? `Kind uses the engine at DOCKER_HOST (Docker ${ambient}) with kind's own node image`
+    : state
+      ? `private dockerd ${state.version} running on ${dockerHostOf(p)} (pid ${state.pid})`
+      : `private dockerd not running (each --target kind run starts it on ${dockerHostOf(p)}, journaled)`;
+  let ref: string | undefined;
+  try {
+    ref = readFileSync(join(toolsDir(), 'kind', 'node-image'), 'utf8').trim();
+  } catch {
+    ref = undefined;
+  }
+  const cached = ref && state ? (await docker(['image', 'inspect', ref])).code === 0 : undefined;
+  const size = ref && cached ? await imageSize(ref) : undefined;
+  tools.push({
+    name: 'kind-node-image',
+    required: false,
+    found: ref !== undefined,
+    version: ref?.split(':')[1],
+    path: ref,
+    pinned: `${readKubeLock().version} (${nodeImageRef(readKindLock())})`,
+    ok: true,
+    note: [
+      engineNote,
+      ref === undefined
+        ? 'not built: edgechaos bootstrap --kind'
+        : ref !== nodeImageRef(readKindLock())
+          ? 'built from older pins: edgechaos bootstrap --kind'
+          : cached === undefined
+            ? 'in the machine cache; loaded when the engine runs'
+            : cached
+              ? `loaded${size ? `, ${(size / 1e9).toFixed(2)} GB` : ''}`
+              : 'not in the engine: edgechaos bootstrap --kind loads it',
+    ].join('; '),
+  });
+  const gaps = boundingSetGaps();
+  const caps: CapabilityStatus[] = [
+    {
+      name: 'privileged containers',
+      ok: true,
+      neededBy: '--target kind (Kind nodes are privileged containers)',
+      detail: gaps.includes(CAP_SYS_RESOURCE)
+        ? 'the capability bounding set lacks CAP_SYS_RESOURCE: workaround runc-nosysres (drops it from container specs) is the private dockerd default runtime' +
+          (state ? ` — applied now: ${state.workarounds.length ? 'yes' : 'no'}` : '')
+        : 'bounding set complete: no workaround',
+    },
+    {
+      name: 'negative oom_score_adj',
+      ok: true,
+      neededBy: '--target kind (pod sandboxes, critical pods)',
+      detail: (await negativeOomScoreAllowed())
+        ? 'allowed: no workaround'
+        : 'refused here: the node image entrypoint switches on containerd restrict_oom_score_adj (clamps to the node’s own)',
+    },
+  ];
+  return { tools, caps };
+}
 
 async function probeTool(spec: ToolSpec, pinned: Map<string, string>): Promise<ToolStatus> {
   const path = which(spec.name);
@@ -286,8 +369,11 @@ function probeCgroups(runId: string): CapabilityStatus[] {
 export async function doctor(): Promise<DoctorReport> {
   const lock = readToolsLock();
   const pinned = new Map(Object.entries(lock.go).map(([n, t]) => [n, t.version]));
+  pinned.set('kind', readKindLock().version);
   const tools = await Promise.all(toolSpecs.map((s) => probeTool(s, pinned)));
   tools.push(...(await probeKube()));
+  const kind = await probeKind();
+  tools.push(...kind.tools);
   tools.push({
     name: 'node',
     required: true,
@@ -307,6 +393,7 @@ export async function doctor(): Promise<DoctorReport> {
           neededBy: 'local target',
         },
       ];
+  capabilities.push(...kind.caps);
   const ok = tools.every((t) => t.ok) && capabilities.filter((c) => c.name !== 'netem').every((c) => c.ok);
   return { tools, capabilities, root, ok };
 }

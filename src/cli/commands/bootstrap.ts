@@ -7,12 +7,14 @@ export async function bootstrapCommand(opts: {
   apt?: boolean;
   stack?: boolean;
   kube?: boolean;
+  kind?: boolean;
 }): Promise<number> {
   const t0 = Date.now();
   const results = await bootstrap({
     skipApt: opts.apt === false,
     stack: opts.stack !== false,
-    kube: opts.kube === true,
+    kube: opts.kube === true || opts.kind === true,
+    kind: opts.kind === true,
     onStep: (r) => {
       if (!opts.json)
         console.error(

@@ -4,6 +4,7 @@ import { registerLocalReverters } from '../../targets/local/index.ts';
 import { registerSshReverters } from '../../targets/ssh/reverters.ts';
 import { ExitCode } from '../../core/errors.ts';
 import { printJson } from '../output.ts';
+import { usePrivateDockerIfRunning } from '../../tools/kind-env.ts';
 
 export async function cleanupCommand(opts: {
   json?: boolean;
@@ -14,6 +15,7 @@ export async function cleanupCommand(opts: {
   registerLocalReverters();
   registerKubeReverters();
   registerSshReverters();
+  usePrivateDockerIfRunning(); // kind/docker undos reach edgechaos's private dockerd
   const rep = await sweep({ force: opts.force ?? false, ...(opts.run ? { runId: opts.run } : {}) });
   const failed = rep.runs.some((r) => r.failed.length > 0);
   if (opts.json) printJson(rep);

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { prevalidateFaults } from '../../../faults/catalogue.ts';
 import { clusterCampaign, keepOnlyLogs, nodeHealthy } from '../kube/campaign.ts';
-import { KindCluster, kindPreflight } from '../kube/kind.ts';
+import { kindEnvironment, kindEnvironmentPreflight } from '../../tools/kind-env.ts';
+import { KindCluster } from '../kube/kind.ts';
 import type { TargetPlugin } from '../plugin.ts';
 
 /**
@@ -20,11 +21,11 @@ export const kindPlugin: TargetPlugin = {
       req.edges.map((e) => e.name),
       kindPlugin,
     );
-    await kindPreflight();
+    await kindEnvironmentPreflight();
   },
   async deploy(req, ctx) {
     await kindPlugin.preflight(req);
-    const nodeImage = req.options['kind-image'];
+    const nodeImage = req.options['kind-image'] ?? (await kindEnvironment(ctx.registry)).nodeImage;
     const cluster = await KindCluster.create({
       spec: {
         name: `edgechaos-${ctx.runId}`,

@@ -284,6 +284,12 @@ export async function clusterCampaign(
       signal,
       ...(c.exec ? { exec: c.exec } : {}),
     });
+    // a node container that comes back has a new network namespace: counters and uplink proxy again
+    const restore = nodeLoss.restore.bind(nodeLoss);
+    nodeLoss.restore = async (node, o) => {
+      await restore(node, o);
+      await dep.reprovision(node, o?.signal);
+    };
     return kubePort(dep, req, runDir, side, {
       nodeLoss,
       node: (n) => dep.k8sNode(n),

@@ -128,9 +128,18 @@ export const SIGNAL_POD =
   'for p in $(cat $(find "$d" -name cgroup.procs)); do ' +
   '[ "$(cat /proc/$p/comm 2>/dev/null)" = "$2" ] && kill -s "$1" "$p" 2>/dev/null && n=$((n+1)); done; echo $n';
 
-/** Fixed script, pod uid as argument: print the pod cgroup's memory and CPU files. */
+/**
+ * Fixed script, pod uid as argument: print the pod cgroup's memory and CPU files — cgroup v2, or the
+ * same figures from the v1 memory and cpuacct controllers (Kind nodes on a cgroup v1 host).
+ */
 const POD_CGROUP_STATS =
-  'd=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "*pod$0*" | head -n 1); test -n "$d" || exit 3; cat "$d/memory.current"; cat "$d/memory.peak" 2>/dev/null || echo; cat "$d/cpu.stat" "$d/memory.events"';
+  'd=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "*pod$0*" | head -n 1); test -n "$d" || exit 3; ' +
+  'if [ -f "$d/memory.current" ]; then cat "$d/memory.current"; cat "$d/memory.peak" 2>/dev/null || echo; cat "$d/cpu.stat" "$d/memory.events"; exit; fi; ' +
+  'm=$(find /sys/fs/cgroup/memory -maxdepth 6 -type d -name "*pod$0*" | head -n 1); c=$(find -H /sys/fs/cgroup/cpuacct -maxdepth 6 -type d -name "*pod$0*" | head -n 1); ' +
+  'test -n "$m" && test -n "$c" || exit 3; cat "$m/memory.usage_in_bytes" "$m/memory.max_usage_in_bytes"; ' +
+  'echo "usage_usec $(( $(cat "$c/cpuacct.usage") / 1000 ))"; ' +
+  'awk \'$1 == "nr_throttled" { print $1, $2 } $1 == "throttled_time" { print "throttled_usec", int($2 / 1000) }\' "$c/cpu.stat"; ' +
+  'awk \'$1 == "oom_kill" { print $1, $2 }\' "$m/memory.oom_control"';
 
 export interface ClusterDeploymentOptions {
   target: string;
@@ -234,6 +243,32 @@ export class ClusterDeployment implements Deployment {
       pods.stop();
       await revertLastFirst(handles).catch((e: unknown) => log.warn(`after a failed deploy: ${String(e)}`));
       throw err;
+    }
+  }
+
+  /**
+   * After a node container restarted (Kind/k3d node loss: `docker stop` + `docker start`) its network
+   * namespace is new: set up its uplink counters (they restart at zero) and its uplink proxy again.
+   */
+  async reprovision(k8sNode: string, signal?: AbortSignal): Promise<void> {
+    const name = [...this.k8s.entries()].find(([, v]) => v === k8sNode)?.[0];
+    const node = this.nodes.find((n) => n.name === name && n.role === 'edge');
+    const cloud = this.nodes.find((n) => n.role === 'cloud');
+    if (!node || !cloud) return;
+    await this.shell(node.name).exec(['nft', '-f', '-'], {
+      input: accountingScript(this.acct, cloud.address),
+    });
+    const d = deadline(120_000, `uplink proxy on ${node.name} again`, signal);
+    for (;;) {
+      try {
+        await createUplinkProxy(
+          `http://${node.address}:${UPLINK_API_PORT}`,
+          `${cloud.address}:${this.o.stack.hub.port}`,
+        );
+        return;
+      } catch {
+        await sleep(500, d);
+      }
     }
   }
 

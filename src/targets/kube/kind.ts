@@ -52,6 +52,8 @@ export function kindConfig(spec: KindClusterSpec): string {
   for (let i = 0; i < spec.edgeWorkers; i++) {
     lines.push('  - role: worker', '    labels:', '      edgechaos.io/role: edge');
   }
+  // kubelet >= 1.35 refuses cgroup v1 hosts unless told otherwise (ignored on cgroup v2 hosts).
+  lines.push('kubeadmConfigPatches:', '  - |', '    kind: KubeletConfiguration', '    failCgroupV1: false');
   return lines.join('\n') + '\n';
 }
 
