@@ -58,6 +58,11 @@ export interface NodeSpawnOptions {
   /** Put the process in the node's resource group (cgroup), so it competes with the stack. */
   inResourceGroup?: boolean;
   logName?: string;
+  /**
+   * Environment of the helper, passed through the environment and never on a command line (where
+   * any local user could read it in /proc); a shell that cannot refuses it.
+   */
+  env?: Readonly<Record<string, string>>;
 }
 
 export interface NodeProcess {

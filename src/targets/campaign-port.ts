@@ -94,19 +94,19 @@ async function processColdStarts(
   for (let i = 0; i < samples; i++) {
     const port = 17100 + i;
     const data = mkdtempSync(join(runDir, `cold-${i}-`));
-    const argv = [
-      'env',
-      ...Object.entries(stack.edge.env).map(([k, v]) => `${k}=${v}`),
-      `EDGE_NODE_ID=${edge.name}-cold-${i}`,
-      `EDGE_LISTEN=${node.address}:${port}`,
-      'CLOUD_URL=http://127.0.0.1:9',
-      'EDGE_MODE=offline',
-      `EDGE_DATA_DIR=${data}`,
-      ...stack.edge.command,
-    ];
+    // the stack's env goes through the environment, never the command line (readable in /proc)
+    const env = {
+      ...stack.edge.env,
+      EDGE_NODE_ID: `${edge.name}-cold-${i}`,
+      EDGE_LISTEN: `${node.address}:${port}`,
+      CLOUD_URL: 'http://127.0.0.1:9',
+      EDGE_MODE: 'offline',
+      EDGE_DATA_DIR: data,
+    };
     const url = `http://${node.address}:${port}${stack.edge.health}`;
     const t0 = performance.now();
-    const p = await dep.shell(edge.name).spawn(argv, {
+    const p = await dep.shell(edge.name).spawn(stack.edge.command, {
+      env,
       what: `cold start ${i} on ${edge.name}`,
       registry: reg,
       inResourceGroup: true,

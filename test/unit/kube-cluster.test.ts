@@ -119,6 +119,40 @@ describe('cluster deployment (Kind/k3d nodes as containers): pure parts and the 
     });
   });
 
+  it('should pass a helper its environment by name only, never its values on a command line', async () => {
+    using dir = tempDir('cluster-shell-env');
+    const reg = CleanupRegistry.open('test-cluster-shell-env', dir.path);
+    try {
+      const seen: { argv: string[]; env?: NodeJS.ProcessEnv }[] = [];
+      const exec: DockerExecutor = (argv, opts) => {
+        seen.push({ argv: [...argv], ...(opts?.env ? { env: opts.env } : {}) });
+        return Promise.resolve({ code: 0, signal: null, stdout: '', stderr: '' } satisfies RunResult);
+      };
+      const shell = new DockerNodeShell('edge-1', 'kind-worker', exec);
+      const p = await shell.spawn(['/edge-agent'], {
+        what: 'cold start',
+        registry: reg,
+        env: { EDGE_TOKEN: 's3cret', EDGE_MODE: 'offline' },
+      });
+      const start = seen[0]!;
+      assert.deepEqual(start.argv.slice(0, 7), [
+        'docker',
+        'exec',
+        '-e',
+        'EDGE_TOKEN',
+        '-e',
+        'EDGE_MODE',
+        'kind-worker',
+      ]);
+      assert.ok(!start.argv.some((a) => a.includes('s3cret')), 'no value on the command line');
+      assert.equal(start.env?.['EDGE_TOKEN'], 's3cret', 'the docker client has it in its environment');
+      await p.exited;
+      p.handle.forget();
+    } finally {
+      await reg.close();
+    }
+  });
+
   it('should start helpers in the node with a pid file, the kill journaled before the start', async () => {
     using dir = tempDir('cluster-shell');
     const reg = CleanupRegistry.open('test-cluster-shell', dir.path);

@@ -12,7 +12,7 @@ import type { NodeProcess, NodeShell, NodeSpawnOptions } from '../types.ts';
 /** Runs one argument array on the host; tests pass a recorder. */
 export type DockerExecutor = (
   argv: readonly string[],
-  opts?: Pick<RunOptions, 'input' | 'allowFailure'>,
+  opts?: Pick<RunOptions, 'input' | 'allowFailure' | 'env'>,
 ) => Promise<RunResult>;
 
 export const dockerExecutor: DockerExecutor = (argv, opts) => run(argv, opts ?? {});
@@ -26,8 +26,21 @@ export const NODE_TOOLS_SCRIPT =
   'export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends nftables iproute2';
 
 /** Pure: the host command that runs `argv` inside `container` (stdin attached when input is given). */
-export function dockerExecArgv(container: string, argv: readonly string[], input = false): string[] {
-  return ['docker', 'exec', ...(input ? ['-i'] : []), container, ...argv];
+/** `envNames`: variables the docker client passes on by name (`-e NAME`): their values never appear in an argv. */
+export function dockerExecArgv(
+  container: string,
+  argv: readonly string[],
+  input = false,
+  envNames: readonly string[] = [],
+): string[] {
+  return [
+    'docker',
+    'exec',
+    ...(input ? ['-i'] : []),
+    ...envNames.flatMap((n) => ['-e', n]),
+    container,
+    ...argv,
+  ];
 }
 
 /** Fixed scripts with positional arguments (never built from input): record the pid, then exec the helper. */
@@ -60,11 +73,10 @@ export class DockerNodeShell implements NodeShell {
     // The docker client returns when the helper inside the node ends (killed by the undo).
     const [program, ...rest] = argv;
     const helper = [this.programs[program!] ?? program!, ...rest];
+    const env = opts.env ?? {};
     const exited = this.exec_(
-      dockerExecArgv(this.container, ['sh', '-c', PIDFILE_EXEC, pidfile, ...helper]),
-      {
-        allowFailure: true,
-      },
+      dockerExecArgv(this.container, ['sh', '-c', PIDFILE_EXEC, pidfile, ...helper], false, Object.keys(env)),
+      { allowFailure: true, ...(opts.env ? { env: { ...process.env, ...env } } : {}) },
     ).then((r) => ({ code: r.code, signal: r.signal }));
     exited.catch(() => undefined);
     return Promise.resolve({ pid: 0, exited, handle });

@@ -31,6 +31,7 @@ export class NetnsShell implements NodeShell {
     const logName = opts.logName ?? `${this.n.name}-${argv[0]?.split('/').pop() ?? 'helper'}`;
     const { proc, handle } = await spawnRegistered(opts.registry, opts.what, full, {
       logFile: join(this.runDir, 'logs', `${logName}.log`),
+      ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
     });
     proc.child.unref();
     return { pid: proc.pid, exited: proc.exited, handle };

@@ -160,6 +160,11 @@ export class SshBoard {
    * stress-ng becomes the bundled ec-stress where the board has no stress-ng.
    */
   async spawnHelper(argv: readonly string[], opts: NodeSpawnOptions): Promise<NodeProcess> {
+    // boards start helpers through ssh command lines: an environment would be visible there
+    if (opts.env && Object.keys(opts.env).length)
+      throw new TargetError(`${this.node}: helpers with an environment are not started over ssh`, {
+        node: this.node,
+      });
     const a = stressArgv(argv, this.stressor, this.layout.bin);
     if (a[0] !== argv[0] && !this.bundledStressor)
       throw new TargetError(
