@@ -120,7 +120,7 @@ describe('edgechaos run: targets refuse what they cannot do before anything star
     // a PATH without kind, also on machines that have it
     const r = await inTemp('run', 'scenarios/standard.ts', '--target', 'kind', { PATH: '/nonexistent' });
     assert.equal(r.code, 3, r.stderr);
-    assert.match(r.stderr, /kind is missing: install kind .*go install sigs\.k8s\.io\/kind/);
+    assert.match(r.stderr, /kind is missing: run `edgechaos bootstrap --kind`/);
     assert.deepEqual(r.runDirs, []);
   });
 });
