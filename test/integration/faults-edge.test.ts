@@ -308,15 +308,17 @@ describe('edge faults on the local target (nft loss, ec-fusefs disk/io/power fau
         child.stdout.on('data', (d: Buffer) => (outText += d.toString()));
         child.stderr.on('data', (d: Buffer) => (outText += d.toString()));
         // Random moment: while starting, mid-apply, or with the fault in effect.
+        // (a child killed by a signal keeps exitCode null: its signalCode says it ended; the poll is
+        // stopped whichever way the race ends, or it would keep this test process alive forever)
+        let poll: NodeJS.Timeout | undefined;
         const waitApplied = new Promise<void>((res) => {
-          const t = setInterval(() => {
-            if (/applied in/.test(outText) || child.exitCode !== null) {
-              clearInterval(t);
-              res();
-            }
+          poll = setInterval(() => {
+            if (/applied in/.test(outText) || child.exitCode !== null || child.signalCode !== null) res();
           }, 5);
         });
-        await Promise.race([waitApplied, sleep(Math.floor(Math.random() * 2500))]);
+        await Promise.race([waitApplied, sleep(Math.floor(Math.random() * 2500))]).finally(() =>
+          clearInterval(poll),
+        );
         await sleep(Math.floor(Math.random() * 200));
         child.kill('SIGKILL');
         await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
