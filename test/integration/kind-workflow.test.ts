@@ -45,7 +45,7 @@ describe('nightly Kind workflow', () => {
     const y = readFileSync(workflow, 'utf8');
     assert.match(
       y,
-      /node --import tsx --test --test-concurrency=1 \\\n\s+test\/integration\/kind-campaign\.test\.ts/,
+      /node --import tsx --test --test-concurrency=1 \\\n\s+test\/kind\/kind-campaign\.test\.ts/,
     );
     assert.match(y, /path: ~\/\.cache\/edgechaos\/tools\n\s+key: .*hashFiles\('tools\.lock\.json'\)/);
     assert.match(y, /- name: Score table\n\s+if: always\(\)\n\s+run: .*GITHUB_STEP_SUMMARY/);
