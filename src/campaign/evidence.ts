@@ -129,7 +129,8 @@ export function judge(e: LoadedEvidence): CheckResult[] {
   out.push(checkStartup(e.coldStartsMs, e.limits.startup.maxMs, e.coldStartError));
   out.push(checkImageSize(e.images, e.limits.image.maxBytes));
   out.push(conformanceCheck(e.conformance));
-  out.push(thresholdsCheck(e.load));
+  // a load-thresholds check only where the script sets thresholds (there is nothing to judge otherwise)
+  if (e.load && e.load.thresholds.length > 0) out.push(thresholdsCheck(e.load));
   return [...out.map(timed), ...e.targetChecks];
 }
 
