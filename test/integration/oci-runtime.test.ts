@@ -135,8 +135,8 @@ describe('oci runtime on the local target', () => {
     // kill -9 as soon as the first container exists (the other edge is still starting)
     for (let i = 0; i < 1000 && !runId; i++) {
       runId = listContainers()
-        .map((c) => /^ec-(dep-[a-z0-9]+-[a-f0-9]+)-/.exec(c)?.[1])
-        .find((r) => r && readdirSync(join(dir.path, 'reports')).includes(r));
+        .map((c) => /^ec-(dep-[a-z0-9-]+?)-(?:cloud|edge-\d+)$/.exec(c)?.[1]) // ec-<run id>-<node>
+        .find((r) => r && existsSync(join(dir.path, 'reports', r)));
       if (!runId) await sleep(10);
     }
     assert.ok(runId, 'a container appeared');
