@@ -1,28 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { repoRoot } from '../../src/core/paths.ts';
 import { isAlive, processStartTime } from '../../src/core/proc.ts';
 import { readJournal } from '../../src/core/cleanup/journal.ts';
-
-function cli(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ code: number | null; out: string; err: string }> {
-  const child = spawn(process.execPath, [join(repoRoot, 'bin/edgechaos.mjs'), ...args], {
-    cwd: repoRoot,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  return new Promise((r) => child.once('exit', (code) => r({ code, out, err })));
-}
+import { cli } from '../helpers/cli.ts';
 
 describe('cleanup and a detached deployment', () => {
   it('should spare a healthy deployment whose toxiproxy died: liveness is its keeper', async () => {

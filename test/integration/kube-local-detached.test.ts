@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { repoRoot } from '../../src/core/paths.ts';
+import { cli } from '../helpers/cli.ts';
 
 /**
  * `deploy --target kube-local` leaves the local data plane and the embedded control plane running;
@@ -13,22 +12,6 @@ import { repoRoot } from '../../src/core/paths.ts';
  * Kubernetes faults are catalogue kinds like the others); `destroy` leaves nothing. A missing
  * control-plane build fails here with the bootstrap hint, never skips.
  */
-
-function cli(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ code: number | null; out: string; err: string }> {
-  const child = spawn(process.execPath, [join(repoRoot, 'bin/edgechaos.mjs'), ...args], {
-    cwd: repoRoot,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  return new Promise((r) => child.once('exit', (code) => r({ code, out, err })));
-}
 
 /** Processes, namespaces and cgroups of the run still on the machine. */
 function traces(runId: string): string[] {

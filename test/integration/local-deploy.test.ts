@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CleanupRegistry } from '../../src/core/cleanup/registry.ts';
 import { sleep } from '../../src/core/deadline.ts';
-import { repoRoot } from '../../src/core/paths.ts';
 import { isAlive, processStartTime } from '../../src/core/proc.ts';
 import { loadStack, type StackManifest } from '../../src/stack/manifest.ts';
 import { localNames } from '../../src/targets/local/names.ts';
 import { LocalTarget } from '../../src/targets/local/target.ts';
+import { cli } from '../helpers/cli.ts';
 
 // These tests cover the process runtime (board cgroup.procs hold the agent, `command` overrides);
 // the container runtime (--runtime oci, the default for manifests with images) is tested in oci-*.test.ts.
@@ -36,22 +35,6 @@ function traces(runId: string, bridge?: string): string[] {
   for (const l of readFileSync('/proc/net/dev', 'utf8').split('\n'))
     if (l.trim().startsWith(tag)) out.push(`link ${l.trim().split(':')[0]}`);
   return out;
-}
-
-function cli(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ code: number | null; out: string; err: string }> {
-  const child = spawn(process.execPath, [join(repoRoot, 'bin/edgechaos.mjs'), ...args], {
-    cwd: repoRoot,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  return new Promise((r) => child.once('exit', (code) => r({ code, out, err })));
 }
 
 /** A stack whose edge and hub are one Node.js script (any stack that follows the contract). */
