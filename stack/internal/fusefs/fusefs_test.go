@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -301,5 +302,41 @@ func TestCtlOverSocketAndNotRunning(t *testing.T) {
 	f.Lazy = nil
 	if _, err := f.Handle([]string{"power-loss"}); err == nil {
 		t.Fatal("power-loss without the undo log must fail")
+	}
+}
+
+// The layer runs as root: without default_permissions the kernel would not check modes, and any
+// user of the node could write a root-owned data dir through it.
+func TestKernelChecksPermissions(t *testing.T) {
+	backing, mnt, _ := mountT(t, 0)
+	// Let the other user reach the mount point (t.TempDir's dirs are 0700).
+	for d := filepath.Dir(mnt); d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(backing, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(mnt, "mine"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(filepath.Join(mnt, "mine"), 65532, 65532); err != nil {
+		t.Fatal(err)
+	}
+	touch := func(path string) error {
+		cmd := exec.Command("touch", path)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65532, Gid: 65532}}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return errors.New(strings.TrimSpace(string(out)))
+		}
+		return nil
+	}
+	if err := touch(filepath.Join(mnt, "root-owned")); err == nil || !strings.Contains(err.Error(), "Permission denied") {
+		t.Fatalf("user 65532 wrote into root's 0755 dir through the layer (err %v)", err)
+	}
+	if err := touch(filepath.Join(mnt, "mine", "ok")); err != nil {
+		t.Fatalf("user 65532 could not write its own dir: %v", err)
 	}
 }
