@@ -18,7 +18,7 @@ export default defineTournament({
     { name: 'no-downlink', stack: '../test/fixtures/stacks/no-downlink.stack.ts' },
     { name: 'refuse-offline', stack: '../test/fixtures/stacks/refuse-offline.stack.ts' },
   ],
-  scenarios: ['scenarios/quick.ts'],
+  scenarios: ['../test/fixtures/scenarios/e2e.ts'],
   target: 'local',
   repetitions: 3,
   seeds: [1, 2, 3],

@@ -1,3 +1,5 @@
+import { seededRandom } from '../load/rng.ts';
+
 /**
  * The statistics of a leaderboard, pure and deterministic: medians, a seeded percentile bootstrap of
  * the median over repetitions, and when two neighbours in the ranking are statistically tied.
@@ -21,18 +23,6 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** mulberry32: a small, fast, seeded PRNG (uniform in [0, 1)). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** FNV-1a of a string: a stable seed per (submission, measure). */
 export function seedOf(s: string): number {
   let h = 0x811c9dc5;
@@ -54,7 +44,7 @@ function quantile(sorted: readonly number[], q: number): number {
  */
 export function bootstrapInterval(xs: readonly number[], seed: number, resamples = 2000): Interval {
   if (xs.length === 0) throw new Error('bootstrapInterval: no values');
-  const rnd = mulberry32(seed);
+  const rnd = seededRandom(seed);
   const meds: number[] = [];
   const pick = new Array<number>(xs.length);
   for (let b = 0; b < resamples; b++) {
