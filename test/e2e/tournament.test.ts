@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { repoRoot } from '../../src/core/paths.ts';
+import { pseudonym } from '../../src/tournament/pseudonym.ts';
 import { stateSchema, type TournamentState } from '../../src/tournament/state.ts';
 import { cli } from '../helpers/cli.ts';
 import { isolatedRunDirs } from '../helpers/temp.ts';
@@ -12,7 +13,8 @@ import { isolatedRunDirs } from '../helpers/temp.ts';
 /**
  * A real tournament (tournaments/smoke.ts: 2 submissions × 1 tiny scenario × 2 repetitions, ~2 min),
  * killed with SIGKILL during its second run, cleaned up with `edgechaos cleanup` in the test's own
- * state dir, resumed: every run exactly once, the completed ones kept, the half-finished one rerun.
+ * state dir, resumed: every run exactly once, the completed ones kept, the half-finished one rerun;
+ * published with --anonymise (pseudonyms from the organisers' key, no name in the published files).
  */
 describe('tournament: kill -9 in the middle, cleanup, --resume', () => {
   const dirs = isolatedRunDirs(before, after);
@@ -21,13 +23,16 @@ describe('tournament: kill -9 in the middle, cleanup, --resume', () => {
     EDGECHAOS_REPORTS_DIR: dirs.reports,
   });
   const out = (): string => join(dirs.reports, 'smoke');
+  const keyFile = (): string => join(dirs.reports, 'organisers.key');
+  // Published anonymised: the names must appear nowhere in the leaderboard files.
+  const args = (): string[] => ['--out', out(), '--anonymise', '--key-file', keyFile()];
   const readState = (): TournamentState =>
     stateSchema.parse(JSON.parse(readFileSync(join(out(), 'tournament-state.json'), 'utf8')));
 
   it('should lose no run and run none twice', { timeout: 8 * 60_000 }, async () => {
     const child = spawn(
       process.execPath,
-      [join(repoRoot, 'bin/edgechaos.mjs'), 'tournament', 'tournaments/smoke.ts', '--out', out()],
+      [join(repoRoot, 'bin/edgechaos.mjs'), 'tournament', 'tournaments/smoke.ts', ...args()],
       { cwd: repoRoot, env: { ...process.env, ...env() }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let log = '';
@@ -55,7 +60,7 @@ describe('tournament: kill -9 in the middle, cleanup, --resume', () => {
     assert.ok(!existsSync(join(second, 'run.json')), 'and had no record yet');
 
     // Without --resume a started tournament is refused (nothing is overwritten).
-    const again = await cli(['tournament', 'tournaments/smoke.ts', '--out', out()], env());
+    const again = await cli(['tournament', 'tournaments/smoke.ts', ...args()], env());
     assert.equal(again.code, 2, again.err);
     assert.match(again.err, /continue it with --resume/);
 
@@ -64,7 +69,7 @@ describe('tournament: kill -9 in the middle, cleanup, --resume', () => {
     assert.equal(clean.code, 0, clean.err);
     assert.ok((JSON.parse(clean.out) as { runs: unknown[] }).runs.length >= 1, clean.out);
 
-    const resumed = await cli(['tournament', 'tournaments/smoke.ts', '--out', out(), '--resume'], env());
+    const resumed = await cli(['tournament', 'tournaments/smoke.ts', ...args(), '--resume'], env());
     assert.equal(resumed.code, 0, `${resumed.out}\n${resumed.err}`);
     assert.match(resumed.err, /discarding the half-finished run/);
 
@@ -91,13 +96,17 @@ describe('tournament: kill -9 in the middle, cleanup, --resume', () => {
     const lb = JSON.parse(readFileSync(join(out(), 'leaderboard.json'), 'utf8')) as {
       entries: { submission: string; rank: number; gatesPassed: boolean; failures: { what: string }[] }[];
     };
+    const key = readFileSync(keyFile(), 'utf8').trim();
+    assert.equal(statSync(keyFile()).mode & 0o777, 0o600);
     assert.deepEqual(
       lb.entries.map((e) => [e.submission, e.rank, e.gatesPassed]),
       [
-        ['reference', 1, true],
-        ['refuse-offline', 2, false],
+        [pseudonym(key, 'reference'), 1, true],
+        [pseudonym(key, 'refuse-offline'), 2, false],
       ],
     );
+    for (const f of ['index.html', 'leaderboard.json', 'junit.xml'])
+      assert.doesNotMatch(readFileSync(join(out(), f), 'utf8'), /refuse-offline|"reference"|>reference</, f);
     assert.ok(
       lb.entries[1]!.failures.some((f) => f.what === 'check offline'),
       JSON.stringify(lb.entries[1]),
