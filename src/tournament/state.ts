@@ -81,7 +81,7 @@ export function resumePlan(
   const keys = plan.map((p) => p.key);
   if (keys.join('\n') !== state.plan.join('\n'))
     throw new ScenarioError(
-      'the tournament file changed since this state was written (its runs differ): start afresh in another --out, or restore the file',
+      'the planned runs differ from this state (the tournament file or --anonymise changed): start afresh in another --out, or restore them',
       { file },
     );
   const seen = new Set<string>();
