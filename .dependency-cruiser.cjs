@@ -1,7 +1,7 @@
 /**
  * The layers of edgechaos, enforced (scripts/test runs `npx depcruise` with this file):
  *
- *   core  ←  faults / checks / scoring / load / contract / record …  ←  targets  ←  campaign  ←  cli
+ *   core  ←  faults / checks / scoring / load / contract / record …  ←  targets  ←  campaign  ←  tournament  ←  cli
  *
  * Each rule names what may not be imported; a violation fails the test command. Reports read the
  * run record only.
@@ -58,6 +58,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/(?!cli/)' },
       to: { path: '^src/cli/' },
+    },
+    {
+      name: 'tournament-is-above-the-campaign',
+      comment: 'a tournament runs campaigns and publishes their records; only the CLI uses it',
+      severity: 'error',
+      from: { path: '^src/(?!cli/|tournament/)' },
+      to: { path: '^src/tournament/' },
     },
     {
       name: 'one-target-does-not-reach-into-another',
