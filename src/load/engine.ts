@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { parseDuration } from '../core/duration.ts';
 import { UsageError } from '../core/errors.ts';
-import { createAgent } from './http-client.ts';
+import { createAgent, VuConnections } from './http-client.ts';
 import { DEFAULT_TREND_STATS, Registry } from './metrics.ts';
 import { IterationInterrupted, runtime, SampleWriter, type VuState } from './runtime.ts';
 import { arrivalTimes, maxVus, planScenarios, vuTarget, type PlannedScenario } from './schedule.ts';
@@ -152,6 +152,7 @@ class ScenarioRun {
         firstRequest: false,
         signal: ctl.signal,
         killers,
+        http: new VuConnections(),
       },
     };
     watch(ctl);
@@ -532,7 +533,7 @@ export async function runScript(mod: LoadScript, o: EngineOptions): Promise<Engi
   runtime.out.emit({ type: 'end', t: runtime.now(), cpuSeconds: (cpu.user + cpu.system) / 1e6 });
   runtime.out.close();
   runtime.agent = undefined;
-  await agent.close();
+  await Promise.all([agent.close(), ...runs.flatMap((r) => r.vus.map((v) => v.state.http?.close()))]);
   return {
     data: summary,
     thresholds: final,
