@@ -50,7 +50,12 @@ export interface RequestOptions {
    * Cheaper than `signal` on the hot path: the request adds its abort function to this set while it
    * is in flight (the owner calls them all to abort), instead of an AbortSignal listener each.
    */
-  killers?: Set<(err: Error) => void> | undefined;
+  killers?: Set<Killable> | undefined;
+}
+
+/** A request in flight that its owner can abort. */
+export interface Killable {
+  kill(err: Error): void;
 }
 
 const NOT_SENT = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
@@ -124,7 +129,7 @@ function sweep(): void {
  * One request in flight: its own dispatch handler (one object per request, not a closure per
  * callback), settled once with a RawResult.
  */
-class Exchange implements Dispatcher.DispatchHandler {
+class Exchange implements Dispatcher.DispatchHandler, Killable {
   readonly start = performance.now();
   readonly deadline: number;
   private tConnect = this.start;
@@ -141,7 +146,6 @@ class Exchange implements Dispatcher.DispatchHandler {
   // Set once undici is about to write the request to a socket: before that, nothing was sent.
   private written = false;
   private onAbort: (() => void) | undefined;
-  readonly kill = (err: Error): void => (this.abortFn ? this.abortFn(err) : this.finish(err));
 
   constructor(
     readonly timeoutMs: number,
@@ -152,6 +156,11 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.deadline = this.start + timeoutMs;
   }
 
+  kill(err: Error): void {
+    if (this.abortFn) this.abortFn(err);
+    else this.finish(err);
+  }
+
   arm(): void {
     inflight.add(this);
     sweeper ??= setInterval(sweep, SWEEP_MS).unref();
@@ -159,7 +168,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.onAbort = () => this.kill(new Error('aborted'));
       this.o.signal.addEventListener('abort', this.onAbort, { once: true });
     }
-    this.o.killers?.add(this.kill);
+    this.o.killers?.add(this);
   }
 
   finish(error?: Error & { code?: string }): void {
@@ -167,7 +176,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.settled = true;
     inflight.delete(this);
     if (this.onAbort) this.o.signal?.removeEventListener('abort', this.onAbort);
-    this.o.killers?.delete(this.kill);
+    this.o.killers?.delete(this);
     const end = performance.now();
     const { chunks, tHeaders, tConnect, tSent } = this;
     const body =
@@ -267,4 +276,34 @@ export function headersOf(raw: readonly Buffer[]): Record<string, string> {
     h[k] = h[k] === undefined ? v : `${h[k]}, ${v}`;
   }
   return h;
+}
+
+/**
+ * Warm the HTTP path up before the clock starts, as k6 initializes its VUs before a test: undici
+ * loads its HTTP/1.1 client and compiles its parser (WebAssembly) on the first connection, and the
+ * JIT has not compiled the hot path yet — on a loaded machine that stalled the first second of a
+ * run by hundreds of ms (every arrival of it late). `n` requests to a throwaway loopback server of
+ * this process; nothing is sent to the target.
+ */
+export async function warmUp(n = 300, concurrency = 4): Promise<void> {
+  const { createServer } = await import('node:http');
+  const srv = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.end('{"warm":true}'));
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(srv.address() as { port: number }).port}/warm-up`;
+  const conns = Array.from({ length: concurrency }, () => new VuConnections());
+  try {
+    let left = n;
+    await Promise.all(
+      conns.map(async (c) => {
+        while (left-- > 0) await httpRequest(c, { method: 'GET', url, timeoutMs: 5000 });
+      }),
+    );
+  } finally {
+    await Promise.all(conns.map((c) => c.close()));
+    srv.closeAllConnections();
+    await new Promise((r) => srv.close(r));
+  }
 }

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Dispatcher } from 'undici';
-import type { VuConnections } from './http-client.ts';
+import type { Killable, VuConnections } from './http-client.ts';
 import { Registry } from './metrics.ts';
 import type { PlannedScenario } from './schedule.ts';
 import type { Sample, WriteOutcome } from './types.ts';
@@ -30,7 +30,7 @@ export interface VuState {
   /** Aborted when the iteration must stop (gracefulStop expired, run aborted). */
   signal: AbortSignal;
   /** Abort functions of this VU's requests in flight (called when `signal` aborts). */
-  killers?: Set<(err: Error) => void>;
+  killers?: Set<Killable>;
   /** Cache of the sample tags that come from `tags` (set by the http module). */
   extraTags?: Record<string, string> | undefined;
   /** The VU's own connections (none in setup/teardown: the shared agent is used). */
