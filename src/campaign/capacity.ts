@@ -20,6 +20,8 @@ export interface CapacitySettings {
   startRate: number;
   maxRate: number;
   stepMs: number;
+  /** Re-runs of a step that broke the SLO before it counts as broken (src/load/capacity.ts). */
+  confirmBreaches: number;
 }
 
 /** The issue's SLO: p99 above 100 ms or more than 1 % errors breaks a step. */
@@ -29,6 +31,7 @@ export const DEFAULT_CAPACITY: CapacitySettings = {
   startRate: 250,
   maxRate: 64_000,
   stepMs: 3000,
+  confirmBreaches: 1,
 };
 
 const log = logger('capacity');
@@ -62,8 +65,8 @@ export async function capacityStage(
         log.warn(`${e.name}: capacity search failed: ${error}`);
       }
     }
-    const { slo, path, startRate, maxRate, stepMs } = settings;
-    return { path, slo, startRate, maxRate, stepMs, edges };
+    const { slo, path, startRate, maxRate, stepMs, confirmBreaches } = settings;
+    return { path, slo, startRate, maxRate, stepMs, confirmBreaches, edges };
   });
 }
 

@@ -19,6 +19,7 @@ const res = await findCapacity({
   startRate: c.startRate,
   maxRate: c.maxRate,
   stepMs: c.stepMs,
+  ...(c.confirmBreaches ? { confirmBreaches: c.confirmBreaches } : {}),
   probe: httpProbe(c.url, { ...(c.method ? { method: c.method } : {}), ...(c.body ? { body: c.body } : {}) }),
   onStep: (s) =>
     process.stderr.write(

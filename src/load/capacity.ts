@@ -50,6 +50,12 @@ export interface CapacityOptions {
   growth?: number;
   /** Stop bisecting when the bracket is narrower than this fraction of the failing rate (default 0.05). */
   resolution?: number;
+  /**
+   * Re-run a step that broke the SLO (not one the client limited) up to this many times; it breaks
+   * only if every run did (default 0). On a shared machine one descheduled second can push a step's
+   * p99 over the bound and end the search at a fraction of the capacity.
+   */
+  confirmBreaches?: number;
   /** Run one step: offer `rate` requests/s for `ms` and measure (injected in unit tests). */
   probe: (rate: number, ms: number) => Promise<StepMeasure>;
   onStep?: (s: StepResult) => void;
@@ -85,10 +91,12 @@ export async function findCapacity(o: CapacityOptions): Promise<CapacityResult> 
   const resolution = o.resolution ?? 0.05;
   const steps: StepResult[] = [];
   const step = async (rate: number): Promise<StepResult> => {
-    const r = judgeStep(rate, await o.probe(rate, o.stepMs), o.slo);
-    steps.push(r);
-    o.onStep?.(r);
-    return r;
+    for (let tries = 0; ; tries++) {
+      const r = judgeStep(rate, await o.probe(rate, o.stepMs), o.slo);
+      steps.push(r);
+      o.onStep?.(r);
+      if (r.ok || r.breach === 'client' || tries >= (o.confirmBreaches ?? 0)) return r;
+    }
   };
   let good = 0;
   let bad: StepResult | undefined;
@@ -165,6 +173,8 @@ export interface CapacitySearch {
   startRate: number;
   maxRate: number;
   stepMs: number;
+  /** See CapacityOptions.confirmBreaches. */
+  confirmBreaches?: number;
 }
 
 /**

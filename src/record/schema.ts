@@ -114,6 +114,8 @@ export const capacitySchema = z.object({
   startRate: num,
   maxRate: num,
   stepMs: num,
+  /** Re-runs of a step that broke the SLO before it counted as broken. */
+  confirmBreaches: num.optional(),
   edges: z.array(
     z.object({
       node: z.string(),
