@@ -129,6 +129,7 @@ export const capacitySchema = z.object({
           dropped: num,
           p99Ms: num,
           errorRate: num,
+          lagP99Ms: num.optional(),
           ok: z.boolean(),
           breach: z.enum(['p99', 'errors', 'client']).optional(),
         }),

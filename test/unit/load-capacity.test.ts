@@ -106,6 +106,13 @@ describe('capacity search', () => {
     });
     assert.equal(b.capacity, 0);
   });
+  it("should blame the client for a p99 breach that the runner's own lateness explains", () => {
+    const m = { requests: 3000, dropped: 0, p99Ms: 180, errorRate: 0 };
+    assert.equal(judgeStep(1000, { ...m, lagP99Ms: 5 }, slo).breach, 'p99', 'a late target');
+    assert.equal(judgeStep(1000, { ...m, lagP99Ms: 150 }, slo).breach, 'client', 'a late runner');
+    assert.equal(judgeStep(1000, { ...m, p99Ms: 90, lagP99Ms: 80 }, slo).ok, true, 'within the SLO: holds');
+  });
+
   it('should judge a step with no answered request as not holding', () => {
     assert.equal(judgeStep(10, { requests: 0, dropped: 0, p99Ms: 0, errorRate: 0 }, slo).ok, false);
   });
