@@ -79,7 +79,8 @@ const breachText = {
 /** One edge, for people: the rate that held and the first step that did not, with why. */
 function describeEdge(e: CapacityRecord['edges'][number]): string {
   if (e.capacity === undefined) return `${e.node}: not measured (${e.error ?? 'no result'})`;
-  const broke = e.steps.filter((s) => !s.ok).sort((x, y) => x.rate - y.rate)[0];
+  // the first rate above the capacity that broke (a step re-run that held is not the limit)
+  const broke = e.steps.filter((s) => !s.ok && s.rate > e.capacity!).sort((x, y) => x.rate - y.rate)[0];
   const why = broke
     ? `; at ${broke.rate}/s ${breachText[broke.breach ?? 'errors']} (p99 ${broke.p99Ms.toFixed(1)} ms, errors ${(broke.errorRate * 100).toFixed(2)} %)`
     : '';

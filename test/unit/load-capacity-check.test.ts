@@ -25,7 +25,12 @@ const measured = record([
     node: 'edge-1',
     capacity: 3000,
     limitedBy: 'slo',
-    steps: [step(2000, true, 9), step(4000, false, 180, 'p99'), step(3000, true, 40)],
+    steps: [
+      step(2000, false, 400, 'p99'),
+      step(2000, true, 9),
+      step(4000, false, 180, 'p99'),
+      step(3000, true, 40),
+    ],
   },
   {
     node: 'edge-2',
