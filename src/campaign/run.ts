@@ -16,6 +16,7 @@ import { loadStack, referenceStackFile, type StackManifest } from '../stack/mani
 import type { CampaignDeployment } from '../targets/campaign-port.ts';
 import type { CampaignRequest, TargetOptions, TargetPlugin } from '../targets/plugin.ts';
 import { targetPlugin } from '../targets/registry.ts';
+import { capacityStage, type CapacitySettings } from './capacity.ts';
 import { converge } from './converge.ts';
 import { judge, loadEvidence, type CampaignEvidence } from './evidence.ts';
 import { gatherEvidence } from './gather.ts';
@@ -49,6 +50,8 @@ export interface RunOptions {
   outDir?: string;
   /** Competitor label recorded in the provenance (default: the stack's name). */
   label?: string;
+  /** `--find-capacity`: a capacity search per edge after the checks (src/campaign/capacity.ts). */
+  capacity?: CapacitySettings;
 }
 
 /** A run, planned and checked, before anything is created. */
@@ -198,6 +201,15 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
         signal: opts.signal,
       }),
     );
+    if (opts.capacity)
+      evidence.capacity = await capacityStage(opts.capacity, {
+        dep: d,
+        runDir,
+        registry,
+        runLog,
+        progress: opts.progress,
+        signal: opts.signal,
+      });
   } catch (err) {
     error = err instanceof Error ? err.message : String(err);
     log.error(`campaign stopped: ${error}`);

@@ -84,6 +84,10 @@ function addRunCommand(program: Command, { set, signal }: Wiring): void {
     .option('--kind-image <image>', "--target kind: kindest/node image (default: kind's own)")
     .option('--out <dir>', 'the run directory (default: reports/<time>-<scenario>)')
     .option('--label <name>', "competitor label recorded in the run's provenance (default: the stack's name)")
+    .option(
+      '--find-capacity',
+      'after the checks, ramp GET /v1/status on each edge until p99 > 100 ms or errors > 1 %: the stress-capacity check',
+    )
     .addOption(runtimeOption())
     .option('--json', 'print the result as JSON')
     .addHelpText(
