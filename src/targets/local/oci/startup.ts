@@ -182,7 +182,8 @@ export function writeStartupEvidence(
 }
 
 /**
- * The campaign's start-up samples when the deployment runs its edges as containers (else undefined).
+ * The campaign's start-up samples when the deployment runs its edges as containers (else undefined),
+ * taken on the first edge that runs natively (an emulated arm64 edge's timings are not scored).
  * The start-up check judges warm starts (the image already unpacked, as on a board whose engine has
  * pulled it: container created → first 200); cold starts (image archive → fresh unpack → container →
  * first 200) and the unpack times are measured beside them and written, with the image's uncompressed
@@ -196,8 +197,12 @@ export function ociColdStarts(
 ): Promise<number[]> | undefined {
   if (!(dep instanceof LocalDeployment)) return undefined;
   const d = dep;
-  const edge = d.edges[0]?.name;
-  if (!edge || !d.local(edge).oci) return undefined;
+  // an emulated edge's timings are the emulator's: start-up is sampled on a native one, if any
+  const edge = d.edges.find((e) => {
+    const o = d.local(e.name).oci;
+    return o && !o.emulated;
+  })?.name;
+  if (!edge) return undefined;
   return (async () => {
     const { CleanupRegistry, newRunId } = await import('../../../core/cleanup/registry.ts');
     await using reg = CleanupRegistry.open(newRunId('coldstart'));
