@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { spawnRegistered, type CleanupHandle } from '../../core/cleanup/registry.ts';
 import { deadline, waitFor } from '../../core/deadline.ts';
 import { ScenarioError, TargetError } from '../../core/errors.ts';
@@ -16,7 +16,6 @@ import './reverters.ts';
 import type { LocalDeploymentState } from './state.ts';
 import { formatCidr, pickRunSubnet, runAddresses, type Cidr } from './subnet.ts';
 import { acquireFileLock } from '../../core/file-lock.ts';
-import { stateDir } from '../../core/paths.ts';
 import { planTopology } from './topology-plan.ts';
 import { prepareOciNodes } from './oci/node.ts';
 
@@ -61,6 +60,9 @@ export function resolveTopology(
   });
 }
 
+/** The machine-wide lock around picking a run's /24 (one host, one routing table). */
+const subnetLock = '/run/edgechaos/local-subnet.lock';
+
 async function hostRoutes(): Promise<string[]> {
   const r = await run(['ip', '-4', '-j', 'route', 'show', 'table', 'all']);
   const routes = JSON.parse(r.stdout) as { dst: string }[];
@@ -79,9 +81,10 @@ export class LocalTarget implements Target {
     const edges = resolveTopology(topology);
     const names = localNames(opts.runId);
     const toxiBin = requireTool('toxiproxy-server');
-    // Picking the /24 and taking it (the bridge's address route) is one step across edgechaos processes.
-    mkdirSync(stateDir(), { recursive: true });
-    const releaseSubnet = await acquireFileLock(join(stateDir(), 'local-subnet.lock'), {
+    // Picking the /24 and taking it (the bridge's address route) is one step across edgechaos
+    // processes — all of the machine's, whatever their state dir: the routes are the host's.
+    mkdirSync(dirname(subnetLock), { recursive: true });
+    const releaseSubnet = await acquireFileLock(subnetLock, {
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
     let cidr: Cidr;
