@@ -19,7 +19,7 @@ import { targetPlugin } from '../targets/registry.ts';
 import { converge } from './converge.ts';
 import { judge, loadEvidence, type CampaignEvidence } from './evidence.ts';
 import { gatherEvidence } from './gather.ts';
-import { planCampaign, type Plan } from './plan.ts';
+import { faultInput, planCampaign, type Plan } from './plan.ts';
 import type { FaultRecord, LoadWindow, RunRecord } from './record.ts';
 import { inScenarioFile, type Scenario } from './scenario.ts';
 import {
@@ -74,14 +74,7 @@ export function targetRequest(
     edges: plan.nodes,
     edgeMode: s.edgeMode,
     subnet: s.target.subnet,
-    faults: plan.faults.map((f) => ({
-      id: f.id,
-      kind: f.kind,
-      node: f.node,
-      params: f.params,
-      seed: f.seed,
-      ...(f.durationMs !== undefined ? { durationMs: f.durationMs } : {}),
-    })),
+    faults: plan.faults.map(faultInput),
     stack,
     options,
     checks: s.checks,
