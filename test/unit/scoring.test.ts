@@ -25,21 +25,7 @@ describe('scoring', () => {
   it('should score the shipped rubric and mark scheduling as not measured on a local run', async () => {
     const rubric = await loadRubric('scenarios/rubric.ts');
     assert.equal(rubric.criteria.length, 9);
-    const metrics: Metrics = {
-      'image.max.bytes': m(5e6, 'B'),
-      'startup.edge-agent.median-ms': m(20, 'ms'),
-      'conformance.pass-ratio': m(1),
-      'offline.success-rate': m(1),
-      'offline.p99-ms': m(20, 'ms'),
-      'offline.restarts': m(0),
-      'sync.lost': m(0),
-      'sync.duplicated': m(0),
-      'sync.overhead-ratio': m(0.5),
-      'sync.converge-ms': m(500, 'ms'),
-      'downlink.propagation-ms': m(200, 'ms'),
-      'resources.edge-peak-rss-bytes': m(10e6, 'B'),
-      'resources.edge-cpu-ms-per-1k-writes': m(50, 'ms'),
-    };
+    const metrics: Metrics = fullLocal();
     const s = score(rubric, metrics);
     assert.equal(s.possible, 70);
     assert.equal(s.total, 70);
