@@ -1,0 +1,17 @@
+import type { CleanupRegistry } from '../../src/core/cleanup/registry.ts';
+import { loadStack } from '../../src/stack/manifest.ts';
+import type { LocalDeployment } from '../../src/targets/local/deployment.ts';
+import { LocalTarget } from '../../src/targets/local/target.ts';
+import { join } from 'node:path';
+
+/** The reference stack on the local target, one edge per profile (edge-1, edge-2, …), its run dir `dir`/run. */
+export async function deployLocalEdges(
+  profiles: readonly string[],
+  o: { runId: string; dir: string; registry: CleanupRegistry },
+): Promise<LocalDeployment> {
+  return new LocalTarget().deploy(
+    await loadStack(),
+    { edges: profiles.map((profile, i) => ({ name: `edge-${i + 1}`, profile })) },
+    { runId: o.runId, runDir: join(o.dir, 'run'), registry: o.registry },
+  );
+}
