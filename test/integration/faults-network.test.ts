@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -7,7 +7,7 @@ import { applyFault } from '../../faults/apply.ts';
 import { CleanupRegistry } from '../../src/core/cleanup/registry.ts';
 import { TargetError } from '../../src/core/errors.ts';
 import type { LocalDeployment } from '../../src/targets/local/deployment.ts';
-import { deployLocalEdges } from '../helpers/local-target.ts';
+import { deployLocalEdges, teardownLocal } from '../helpers/local-target.ts';
 import { median } from '../helpers/measure.ts';
 
 /** HTTP status of `url` fetched from inside `node` (000 = no answer within 1 s). */
@@ -55,12 +55,7 @@ describe('network faults on the local target (real namespaces, nftables, toxipro
     hubViaProxy = (node) => `http://${dep.local(node).proxy!.listen}/healthz`;
   });
   after(async () => {
-    try {
-      await dep?.teardown();
-      await reg?.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    await teardownLocal(dep, reg, dir);
     assert.equal(existsSync(`/run/netns/ec-${runId}-edge-1`), false, 'namespace removed');
   });
 

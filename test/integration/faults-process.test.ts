@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -7,7 +7,7 @@ import { applyFault } from '../../faults/apply.ts';
 import { CleanupRegistry } from '../../src/core/cleanup/registry.ts';
 import { sleep } from '../../src/core/deadline.ts';
 import type { LocalDeployment } from '../../src/targets/local/deployment.ts';
-import { deployLocalEdges } from '../helpers/local-target.ts';
+import { deployLocalEdges, teardownLocal } from '../helpers/local-target.ts';
 
 // These tests cover the process runtime (board cgroup.procs hold the agent, `command` overrides);
 // the container runtime (--runtime oci, the default for manifests with images) is tested in oci-*.test.ts.
@@ -48,12 +48,7 @@ describe('process and resource faults on the local target (real cgroups, stress-
     });
   });
   after(async () => {
-    try {
-      await dep?.teardown();
-      await reg?.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    await teardownLocal(dep, reg, dir);
   });
 
   it('should apply the board limits to the edge cgroups', () => {
