@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { repoRoot } from '../../src/core/paths.ts';
+import type { DetachedDeployment } from '../../src/targets/plugin.ts';
 
 /**
  * Run the edgechaos CLI as its own process (as a user would), with extra env; its exit code (or
@@ -35,8 +36,11 @@ export function ownDirsEnv(dir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.P
   };
 }
 
+/** What `edgechaos deploy --json` prints (the tests read the edges' URLs). */
+export type DeployInfo = Omit<DetachedDeployment, 'nodes'> & { nodes: { name: string; url: string }[] };
+
 /** `edgechaos deploy <args> --json`: asserts it exits 0 and returns what it printed, parsed. */
-export async function deployed<T>(args: string[], env: NodeJS.ProcessEnv): Promise<T> {
+export async function deployed<T = DeployInfo>(args: string[], env: NodeJS.ProcessEnv): Promise<T> {
   const d = await cli(['deploy', ...args, '--json'], env);
   assert.equal(d.code, 0, d.err);
   return JSON.parse(d.out) as T;

@@ -13,10 +13,7 @@ describe('cleanup and a detached deployment', () => {
     const env = ownDirsEnv(dir);
     let runId: string | undefined;
     try {
-      const info = await deployed<{ runId: string; stateFile: string; nodes: { url: string }[] }>(
-        ['--nodes', '1'],
-        env,
-      );
+      const info = await deployed(['--nodes', '1'], env);
       runId = info.runId;
       const state = JSON.parse(readFileSync(info.stateFile, 'utf8')) as {
         toxiproxyPid: number;

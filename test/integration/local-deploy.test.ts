@@ -56,11 +56,7 @@ describe('local target: deploy and tear down', () => {
     const env = ownDirsEnv(dir);
     let runId: string | undefined;
     try {
-      const info = await deployed<{
-        runId: string;
-        hub: string;
-        nodes: { name: string; url: string }[];
-      }>(['--nodes', '2', '--profile', 'rpi-zero'], env);
+      const info = await deployed(['--nodes', '2', '--profile', 'rpi-zero'], env);
       runId = info.runId;
       // The deploy command has exited; the stack keeps running.
       for (const n of info.nodes) assert.equal((await fetch(`${n.url}/healthz`)).status, 200, n.name);

@@ -42,10 +42,7 @@ describe('py-edge: a non-Go reference-contract stack as an image', () => {
   it('should run as a container (interpreter, shell entrypoint, non-root user), answer the contract, and leave nothing', async () => {
     using dir = tempDir('py-deploy');
     const env = ownDirsEnv(dir.path);
-    const info = await deployed<{ runId: string; hub: string; nodes: { name: string; url: string }[] }>(
-      ['--nodes', '1', '--stack', pyStack],
-      env,
-    );
+    const info = await deployed(['--nodes', '1', '--stack', pyStack], env);
     try {
       const st = await containerState(`ec-${info.runId}-edge-1`);
       assert.equal(st?.status, 'running');

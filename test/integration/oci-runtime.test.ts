@@ -36,11 +36,7 @@ describe('oci runtime on the local target', () => {
     requireTools();
     using dir = tempDir('oci-deploy');
     const env = ownDirsEnv(dir.path);
-    const info = await deployed<{
-      runId: string;
-      runDir: string;
-      nodes: { name: string; url: string }[];
-    }>(['--nodes', '1', '--profile', 'rpi4'], env);
+    const info = await deployed(['--nodes', '1', '--profile', 'rpi4'], env);
     try {
       const id = `ec-${info.runId}-edge-1`;
       const st = await containerState(id);
@@ -91,11 +87,7 @@ describe('oci runtime on the local target', () => {
     requireTools();
     using dir = tempDir('oci-process');
     const env = ownDirsEnv(dir.path);
-    const info = await deployed<{
-      runId: string;
-      runDir: string;
-      nodes: { name: string; url: string }[];
-    }>(['--nodes', '1', '--runtime', 'process'], env);
+    const info = await deployed(['--nodes', '1', '--runtime', 'process'], env);
     try {
       assert.deepEqual(
         listContainers().filter((c) => c.includes(info.runId)),
