@@ -1,7 +1,7 @@
 /**
  * The layers of edgechaos, enforced (scripts/test runs `npx depcruise` with this file):
  *
- *   core  ←  faults / checks / scoring / load / contract / record …  ←  targets  ←  campaign  ←  cli
+ *   core  ←  faults / checks / scoring / load / contract / record …  ←  targets  ←  campaign  ←  tournament  ←  cli
  *
  * Each rule names what may not be imported; a violation fails the test command. Reports read the
  * run record only.
@@ -61,6 +61,12 @@ module.exports = {
       'targets never import the campaign or the CLI (the campaign asks them through src/targets/plugin.ts)',
     ),
     forbid('campaign-is-below-the-cli', '^src/(?!cli/)', '^src/cli/'),
+    forbid(
+      'tournament-is-above-the-campaign',
+      '^src/(?!cli/|tournament/)',
+      '^src/tournament/',
+      'a tournament runs campaigns and publishes their records; only the CLI uses it',
+    ),
     forbid(
       'one-target-does-not-reach-into-another',
       '^src/targets/(local|kube|kind|kube-local)/',

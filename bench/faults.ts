@@ -4,15 +4,15 @@
  * first normal one. Probes run continuously: a tiny prober inside the edge namespace for the edge → cloud
  * partition, HTTP requests through the uplink proxy from the client side for toxics. The edge faults:
  * loss (the same prober at 100 %, and the achieved rate vs the requested one over 10k UDP packets
- * counted in the edge namespace), disk-full / io-error / io-latency (probe writes + fsyncs through
- * the edge's data dir), power-loss (the stack gone, the node healthy again).
+ * counted in the edge namespace), disk-full / io-error / io-latency (probe writes + fsyncs of new
+ * files in the edge's data dir), power-loss (the stack gone, the node healthy again).
  *
  *   npx tsx bench/faults.ts [--samples 20]
  */
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { open, rm } from 'node:fs/promises';
+import { mkdir, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -72,25 +72,27 @@ try {
   // ---- partition edge ↔ cloud, observed from inside the edge namespace
   const token = `${runId}.prober`;
   reg.add('process', 'prober', { token });
-  const prober = spawn(
-    'ip',
-    ['netns', 'exec', edge.netns, process.execPath, '-e', proberScript, phost, pport],
-    {
+  const events: { state: string; t: number }[] = [];
+  /** The TCP prober in the edge namespace; its state changes land in `events` (cleared). */
+  const startProber = (): ReturnType<typeof spawn> => {
+    events.length = 0;
+    const p = spawn('ip', ['netns', 'exec', edge.netns, process.execPath, '-e', proberScript, phost, pport], {
       env: { ...process.env, [TOKEN_ENV]: token },
       stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const events: { state: string; t: number }[] = [];
-  let buf = '';
-  prober.stdout.on('data', (d: Buffer) => {
-    buf += d.toString();
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const [state, t] = buf.slice(0, i).split(' ');
-      buf = buf.slice(i + 1);
-      events.push({ state: state!, t: Number(t) });
-    }
-  });
+    });
+    let buf = '';
+    p.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const [state, t] = buf.slice(0, i).split(' ');
+        buf = buf.slice(i + 1);
+        events.push({ state: state!, t: Number(t) });
+      }
+    });
+    return p;
+  };
+  const prober = startProber();
   const waitState = async (state: string, after: number): Promise<number> => {
     for (let i = 0; i < 2000; i++) {
       const e = events.find((x) => x.state === state && x.t >= after - 10);
@@ -185,22 +187,7 @@ try {
   // ---- loss: 100 % is observed by the same prober as the partition; the achieved rate by counting
   const lApply: number[] = [];
   const lEffect: number[] = [];
-  const prober2 = spawn(
-    'ip',
-    ['netns', 'exec', edge.netns, process.execPath, '-e', proberScript, phost, pport],
-    { env: { ...process.env, [TOKEN_ENV]: token }, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  events.length = 0;
-  buf = '';
-  prober2.stdout.on('data', (d: Buffer) => {
-    buf += d.toString();
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const [state, t] = buf.slice(0, i).split(' ');
-      buf = buf.slice(i + 1);
-      events.push({ state: state!, t: Number(t) });
-    }
-  });
+  const prober2 = startProber();
   await waitState('up', 0);
   for (let i = 0; i < samples; i++) {
     const t0 = now();
@@ -263,28 +250,30 @@ try {
     );
   }
 
-  // ---- data-dir faults, observed by probe writes + fsyncs through the edge's data dir
-  const probeFile = join(edge.dataDir, 'bench-probe');
+  // ---- data-dir faults, observed by probe writes + fsyncs through the edge's data dir. Each probe
+  // writes a new file, kept until the sample ends: a probe that truncated or deleted its own file
+  // would hand its blocks back to a full disk and hide the fault.
+  const probeDir = join(edge.dataDir, 'bench-probe');
   const ioBench = async (
     kind: string,
     params: Record<string, unknown>,
     isHit: (ms: number, err: string | undefined) => boolean,
-    size = 4096,
   ): Promise<void> => {
     const apply: number[] = [];
     const effect: number[] = [];
     const revert: number[] = [];
     const healed: number[] = [];
-    const block = Buffer.alloc(size, 1);
+    const block = Buffer.alloc(4096, 1);
     for (let i = 0; i < samples; i++) {
       let stop = false;
       const log: { t: number; ms: number; err: string | undefined }[] = [];
+      await mkdir(probeDir, { recursive: true });
       const probe = (async () => {
-        while (!stop) {
+        for (let n = 0; !stop; n++) {
           const t = now();
           let err: string | undefined;
           try {
-            const fh = await open(probeFile, 'w');
+            const fh = await open(join(probeDir, String(n)), 'wx');
             try {
               await fh.write(block);
               await fh.sync();
@@ -308,6 +297,7 @@ try {
       await sleep(300);
       stop = true;
       await probe;
+      await rm(probeDir, { recursive: true, force: true });
       const hit = log.find((x) => x.t >= t0 - 5 && isHit(x.ms, x.err));
       if (hit) effect.push(Math.max(0, hit.t - t0));
       const ok = log.find((x) => x.t >= t1 && !isHit(x.ms, x.err));
@@ -323,10 +313,9 @@ try {
     console.log(`  revert call returned     ${fmt(revert)}`);
     console.log(`  first normal write       ${healed.length ? fmt(healed) : 'never observed'}`);
   };
-  await ioBench('disk-full', {}, (_ms, err) => err === 'ENOSPC', 1 << 20);
+  await ioBench('disk-full', {}, (_ms, err) => err === 'ENOSPC');
   await ioBench('io-error', { op: 'fsync' }, (_ms, err) => err === 'EIO');
   await ioBench('io-latency', { op: 'fsync', delay: '100ms' }, (ms) => ms >= 95);
-  await rm(probeFile, { force: true });
 
   // ---- power-loss: the stack is gone when apply returns; then the node boots
   const pwApply: number[] = [];

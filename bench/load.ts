@@ -62,6 +62,8 @@ interface Run {
   cpuSeconds: number;
   p50?: number;
   p99?: number;
+  /** runner only: p99 from each request's actual send (without the wait for the runner, `lag`). */
+  p99Sent?: number;
 }
 
 /** Spawn argv; sample its CPU (all threads) from /proc until it exits. */
@@ -180,10 +182,13 @@ async function runner(file: string, url: string): Promise<Run> {
   const res = JSON.parse(readFileSync(join(out, 'load-result.json'), 'utf8')) as EngineResult;
   let cpu0 = 0;
   let cpu1 = 0;
+  const sent: number[] = [];
   forEachSample(join(out, 'samples.jsonl'), (s) => {
     if (s.type === 'start') cpu0 = s.cpuSeconds ?? 0;
     if (s.type === 'end') cpu1 = s.cpuSeconds;
+    if (s.type === 'http') sent.push(s.duration - (s.lag ?? 0));
   });
+  sent.sort((a, b) => a - b);
   const m = res.data.metrics;
   const requests = m['http_reqs']?.values['count'] ?? 0;
   rmSync(out, { recursive: true, force: true });
@@ -193,6 +198,7 @@ async function runner(file: string, url: string): Promise<Run> {
     cpuSeconds: cpu1 - cpu0,
     p50: m['http_req_duration']?.values['p(50)'],
     p99: m['http_req_duration']?.values['p(99)'],
+    p99Sent: sent[Math.min(sent.length - 1, Math.floor(sent.length * 0.99))],
   };
 }
 
@@ -270,7 +276,8 @@ try {
         results[t][fixed ? 'fixed' : 'max'].push(r);
         console.log(
           `round ${i + 1} ${fixed ? `fixed ${fixedRate}/s` : 'max'} ${t}: ${r.rps.toFixed(0)} req/s, ` +
-            `${((r.cpuSeconds / r.requests) * 1e4).toFixed(3)} CPU-s/10k, p50 ${r.p50?.toFixed(2)} ms, p99 ${r.p99?.toFixed(2)} ms`,
+            `${((r.cpuSeconds / r.requests) * 1e4).toFixed(3)} CPU-s/10k, p50 ${r.p50?.toFixed(2)} ms, p99 ${r.p99?.toFixed(2)} ms` +
+            (r.p99Sent !== undefined ? ` (from the send: ${r.p99Sent.toFixed(2)} ms)` : ''),
         );
       }
     }
@@ -305,13 +312,33 @@ for (const t of Object.keys(results) as Tool[]) {
     )} |`,
   );
 }
-const ratio = (a: number, b: number): string => (a / b).toFixed(2);
+// Ratios per round (the tools of a round ran back to back), then min / median / max over the rounds.
 const rr = results.runner;
-const wr = results.wrk;
-const cpu = (x: Run[]): number => med(x.map((y) => y.cpuSeconds / y.requests));
+const per = (f: (i: number) => number): string =>
+  mmm(
+    rr.max.map((_, i) => f(i)),
+    2,
+  );
+const cpuOf = (x: Run): number => x.cpuSeconds / x.requests;
+const fx = (t: Tool, i: number, k: 'p99' | 'p99Sent' = 'p99'): number => results[t].fixed[i]?.[k] ?? NaN;
 console.log(
-  `\nrunner/wrk: req/s ${ratio(med(rr.max.map((x) => x.rps)), med(wr.max.map((x) => x.rps)))}× (goal ≥ 0.5), ` +
-    `CPU per request ${ratio(cpu(rr.max), cpu(wr.max))}× (goal ≤ 3), ` +
-    `p99 at ${fixedRate}/s ${ratio(med(rr.fixed.map((x) => x.p99 ?? NaN)), med(wr.fixed.map((x) => x.p99 ?? NaN)))}× (goal ≤ 1.5); ` +
-    `runner/autocannon req/s ${ratio(med(rr.max.map((x) => x.rps)), med(results.autocannon.max.map((x) => x.rps)))}×`,
+  `\nper-round ratios (min / median / max of ${rounds}), machine ${await new Promise<string>((r) => execFile('uptime', (_e, o) => r(o.trim())))}`,
+);
+console.log(
+  `runner/wrk req/s:                 ${per((i) => rr.max[i]!.rps / results.wrk.max[i]!.rps)} (goal ≥ 0.5)`,
+);
+console.log(
+  `runner/wrk CPU per request:       ${per((i) => cpuOf(rr.max[i]!) / cpuOf(results.wrk.max[i]!))} (goal ≤ 3)`,
+);
+console.log(
+  `runner/autocannon req/s:          ${per((i) => rr.max[i]!.rps / results.autocannon.max[i]!.rps)}`,
+);
+console.log(
+  `runner/autocannon CPU per request: ${per((i) => cpuOf(rr.max[i]!) / cpuOf(results.autocannon.max[i]!))}`,
+);
+console.log(
+  `p99 at ${fixedRate}/s, from the send (runner without lag vs wrk Lua-paced, both uncorrected): ${per((i) => fx('runner', i, 'p99Sent') / fx('wrk', i))} (goal ≤ 1.5)`,
+);
+console.log(
+  `p99 at ${fixedRate}/s, runner from the intended start (corrected) vs autocannon -R: ${per((i) => fx('runner', i) / fx('autocannon', i))}`,
 );

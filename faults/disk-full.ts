@@ -10,14 +10,16 @@ export function fillPath(backingDir: string, tag: string): string {
 }
 
 /**
- * The node's data disk runs out of space: a file the fault owns takes every free block of the
- * size-limited file system under the data dir; revert deletes it. Writes that need new blocks then
- * fail with ENOSPC (a store may still write into space it had already allocated).
+ * The node's data disk runs out of space: the size-limited tmpfs under the data dir shrinks to the
+ * blocks in use (one remount, after a one-block file the fault owns; no page is allocated, so it is
+ * in effect at once whatever the disk's size; a disk that is not a tmpfs is filled with that file
+ * instead); revert gives the disk its size back and deletes the file. Writes that need new blocks
+ * then fail with ENOSPC (a store may still write into space it had already allocated).
  */
 export const diskFull: FaultKind<DiskFullParams> = {
   kind: 'disk-full',
   description:
-    "fill the edge's size-limited data disk to its limit with a file the fault owns (revert deletes it)",
+    "make the edge's size-limited data disk full (its tmpfs shrinks to the space in use; revert restores the size)",
   needs: ['shell', 'data'],
   params: {},
   parse(raw, fault, ctx) {
@@ -36,9 +38,9 @@ export const diskFull: FaultKind<DiskFullParams> = {
         {
           op: 'exec',
           node: fault.node,
-          what: `fill ${fault.node}'s data disk (${file})`,
-          argv: [...layer.tool, 'fill', file],
-          undo: ['rm', '-f', file],
+          what: `make ${fault.node}'s data disk full (${file})`,
+          argv: [...layer.tool, 'full', file],
+          undo: [...layer.tool, 'release', file, String(layer.sizeBytes)],
         },
       ],
       onRevert: [],

@@ -10,6 +10,7 @@ import { checkResumedSync } from '../checks/sync.ts';
 import { notMeasured, type CheckResult } from '../checks/types.ts';
 import type { LedgerRow } from '../contract/client.ts';
 import { ScenarioError } from '../core/errors.ts';
+import { capacityCheck } from './capacity.ts';
 import { readSamples, type HttpSample, type WriteSample } from '../load/summary.ts';
 import type { CampaignEvidence } from '../record/schema.ts';
 
@@ -131,6 +132,7 @@ export function judge(e: LoadedEvidence): CheckResult[] {
   out.push(conformanceCheck(e.conformance));
   // a load-thresholds check only where the script sets thresholds (there is nothing to judge otherwise)
   if (e.load && e.load.thresholds.length > 0) out.push(thresholdsCheck(e.load));
+  if (e.capacity) out.push(capacityCheck(e.capacity));
   return [...out.map(timed), ...e.targetChecks];
 }
 

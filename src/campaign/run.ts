@@ -16,6 +16,7 @@ import { loadStack, referenceStackFile, type StackManifest } from '../stack/mani
 import type { CampaignDeployment } from '../targets/campaign-port.ts';
 import type { CampaignRequest, TargetOptions, TargetPlugin } from '../targets/plugin.ts';
 import { targetPlugin } from '../targets/registry.ts';
+import { capacityStage, type CapacitySettings } from './capacity.ts';
 import { converge } from './converge.ts';
 import { judge, loadEvidence, type CampaignEvidence } from './evidence.ts';
 import { gatherEvidence } from './gather.ts';
@@ -49,6 +50,8 @@ export interface RunOptions {
   outDir?: string;
   /** Competitor label recorded in the provenance (default: the stack's name). */
   label?: string;
+  /** `--find-capacity`: a capacity search per edge after the checks (src/campaign/capacity.ts). */
+  capacity?: CapacitySettings;
 }
 
 /** A run, planned and checked, before anything is created. */
@@ -222,6 +225,15 @@ async function deployAndRun(run: LiveRun): Promise<void> {
       signal: opts.signal,
     }),
   );
+  if (opts.capacity)
+    run.evidence.capacity = await capacityStage(opts.capacity, {
+      dep,
+      runDir: run.runDir,
+      registry: run.registry,
+      runLog,
+      progress: opts.progress,
+      signal: opts.signal,
+    });
 }
 
 /** The load phase with its faults, then the heal (every fault reverted) whatever happened. */

@@ -121,6 +121,20 @@ export const checkCatalogue: readonly CheckSpec[] = [
     ],
   },
   {
+    // `edgechaos run --find-capacity` (src/campaign/capacity.ts): measured on the healed stack.
+    id: 'stress-capacity',
+    title: 'Stress capacity: the highest arrival rate each edge sustains within the SLO',
+    metrics: [
+      m(
+        'capacity.min-rps',
+        'req/s',
+        'higher-is-better',
+        'capacity of the weakest edge (p99 and errors within the SLO)',
+      ),
+      m('capacity.{node}.rps', 'req/s', 'higher-is-better', 'capacity of one edge'),
+    ],
+  },
+  {
     id: 'conformance',
     title: 'Functional completeness: stack contract conformance',
     metrics: [

@@ -53,6 +53,8 @@ export function buildProgram(
   addReportCommand(program, wiring);
   addConformCommand(program, wiring);
   addBenchCommand(program, wiring);
+  addSubmissionCommand(program, wiring);
+  addTournamentCommand(program, wiring);
   addDoctorCommand(program, wiring);
   addBootstrapCommand(program, wiring);
   return program;
@@ -82,6 +84,10 @@ function addRunCommand(program: Command, { set, signal }: Wiring): void {
     .option('--kind-image <image>', "--target kind: kindest/node image (default: kind's own)")
     .option('--out <dir>', 'the run directory (default: reports/<time>-<scenario>)')
     .option('--label <name>', "competitor label recorded in the run's provenance (default: the stack's name)")
+    .option(
+      '--find-capacity',
+      'after the checks, ramp GET /v1/status on each edge until p99 > 100 ms or errors > 1 %: the stress-capacity check',
+    )
     .addOption(runtimeOption())
     .option('--json', 'print the result as JSON')
     .addHelpText(
@@ -288,6 +294,59 @@ function addBenchCommand(program: Command, { set, signal }: Wiring): void {
     )
     .action((what: string, opts: BenchOptions) =>
       set(import('./commands/bench.ts').then((m) => m.benchCommand(what, opts, signal))),
+    );
+}
+
+function addSubmissionCommand(program: Command, { set, signal }: Wiring): void {
+  program
+    .command('submission')
+    .description(
+      'check a submission before a tournament: manifest schema, commands, images (loadable, size limits), a quick conformance pass',
+    )
+    .argument('<action>', 'check')
+    .argument('<dir>', 'submission folder (or its stack manifest)')
+    .option('--no-conformance', 'skip the quick conformance pass (it starts the stack on loopback)')
+    .option('--json', 'print the findings as JSON')
+    .addHelpText(
+      'after',
+      examples(
+        'edgechaos submission check submissions/team-a',
+        'edgechaos submission check stack/edgechaos.stack.ts --json',
+      ),
+    )
+    .action((action: string, dir: string, opts: { conformance?: boolean; json?: boolean }) =>
+      set(import('./commands/submission.ts').then((m) => m.submissionCommand(action, dir, opts, signal))),
+    );
+}
+
+function addTournamentCommand(program: Command, { set, signal }: Wiring): void {
+  program
+    .command('tournament')
+    .description(
+      'run every submission × scenario × repetition with the same seeds (interleaved), then publish the leaderboard',
+    )
+    .argument('<tournament>', 'tournament file (TypeScript, e.g. tournaments/example.ts)')
+    .option(
+      '--out <dir>',
+      'output dir: runs, state file and leaderboard (default: reports/<tournament name>)',
+    )
+    .option('--resume', 'continue a tournament that was interrupted or killed (completed runs are kept)')
+    .option('--anonymise', 'publish stable pseudonyms instead of submission names')
+    .option(
+      '--key-file <file>',
+      '--anonymise: the private pseudonym key (default: <out>.pseudonym-key, created 0600)',
+    )
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      examples(
+        'edgechaos tournament tournaments/example.ts',
+        'edgechaos tournament tournaments/example.ts --resume',
+        'edgechaos tournament tournaments/example.ts --anonymise --out reports/public',
+      ),
+    )
+    .action((file: string, opts: import('./commands/tournament.ts').TournamentCommandOptions) =>
+      set(import('./commands/tournament.ts').then((m) => m.tournamentCommand(file, opts, signal))),
     );
 }
 

@@ -17,6 +17,11 @@ export interface ConformTarget {
   control?: StackControl;
   /** How long sync/propagation may take before a behaviour fails (ms). */
   patienceMs?: number;
+  /**
+   * How long offline-serving keeps writing after the cut (ms, default 10 s): longer than any
+   * plausible time for a stack to notice the cloud is gone.
+   */
+  offlineWindowMs?: number;
 }
 
 export interface CaseResult {
@@ -46,6 +51,7 @@ interface Ctx {
   t: ConformTarget;
   node: string;
   patience: number;
+  offlineWindow: number;
   uid: string;
 }
 
@@ -262,24 +268,38 @@ export const cases: Case[] = [
   {
     id: 'offline-serving',
     title:
-      'with the cloud cut the edge still acknowledges and serves writes, reports offline, and syncs after heal',
+      'with the cloud cut the edge keeps acknowledging and serving writes (for longer than it takes to notice), reports offline, and syncs after heal',
     needsControl: true,
     async run(ctx) {
       const c = ctx.t.control!;
+      // Records synced before the cut must stay exactly once after the heal (no blind resend).
+      const synced = Array.from({ length: 5 }, (_, i) => rec(ctx, `pre-${i}`));
+      for (const r of synced) expect((await post(ctx, r)).status < 300, `write ${r.id} refused`);
+      await awaitLedger(
+        ctx,
+        synced.map((r) => r.id),
+      );
       await c.cutCloud();
-      const recs = Array.from({ length: 10 }, (_, i) => rec(ctx, `off-${i}`));
+      const cutAt = Date.now();
+      const recs: { id: string; ts: number; payload: unknown }[] = [];
       try {
-        for (const r of recs) {
-          const a = await post(ctx, r);
-          expect(a.status >= 200 && a.status < 300, `write ${r.id} with the cloud cut answered ${a.status}`);
-          const g = await call('GET', `${ctx.t.edge}/v1/records/${encodeURIComponent(r.id)}`);
-          expect(g.status === 200, `read of ${r.id} with the cloud cut answered ${g.status}`);
-        }
-        const until = Date.now() + ctx.patience;
+        // Keep writing and reading for the whole window, and until the edge reports offline: a stack
+        // that serves at first and refuses once it has noticed the cut fails here, not in production.
         let s = await edgeStatus(ctx.t.edge);
-        while (s.mode !== 'offline' && Date.now() < until) {
-          await sleep(200);
+        const until = cutAt + ctx.offlineWindow + ctx.patience;
+        while (Date.now() - cutAt < ctx.offlineWindow || (s.mode !== 'offline' && Date.now() < until)) {
+          const r = rec(ctx, `off-${recs.length}`);
+          const at = ((Date.now() - cutAt) / 1000).toFixed(1);
+          const a = await post(ctx, r);
+          expect(
+            a.status >= 200 && a.status < 300,
+            `write ${r.id} ${at} s after the cloud was cut answered ${a.status}`,
+          );
+          recs.push(r);
+          const g = await call('GET', `${ctx.t.edge}/v1/records/${encodeURIComponent(r.id)}`);
+          expect(g.status === 200, `read of ${r.id} ${at} s after the cloud was cut answered ${g.status}`);
           s = await edgeStatus(ctx.t.edge);
+          await sleep(200);
         }
         expect(s.mode === 'offline', `status.mode stayed ${s.mode} with the cloud cut`);
         expect(
@@ -289,7 +309,7 @@ export const cases: Case[] = [
       } finally {
         await c.healCloud();
       }
-      const ids = recs.map((r) => r.id);
+      const ids = [...synced, ...recs].map((r) => r.id);
       const { rows, missing } = await awaitLedger(ctx, ids);
       exactlyOnce(rows, ids, missing);
     },
@@ -329,7 +349,13 @@ export async function conform(
   t: ConformTarget,
   opts: { only?: string[]; onCase?: (r: CaseResult) => void } = {},
 ): Promise<ConformResult> {
-  const ctx: Ctx = { t, node: '', patience: t.patienceMs ?? 15_000, uid: randomBytes(3).toString('hex') };
+  const ctx: Ctx = {
+    t,
+    node: '',
+    patience: t.patienceMs ?? 15_000,
+    offlineWindow: t.offlineWindowMs ?? 10_000,
+    uid: randomBytes(3).toString('hex'),
+  };
   try {
     ctx.node = (await edgeStatus(t.edge)).node;
   } catch {

@@ -19,10 +19,11 @@ const res = await findCapacity({
   startRate: c.startRate,
   maxRate: c.maxRate,
   stepMs: c.stepMs,
+  ...(c.confirmBreaches ? { confirmBreaches: c.confirmBreaches } : {}),
   probe: httpProbe(c.url, { ...(c.method ? { method: c.method } : {}), ...(c.body ? { body: c.body } : {}) }),
   onStep: (s) =>
     process.stderr.write(
-      `step ${s.rate}/s: p99 ${s.p99Ms.toFixed(1)} ms, errors ${(s.errorRate * 100).toFixed(2)} %, dropped ${s.dropped}` +
+      `step ${s.rate}/s: p99 ${s.p99Ms.toFixed(1)} ms (runner lag p99 ${(s.lagP99Ms ?? 0).toFixed(1)} ms), errors ${(s.errorRate * 100).toFixed(2)} %, dropped ${s.dropped}` +
         `${s.ok ? '' : ` — breaks (${s.breach})`}\n`,
     ),
 });

@@ -5,6 +5,7 @@ import { TargetError } from '../core/errors.ts';
 import { repoRoot } from '../core/paths.ts';
 import { resetRuntime, runScript } from './engine.ts';
 import http from './k6/http.ts';
+import { runtime } from './runtime.ts';
 import type { LoadScript } from './types.ts';
 
 /**
@@ -12,7 +13,8 @@ import type { LoadScript } from './types.ts';
  * breaks, then bisect between the last rate that held and the first that did not, and report the
  * highest sustained rate. A step holds when p99 ≤ slo.p99Ms, the error rate ≤ slo.maxErrorRate, and
  * the client really offered the rate (dropped iterations ≤ 1 %: otherwise the load generator, not
- * the target, was the limit — reported as such, never as the target's capacity).
+ * the target, was the limit — reported as such, never as the target's capacity; so is a p99 breach
+ * that the runner's own lateness explains).
  */
 export interface Slo {
   /** p99 latency bound, ms (measured from each arrival's intended start: coordinated omission). */
@@ -29,6 +31,12 @@ export interface StepMeasure {
   dropped: number;
   p99Ms: number;
   errorRate: number;
+  /**
+   * p99 of how late the runner started each arrival, ms. When a step breaks the p99 bound while this
+   * alone is over half of it, the runner (descheduled on a loaded machine), not the target, made the
+   * latency: the breach is the client's.
+   */
+  lagP99Ms?: number;
 }
 
 export interface StepResult extends StepMeasure {
@@ -50,6 +58,12 @@ export interface CapacityOptions {
   growth?: number;
   /** Stop bisecting when the bracket is narrower than this fraction of the failing rate (default 0.05). */
   resolution?: number;
+  /**
+   * Re-run a step that did not hold up to this many times; it breaks only if every run did
+   * (default 0). On a shared machine one descheduled second can push a step's
+   * p99 over the bound and end the search at a fraction of the capacity.
+   */
+  confirmBreaches?: number;
   /** Run one step: offer `rate` requests/s for `ms` and measure (injected in unit tests). */
   probe: (rate: number, ms: number) => Promise<StepMeasure>;
   onStep?: (s: StepResult) => void;
@@ -71,7 +85,9 @@ export function judgeStep(rate: number, m: StepMeasure, slo: Slo): StepResult {
       : m.errorRate > slo.maxErrorRate
         ? 'errors'
         : m.p99Ms > slo.p99Ms
-          ? 'p99'
+          ? (m.lagP99Ms ?? 0) > slo.p99Ms / 2
+            ? 'client'
+            : 'p99'
           : m.requests === 0
             ? 'errors'
             : undefined;
@@ -85,10 +101,12 @@ export async function findCapacity(o: CapacityOptions): Promise<CapacityResult> 
   const resolution = o.resolution ?? 0.05;
   const steps: StepResult[] = [];
   const step = async (rate: number): Promise<StepResult> => {
-    const r = judgeStep(rate, await o.probe(rate, o.stepMs), o.slo);
-    steps.push(r);
-    o.onStep?.(r);
-    return r;
+    for (let tries = 0; ; tries++) {
+      const r = judgeStep(rate, await o.probe(rate, o.stepMs), o.slo);
+      steps.push(r);
+      o.onStep?.(r);
+      if (r.ok || tries >= (o.confirmBreaches ?? 0)) return r;
+    }
   };
   let good = 0;
   let bad: StepResult | undefined;
@@ -126,6 +144,7 @@ export function httpProbe(
 ) {
   return async (rate: number, ms: number): Promise<StepMeasure> => {
     resetRuntime();
+    const lag = runtime.registry.declare('probe_lag', 'trend', true);
     const mod: LoadScript = {
       options: {
         scenarios: {
@@ -142,6 +161,8 @@ export function httpProbe(
         summaryTrendStats: ['p(99)'],
       },
       default: async () => {
+        const st = runtime.current();
+        if (st) lag.add(performance.now() - st.intendedStart, undefined);
         await http.request(opts.method ?? 'GET', url, opts.body, { timeout: '5s' });
       },
     };
@@ -152,6 +173,7 @@ export function httpProbe(
       dropped: res.droppedIterations,
       p99Ms: v('http_req_duration', 'p(99)'),
       errorRate: v('http_req_failed', 'rate'),
+      lagP99Ms: v('probe_lag', 'p(99)'),
     };
   };
 }
@@ -165,6 +187,8 @@ export interface CapacitySearch {
   startRate: number;
   maxRate: number;
   stepMs: number;
+  /** See CapacityOptions.confirmBreaches. */
+  confirmBreaches?: number;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Dispatcher } from 'undici';
+import type { Killable, VuConnections } from './http-client.ts';
 import { Registry } from './metrics.ts';
 import type { PlannedScenario } from './schedule.ts';
 import type { Sample, WriteOutcome } from './types.ts';
@@ -29,9 +30,15 @@ export interface VuState {
   /** Aborted when the iteration must stop (gracefulStop expired, run aborted). */
   signal: AbortSignal;
   /** Abort functions of this VU's requests in flight (called when `signal` aborts). */
-  killers?: Set<(err: Error) => void>;
+  killers?: Set<Killable>;
   /** Cache of the sample tags that come from `tags` (set by the http module). */
   extraTags?: Record<string, string> | undefined;
+  /** The VU's own connections (none in setup/teardown: the shared agent is used). */
+  http?: VuConnections;
+  /** Requests of this VU in flight (the first goes on `http`, concurrent ones on the shared agent). */
+  httpBusy?: number;
+  /** Cache of the constant head of this VU's last `http` sample line (set by the http module). */
+  lineHead?: { scenario: string; method: string; name: string; node: string | undefined; text: string };
 }
 
 /** Thrown into an iteration that was interrupted (by gracefulStop, ramp-down or an abort). */

@@ -103,6 +103,44 @@ export type Provenance = z.infer<typeof provenanceSchema>;
 const windowSchema = z.object({ node: z.string(), start: num, end: num });
 
 /**
+ * `edgechaos run --find-capacity` (src/campaign/capacity.ts): per edge, the highest constant arrival
+ * rate it sustained within the SLO (src/load/capacity.ts), measured on the healed stack after the
+ * checks' evidence was gathered, each step as measured.
+ */
+export const capacitySchema = z.object({
+  /** The request each step sends (GET, to every edge). */
+  path: z.string(),
+  slo: z.object({ p99Ms: num, maxErrorRate: num }),
+  startRate: num,
+  maxRate: num,
+  stepMs: num,
+  /** Re-runs of a step that broke the SLO before it counted as broken. */
+  confirmBreaches: num.optional(),
+  edges: z.array(
+    z.object({
+      node: z.string(),
+      /** req/s; undefined when the search broke (`error`). */
+      capacity: num.optional(),
+      limitedBy: z.enum(['slo', 'client', 'maxRate']).optional(),
+      steps: z.array(
+        z.object({
+          rate: num,
+          requests: num,
+          dropped: num,
+          p99Ms: num,
+          errorRate: num,
+          lagP99Ms: num.optional(),
+          ok: z.boolean(),
+          breach: z.enum(['p99', 'errors', 'client']).optional(),
+        }),
+      ),
+      error: z.string().optional(),
+    }),
+  ),
+});
+export type CapacityRecord = z.infer<typeof capacitySchema>;
+
+/**
  * What the checks judged, as gathered from a run (src/campaign/evidence.ts judges it): the large parts
  * — load samples, ledger rows — are files of the run dir; times are ms since the load started.
  */
@@ -185,6 +223,8 @@ export const campaignEvidenceSchema = z.object({
       aborted: z.string().optional(),
     })
     .optional(),
+  /** The capacity search (`--find-capacity`), when the run made one. */
+  capacity: capacitySchema.optional(),
 });
 export type CampaignEvidence = z.infer<typeof campaignEvidenceSchema>;
 

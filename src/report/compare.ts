@@ -185,6 +185,26 @@ export function renderComparisonText(cmp: Comparison): string {
   ].join('\n');
 }
 
+/** The scoreboard table of a comparison (deltas against the first run), as HTML. */
+export function renderComparisonTable(cmp: Comparison): string {
+  const cell = (row: ComparisonRow, i: number): string => {
+    const c = row.cells[i]!;
+    const d = row.deltas[i];
+    const j = judge(row, d);
+    return `<td class="num${c.value === undefined ? ' muted' : ''}" data-value="${c.value ?? ''}">${esc(c.text)}${
+      d !== undefined ? `<div class="${j ? `delta-${j}` : 'muted'}">${esc(deltaText(row, d))}</div>` : ''
+    }</td>`;
+  };
+  return `<table id="comparison"><thead><tr><th>Measure</th>${cmp.runs.map((r) => `<th class="num">${esc(r.label)}</th>`).join('')}</tr></thead><tbody>
+${cmp.rows
+  .map(
+    (row) =>
+      `<tr class="${row.kind}" data-key="${esc(row.key)}"><td>${row.kind === 'metric' ? `<code>${esc(row.title)}</code>` : esc(row.title)}</td>${row.cells.map((_, i) => cell(row, i)).join('')}</tr>`,
+  )
+  .join('\n')}
+</tbody></table>`;
+}
+
 /** The comparison as one self-contained HTML page: the table with deltas highlighted and two charts. */
 export function renderComparisonHtml(cmp: Comparison, assets: ChartAssets, generatedAt: string): string {
   const criteria = cmp.rows.filter((r) => r.kind === 'criterion');
@@ -231,14 +251,6 @@ export function renderComparisonHtml(cmp: Comparison, assets: ChartAssets, gener
       },
     ],
   };
-  const cell = (row: ComparisonRow, i: number): string => {
-    const c = row.cells[i]!;
-    const d = row.deltas[i];
-    const j = judge(row, d);
-    return `<td class="num${c.value === undefined ? ' muted' : ''}" data-value="${c.value ?? ''}">${esc(c.text)}${
-      d !== undefined ? `<div class="${j ? `delta-${j}` : 'muted'}">${esc(deltaText(row, d))}</div>` : ''
-    }</td>`;
-  };
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>edgechaos comparison: ${esc(cmp.runs.map((r) => r.label).join(' vs '))}</title>
@@ -255,14 +267,7 @@ ${cmp.runs
   .join('\n')}
 </tbody></table>
 <h2>Scoreboard</h2>
-<table id="comparison"><thead><tr><th>Measure</th>${cmp.runs.map((r) => `<th class="num">${esc(r.label)}</th>`).join('')}</tr></thead><tbody>
-${cmp.rows
-  .map(
-    (row) =>
-      `<tr class="${row.kind}" data-key="${esc(row.key)}"><td>${row.kind === 'metric' ? `<code>${esc(row.title)}</code>` : esc(row.title)}</td>${row.cells.map((_, i) => cell(row, i)).join('')}</tr>`,
-  )
-  .join('\n')}
-</tbody></table>
+${renderComparisonTable(cmp)}
 <h2>Charts</h2>
 <section class="card"><h3>Points per criterion</h3><div class="chart" id="chart-criteria"></div></section>
 <section class="card"><h3>Score per run</h3><div class="chart" id="chart-score"></div></section>

@@ -8,6 +8,7 @@ import {
   isInterrupted,
   provenanceOf,
 } from './record-view.ts';
+import type { EvidenceFile } from './html-report.ts';
 import { provenanceEntries } from './provenance.ts';
 
 /** XML text/attribute escaping; drops characters XML 1.0 cannot carry. */
@@ -83,9 +84,10 @@ function evidenceExcerpt(evidence: Record<string, unknown>): string {
  * `skipped` counts only on `<testsuite>`). Suite "checks": one case per check (failed → failure with its
  * summary and evidence, not-measured → skipped, not-provided → failure). Suite "rubric": one case per
  * criterion (not measured → skipped, not provided → failure) and one per gate (failed → failure naming
- * the gate, not measured → skipped). A campaign error is an `<error>`; provenance goes into properties.
+ * the gate, not measured → skipped). A campaign error is an `<error>`; provenance goes into properties,
+ * and so do links to the raw evidence in the run directory (`evidence: <label>` = relative path).
  */
-export function renderJUnit(r: RunRecord): string {
+export function renderJUnit(r: RunRecord, evidence: readonly EvidenceFile[] = []): string {
   const cls = `edgechaos.${r.scenario.name}`;
   const checks: Case[] = r.checks.map((c) => {
     const status = checkStatus(c);
@@ -193,6 +195,7 @@ export function renderJUnit(r: RunRecord): string {
   };
   const prov = provenanceOf(r);
   if (prov) for (const e of provenanceEntries(prov)) props[`provenance.${e.key}`] = e.value;
+  for (const f of evidence) props[`evidence: ${f.label}`] = f.href;
   return `<?xml version="1.0" encoding="UTF-8"?>
 <testsuites name="edgechaos ${xml(r.scenario.name)} ${xml(r.runId)}" tests="${all.length}" failures="${n('failure')}" errors="${n('error')}" time="${durationS.toFixed(3)}">
 ${suiteXml(`${r.scenario.name} checks`, checks, r.startedAt, props)}

@@ -62,7 +62,20 @@ export async function writeReports(
   const samples = opts.samples ?? time('samples', () => readRunSamples(dir, record));
   const out: WrittenReports = { html: join(dir, 'index.html'), junit: join(dir, 'junit.xml'), timings };
   // JUnit and Allure first, so the HTML can link to everything that exists (the PDF is rendered from it).
-  time('junit', () => writeFileSync(out.junit, renderJUnit(record)));
+  const planned = {
+    pdf: opts.pdf !== false,
+    allureResults: opts.allure !== false,
+    allureHtml: opts.allureHtml === true,
+  };
+  time('junit', () =>
+    writeFileSync(
+      out.junit,
+      renderJUnit(
+        record,
+        listEvidenceFiles(dir, planned).filter((f) => f.href !== 'junit.xml'),
+      ),
+    ),
+  );
   if (opts.allure !== false)
     out.allureResults = time('allure', () => writeAllureResults(dir, record, { samples }));
   time('html', () => {
@@ -71,11 +84,7 @@ export async function writeReports(
       charts: buildChartData(record, samples),
       assets: chartAssets(),
       generatedAt: (opts.now ?? new Date()).toISOString(),
-      evidenceFiles: listEvidenceFiles(dir, {
-        pdf: opts.pdf !== false,
-        allureResults: opts.allure !== false,
-        allureHtml: opts.allureHtml === true,
-      }),
+      evidenceFiles: listEvidenceFiles(dir, planned),
     });
     writeFileSync(out.html, html);
   });

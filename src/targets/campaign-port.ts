@@ -80,7 +80,7 @@ export function campaignPort(
  * A fresh agent (new data dir, its own port, offline so it needs no cloud) on the first edge, inside
  * that board's cgroup, N times: process start → first 200 on /healthz, as the client side sees it.
  */
-async function processColdStarts(
+export async function processColdStarts(
   dep: Deployment,
   stack: StackManifest,
   runDir: string,

@@ -16,12 +16,6 @@ import { tempDir } from '../helpers/temp.ts';
 import { ownDirsEnv } from '../helpers/cli.ts';
 import { cli, ociTraces } from './oci-helpers.ts';
 
-// These tests are about the container runtime; the edge data-dir fault layer (ec-fusefs) is off here.
-// Known bug (next session): ec-fusefs mounts with allow_other but without default_permissions, so the
-// kernel skips permission checks and a non-root image user can write a root-owned data dir (the
-// data-unwritable fixture then deploys); faults-edge.test.ts covers the layer itself.
-process.env['EDGECHAOS_DATA_LAYER'] = 'off';
-
 const fixtures = join(repoRoot, 'test/fixtures/images');
 const stackFile = (name: string): string => join(fixtures, `${name}.stack.ts`);
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, readFileSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -31,6 +31,11 @@ describe('report in a real browser (playwright-core + Debian Chromium)', () => {
       copyFileSync(join(fixtures, name, 'run.json'), join(runDir, 'run.json'));
       const rec = readRunDir(runDir);
       const written = await writeReports(runDir, rec, { pdf: false, allure: false });
+      // JUnit links the raw evidence too (relative paths in the run directory), not only the HTML.
+      assert.match(
+        readFileSync(written.junit, 'utf8'),
+        /<property name="evidence: Run record" value="run.json"\/>/,
+      );
 
       await using browser = await launchChromium();
       const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });

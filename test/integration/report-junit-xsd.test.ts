@@ -76,7 +76,12 @@ describe('report: junit.xml against the common JUnit XSD (xmllint)', () => {
     };
     const c = rec.score.criteria.find((x) => x.gates.length > 0)!;
     c.gates[0] = { ...c.gates[0]!, measured: undefined, passed: false };
-    const r = validate(renderJUnit(rec), dir, 'extra');
+    const xmlText = renderJUnit(rec, [
+      { label: 'Run record', href: 'run.json', bytes: 10 },
+      { label: 'edge-1 agent log', href: 'logs/edge-1 <a>.log' },
+    ]);
+    assert.match(xmlText, /<property name="evidence: Run record" value="run.json"\/>/);
+    const r = validate(xmlText, dir, 'extra');
     assert.ok(r.ok, r.out);
   });
 

@@ -112,12 +112,12 @@ describe('fault plans: loss', () => {
 });
 
 describe('fault plans: disk-full', () => {
-  it('should fill the size-limited disk under the data dir with a file the fault owns, deleted on revert', () => {
+  it('should make the size-limited disk under the data dir full; revert restores its size and deletes the fault file', () => {
     const p = plan('disk-full');
     const [s] = execs(p.steps);
     const file = fillPath('/runs/r/data/edge-1.disk', 'ec_f1');
-    assert.deepEqual(s!.argv, ['/x/ec-fusefs', 'fill', file]);
-    assert.deepEqual(s!.undo, ['rm', '-f', file]);
+    assert.deepEqual(s!.argv, ['/x/ec-fusefs', 'full', file]);
+    assert.deepEqual(s!.undo, ['/x/ec-fusefs', 'release', file, String(64 * 2 ** 20)]);
     assert.equal(p.steps.length, 1);
   });
   it('should refuse a node without a data layer, the cloud and unknown params by name', () => {

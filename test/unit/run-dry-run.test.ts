@@ -9,11 +9,12 @@ import { tempDir, writeJson } from '../helpers/temp.ts';
 /** `edgechaos run <scenario> --dry-run` in a child, with its own reports and state dirs. */
 function dryRun(
   scenario: object,
+  o: { dry?: boolean; edgeCommand?: string[] } = {},
 ): Promise<{ code: number; stdout: string; stderr: string; created: string[] }> {
   const dir = tempDir('dry');
   const stack = writeJson(dir.path, 'stack.json', {
     name: 's',
-    edge: { command: ['/bin/true'], port: 7001 },
+    edge: { command: o.edgeCommand ?? ['/bin/true'], port: 7001 },
     hub: { command: ['/bin/true'], port: 7000 },
   });
   const file = writeJson(dir.path, 'scn.json', {
@@ -26,7 +27,7 @@ function dryRun(
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [join(repoRoot, 'bin/edgechaos.mjs'), 'run', file, '--dry-run'],
+      [join(repoRoot, 'bin/edgechaos.mjs'), 'run', file, ...(o.dry === false ? [] : ['--dry-run'])],
       { env: { ...process.env, EDGECHAOS_REPORTS_DIR: reports, EDGECHAOS_STATE_DIR: state } },
       (err, stdout, stderr) => {
         const created = [reports, state].flatMap((d) => {
@@ -89,4 +90,56 @@ describe('run --dry-run', () => {
     assert.match(r.stdout, /f1 latency on edge-1 \(latency=100ms\) for 2s/);
     assert.deepEqual(r.created, []);
   });
+});
+
+/**
+ * Issue 20: these were found only mid-campaign (exit 3, full reports, namespaces created). A real run
+ * (no --dry-run) must refuse each in preflight: exit 2, one line naming file and field, nothing created.
+ */
+describe('run (not a dry run): config errors are preflight errors', () => {
+  for (const [what, scenario, edgeCommand, file, field] of [
+    [
+      'a board profile of no board',
+      { nodes: [{ profile: 'rpi4' }, { profile: 'cray-1' }] },
+      undefined,
+      'scn',
+      'nodes[1].profile',
+    ],
+    [
+      'a subnet that is the whole internet',
+      { target: { subnet: '0.0.0.0/0' } },
+      undefined,
+      'scn',
+      'target.subnet',
+    ],
+    [
+      'a load script that does not exist',
+      { load: { script: '/nonexistent/no-such-load.ts' } },
+      undefined,
+      'scn',
+      'load.script',
+    ],
+    [
+      'a stack command without "/" that is not on PATH',
+      {},
+      ['no-such-edge-agent'],
+      'stack',
+      'edge.command[0]',
+    ],
+  ] as const) {
+    it(`should refuse ${what} with exit 2, one line naming file and field, nothing created`, async () => {
+      const r = await dryRun(
+        { ...base, ...scenario },
+        { dry: false, ...(edgeCommand ? { edgeCommand: [...edgeCommand] } : {}) },
+      );
+      assert.equal(r.code, 2, r.stderr + r.stdout);
+      const lines = r.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(
+        lines[0]!,
+        new RegExp(`^edgechaos: \\S*${file}\\.json: field ${field.replace(/[[\].]/g, '\\$&')}: `),
+      );
+      assert.deepEqual(r.created, []);
+    });
+  }
 });

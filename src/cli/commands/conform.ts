@@ -1,10 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { CleanupRegistry, newRunId } from '../../core/cleanup/registry.ts';
 import { ExitCode, UsageError } from '../../core/errors.ts';
 import { conform, type ConformResult } from '../../conform/suite.ts';
-import { LoopbackStack } from '../../stack/loopback.ts';
+import { conformStack } from '../../conform/loopback.ts';
 import { loadStack, referenceStackFile } from '../../stack/manifest.ts';
 import { printJson, table } from '../output.ts';
 
@@ -32,18 +28,11 @@ export async function conformCommand(
     );
   } else {
     const stack = await loadStack(opts.stack ?? referenceStackFile);
-    const dir = mkdtempSync(join(tmpdir(), 'edgechaos-conform-'));
-    const registry = CleanupRegistry.open(newRunId('conform'));
-    try {
-      await using s = await LoopbackStack.start(stack, { dir, registry, signal });
-      result = await conform(
-        { edge: s.edge, hub: s.hub, control: s },
-        { ...(opts.only ? { only: opts.only } : {}), ...(onCase ? { onCase } : {}) },
-      );
-    } finally {
-      await registry.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    result = await conformStack(stack, {
+      signal,
+      ...(opts.only ? { only: opts.only } : {}),
+      ...(onCase ? { onCase } : {}),
+    });
   }
   if (opts.json) printJson(result);
   else {

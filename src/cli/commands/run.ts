@@ -1,3 +1,4 @@
+import { DEFAULT_CAPACITY } from '../../campaign/capacity.ts';
 import { describePlan } from '../../campaign/plan.ts';
 import type { RunRecord } from '../../campaign/record.ts';
 import { formatScore } from './score.ts';
@@ -26,6 +27,8 @@ export interface RunCommandOptions {
   out?: string;
   /** Competitor label for the provenance (default: the stack's name). */
   label?: string;
+  /** --find-capacity: a capacity search per edge after the checks (the stress-capacity check). */
+  findCapacity?: boolean;
   json?: boolean;
 }
 
@@ -98,6 +101,7 @@ export async function runCommand(
     ...(opts.stack ? { stackFile: opts.stack } : {}),
     ...(opts.out ? { outDir: opts.out } : {}),
     ...(opts.label ? { label: opts.label } : {}),
+    ...(opts.findCapacity ? { capacity: DEFAULT_CAPACITY } : {}),
   };
   if (opts.dryRun) {
     // Everything a real run checks before it creates anything: plan, stack, rubric, the target's preflight.

@@ -54,46 +54,51 @@ function errorCode(e: string | undefined): number {
   return 1000;
 }
 
-function makeResponse(method: string, url: string, r: RawResult): Response {
-  let parsed: unknown;
-  let done = false;
-  let headers: Record<string, string> | undefined;
-  return {
-    status: r.status,
-    body: r.body,
-    // decoded on first use: most scripts never read them
-    get headers() {
-      return (headers ??= headersOf(r.rawHeaders));
-    },
-    timings: {
-      blocked: r.timings.blocked,
-      connecting: 0,
-      tls_handshaking: 0,
-      sending: r.timings.sending,
-      waiting: r.timings.waiting,
-      receiving: r.timings.receiving,
-      duration: r.timings.duration,
-    },
-    error: r.error ?? '',
-    error_code: errorCode(r.error),
-    url,
-    request: { method, url },
-    json(selector?: string): unknown {
-      if (!done) {
-        done = true;
-        try {
-          parsed = JSON.parse(r.body);
-        } catch {
-          parsed = undefined;
-        }
+const NO_JSON = Symbol('unparsed');
+
+/** k6's Response; a class (one allocation per request, methods on the prototype), headers decoded on use. */
+class HttpResponse implements Response {
+  readonly status: number;
+  readonly body: string;
+  readonly error: string;
+  readonly error_code: number;
+  private hdrs: Record<string, string> | undefined;
+  private timingsObj: Timings | undefined;
+  private parsed: unknown = NO_JSON;
+  constructor(
+    private readonly method: string,
+    readonly url: string,
+    private readonly r: RawResult,
+  ) {
+    this.status = r.status;
+    this.body = r.body;
+    this.error = r.error ?? '';
+    this.error_code = errorCode(r.error);
+  }
+  get headers(): Record<string, string> {
+    return (this.hdrs ??= headersOf(this.r.rawHeaders));
+  }
+  get timings(): Timings {
+    const t = this.r.timings;
+    return (this.timingsObj ??= { ...t, connecting: 0, tls_handshaking: 0 });
+  }
+  get request(): { method: string; url: string } {
+    return { method: this.method, url: this.url };
+  }
+  json(selector?: string): unknown {
+    if (this.parsed === NO_JSON) {
+      try {
+        this.parsed = JSON.parse(this.body);
+      } catch {
+        this.parsed = undefined;
       }
-      if (!selector) return parsed;
-      let v: unknown = parsed;
-      for (const k of selector.split('.'))
-        v = v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
-      return v;
-    },
-  };
+    }
+    if (!selector) return this.parsed;
+    let v: unknown = this.parsed;
+    for (const k of selector.split('.'))
+      v = v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
+    return v;
+  }
 }
 
 const RESERVED = new Set(['name', 'node', 'scenario']);
@@ -124,7 +129,10 @@ async function request(method: string, url: string, body?: RequestBody, params?:
     headers = { 'content-type': 'application/x-www-form-urlencoded', ...headers };
   }
   if (st?.signal.aborted) throw new IterationInterrupted();
-  const r = await httpRequest(agent, {
+  // The VU's own connection when it is free (k6: connections per VU), else the shared pool.
+  const own = st?.http && !st.httpBusy ? st.http : undefined;
+  if (st) st.httpBusy = (st.httpBusy ?? 0) + 1;
+  const r = await httpRequest(own ?? agent, {
     method,
     url,
     body: payload,
@@ -132,6 +140,7 @@ async function request(method: string, url: string, body?: RequestBody, params?:
     timeoutMs,
     ...(st?.killers ? { killers: st.killers } : { signal: st?.signal }),
   });
+  if (st) st.httpBusy!--;
   const write = params?.write;
   const reqTags = params?.tags;
   const name = reqTags?.['name'] ?? (write ? 'write' : url);
@@ -161,11 +170,28 @@ async function request(method: string, url: string, body?: RequestBody, params?:
     }
   }
   const group = st?.group;
-  // One JSON line, built directly (this is the runner's hot path).
+  // One JSON line, built directly (this is the runner's hot path); its constant head is cached per VU.
+  let head = st?.lineHead;
+  if (
+    !head ||
+    head.scenario !== scenario ||
+    head.method !== method ||
+    head.name !== name ||
+    head.node !== node
+  ) {
+    head = {
+      scenario,
+      method,
+      name,
+      node,
+      text:
+        `{"type":"http","scenario":${JSON.stringify(scenario)},"method":${JSON.stringify(method)},"name":${JSON.stringify(name)}` +
+        (node !== undefined ? `,"node":${JSON.stringify(node)}` : ''),
+    };
+    if (st) st.lineHead = head;
+  }
   runtime.out.line(
-    `{"type":"http","t":${t},"scenario":${JSON.stringify(scenario)},"method":${JSON.stringify(method)},"name":${JSON.stringify(name)}` +
-      (node !== undefined ? `,"node":${JSON.stringify(node)}` : '') +
-      `,"status":${r.status},"ok":${ok},"duration":${Math.round(duration * 1000) / 1000}` +
+    `${head.text},"t":${t},"status":${r.status},"ok":${ok},"duration":${Math.round(duration * 1000) / 1000}` +
       (lag !== undefined ? `,"lag":${Math.round(lag * 1000) / 1000}` : '') +
       (r.error ? `,"error":${JSON.stringify(r.error)}` : '') +
       (group ? `,"group":${JSON.stringify(group)}` : '') +
@@ -208,7 +234,7 @@ async function request(method: string, url: string, body?: RequestBody, params?:
   m.data_sent.add(payload === undefined ? 0 : Buffer.byteLength(payload), tags);
   m.data_received.add(r.bodyBytes, tags);
   if (st?.signal.aborted) throw new IterationInterrupted();
-  return makeResponse(method, url, r);
+  return new HttpResponse(method, url, r);
 }
 
 const http = {

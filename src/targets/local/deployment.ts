@@ -3,7 +3,7 @@ import { revertLastFirst } from '../../core/cleanup/revert-stack.ts';
 import type { DataLayer, FaultSurface } from '../../../faults/capabilities.ts';
 import { faultSurface } from '../surface.ts';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { CleanupHandle, CleanupRegistry } from '../../core/cleanup/registry.ts';
@@ -32,6 +32,42 @@ import type { LocalNodeState } from './topology-plan.ts';
  * other process can attach to it from its state file (processes are found by their cleanup token,
  * resources by name), so `inject` and `destroy` work from another command.
  */
+/**
+ * The processes in a named network namespace, as `ip netns pids` finds them (their ns/net is the
+ * namespace's inode), read here: a spawn costs tens of ms on a busy machine, inside a power cut.
+ */
+function pidsInNetns(netns: string): number[] {
+  let ino: number;
+  try {
+    ino = statSync(`/run/netns/${netns}`).ino;
+  } catch {
+    return [];
+  }
+  const want = `net:[${ino}]`;
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readlinkSync(`/proc/${d}/ns/net`) === want) out.push(Number(d));
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  return out;
+}
+
+/** A killed process to wait for: still alive, or a zombie only this process can reap (its child). */
+function unreaped(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return false;
+  }
+  const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return state !== 'Z' || Number(ppid) === process.pid;
+}
+
 export class LocalDeployment implements Deployment {
   /** The deployment as faults see it: its narrow capabilities. */
   faultSurface(): FaultSurface {
@@ -243,8 +279,7 @@ export class LocalDeployment implements Deployment {
           const procs = await readFile(`${c}/cgroup.procs`, 'utf8').catch(() => '');
           for (const p of procs.split('\n').filter(Boolean)) pids.add(Number(p));
         }
-        const inNs = await run(['ip', 'netns', 'pids', n.netns], { allowFailure: true });
-        for (const p of inNs.stdout.split(/\s+/).filter(Boolean)) pids.add(Number(p));
+        for (const p of pidsInNetns(n.netns)) pids.add(p);
         for (const p of [...spare, ...killed]) pids.delete(p);
         if (pids.size === 0) break;
         for (const p of pids) {
@@ -259,12 +294,14 @@ export class LocalDeployment implements Deployment {
     } finally {
       await writeFile(freezer, 'THAWED').catch(() => undefined);
     }
+    // Wait until each killed process is dead: a process this one started (the runtime's `runc run`)
+    // stays a zombie until the event loop reaps it. A zombie of another parent is dead already (its
+    // files closed): the container's init, orphaned by the kill, waits for PID 1 to reap it, which on
+    // a sandbox init takes up to ~2 s and says nothing more. Then no process may carry the token.
+    const reaped = performance.now() + 2000;
+    while ([...killed].some(unreaped) && performance.now() < reaped) await sleep(5);
     const until = performance.now() + 5000;
     while (this.stackRunning(node) && performance.now() < until) await sleep(20);
-    // …and until each killed process is gone from /proc, not only from the token scan: a process
-    // this one started (the runtime's `runc run`) stays a zombie until the event loop reaps it.
-    const reaped = performance.now() + 2000;
-    while ([...killed].some((p) => existsSync(`/proc/${p}`)) && performance.now() < reaped) await sleep(5);
     return killed.size;
   }
 

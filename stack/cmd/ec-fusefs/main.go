@@ -7,7 +7,8 @@
 //	ec-fusefs ctl SOCKET clear io-error|io-latency|all [op=…]
 //	ec-fusefs ctl SOCKET power-loss | status
 //	ec-fusefs ctl -if-running SOCKET …  (success when the layer is gone: for undo commands)
-//	ec-fusefs fill FILE     (fill FILE's file system to its limit)
+//	ec-fusefs full FILE     (make FILE's disk full: a tmpfs shrinks to its use, others are filled)
+//	ec-fusefs release FILE BYTES  (undo full: the tmpfs gets its size back, FILE goes)
 //
 // mount serves until SIGTERM/SIGINT, then unmounts. The control socket is
 // created only once the mount is up, so it doubles as the ready signal.
@@ -20,6 +21,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 
 	"github.com/edgechaos/edgechaos/stack/internal/fusefs"
@@ -50,14 +52,23 @@ func main() {
 		for _, l := range lines {
 			fmt.Println(l)
 		}
-	case "fill":
+	case "full":
 		if len(os.Args) != 3 {
 			usage()
 		}
-		var n int64
-		n, err = fusefs.Fill(os.Args[2])
+		var how string
+		how, err = fusefs.Full(os.Args[2])
 		if err == nil {
-			fmt.Printf("filled %d bytes\n", n)
+			fmt.Println(how)
+		}
+	case "release":
+		if len(os.Args) != 4 {
+			usage()
+		}
+		var size int64
+		size, err = strconv.ParseInt(os.Args[3], 10, 64)
+		if err == nil {
+			err = fusefs.Release(os.Args[2], size)
 		}
 	default:
 		usage()
@@ -71,7 +82,8 @@ func main() {
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: ec-fusefs mount -backing DIR -mount DIR -ctl SOCKET [-lazy=true] [-seed N]\n"+
 		"       ec-fusefs ctl [-if-running] SOCKET (set|clear|power-loss|status) [args…]\n"+
-		"       ec-fusefs fill FILE")
+		"       ec-fusefs full FILE\n"+
+		"       ec-fusefs release FILE BYTES")
 	os.Exit(2)
 }
 

@@ -20,6 +20,9 @@ import (
 // Only a binary built with the `defects` tag can set any of them.
 type Defects struct {
 	memoryOutbox, resend, refuseOffline, noDownlink, slowStart, bloat, chatty bool
+	// refuseOfflineLate refuses requests only once the cloud has been
+	// silent for refuseLateAfter: a stack that notices slowly and then fails.
+	refuseOfflineLate bool
 	// ackBeforeFsync acknowledges writes from the page cache: the store
 	// never fsyncs, so a process kill loses nothing and a power cut does.
 	ackBeforeFsync bool

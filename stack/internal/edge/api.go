@@ -33,9 +33,17 @@ func (a *Agent) pending() uint64 {
 	return last - cur
 }
 
-// refuse implements the refuse-offline defect; constant false in the reference build.
+// refuseLateAfter is how long the refuse-offline-late defect takes to notice.
+const refuseLateAfter = 3 * time.Second
+
+// refuse implements the refuse-offline and refuse-offline-late defects;
+// constant false in the reference build.
 func (a *Agent) refuse(w http.ResponseWriter) bool {
-	if defectsBuild && a.def.refuseOffline && a.link.mode() == "offline" {
+	if !defectsBuild {
+		return false
+	}
+	late := a.def.refuseOfflineLate && a.link.mode() == "offline" && a.link.sinceContact() > refuseLateAfter
+	if late || a.def.refuseOffline && a.link.mode() == "offline" {
 		httpx.Error(w, http.StatusServiceUnavailable, "cloud unreachable")
 		return true
 	}

@@ -32,6 +32,8 @@ func LoadDefects(l env.Lookup) (Defects, error) {
 			d.resend = true
 		case "refuse-offline":
 			d.refuseOffline = true
+		case "refuse-offline-late":
+			d.refuseOfflineLate = true
 		case "no-downlink":
 			d.noDownlink = true
 		case "slow-start":

@@ -165,6 +165,9 @@ func Mount(backing, mountDir string, fsys *FS) (*fuse.Server, error) {
 			DirectMount:   true,
 			AllowOther:    true,
 			DisableXAttrs: true,
+			// The kernel checks modes and owners itself (the layer runs as root and would otherwise
+			// let any user of the node write anything it can reach).
+			Options: []string{"default_permissions"},
 		},
 	}
 	srv, err := fs.Mount(mountDir, root, opts)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -212,33 +213,75 @@ func TestIOErrorAndLatencyRules(t *testing.T) {
 }
 
 func TestDiskFullRefusesWritesKeepsReads(t *testing.T) {
-	backing, mnt, _ := mountT(t, 4)
-	p := filepath.Join(mnt, "f")
-	writeFile(t, p, []byte("kept"), 0, true)
+	for _, tc := range []struct {
+		name    string
+		full    func(path string) error
+		release func(path string) error
+	}{
+		{"shrink the tmpfs", func(p string) error { _, err := Full(p); return err },
+			func(p string) error { return Release(p, 4<<20) }},
+		{"fill", func(p string) error {
+			n, err := Fill(p)
+			if err == nil && n < 3<<20 {
+				err = errors.New("filled only " + itoa(int(n)) + " bytes")
+			}
+			return err
+		}, os.Remove},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			backing, mnt, _ := mountT(t, 4)
+			p := filepath.Join(mnt, "f")
+			writeFile(t, p, []byte("kept"), 0, true)
+			filler := filepath.Join(backing, ".ec-fill")
+			if err := tc.full(filler); err != nil {
+				t.Fatalf("full: %v", err)
+			}
+			fd, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, werr := fd.Write(bytes.Repeat([]byte{'z'}, 64<<10))
+			if werr == nil {
+				werr = fd.Sync()
+			}
+			fd.Close()
+			if !errors.Is(werr, syscall.ENOSPC) {
+				t.Fatalf("write on a full disk = %v, want ENOSPC", werr)
+			}
+			if got, err := os.ReadFile(p); err != nil || !strings.HasPrefix(string(got), "kept") {
+				t.Fatalf("read on a full disk: %q %v", got, err)
+			}
+			if err := tc.release(filler); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(filler); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("release left %s: %v", filler, err)
+			}
+			writeFile(t, filepath.Join(mnt, "g"), bytes.Repeat([]byte{'y'}, 2<<20), 0, true)
+		})
+	}
+}
+
+// An empty tmpfs must not become unlimited (size=0) when it is made full.
+func TestFullOnAnEmptyTmpfsStaysLimited(t *testing.T) {
+	backing, _, _ := mountT(t, 4)
 	filler := filepath.Join(backing, ".ec-fill")
-	n, err := Fill(filler)
-	if err != nil || n < 3<<20 {
-		t.Fatalf("fill: %d %v", n, err)
-	}
-	fd, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
-	if err != nil {
+	if _, err := Full(filler); err != nil {
 		t.Fatal(err)
 	}
-	_, werr := fd.Write(bytes.Repeat([]byte{'z'}, 64<<10))
-	if werr == nil {
-		werr = fd.Sync()
-	}
-	fd.Close()
-	if !errors.Is(werr, syscall.ENOSPC) {
-		t.Fatalf("write on a full disk = %v, want ENOSPC", werr)
-	}
-	if got, err := os.ReadFile(p); err != nil || !strings.HasPrefix(string(got), "kept") {
-		t.Fatalf("read on a full disk: %q %v", got, err)
-	}
-	if err := os.Remove(filler); err != nil {
+	var sfs syscall.Statfs_t
+	if err := syscall.Statfs(backing, &sfs); err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(mnt, "g"), []byte("again"), 0, true)
+	if sfs.Blocks == 0 || sfs.Bavail != 0 {
+		t.Fatalf("after Full: %d blocks, %d free; want a limited disk with none free", sfs.Blocks, sfs.Bavail)
+	}
+	if err := Release(filler, 4<<20); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Statfs(backing, &sfs); err != nil || int64(sfs.Blocks)*sfs.Bsize != 4<<20 {
+		t.Fatalf("after Release: %d blocks of %d (%v); want 4 MiB", sfs.Blocks, sfs.Bsize, err)
+	}
 }
 
 func TestParseRule(t *testing.T) {
@@ -301,5 +344,41 @@ func TestCtlOverSocketAndNotRunning(t *testing.T) {
 	f.Lazy = nil
 	if _, err := f.Handle([]string{"power-loss"}); err == nil {
 		t.Fatal("power-loss without the undo log must fail")
+	}
+}
+
+// The layer runs as root: without default_permissions the kernel would not check modes, and any
+// user of the node could write a root-owned data dir through it.
+func TestKernelChecksPermissions(t *testing.T) {
+	backing, mnt, _ := mountT(t, 0)
+	// Let the other user reach the mount point (t.TempDir's dirs are 0700).
+	for d := filepath.Dir(mnt); d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(backing, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(mnt, "mine"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(filepath.Join(mnt, "mine"), 65532, 65532); err != nil {
+		t.Fatal(err)
+	}
+	touch := func(path string) error {
+		cmd := exec.Command("touch", path)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65532, Gid: 65532}}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return errors.New(strings.TrimSpace(string(out)))
+		}
+		return nil
+	}
+	if err := touch(filepath.Join(mnt, "root-owned")); err == nil || !strings.Contains(err.Error(), "Permission denied") {
+		t.Fatalf("user 65532 wrote into root's 0755 dir through the layer (err %v)", err)
+	}
+	if err := touch(filepath.Join(mnt, "mine", "ok")); err != nil {
+		t.Fatalf("user 65532 could not write its own dir: %v", err)
 	}
 }
