@@ -60,7 +60,11 @@ export function planCampaign(s: Scenario, seedOverride?: number): Plan {
   });
   return {
     seed,
-    nodes: s.nodes.map((n, i) => ({ name: names[i]!, profile: n.profile })),
+    nodes: s.nodes.map((n, i) => ({
+      name: names[i]!,
+      profile: n.profile,
+      ...(n.arch ? { arch: n.arch } : {}),
+    })),
     warmupMs: parseDuration(s.warmup),
     loadMs: parseDuration(s.duration),
     convergenceTimeoutMs: parseDuration(s.convergence.timeout),

@@ -46,6 +46,8 @@ const nodeSpec = z
       .regex(/^edge-[a-z0-9-]+$/, 'edge node names start with "edge-"')
       .optional(),
     profile: z.string().min(1).default('x86-edge'),
+    /** Run the node's image for this architecture (local: arm64 under qemu-user, timings not scored). */
+    arch: z.enum(['amd64', 'arm64']).optional(),
   })
   .strict();
 
@@ -228,7 +230,7 @@ export type BoardProfile = (typeof boardProfileNames)[number] | `custom:${string
  * params; faults/typed.ts) and board profiles limited to the real table or `custom:…`.
  */
 export type ScenarioFile = Omit<ScenarioInput, 'faults' | 'nodes'> & {
-  nodes: { name?: string; profile?: BoardProfile }[];
+  nodes: { name?: string; profile?: BoardProfile; arch?: 'amd64' | 'arm64' }[];
   faults?: TypedFaultEntry[];
 };
 

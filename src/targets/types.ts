@@ -36,6 +36,8 @@ export interface NodeSpec {
   name: string;
   /** Board profile name (see src/targets/local/profiles.ts) or custom limits. */
   profile?: string | BoardLimits;
+  /** Run this node's image for this architecture (local target: under qemu-user when not the host's). */
+  arch?: 'amd64' | 'arm64';
 }
 
 export interface Topology {

@@ -128,3 +128,41 @@ describe('oci rootfs checks', () => {
     ]);
   });
 });
+
+describe('oci architectures', () => {
+  it('should put the emulator in front as a read-only bind mount when given one', () => {
+    const s = containerSpec({
+      ...base,
+      extraMounts: [{ host: '/usr/bin/qemu-aarch64-static', container: '/.q' }],
+    });
+    const m = s.mounts.find((x) => x.destination === '/.q');
+    assert.deepEqual(m, {
+      destination: '/.q',
+      type: 'bind',
+      source: '/usr/bin/qemu-aarch64-static',
+      options: ['bind', 'ro', 'nosuid', 'nodev'],
+    });
+    assert.equal(
+      containerSpec(base).mounts.find((x) => x.destination === '/.q'),
+      undefined,
+    );
+  });
+
+  it("should pick the arm64 archive beside the manifest's amd64 one, and name the file it looked for when missing", async () => {
+    const { archiveFor, emulatorFor, hostArch } = await import('../../src/targets/local/oci/arch.ts');
+    const { loadStack } = await import('../../src/stack/manifest.ts');
+    const amd = (await loadStack()).images['edge-agent']!;
+    assert.equal(archiveFor(amd, 'amd64', 'f'), amd);
+    assert.equal(archiveFor(amd, 'arm64', 'f'), amd.replace('-amd64.tar', '-arm64.tar'));
+    using dir = tempDir('oci-arch');
+    const { copyFileSync } = await import('node:fs');
+    const lone = join(dir.path, 'x-amd64.tar');
+    copyFileSync(amd, lone);
+    assert.throws(
+      () => archiveFor(lone, 'arm64', 'f'),
+      /no arm64 image beside .*x-amd64\.tar \(looked for .*x-arm64\.tar/,
+    );
+    assert.equal(emulatorFor(hostArch, 'img'), undefined, 'a native image runs without an emulator');
+    assert.throws(() => emulatorFor('s390x', 'img'), /cannot run here/);
+  });
+});

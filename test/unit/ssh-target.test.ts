@@ -373,7 +373,14 @@ describe('ssh preflight', () => {
     assert.equal(f.memAvailableBytes, 3500000 * 1024);
     assert.equal(f.client, '10.0.0.1');
     const { warnings } = checkPreflight(edge, f, inv.file);
-    assert.deepEqual(warnings, ['edge-1: stress-ng absent: cpu/memory stress use the bundled ec-stress']);
+    assert.deepEqual(warnings, [
+      'edge-1: stress-ng absent: cpu/memory stress use the bundled ec-stress',
+      'edge-1: the stack runs as a process here (no OCI runtime (runc) on the board)',
+    ]);
+    // preflight says which boards have an OCI runtime
+    const withRunc = parsePreflight(preflightOut().replace(/has_sha256sum=1/, 'has_sha256sum=1\nhas_runc=1'));
+    assert.equal(withRunc.tools.runc, true);
+    assert.match(checkPreflight(edge, withRunc, inv.file).warnings.join('\n'), /runc present/);
   });
 
   it('should pick stress-ng where the board has it and the bundled ec-stress (same flags) otherwise', () => {

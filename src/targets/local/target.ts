@@ -253,6 +253,7 @@ export class LocalTarget implements Target {
         runId: opts.runId,
         runDir: opts.runDir,
         stackToken: names.stackToken,
+        archOf: (name) => topology.edges.find((e) => e.name === name)?.arch,
       });
       handles.push(...oci.handles);
 

@@ -9,7 +9,7 @@ import { SshDeployment, type SshStackSpec } from './deployment.ts';
 import { loadInventory } from './inventory.ts';
 import { LocalConnection } from './local-host.ts';
 import type { SshDeploymentState } from './state.ts';
-import { toxicsUndo } from './target.ts';
+import { toxicsUndo } from './board-files.ts';
 
 /** The description of a live ssh deployment, for a later `inject` / `destroy` (see state.ts). */
 export function sshStateOf(

@@ -14,7 +14,7 @@ echo "user=$(id -u)"
 echo "client=\${SSH_CLIENT%% *}"
 echo "ssh_port=\${SSH_CONNECTION##* }"
 t=$(date +%s%N); case $t in *N) t=$(( $(date +%s) * 1000000000 ));; esac; echo "clock_ns=$t"
-for tool in nft tc setsid stress-ng systemd-run sha256sum; do
+for tool in nft tc setsid stress-ng systemd-run sha256sum runc; do
   if command -v "$tool" >/dev/null 2>&1; then echo "has_$tool=1"; else echo "has_$tool=0"; fi
 done
 if [ -d /run/systemd/system ]; then echo "systemd=1"; else echo "systemd=0"; fi

@@ -12,7 +12,7 @@ export interface BoardFacts {
   client: string | undefined;
   /** The board's sshd port of this connection (from SSH_CONNECTION). */
   sshPort?: number | undefined;
-  tools: Record<'nft' | 'tc' | 'setsid' | 'stress-ng' | 'systemd-run' | 'sha256sum', boolean>;
+  tools: Record<'nft' | 'tc' | 'setsid' | 'stress-ng' | 'systemd-run' | 'sha256sum' | 'runc', boolean>;
   systemd: boolean;
   cgroup: 'v1' | 'v2' | 'none';
   /** cgroup v1 controllers present (cpu, cpuacct, memory, freezer). */
@@ -62,6 +62,7 @@ export function parsePreflight(text: string): BoardFacts {
       'stress-ng': flag('has_stress-ng'),
       'systemd-run': flag('has_systemd-run'),
       sha256sum: flag('has_sha256sum'),
+      runc: flag('has_runc'),
     },
     systemd: flag('systemd'),
     cgroup: fs === 'cgroup2fs' ? 'v2' : v1.length > 0 ? 'v1' : 'none',
@@ -126,5 +127,10 @@ export function checkPreflight(h: InventoryHost, facts: BoardFacts, file: string
     );
   if (!facts.tools['stress-ng'])
     warnings.push(`${h.name}: stress-ng absent: cpu/memory stress use the bundled ec-stress`);
+  // The ssh target runs the stack as a process on every board (containers there: not implemented yet);
+  // whether a board could run the images is a fact of the run (ssh-boards.json `ociRuntime`).
+  warnings.push(
+    `${h.name}: the stack runs as a process here (${facts.tools.runc ? 'runc present: images could run, not implemented on ssh yet' : 'no OCI runtime (runc) on the board'})`,
+  );
   return { warnings };
 }

@@ -1,23 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { deadline, waitFor } from '../../core/deadline.ts';
-import { EdgechaosError, ScenarioError, TargetError } from '../../core/errors.ts';
+import { EdgechaosError, ScenarioError } from '../../core/errors.ts';
 import { logger } from '../../core/logger.ts';
-import { repoRoot, toolsDir } from '../../core/paths.ts';
+import { toolsDir } from '../../core/paths.ts';
 import type { StackManifest } from '../../stack/manifest.ts';
-import { acctScript } from '../local/topology-plan.ts';
 import { mapLimit } from '../local/target.ts';
 import type { DeployOptions, Target, Topology } from '../types.ts';
 import { SshBoard } from './board.ts';
-import { preflightScript, safetyScript, superviseScript, teardownScript } from './board-scripts.ts';
+import { preflightScript } from './board-scripts.ts';
 import { estimateOffset, type ClockOffset } from './clock.ts';
 import { SshConnection } from './connection.ts';
 import { LocalConnection } from './local-host.ts';
 import { boardExemption, harnessExemption, type MgmtExemption } from './mgmt.ts';
 import { freePort } from '../../core/net.ts';
-import { SshDeployment, acctTable, type SshStackSpec } from './deployment.ts';
+import { SshDeployment } from './deployment.ts';
+import { prepareBoard, stackSpecs, startToxiproxy, writeBoardsFile } from './deploy-steps.ts';
 import type { Inventory, InventoryHost } from './inventory.ts';
 import { boardLayout } from './layout.ts';
 import { checkPreflight, parsePreflight, type BoardFacts } from './preflight.ts';
@@ -26,55 +25,8 @@ import { knownHosts, renderSshConfig } from './ssh-config.ts';
 
 const log = logger('ssh');
 
-/** Board-side undo of every toxic: restart toxiproxy (its supervisor starts it again from its config). */
-export const toxicsUndo = (pidFile: string): string[] => [
-  'sh',
-  '-c',
-  'p=$(cat "$1" 2>/dev/null) && kill "$p" 2>/dev/null; exit 0',
-  'ec-reset-toxics',
-  pidFile,
-];
-
-/** The device in `ip -o route get <addr>` output (pure). */
-export function uplinkDevOf(text: string): string | undefined {
-  return / dev (\S+)/.exec(text)?.[1];
-}
-
-/** The right-arch file for a local stack command: `…/linux-amd64/x` → `…/linux-<arch>/x` (pure). */
-export function archVariant(path: string, arch: 'amd64' | 'arm64'): string {
-  return path.replace(
-    /([/_-])(linux-)?(amd64|arm64|x86_64|aarch64)([/_.-])/,
-    (_m, a: string, l: string | undefined, _x, b: string) => `${a}${l ?? ''}${arch}${b}`,
-  );
-}
-
-/** The bundled static stressor for a board arch (stack/build.sh builds it), when it was built. */
-export function bundledStressor(
-  arch: 'amd64' | 'arm64',
-  dist = join(repoRoot, 'stack', 'dist'),
-): string | undefined {
-  const p = join(dist, 'bin', `linux-${arch}`, 'ec-stress');
-  return existsSync(p) && elfArch(p) === arch ? p : undefined;
-}
-
-/** The Linux arch of an ELF executable, from its header's e_machine (62 x86-64, 183 aarch64). */
-export function elfArch(path: string): 'amd64' | 'arm64' | undefined {
-  let head: Buffer;
-  try {
-    const fd = openSync(path, 'r');
-    try {
-      head = Buffer.alloc(20);
-      if (readSync(fd, head, 0, 20, 0) < 20) return undefined;
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return undefined;
-  }
-  if (head.readUInt32BE(0) !== 0x7f454c46 || head[4] !== 2 || head[5] !== 1) return undefined; // ELF64 LE
-  const machine = head.readUInt16LE(18);
-  return machine === 62 ? 'amd64' : machine === 183 ? 'arm64' : undefined;
-}
+import { archVariant, elfArch } from './board-files.ts';
+export { archVariant, bundledStressor, elfArch, toxicsUndo, uplinkDevOf } from './board-files.ts';
 
 /**
  * toxiproxy-server for a board's arch (checked in its ELF header): `.tools/bin/linux-<arch>/`
@@ -355,45 +307,7 @@ export class SshTarget implements Target {
       log.warn(
         `the local cloud listens on ${cloudHost.netAddress}, the address the boards also see the harness (the client) at: an edge-cloud partition then also cuts the client's requests to that edge (nft matches addresses); give the local cloud a second address of this machine to keep them apart`,
       );
-    const stacks = new Map<string, SshStackSpec>();
-    const hubHost = local ? cloudHost.netAddress : cloudHost.host;
-    for (const b of boards.values()) {
-      const c = cmds.get(b.node)!;
-      const exe = c.local ? [`${b.layout.bin}/${basename(c.local)}`] : [];
-      if (b.host.role === 'cloud') {
-        stacks.set(b.node, {
-          argv: [
-            'env',
-            ...Object.entries(stack.hub.env).map(([k, v]) => `${k}=${v}`),
-            `HUB_LISTEN=${local ? cloudHost.netAddress : '0.0.0.0'}:${hubPort}`,
-            `HUB_DATA_DIR=${b.layout.data}`,
-            ...exe,
-            ...c.argv,
-          ],
-          healthUrl: `http://${hubHost}:${hubPort}${stack.hub.health}`,
-          url: `http://${hubHost}:${hubPort}`,
-        });
-      } else {
-        const cloudUrl = toxiBin
-          ? `http://${cloudHost.netAddress}:${proxyPorts.get(b.node)!}`
-          : `http://${cloudHost.netAddress}:${hubPort}`;
-        stacks.set(b.node, {
-          argv: [
-            'env',
-            ...Object.entries(stack.edge.env).map(([k, v]) => `${k}=${v}`),
-            `EDGE_NODE_ID=${b.node}`,
-            `EDGE_LISTEN=0.0.0.0:${stack.edge.port}`,
-            `CLOUD_URL=${cloudUrl}`,
-            `EDGE_MODE=${topology.edgeMode ?? 'auto'}`,
-            `EDGE_DATA_DIR=${b.layout.data}`,
-            ...exe,
-            ...c.argv,
-          ],
-          healthUrl: `http://${b.host.host}:${stack.edge.port}${stack.edge.health}`,
-          url: `http://${b.host.host}:${stack.edge.port}`,
-        });
-      }
-    }
+    const stacks = stackSpecs({ boards, cmds, stack, topology, cloudHost, hubPort, toxiBin, proxyPorts });
     const dep = new SshDeployment(
       opts.runId,
       opts.runDir,
@@ -406,58 +320,12 @@ export class SshTarget implements Target {
     const t0 = performance.now();
     const lap = (what: string): void => log.debug(`${what} after ${Math.round(performance.now() - t0)} ms`);
     try {
-      await mapLimit([...boards.values()], 8, async (b) => {
-        const h = b.host;
-        dep.handles.push(await this.startMaster(b, registry, opts.runDir));
-        b.conn.prepareSignals();
-        const clock = await b.measureClock();
-        if (Math.abs(clock.offsetMs) > 500)
-          log.warn(
-            `${h.name}: clock is ${Math.round(clock.offsetMs)} ms off the harness (± ${clock.uncertaintyMs} ms); board event times are corrected, but check NTP`,
-          );
-        const l = b.layout;
-        // Journaled before the folder or cgroups exist: removes processes, cgroups and the run folder.
-        dep.handles.push(
-          registry.add(
-            'ssh-exec',
-            `run folder, processes and cgroups of ${opts.runId} on ${h.name}`,
-            b.undoData(['sh', '-c', teardownScript, 'ec-teardown', l.base, ...l.cgroups]),
-          ),
-        );
-        await b.conn.exec(['mkdir', '-p', l.bin, l.logs, l.run, l.leases, l.data, ...l.cgroups]);
-        await b.conn.exec(['touch', l.heartbeat]);
-        await b.conn.exec(['sh', '-c', 'cat > "$1" && chmod 755 "$1"', 'ec-put', `${l.bin}/ec-supervise`], {
-          input: superviseScript,
-        });
-        await b.conn.exec(['sh', '-c', 'cat > "$1" && chmod 755 "$1"', 'ec-put', `${l.bin}/ec-safety`], {
-          input: safetyScript,
-        });
-        const c = cmds.get(h.name)!;
-        if (c.local) await b.conn.upload(c.local, `${l.bin}/${basename(c.local)}`);
-        if (h.role === 'edge' && b.stressor === 'ec-stress') {
-          const st = bundledStressor(h.arch);
-          if (st) {
-            await b.conn.upload(st, `${l.bin}/ec-stress`);
-            b.bundledStressor = true;
-          } else
-            log.warn(
-              `${h.name}: no stress-ng on the board and no ${h.arch} ec-stress in stack/dist (run stack/build.sh): cpu/memory stress faults will fail there`,
-            );
-        }
-        if (h.role === 'cloud' && toxiBin) await b.conn.upload(toxiBin, `${l.bin}/toxiproxy-server`);
-        if (h.role === 'edge') {
-          const route = await b.conn.exec(['ip', '-o', 'route', 'get', cloudHost.netAddress], {
-            allowFailure: true,
-          });
-          b.uplinkDev = uplinkDevOf(route.stdout) ?? b.uplinkDev;
-          const u = ['nft', 'delete', 'table', 'inet', acctTable];
-          dep.handles.push(registry.add('ssh-exec', `uplink byte counters on ${h.name}`, b.undoData(u)));
-          await b.conn.exec(['nft', '-f', '-'], { input: acctScript(acctTable, cloudHost.netAddress) });
-        }
-      });
+      await mapLimit([...boards.values()], 8, (b) =>
+        prepareBoard(b, { dep, registry, runDir: opts.runDir, cmd: cmds.get(b.node)!, cloudHost, toxiBin }),
+      );
       lap('boards prepared');
       if (toxiBin)
-        await this.startToxiproxy(dep, cloudBoard, {
+        await startToxiproxy(dep, cloudBoard, {
           apiHost: local ? '127.0.0.1' : '0.0.0.0',
           apiPort,
           listenHost: local ? cloudHost.netAddress : '0.0.0.0',
@@ -470,99 +338,11 @@ export class SshTarget implements Target {
       await mapLimit(names, 16, (n) => dep.startStack(n, opts.signal));
       lap('edges healthy');
       dep.startBackground();
-      writeFileSync(
-        join(opts.runDir, 'ssh-boards.json'),
-        JSON.stringify(
-          [...boards.values()].map((b) => ({
-            node: b.node,
-            arch: b.facts.arch,
-            machine: b.facts.machine,
-            kernel: b.facts.kernel,
-            cgroup: b.facts.cgroup,
-            netem: b.facts.netem,
-            systemd: b.facts.systemd,
-            stressNg: b.facts.tools['stress-ng'],
-            stressor: b.host.role === 'edge' ? b.stressor : undefined,
-            memAvailableBytes: b.facts.memAvailableBytes,
-            clock: b.offset,
-          })),
-          null,
-          2,
-        ),
-      );
+      writeBoardsFile(opts.runDir, boards.values());
     } catch (err) {
       await dep.teardown().catch((e: unknown) => log.error(`teardown after failed deploy: ${String(e)}`));
       throw err;
     }
     return dep;
-  }
-
-  private async startMaster(b: SshBoard, registry: DeployOptions['registry'], runDir: string) {
-    await b.conn.startMaster(registry, join(runDir, 'logs'));
-    return {
-      id: `master-${b.node}`,
-      what: `ssh master connection to ${b.node}`,
-      revert: () => b.conn.close(),
-      forget: () => undefined,
-      [Symbol.asyncDispose]: () => b.conn.close(),
-    };
-  }
-
-  private async startToxiproxy(
-    dep: SshDeployment,
-    cloud: SshBoard,
-    o: {
-      apiHost: string;
-      apiPort: number;
-      listenHost: string;
-      upstream: string;
-      ports: Map<string, number>;
-      signal: AbortSignal | undefined;
-    },
-  ): Promise<void> {
-    const { apiPort, ports, signal } = o;
-    // toxiproxy loads its proxies from a file at every start and is restarted by its supervisor when it
-    // exits: killing it is the board-side undo of every toxic. A lease armed here (renewed by the
-    // heartbeat like any fault's) does that if the harness goes away, so toxics (latency, bandwidth,
-    // reset, …) get the same safety net as faults applied on the boards.
-    const l = cloud.layout;
-    const config = [...ports].map(([n, port]) => ({
-      name: dep.toxiproxy!.proxies.get(n)!,
-      listen: `${o.listenHost}:${port}`,
-      upstream: o.upstream,
-      enabled: true,
-    }));
-    await cloud.conn.exec(['sh', '-c', 'cat > "$1"', 'ec-put', `${l.bin}/toxiproxy.json`], {
-      input: JSON.stringify(config),
-    });
-    await cloud.conn.exec(['touch', `${l.run}/toxiproxy.pid.restart`]);
-    await cloud.startSupervised(
-      'toxiproxy',
-      [
-        `${l.bin}/toxiproxy-server`,
-        '-host',
-        o.apiHost,
-        '-port',
-        String(apiPort),
-        '-config',
-        `${l.bin}/toxiproxy.json`,
-      ],
-      { inGroup: false, logName: 'toxiproxy' },
-    );
-    await cloud.arm(`${l.leases}/toxics.lease`, toxicsUndo(`${l.run}/toxiproxy.pid`));
-    const api = dep.toxiproxy!.api;
-    await waitFor(
-      async () =>
-        (await fetch(`${api}/version`, { signal: AbortSignal.timeout(1000) })).ok ? true : undefined,
-      {
-        signal: deadline(15_000, `toxiproxy at ${api} to answer`, signal),
-        intervalMs: 25,
-      },
-    );
-    const res = await fetch(`${api}/populate`, { method: 'POST', body: JSON.stringify(config) });
-    if (!res.ok)
-      throw new TargetError(`toxiproxy populate on cloud: HTTP ${res.status} ${await res.text()}`, {
-        node: 'cloud',
-      });
   }
 }

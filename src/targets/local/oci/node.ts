@@ -9,6 +9,7 @@ import type { RoleSpec, StackManifest } from '../../../stack/manifest.ts';
 import type { LocalNodeState } from '../topology-plan.ts';
 import { containerId, killContainer, runcBin, runContainer, runcRoot, writeBundle } from './runtime.ts';
 import { containerSpec, defaultPath, envValue, mergeEnv, resolveUser } from './spec.ts';
+import { archiveFor, emulatorFor, emulatorPath, type Arch } from './arch.ts';
 import { checkEntrypoint, resolveInRootfs, unpackImage, type UnpackedImage } from './unpack.ts';
 
 /** How a node's stack runs as a container (serialisable: part of the deployment state). */
@@ -27,6 +28,8 @@ export interface OciNodeState {
   gid: number;
   /** ms the image took to unpack for this run (0: reused the run's cached rootfs). */
   unpackMs: number;
+  /** Set when the image's architecture is not the host's: it runs under qemu-user (timings are not scored). */
+  emulated?: string;
 }
 
 export type Runtime = 'oci' | 'process';
@@ -68,6 +71,8 @@ export interface PrepareInput {
   runId: string;
   runDir: string;
   stackToken: string;
+  /** The architecture a node asks for (topology `arch`); default: the manifest's image as it is. */
+  archOf?: (node: string) => Arch | undefined;
 }
 
 /**
@@ -97,7 +102,9 @@ export async function prepareOciNodes(
   });
   const unpacked = new Map<string, UnpackedImage>();
   for (const p of plans) {
-    const archive = roleImage(inp.stack[roleOf(p.n)])!;
+    const named = roleImage(inp.stack[roleOf(p.n)])!;
+    const arch = inp.archOf?.(p.n.name);
+    const archive = arch ? archiveFor(named, arch, `nodes.${p.n.name}.arch`) : named;
     let img = unpacked.get(archive);
     if (!img) {
       img = await unpackImage(archive, join(ociDir, 'rootfs'));
@@ -147,9 +154,13 @@ export function bundleFor(
     contract,
     { [TOKEN_ENV]: o.token },
   );
+  const qemu = emulatorFor(cfg.architecture, cfg.file);
+  const args = [...cfg.entrypoint, ...cfg.cmd];
   const spec = containerSpec({
     rootfs: img.rootfs,
-    args: [...cfg.entrypoint, ...cfg.cmd],
+    // an emulated image: the emulator (bind-mounted read-only) runs the entrypoint, found in the rootfs
+    args: qemu ? [emulatorPath, checkEntrypoint(img).path, ...args.slice(1)] : args,
+    ...(qemu ? { extraMounts: [{ host: qemu, container: emulatorPath }] } : {}),
     env,
     cwd: cfg.workingDir,
     uid: user.uid,
@@ -172,6 +183,7 @@ export function bundleFor(
     uid: user.uid,
     gid: user.gid,
     unpackMs: img.unpackMs,
+    ...(qemu ? { emulated: cfg.architecture } : {}),
   };
 }
 

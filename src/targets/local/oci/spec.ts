@@ -24,6 +24,8 @@ export interface ContainerSpecInput {
   cgroupsPath: string;
   /** Host directory → container path. */
   dataDir: { host: string; container: string };
+  /** Read-only bind mounts of host files (the emulator of an emulated image). */
+  extraMounts?: { host: string; container: string }[];
   /** Size of the writable /tmp (tmpfs, charged to the board's memory limit). */
   tmpSize?: string;
 }
@@ -97,6 +99,12 @@ export function containerSpec(i: ContainerSpecInput): RuntimeSpec {
         source: i.dataDir.host,
         options: ['rbind', 'rw', 'nosuid', 'nodev'],
       },
+      ...(i.extraMounts ?? []).map((m) => ({
+        destination: m.container,
+        type: 'bind',
+        source: m.host,
+        options: ['bind', 'ro', 'nosuid', 'nodev'],
+      })),
     ],
     linux: {
       namespaces: [

@@ -134,7 +134,7 @@ export function resolveInRootfs(rootfs: string, path: string): string | undefine
  * the image's PATH when it has no '/'), is an executable file, and, for a script, so is its
  * interpreter. Errors name the image and the path.
  */
-export function checkEntrypoint(img: UnpackedImage): { args: string[]; resolved: string } {
+export function checkEntrypoint(img: UnpackedImage): { args: string[]; resolved: string; path: string } {
   const args = imageArgs(img.config);
   const file = img.config.file;
   if (args.length === 0)
@@ -168,5 +168,5 @@ export function checkEntrypoint(img: UnpackedImage): { args: string[]; resolved:
     const interp = head.slice(2).split('\n')[0]!.trim().split(/\s+/)[0]!;
     check(interp, `interpreter of ${found ?? candidates[0]!}:`);
   }
-  return { args, resolved };
+  return { args, resolved, path: found ?? candidates[0]! };
 }
