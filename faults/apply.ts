@@ -79,6 +79,125 @@ async function toxicAdd(step: Extract<FaultStep, { op: 'toxic' }>): Promise<void
     );
 }
 
+/** What the steps of one applied fault share: its journal handles, delayed-step timers and their errors. */
+interface ApplyState {
+  readonly dep: FaultSurface;
+  readonly fault: ResolvedFault;
+  readonly registry: CleanupRegistry;
+  readonly signal: AbortSignal | undefined;
+  readonly handles: Revertible[];
+  readonly timers: Set<NodeJS.Timeout>;
+  readonly laterErrors: unknown[];
+  reverting: boolean;
+}
+
+function dropHandle(st: ApplyState, h: CleanupHandle): void {
+  h.forget();
+  st.handles.splice(st.handles.indexOf(h), 1);
+}
+
+async function execStep(st: ApplyState, s: Extract<FaultStep, { op: 'exec' }>): Promise<void> {
+  const shell = need(st.dep, 'shell', st.dep.shell, s.node)(s.node);
+  let h: CleanupHandle | undefined;
+  if (s.undo) {
+    const u = shell.undoEntry(s.undo);
+    h = st.registry.add(u.kind, s.what, u.data);
+    st.handles.push(h);
+  }
+  try {
+    await shell.exec(s.argv, s.input === undefined ? {} : { input: s.input });
+  } catch (err) {
+    // The thing already existed (another fault's table or qdisc): it is not ours to undo.
+    if (h && err instanceof CommandError && conflict.test(err.stderr)) dropHandle(st, h);
+    throw err;
+  }
+}
+
+async function toxicStep(st: ApplyState, s: Extract<FaultStep, { op: 'toxic' }>): Promise<void> {
+  const h = st.registry.add('toxiproxy-toxic', s.what, {
+    api: s.uplink.api,
+    proxy: s.uplink.proxy,
+    toxic: s.toxic.name,
+  });
+  st.handles.push(h);
+  try {
+    await toxicAdd(s);
+  } catch (err) {
+    if (err instanceof ToxicConflict) dropHandle(st, h);
+    throw err;
+  }
+}
+
+async function spawnStep(st: ApplyState, s: Extract<FaultStep, { op: 'spawn' }>): Promise<void> {
+  const p = await need(
+    st.dep,
+    'shell',
+    st.dep.shell,
+    s.node,
+  )(s.node).spawn(s.argv, {
+    what: s.what,
+    registry: st.registry,
+    inResourceGroup: s.inResourceGroup,
+    logName: `${s.node}-${st.fault.id}-${st.fault.kind}`,
+  });
+  st.handles.push(p.handle);
+  void p.exited.then((e) => {
+    if (!st.reverting) log.debug(`${s.what} exited (${e.code ?? e.signal})`);
+  });
+}
+
+/** Delayed steps run on a timer; their errors are kept (laterErrors), not thrown. */
+function afterStep(st: ApplyState, s: Extract<FaultStep, { op: 'after' }>): void {
+  const t = setTimeout(() => {
+    st.timers.delete(t);
+    if (st.reverting) return;
+    void (async () => {
+      for (const inner of s.steps) {
+        if (st.reverting) return;
+        await runStep(st, inner);
+      }
+    })().catch((err: unknown) => {
+      st.laterErrors.push(err);
+      log.warn(`${s.what}: ${err instanceof Error ? err.message : String(err)}`);
+    });
+  }, s.delayMs);
+  st.timers.add(t);
+}
+
+async function runStep(st: ApplyState, s: FaultStep): Promise<void> {
+  const { dep } = st;
+  switch (s.op) {
+    case 'exec':
+      return execStep(st, s);
+    case 'toxic':
+      return toxicStep(st, s);
+    case 'spawn':
+      return spawnStep(st, s);
+    case 'signal':
+      await need(dep, 'stack', dep.stack, s.node).signalStack(s.node, s.signal);
+      return;
+    case 'kill-all':
+      await need(dep, 'stack', dep.stack, s.node).killAll(s.node);
+      return;
+    case 'start':
+      await need(dep, 'stack', dep.stack, s.node).startStack(s.node, st.signal);
+      return;
+    case 'freeze':
+      st.handles.push(
+        await need(dep, 'stack', dep.stack, s.node).freeze(s.node, st.registry, { method: s.method }),
+      );
+      return;
+    case 'kube': {
+      const h = await need(dep, 'kube', dep.kube, s.node).act(s.node, s.kube, st.registry);
+      if (h) st.handles.push(h);
+      return;
+    }
+    case 'after':
+      afterStep(st, s);
+      return;
+  }
+}
+
 /**
  * Apply a fault to a deployment: validate and plan first (nothing changes on a bad param or node),
  * then run each step, journaling its undo before its effect. A failure half-way reverts what was done.
@@ -92,122 +211,33 @@ export async function applyFault(
   const dep = surfaceOf(target);
   const fault = resolveFault(input);
   const plan = planFault(fault, planContext(dep));
-  const handles: Revertible[] = [];
-  const timers = new Set<NodeJS.Timeout>();
-  const laterErrors: unknown[] = [];
-  let reverting = false;
-  const dropHandle = (h: CleanupHandle): void => {
-    h.forget();
-    handles.splice(handles.indexOf(h), 1);
-  };
-
-  const runStep = async (s: FaultStep): Promise<void> => {
-    switch (s.op) {
-      case 'exec': {
-        const shell = need(dep, 'shell', dep.shell, s.node)(s.node);
-        let h: CleanupHandle | undefined;
-        if (s.undo) {
-          const u = shell.undoEntry(s.undo);
-          h = registry.add(u.kind, s.what, u.data);
-          handles.push(h);
-        }
-        try {
-          await shell.exec(s.argv, s.input === undefined ? {} : { input: s.input });
-        } catch (err) {
-          // The thing already existed (another fault's table or qdisc): it is not ours to undo.
-          if (h && err instanceof CommandError && conflict.test(err.stderr)) dropHandle(h);
-          throw err;
-        }
-        return;
-      }
-      case 'toxic': {
-        const h = registry.add('toxiproxy-toxic', s.what, {
-          api: s.uplink.api,
-          proxy: s.uplink.proxy,
-          toxic: s.toxic.name,
-        });
-        handles.push(h);
-        try {
-          await toxicAdd(s);
-        } catch (err) {
-          if (err instanceof ToxicConflict) dropHandle(h);
-          throw err;
-        }
-        return;
-      }
-      case 'spawn': {
-        const p = await need(
-          dep,
-          'shell',
-          dep.shell,
-          s.node,
-        )(s.node).spawn(s.argv, {
-          what: s.what,
-          registry,
-          inResourceGroup: s.inResourceGroup,
-          logName: `${s.node}-${fault.id}-${fault.kind}`,
-        });
-        handles.push(p.handle);
-        void p.exited.then((e) => {
-          if (!reverting) log.debug(`${s.what} exited (${e.code ?? e.signal})`);
-        });
-        return;
-      }
-      case 'signal':
-        await need(dep, 'stack', dep.stack, s.node).signalStack(s.node, s.signal);
-        return;
-      case 'kill-all':
-        await need(dep, 'stack', dep.stack, s.node).killAll(s.node);
-        return;
-      case 'start':
-        await need(dep, 'stack', dep.stack, s.node).startStack(s.node, opts.signal);
-        return;
-      case 'freeze':
-        handles.push(
-          await need(dep, 'stack', dep.stack, s.node).freeze(s.node, registry, { method: s.method }),
-        );
-        return;
-      case 'kube': {
-        const h = await need(dep, 'kube', dep.kube, s.node).act(s.node, s.kube, registry);
-        if (h) handles.push(h);
-        return;
-      }
-      case 'after': {
-        const t = setTimeout(() => {
-          timers.delete(t);
-          if (reverting) return;
-          void (async () => {
-            for (const inner of s.steps) {
-              if (reverting) return;
-              await runStep(inner);
-            }
-          })().catch((err: unknown) => {
-            laterErrors.push(err);
-            log.warn(`${s.what}: ${err instanceof Error ? err.message : String(err)}`);
-          });
-        }, s.delayMs);
-        timers.add(t);
-        return;
-      }
-    }
+  const st: ApplyState = {
+    dep,
+    fault,
+    registry,
+    signal: opts.signal,
+    handles: [],
+    timers: new Set(),
+    laterErrors: [],
+    reverting: false,
   };
 
   let revertOnce: Promise<void> | undefined;
   const revert = (): Promise<void> =>
     (revertOnce ??= (async () => {
-      reverting = true;
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
+      st.reverting = true;
+      for (const t of st.timers) clearTimeout(t);
+      st.timers.clear();
       // every undo last-first, then the plan's own revert steps in order — each attempted
-      const followUps = plan.onRevert.map((s) => ({ what: s.what, revert: () => runStep(s) })).reverse();
-      await revertLastFirst([...followUps, ...handles]);
+      const followUps = plan.onRevert.map((s) => ({ what: s.what, revert: () => runStep(st, s) })).reverse();
+      await revertLastFirst([...followUps, ...st.handles]);
     })());
 
   const t0 = performance.now();
   try {
     for (const s of plan.steps) {
       if (opts.signal?.aborted) throw abortReason(opts.signal);
-      await runStep(s);
+      await runStep(st, s);
     }
   } catch (err) {
     await revert().catch((e: unknown) => log.error(`reverting a half-applied ${fault.kind}: ${String(e)}`));
@@ -215,5 +245,5 @@ export async function applyFault(
   }
   const applyMs = performance.now() - t0;
   log.debug(`applied ${plan.summary} in ${applyMs.toFixed(1)} ms`);
-  return { plan, applyMs, laterErrors, revert, [Symbol.asyncDispose]: revert };
+  return { plan, applyMs, laterErrors: st.laterErrors, revert, [Symbol.asyncDispose]: revert };
 }

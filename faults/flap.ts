@@ -1,6 +1,7 @@
 import { UsageError } from '../src/core/errors.ts';
 import { seededRandom } from '../src/load/rng.ts';
 import { faultTag, Params } from './params.ts';
+import { lossTable } from './loss.ts';
 import { partitionPeers, type PartitionParams } from './partition.ts';
 import type { FaultKind, FaultStep } from './types.ts';
 
@@ -78,14 +79,7 @@ export const flap: FaultKind<FlapParams> = {
         node: fault.node,
         what: `flap table ${table} on ${fault.node}`,
         argv: ['nft', '-f', '-'],
-        input: [
-          `create table inet ${table}`,
-          `table inet ${table} {`,
-          '  chain in { type filter hook input priority -10; policy accept; }',
-          '  chain out { type filter hook output priority -10; policy accept; }',
-          '}',
-          '',
-        ].join('\n'),
+        input: lossTable(table, ''),
         undo: ['nft', 'delete', 'table', 'inet', table],
       },
     ];

@@ -1,7 +1,7 @@
 import { UsageError } from '../src/core/errors.ts';
 import type { DataLayer } from './capabilities.ts';
 import { Params, requireEdge } from './params.ts';
-import type { FaultKind, PlanContext, ResolvedFault } from './types.ts';
+import type { FaultKind, FaultPlan, PlanContext, ResolvedFault } from './types.ts';
 
 export const ioOps = ['read', 'write', 'fsync'] as const;
 export type IoOp = (typeof ioOps)[number];
@@ -56,6 +56,24 @@ export function ioRuleArgv(
   };
 }
 
+/** The plan of an io rule fault (io-error, io-latency): one journaled set/clear of the rule on the node's layer. */
+export function ioRulePlan(
+  fault: ResolvedFault,
+  ctx: PlanContext,
+  ops: readonly IoOp[],
+  extra: readonly string[],
+  text: { summary: string; what: string },
+): FaultPlan {
+  const layer = requireDataLayer(fault, ctx);
+  const a = ioRuleArgv(layer, fault.kind as 'io-error' | 'io-latency', ops, extra);
+  return {
+    fault,
+    summary: text.summary,
+    steps: [{ op: 'exec', node: fault.node, what: text.what, argv: a.set, undo: a.clear }],
+    onRevert: [],
+  };
+}
+
 export interface IoErrorParams {
   ops: IoOp[];
   prob: number;
@@ -84,21 +102,9 @@ export const ioError: FaultKind<IoErrorParams> = {
     return p;
   },
   plan(p, fault, ctx) {
-    const layer = requireDataLayer(fault, ctx);
-    const a = ioRuleArgv(layer, 'io-error', p.ops, [`prob=${p.prob}`, `errno=${p.errno}`]);
-    return {
-      fault,
+    return ioRulePlan(fault, ctx, p.ops, [`prob=${p.prob}`, `errno=${p.errno}`], {
       summary: `io-error ${p.errno} on ${p.ops.join('/')} p=${p.prob} under ${fault.node}'s data dir`,
-      steps: [
-        {
-          op: 'exec',
-          node: fault.node,
-          what: `io-error ${p.ops.join(',')} p=${p.prob} ${p.errno} on ${fault.node}`,
-          argv: a.set,
-          undo: a.clear,
-        },
-      ],
-      onRevert: [],
-    };
+      what: `io-error ${p.ops.join(',')} p=${p.prob} ${p.errno} on ${fault.node}`,
+    });
   },
 };

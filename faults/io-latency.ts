@@ -1,4 +1,4 @@
-import { ioRuleArgv, parseOps, parseProb, requireDataLayer, type IoOp } from './io-error.ts';
+import { ioRulePlan, parseOps, parseProb, requireDataLayer, type IoOp } from './io-error.ts';
 import { Params } from './params.ts';
 import type { FaultKind } from './types.ts';
 
@@ -30,21 +30,9 @@ export const ioLatency: FaultKind<IoLatencyParams> = {
     return p;
   },
   plan(p, fault, ctx) {
-    const layer = requireDataLayer(fault, ctx);
-    const a = ioRuleArgv(layer, 'io-latency', p.ops, [`prob=${p.prob}`, `delay=${p.delayMs}ms`]);
-    return {
-      fault,
+    return ioRulePlan(fault, ctx, p.ops, [`prob=${p.prob}`, `delay=${p.delayMs}ms`], {
       summary: `io-latency +${p.delayMs}ms on ${p.ops.join('/')} p=${p.prob} under ${fault.node}'s data dir`,
-      steps: [
-        {
-          op: 'exec',
-          node: fault.node,
-          what: `io-latency ${p.ops.join(',')} +${p.delayMs}ms p=${p.prob} on ${fault.node}`,
-          argv: a.set,
-          undo: a.clear,
-        },
-      ],
-      onRevert: [],
-    };
+      what: `io-latency ${p.ops.join(',')} +${p.delayMs}ms p=${p.prob} on ${fault.node}`,
+    });
   },
 };

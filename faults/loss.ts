@@ -1,7 +1,12 @@
 import { UsageError } from '../src/core/errors.ts';
 import { seededRandom } from '../src/load/rng.ts';
-import { faultTag, nodeOf, Params } from './params.ts';
-import { partitionPeers, type PartitionBetween, type PartitionDirection } from './partition.ts';
+import { faultTag, Params } from './params.ts';
+import {
+  checkPeerSelection,
+  partitionPeers,
+  type PartitionBetween,
+  type PartitionDirection,
+} from './partition.ts';
 import type { FaultKind, FaultStep, PlanContext, ResolvedFault } from './types.ts';
 
 export interface LossParams {
@@ -114,19 +119,7 @@ export const loss: FaultKind<LossParams> = {
       burstPercent: ps.number('burstPercent', 80, { min: 0.01, max: 100 }),
     };
     ps.done();
-    const self = nodeOf(fault, ctx);
-    if (p.peer !== undefined) {
-      if (p.between !== 'edge-edge') ps.fail('peer', 'only applies to between=edge-edge');
-      const peer = ctx.nodes.find((n) => n.name === p.peer);
-      if (!peer || peer.role !== 'edge' || peer.name === self.name)
-        ps.fail('peer', `"${p.peer}" is not another edge node`);
-    }
-    if (p.between !== 'edge-cloud' && self.role !== 'edge')
-      throw new UsageError(`fault loss between=${p.between} applies to edge nodes, not ${fault.node}`, {
-        node: fault.node,
-      });
-    if (peersOf(p, fault, ctx).length === 0)
-      ps.fail('between', `${p.between}: nothing on the other side of ${fault.node}`);
+    checkPeerSelection(ps, p, fault, ctx);
     if (p.burstMs === undefined && ps.has('burstPercent')) ps.fail('burstPercent', 'only applies with burst');
     if (p.burstMs !== undefined) {
       if (p.percent > p.burstPercent)

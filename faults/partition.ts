@@ -31,6 +31,34 @@ export function partitionPeers(p: PartitionParams, fault: ResolvedFault, ctx: Pl
   }
 }
 
+/**
+ * The checks of a peer selection (between, peer) shared by partition and loss: `peer` only with
+ * edge-edge and naming another edge; edge-edge and client-edge only on edges; someone on the other side.
+ */
+export function checkPeerSelection(
+  ps: Params,
+  p: Pick<PartitionParams, 'between' | 'direction' | 'peer'>,
+  fault: ResolvedFault,
+  ctx: PlanContext,
+): void {
+  const self = nodeOf(fault, ctx);
+  if (p.peer !== undefined) {
+    if (p.between !== 'edge-edge') ps.fail('peer', 'only applies to between=edge-edge');
+    const peer = ctx.nodes.find((n) => n.name === p.peer);
+    if (!peer || peer.role !== 'edge' || peer.name === self.name)
+      ps.fail('peer', `"${p.peer}" is not another edge node`);
+  }
+  if (p.between !== 'edge-cloud' && self.role !== 'edge')
+    throw new UsageError(
+      `fault ${fault.kind} between=${p.between} applies to edge nodes, not ${fault.node}`,
+      {
+        node: fault.node,
+      },
+    );
+  if (partitionPeers({ ...p, action: 'drop' }, fault, ctx).length === 0)
+    ps.fail('between', `${p.between}: nothing on the other side of ${fault.node}`);
+}
+
 /** nft script of the partition table (pure): priority -10, before the uplink accounting. */
 export function partitionScript(table: string, peers: readonly string[], p: PartitionParams): string {
   const set = `{ ${peers.join(', ')} }`;
@@ -69,19 +97,7 @@ export const partition: FaultKind<PartitionParams> = {
       action: ps.oneOf('action', ['drop', 'reject'] as const, 'drop'),
     };
     ps.done();
-    const self = nodeOf(fault, ctx);
-    if (p.peer !== undefined) {
-      if (p.between !== 'edge-edge') ps.fail('peer', 'only applies to between=edge-edge');
-      const peer = ctx.nodes.find((n) => n.name === p.peer);
-      if (!peer || peer.role !== 'edge' || peer.name === self.name)
-        ps.fail('peer', `"${p.peer}" is not another edge node`);
-    }
-    if (p.between !== 'edge-cloud' && self.role !== 'edge')
-      throw new UsageError(`fault partition between=${p.between} applies to edge nodes, not ${fault.node}`, {
-        node: fault.node,
-      });
-    if (partitionPeers(p, fault, ctx).length === 0)
-      ps.fail('between', `${p.between}: nothing on the other side of ${fault.node}`);
+    checkPeerSelection(ps, p, fault, ctx);
     return p;
   },
   plan(p, fault, ctx) {

@@ -16,6 +16,20 @@ export interface PlannedFault {
   seed: number;
 }
 
+/** The fault a target applies for a planned one (its time in the run left out). */
+export function faultInput(
+  f: PlannedFault,
+): Omit<PlannedFault, 'at' | 'durationMs'> & { durationMs?: number } {
+  return {
+    id: f.id,
+    kind: f.kind,
+    node: f.node,
+    params: f.params,
+    seed: f.seed,
+    ...(f.durationMs !== undefined ? { durationMs: f.durationMs } : {}),
+  };
+}
+
 export interface Plan {
   seed: number;
   nodes: { name: string; profile: string }[];

@@ -20,7 +20,7 @@ import { capacityStage, type CapacitySettings } from './capacity.ts';
 import { converge } from './converge.ts';
 import { judge, loadEvidence, type CampaignEvidence } from './evidence.ts';
 import { gatherEvidence } from './gather.ts';
-import { planCampaign, type Plan } from './plan.ts';
+import { faultInput, planCampaign, type Plan } from './plan.ts';
 import type { FaultRecord, LoadWindow, RunRecord } from './record.ts';
 import { inScenarioFile, type Scenario } from './scenario.ts';
 import {
@@ -77,14 +77,7 @@ export function targetRequest(
     edges: plan.nodes,
     edgeMode: s.edgeMode,
     subnet: s.target.subnet,
-    faults: plan.faults.map((f) => ({
-      id: f.id,
-      kind: f.kind,
-      node: f.node,
-      params: f.params,
-      seed: f.seed,
-      ...(f.durationMs !== undefined ? { durationMs: f.durationMs } : {}),
-    })),
+    faults: plan.faults.map(faultInput),
     stack,
     options,
     checks: s.checks,
@@ -112,6 +105,29 @@ export async function prepareRun(opts: RunOptions): Promise<PreparedRun> {
   return { scenario, plan, stack, rubric, target, request };
 }
 
+/** A campaign under way: what its stages share, and what they have produced so far. */
+interface LiveRun {
+  readonly p: PreparedRun;
+  readonly opts: RunOptions;
+  readonly runId: string;
+  readonly runDir: string;
+  readonly clock: RunClock;
+  readonly runLog: RunLog;
+  readonly registry: CleanupRegistry;
+  /** Stops the publish watchers once converged (or on the way out). */
+  readonly watchStop: AbortController;
+  dep?: CampaignDeployment;
+  timeline?: TimelineOutcome;
+  evidence?: CampaignEvidence;
+}
+
+/** The run dir: `outDir` if given, else reports/<stamp>-<scenario>. */
+function openRunDir(opts: RunOptions, started: Date): string {
+  if (!opts.outDir) return makeRunDir(`${stamp(started)}-${opts.scenario.name}`);
+  mkdirSync(opts.outDir, { recursive: true });
+  return opts.outDir;
+}
+
 /**
  * A campaign, as a pipeline of named stages: plan → deploy → timeline (load + faults + samples) →
  * heal/converge → gather evidence → judge (src/checks) → score (src/scoring) → record (run.json).
@@ -122,107 +138,30 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
   const { scenario, plan, stack } = p;
   const started = new Date();
   const runId = newRunId('ec', started);
-  let runDir: string;
-  if (opts.outDir) {
-    runDir = opts.outDir;
-    mkdirSync(runDir, { recursive: true });
-  } else runDir = makeRunDir(`${stamp(started)}-${scenario.name}`);
+  const runDir = openRunDir(opts, started);
   log.info(
     `run ${runId}: scenario ${scenario.name}, target ${p.target.name}, seed ${plan.seed}, stack ${stack.name}, dir ${relative(process.cwd(), runDir) || runDir}`,
   );
   const clock = new RunClock();
-  const runLog = new RunLog(clock);
-  const registry = CleanupRegistry.open(runId);
-  const watchStop = new AbortController();
-  let dep: CampaignDeployment | undefined;
-  let timeline: TimelineOutcome | undefined;
-  let evidence: CampaignEvidence | undefined;
+  const run: LiveRun = {
+    p,
+    opts,
+    runId,
+    runDir,
+    clock,
+    runLog: new RunLog(clock),
+    registry: CleanupRegistry.open(runId),
+    watchStop: new AbortController(),
+  };
   let error: string | undefined;
   try {
-    dep = await runLog.phase('deploy', opts.progress, () =>
-      p.target.deploy(p.request, { runId, runDir, registry, signal: opts.signal }),
-    );
-    const d = dep;
-    await runLog.phase('warm-up', opts.progress, () => sleep(plan.warmupMs, opts.signal));
-    clock.loadStart = clock.now();
-    const schedule = new FaultSchedule(runLog, d, registry, opts.signal);
-    let healAt: number | undefined;
-    try {
-      timeline = await runLog.phase('load', opts.progress, () =>
-        runTimeline({
-          scenario,
-          plan,
-          runId,
-          runDir,
-          dep: d,
-          registry,
-          log: runLog,
-          schedule,
-          signal: opts.signal,
-          progress: opts.progress,
-          healAt: () => healAt,
-          watchStop: watchStop.signal,
-        }),
-      );
-    } finally {
-      await runLog.phase('heal', opts.progress, async () => {
-        await schedule.revertAll();
-        healAt = clock.now();
-        runLog.event('phase', 'all faults reverted (heal)', undefined, healAt);
-      });
-    }
-    const t = timeline;
-    const converged = await runLog.phase('converge', opts.progress, () =>
-      converge({
-        dep: d,
-        clock,
-        healAt: healAt!,
-        timeoutMs: plan.convergenceTimeoutMs,
-        acked: ackedIds(t),
-        pubWatchers: t.pubWatchers,
-        signal: opts.signal,
-      }),
-    );
-    watchStop.abort();
-    if (opts.signal.aborted) throw new UsageError('interrupted');
-    evidence = await runLog.phase('checks', opts.progress, () =>
-      gatherEvidence({
-        scenario,
-        plan,
-        stack,
-        runId,
-        runDir,
-        dep: d,
-        log: runLog,
-        clock,
-        load: t.load,
-        ledger: converged.ledger,
-        convergeMs: converged.convergeMs,
-        signal: opts.signal,
-      }),
-    );
-    if (opts.capacity)
-      evidence.capacity = await capacityStage(opts.capacity, {
-        dep: d,
-        runDir,
-        registry,
-        runLog,
-        progress: opts.progress,
-        signal: opts.signal,
-      });
+    await deployAndRun(run);
   } catch (err) {
     error = err instanceof Error ? err.message : String(err);
     log.error(`campaign stopped: ${error}`);
   } finally {
-    watchStop.abort();
-    await runLog
-      .phase('teardown', opts.progress, async () => {
-        await dep?.teardown().catch((e: unknown) => log.error(`teardown: ${(e as Error).message}`));
-        await registry.close();
-      })
-      .catch((e: unknown) => {
-        error = error ?? `revert failed: ${(e as Error).message}`;
-      });
+    const revertError = await teardown(run);
+    error = error ?? revertError;
   }
   const record = buildRecord({
     p,
@@ -230,26 +169,134 @@ export async function runCampaign(opts: RunOptions): Promise<{ record: RunRecord
     runDir,
     started,
     clock,
-    runLog,
-    timeline,
-    evidence,
+    runLog: run.runLog,
+    timeline: run.timeline,
+    evidence: run.evidence,
     error,
     interrupted: opts.signal.aborted,
   });
-  const provenance = await collectProvenance({
-    rubric: { name: p.rubric.name, version: p.rubric.version, file: scenario.paths.rubric },
-    scenarioFile: scenario.file,
-    stack,
+  const provenance = await provenanceOf(p, opts.label);
+  if (provenance) record.provenance = provenance;
+  writeFileSync(join(runDir, 'run.json'), JSON.stringify(record, null, 2));
+  return { record, runDir };
+}
+
+/** Stages deploy → warm-up → load (+ faults) → heal → converge → checks; each result kept on `run`. */
+async function deployAndRun(run: LiveRun): Promise<void> {
+  const { p, opts, runLog, clock } = run;
+  const dep = await runLog.phase('deploy', opts.progress, () =>
+    p.target.deploy(p.request, {
+      runId: run.runId,
+      runDir: run.runDir,
+      registry: run.registry,
+      signal: opts.signal,
+    }),
+  );
+  run.dep = dep;
+  await runLog.phase('warm-up', opts.progress, () => sleep(p.plan.warmupMs, opts.signal));
+  clock.loadStart = clock.now();
+  const { timeline, healAt } = await timelineThenHeal(run, dep);
+  const converged = await runLog.phase('converge', opts.progress, () =>
+    converge({
+      dep,
+      clock,
+      healAt,
+      timeoutMs: p.plan.convergenceTimeoutMs,
+      acked: ackedIds(timeline),
+      pubWatchers: timeline.pubWatchers,
+      signal: opts.signal,
+    }),
+  );
+  run.watchStop.abort();
+  if (opts.signal.aborted) throw new UsageError('interrupted');
+  run.evidence = await runLog.phase('checks', opts.progress, () =>
+    gatherEvidence({
+      scenario: p.scenario,
+      plan: p.plan,
+      stack: p.stack,
+      runId: run.runId,
+      runDir: run.runDir,
+      dep,
+      log: runLog,
+      clock,
+      load: timeline.load,
+      ledger: converged.ledger,
+      convergeMs: converged.convergeMs,
+      signal: opts.signal,
+    }),
+  );
+  if (opts.capacity)
+    run.evidence.capacity = await capacityStage(opts.capacity, {
+      dep,
+      runDir: run.runDir,
+      registry: run.registry,
+      runLog,
+      progress: opts.progress,
+      signal: opts.signal,
+    });
+}
+
+/** The load phase with its faults, then the heal (every fault reverted) whatever happened. */
+async function timelineThenHeal(
+  run: LiveRun,
+  dep: CampaignDeployment,
+): Promise<{ timeline: TimelineOutcome; healAt: number }> {
+  const { p, opts, runLog, clock } = run;
+  const schedule = new FaultSchedule(runLog, dep, run.registry, opts.signal);
+  let healAt: number | undefined;
+  try {
+    run.timeline = await runLog.phase('load', opts.progress, () =>
+      runTimeline({
+        scenario: p.scenario,
+        plan: p.plan,
+        runId: run.runId,
+        runDir: run.runDir,
+        dep,
+        registry: run.registry,
+        log: runLog,
+        schedule,
+        signal: opts.signal,
+        progress: opts.progress,
+        healAt: () => healAt,
+        watchStop: run.watchStop.signal,
+      }),
+    );
+  } finally {
+    await runLog.phase('heal', opts.progress, async () => {
+      await schedule.revertAll();
+      healAt = clock.now();
+      runLog.event('phase', 'all faults reverted (heal)', undefined, healAt);
+    });
+  }
+  return { timeline: run.timeline, healAt: healAt! };
+}
+
+/** Stage teardown: the deployment, then the run's journal; the error of a failed revert, if any. */
+async function teardown(run: LiveRun): Promise<string | undefined> {
+  run.watchStop.abort();
+  return run.runLog
+    .phase('teardown', run.opts.progress, async () => {
+      await run.dep?.teardown().catch((e: unknown) => log.error(`teardown: ${(e as Error).message}`));
+      await run.registry.close();
+    })
+    .then(
+      () => undefined,
+      (e: unknown) => `revert failed: ${(e as Error).message}`,
+    );
+}
+
+async function provenanceOf(p: PreparedRun, label: string | undefined): Promise<RunRecord['provenance']> {
+  return collectProvenance({
+    rubric: { name: p.rubric.name, version: p.rubric.version, file: p.scenario.paths.rubric },
+    scenarioFile: p.scenario.file,
+    stack: p.stack,
     target: p.target.name,
-    seed: plan.seed,
-    ...(opts.label ? { label: opts.label } : {}),
+    seed: p.plan.seed,
+    ...(label ? { label } : {}),
   }).catch((e: unknown) => {
     log.warn(`provenance incomplete: ${(e as Error).message}`);
     return undefined;
   });
-  if (provenance) record.provenance = provenance;
-  writeFileSync(join(runDir, 'run.json'), JSON.stringify(record, null, 2));
-  return { record, runDir };
 }
 
 function ackedIds(t: TimelineOutcome): Set<string> {

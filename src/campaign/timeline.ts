@@ -8,7 +8,7 @@ import { sleep } from '../core/deadline.ts';
 import { startLoad, type LoadResult } from '../load/run-load.ts';
 import { SampleTail } from '../load/tail.ts';
 import type { AppliedFault, CampaignDeployment } from '../targets/campaign-port.ts';
-import type { Plan, PlannedFault } from './plan.ts';
+import { faultInput, type Plan, type PlannedFault } from './plan.ts';
 import type { FaultRecord, RunRecord, SeriesPoint, TimelineEvent } from './record.ts';
 import type { Scenario } from './scenario.ts';
 
@@ -98,18 +98,7 @@ export class FaultSchedule {
     };
     this.log.faults.push(rec);
     try {
-      const applied = await this.dep.applyFault(
-        {
-          id: f.id,
-          kind: f.kind,
-          node: f.node,
-          params: f.params,
-          seed: f.seed,
-          ...(f.durationMs !== undefined ? { durationMs: f.durationMs } : {}),
-        },
-        this.registry,
-        this.signal,
-      );
+      const applied = await this.dep.applyFault(faultInput(f), this.registry, this.signal);
       this.log.event('fault-on', `${f.id} ${f.kind} applied`, f.node, rec.start);
       if (f.durationMs === undefined) {
         // Instant (kill, restart-node): its revert, at heal, makes sure the node runs its stack again.

@@ -27,6 +27,15 @@ const m = (name: string, unit: string, direction: Direction, description: string
   description,
 });
 
+const schedulingP99 = m('scheduling.p99-ms', 'ms', 'lower-is-better', 'p99 created → bound');
+
+/** The placement metrics of the scheduling benchmark, in a campaign and from `edgechaos bench scheduling`. */
+const schedulingBenchMetrics: readonly MetricSpec[] = [
+  m('scheduling.throughput-pods-per-s', 'pods/s', 'higher-is-better', 'pods bound per second'),
+  m('scheduling.cpu-spread', 'stddev of node CPU utilisation', 'lower-is-better', 'spread of node CPU use'),
+  m('scheduling.low-latency-share', 'ratio', 'higher-is-better', 'share placed on the lowest-latency node'),
+];
+
 export const checkCatalogue: readonly CheckSpec[] = [
   {
     id: 'resumed-sync',
@@ -135,7 +144,7 @@ export const checkCatalogue: readonly CheckSpec[] = [
   {
     id: 'scheduling-latency',
     title: 'Scheduling latency: pod created → bound',
-    metrics: [m('scheduling.p99-ms', 'ms', 'lower-is-better', 'p99 created → bound')],
+    metrics: [schedulingP99],
   },
   {
     id: 'rescheduling',
@@ -145,42 +154,16 @@ export const checkCatalogue: readonly CheckSpec[] = [
   {
     id: 'scheduling-bench',
     title: 'Scheduling benchmark (in a campaign)',
-    metrics: [
-      m('scheduling.throughput-pods-per-s', 'pods/s', 'higher-is-better', 'pods bound per second'),
-      m(
-        'scheduling.cpu-spread',
-        'stddev of node CPU utilisation',
-        'lower-is-better',
-        'spread of node CPU use',
-      ),
-      m(
-        'scheduling.low-latency-share',
-        'ratio',
-        'higher-is-better',
-        'share placed on the lowest-latency node',
-      ),
-    ],
+    metrics: [...schedulingBenchMetrics],
   },
   {
     // `edgechaos bench scheduling` (src/scheduling/bench.ts schedulingMetrics), scored on its own.
     id: 'bench-scheduling',
     title: 'Scheduling benchmark (edgechaos bench scheduling)',
     metrics: [
-      m('scheduling.p99-ms', 'ms', 'lower-is-better', 'p99 created → bound'),
+      schedulingP99,
       m('scheduling.p50-ms', 'ms', 'lower-is-better', 'p50 created → bound'),
-      m('scheduling.throughput-pods-per-s', 'pods/s', 'higher-is-better', 'pods bound per second'),
-      m(
-        'scheduling.cpu-spread',
-        'stddev of node CPU utilisation',
-        'lower-is-better',
-        'spread of node CPU use',
-      ),
-      m(
-        'scheduling.low-latency-share',
-        'ratio',
-        'higher-is-better',
-        'share placed on the lowest-latency node',
-      ),
+      ...schedulingBenchMetrics,
       m('reschedule.p99-ms', 'ms', 'lower-is-better', 'p99 overload migration → Ready'),
     ],
   },

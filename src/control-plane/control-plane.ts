@@ -189,6 +189,146 @@ function tail(file: string, lines = 8): string {
   }
 }
 
+type Bins = { etcd: string; hyperkube: string; kwok: string };
+type Users = ReturnType<typeof staticUsers>;
+
+/** Starting the control plane's processes: each registered before it starts, then polled until ready. */
+class Boot {
+  constructor(
+    private readonly registry: CleanupRegistry,
+    readonly layout: ControlPlaneLayout,
+    private readonly procs: { name: string; proc: ManagedProcess; handle: CleanupHandle }[],
+    private readonly signal: AbortSignal,
+  ) {}
+
+  async start(name: string, argv: string[]): Promise<ManagedProcess> {
+    const { proc, handle } = await spawnRegistered(this.registry, `kube ${name}`, argv, {
+      logFile: this.layout.log(name),
+    });
+    this.procs.push({ name, proc, handle });
+    return proc;
+  }
+
+  /** Poll until `probe` is true; fail at once with the log tail if the process exits. */
+  async until(name: string, proc: ManagedProcess, probe: () => Promise<boolean>): Promise<void> {
+    const logFile = this.layout.log(name);
+    for (;;) {
+      if (!proc.running) {
+        throw new TargetError(`${name} exited during start-up:\n${tail(logFile)}`);
+      }
+      if (await probe().catch(() => false)) return;
+      try {
+        await sleep(100, this.signal);
+      } catch (err) {
+        if (err instanceof TimeoutError)
+          throw new TimeoutError(`${err.message}: waiting for ${name}; log ${logFile}:\n${tail(logFile)}`);
+        throw err;
+      }
+    }
+  }
+}
+
+async function allocatePorts(): Promise<ControlPlanePorts> {
+  return {
+    etcdClient: await freePort(),
+    etcdPeer: await freePort(),
+    apiserver: await freePort(),
+    controllerManager: await freePort(),
+    scheduler: await freePort(),
+  };
+}
+
+/** The static tokens, the service-account key pair and kwok's stages, in the run dir. */
+function writeAuthFiles(layout: ControlPlaneLayout, users: Users): void {
+  for (const u of users) registerSecret(u.token);
+  writeFileSync(layout.tokens, tokenAuthFile(users), { mode: 0o600 });
+  const sa = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  writeFileSync(layout.saKey, sa.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  writeFileSync(layout.saPub, sa.publicKey.export({ type: 'spki', format: 'pem' }));
+  writeFileSync(
+    layout.kwokConfig,
+    readFileSync(join(repoRoot, 'src', 'control-plane', 'stages', 'kwok-stages.yaml'), 'utf8'),
+  );
+}
+
+async function startEtcd(b: Boot, bin: string, ports: ControlPlanePorts): Promise<void> {
+  const etcd = await b.start('etcd', etcdArgs(bin, ports, b.layout));
+  await b.until('etcd', etcd, async () => {
+    const r = await fetch(`http://127.0.0.1:${ports.etcdClient}/health`, {
+      signal: AbortSignal.timeout(1000),
+    });
+    return r.ok && ((await r.json()) as { health?: string }).health === 'true';
+  });
+}
+
+/** kube-apiserver until /readyz, then a kubeconfig per user; returns the server URL. */
+async function startApiserver(
+  b: Boot,
+  bin: string,
+  ports: ControlPlanePorts,
+  timings: NodeLossTimings,
+  users: Users,
+): Promise<string> {
+  const { layout } = b;
+  const admin = users.find((u) => u.name === 'admin')!;
+  const apiserver = await b.start('kube-apiserver', apiserverArgs(bin, ports, layout, timings));
+  const server = `https://127.0.0.1:${ports.apiserver}`;
+  await b.until('kube-apiserver', apiserver, async () => {
+    if (!existsSync(layout.servingCert)) return false;
+    const r = await httpsGet(`${server}/readyz`, {
+      ca: readFileSync(layout.servingCert, 'utf8'),
+      token: admin.token,
+    });
+    return r.status === 200;
+  });
+  const caPem = readFileSync(layout.servingCert, 'utf8');
+  for (const u of users) {
+    writeFileSync(
+      layout.kubeconfig(u.name),
+      JSON.stringify(kubeconfig({ server, caPem, user: u.user, token: u.token }), null, 2),
+      { mode: 0o600 },
+    );
+  }
+  return server;
+}
+
+/** Controller manager and scheduler until healthy; kwok started (ready once it has made the nodes Ready). */
+async function startComponents(
+  b: Boot,
+  bins: Bins,
+  ports: ControlPlanePorts,
+  timings: NodeLossTimings,
+): Promise<ManagedProcess> {
+  const { layout } = b;
+  const cm = await b.start(
+    'kube-controller-manager',
+    controllerManagerArgs(bins.hyperkube, ports, layout, timings),
+  );
+  const sched = await b.start('kube-scheduler', schedulerArgs(bins.hyperkube, ports, layout));
+  const kwok = await b.start('kwok', kwokArgs(bins.kwok, layout, timings));
+  const healthz = (port: number) => async (): Promise<boolean> =>
+    (await httpsGet(`https://127.0.0.1:${port}/healthz`, { insecure: true })).status === 200;
+  await Promise.all([
+    b.until('kube-controller-manager', cm, healthz(ports.controllerManager)),
+    b.until('kube-scheduler', sched, healthz(ports.scheduler)),
+  ]);
+  return kwok;
+}
+
+/** Create the fake nodes and wait until kwok reports every one of them healthy. */
+async function createNodes(b: Boot, kwok: ManagedProcess, nodes: readonly FakeNodeSpec[]): Promise<void> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(b.layout.kubeconfig('admin'));
+  const api = kc.makeApiClient(CoreV1Api);
+  await Promise.all(nodes.map((n) => api.createNode({ body: fakeNode(n) })));
+  const want = new Set(nodes.map((n) => n.name));
+  await b.until('kwok', kwok, async () => {
+    const list = await api.listNode();
+    const healthy = list.items.filter((n: V1Node) => want.has(n.metadata?.name ?? '') && isNodeHealthy(n));
+    return healthy.length === want.size;
+  });
+}
+
 /**
  * Start etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok on 127.0.0.1,
  * create the fake nodes and wait until all of them are Ready. Every process is registered in the
@@ -200,7 +340,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Star
   const timings = { ...defaultNodeLossTimings, ...opts.timings };
   const nodes = typeof opts.nodes === 'number' ? defaultNodes(opts.nodes) : [...opts.nodes];
   const lock = readKubeLock();
-  const bins = {
+  const bins: Bins = {
     etcd: kubeBinary('etcd', lock),
     hyperkube: kubeBinary('hyperkube', lock),
     kwok: requireTool('kwok'),
@@ -220,108 +360,17 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Star
   try {
     mkdirSync(layout.pki, { recursive: true });
     mkdirSync(join(dir, 'logs'), { recursive: true });
-    const ports: ControlPlanePorts = {
-      etcdClient: await freePort(),
-      etcdPeer: await freePort(),
-      apiserver: await freePort(),
-      controllerManager: await freePort(),
-      scheduler: await freePort(),
-    };
+    const ports = await allocatePorts();
     const users = staticUsers();
-    for (const u of users) registerSecret(u.token);
-    writeFileSync(layout.tokens, tokenAuthFile(users), { mode: 0o600 });
-    const sa = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    writeFileSync(layout.saKey, sa.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-    writeFileSync(layout.saPub, sa.publicKey.export({ type: 'spki', format: 'pem' }));
-    writeFileSync(
-      layout.kwokConfig,
-      readFileSync(join(repoRoot, 'src', 'control-plane', 'stages', 'kwok-stages.yaml'), 'utf8'),
-    );
-
-    const start = async (name: string, argv: string[]): Promise<ManagedProcess> => {
-      const { proc, handle } = await spawnRegistered(opts.registry, `kube ${name}`, argv, {
-        logFile: layout.log(name),
-      });
-      procs.push({ name, proc, handle });
-      return proc;
-    };
-    /** Poll until `probe` is true; fail at once with the log tail if the process exits. */
-    const until = async (
-      name: string,
-      proc: ManagedProcess,
-      probe: () => Promise<boolean>,
-    ): Promise<void> => {
-      for (;;) {
-        if (!proc.running) {
-          throw new TargetError(`${name} exited during start-up:\n${tail(layout.log(name))}`);
-        }
-        if (await probe().catch(() => false)) return;
-        try {
-          await sleep(100, signal);
-        } catch (err) {
-          if (err instanceof TimeoutError)
-            throw new TimeoutError(
-              `${err.message}: waiting for ${name}; log ${layout.log(name)}:\n${tail(layout.log(name))}`,
-            );
-          throw err;
-        }
-      }
-    };
-
-    const etcd = await start('etcd', etcdArgs(bins.etcd, ports, layout));
-    await until('etcd', etcd, async () => {
-      const r = await fetch(`http://127.0.0.1:${ports.etcdClient}/health`, {
-        signal: AbortSignal.timeout(1000),
-      });
-      return r.ok && ((await r.json()) as { health?: string }).health === 'true';
-    });
+    writeAuthFiles(layout, users);
+    const b = new Boot(opts.registry, layout, procs, signal);
+    await startEtcd(b, bins.etcd, ports);
     const tEtcd = since();
-
-    const admin = users.find((u) => u.name === 'admin')!;
-    const apiserver = await start('kube-apiserver', apiserverArgs(bins.hyperkube, ports, layout, timings));
-    const server = `https://127.0.0.1:${ports.apiserver}`;
-    await until('kube-apiserver', apiserver, async () => {
-      if (!existsSync(layout.servingCert)) return false;
-      const r = await httpsGet(`${server}/readyz`, {
-        ca: readFileSync(layout.servingCert, 'utf8'),
-        token: admin.token,
-      });
-      return r.status === 200;
-    });
+    const server = await startApiserver(b, bins.hyperkube, ports, timings, users);
     const tApiserver = since();
-    const caPem = readFileSync(layout.servingCert, 'utf8');
-    for (const u of users) {
-      writeFileSync(
-        layout.kubeconfig(u.name),
-        JSON.stringify(kubeconfig({ server, caPem, user: u.user, token: u.token }), null, 2),
-        { mode: 0o600 },
-      );
-    }
-
-    const cm = await start(
-      'kube-controller-manager',
-      controllerManagerArgs(bins.hyperkube, ports, layout, timings),
-    );
-    const sched = await start('kube-scheduler', schedulerArgs(bins.hyperkube, ports, layout));
-    const kwok = await start('kwok', kwokArgs(bins.kwok, layout, timings));
-    const healthz = (port: number) => async (): Promise<boolean> =>
-      (await httpsGet(`https://127.0.0.1:${port}/healthz`, { insecure: true })).status === 200;
-    await Promise.all([
-      until('kube-controller-manager', cm, healthz(ports.controllerManager)),
-      until('kube-scheduler', sched, healthz(ports.scheduler)),
-    ]);
+    const kwok = await startComponents(b, bins, ports, timings);
     const tComponents = since();
-
-    const kc = new KubeConfig();
-    kc.loadFromFile(layout.kubeconfig('admin'));
-    const api = kc.makeApiClient(CoreV1Api);
-    await Promise.all(nodes.map((n) => api.createNode({ body: fakeNode(n) })));
-    const want = new Set(nodes.map((n) => n.name));
-    await until('kwok', kwok, async () => {
-      const list = await api.listNode();
-      const healthy = list.items.filter((n: V1Node) => want.has(n.metadata?.name ?? '') && isNodeHealthy(n));
-      return healthy.length === want.size;
-    });
+    await createNodes(b, kwok, nodes);
     const tNodes = since();
     log.info(
       `control plane ready in ${tNodes} ms (etcd ${tEtcd}, apiserver ${tApiserver}, components ${tComponents}, ${nodes.length} nodes ${tNodes}) at ${server}`,

@@ -1,10 +1,8 @@
-import { createHash } from 'node:crypto';
-import { accessSync, constants, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { EdgechaosError, ToolMissingError } from '../core/errors.ts';
 import { repoRoot, toolCacheDir, toolsDir } from '../core/paths.ts';
-import { run } from '../core/proc.ts';
-import { cachedBuild } from '../tools/cached-build.ts';
+import { cachedBuild, runGoBuild, treeHash, type CachedBuildResult } from '../tools/cached-build.ts';
 
 /** The "kube" entry of tools.lock.json: the embedded control plane built from scripts/kube. */
 export interface KubeLock {
@@ -53,23 +51,11 @@ export function kubeBinary(name: string, lock = readKubeLock()): string {
 /** Everything the build depends on, hashed: a change to the wrapper module rebuilds. */
 export function kubeBuildStamp(lock = readKubeLock()): string {
   const dir = join(repoRoot, lock.module);
-  const h = createHash('sha256').update(`${lock.version} ${lock.etcd}\n`);
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile()) h.update(`${relative(dir, p)}\0`).update(readFileSync(p));
-    }
-  };
-  walk(dir);
-  return `kube ${lock.version} etcd ${lock.etcd} ${h.digest('hex').slice(0, 16)}`;
+  const h = treeHash(dir, `${lock.version} ${lock.etcd}\n`);
+  return `kube ${lock.version} etcd ${lock.etcd} ${h.slice(0, 16)}`;
 }
 
-export interface KubeInstallResult {
-  status: 'present' | 'cached' | 'built';
-  detail: string;
-  ms: number;
-}
+export type KubeInstallResult = CachedBuildResult;
 
 /**
  * Make .tools/kube/<version>/bin hold this exact build: present → nothing; in the per-machine
@@ -93,18 +79,7 @@ export async function installKubeTools(logFile: string): Promise<KubeInstallResu
     cacheStamp: join(cached, 'stamp'),
     destStamp: join(local, 'stamp'),
     required: lock.binaries,
-    build: async ([bin]) => {
-      const argv = ['nice', '-n', '10', 'bash', join(repoRoot, lock.module, 'build'), bin!];
-      const r = await run(argv, {
-        allowFailure: true,
-        env: { ...process.env, PATH: `${process.env['PATH'] ?? ''}:/usr/local/go/bin` },
-      });
-      writeFileSync(logFile, `$ ${argv.join(' ')}\n${r.stdout}${r.stderr}`, { flag: 'a' });
-      if (r.code !== 0) {
-        throw new EdgechaosError(
-          `building the Kubernetes control plane failed (exit ${r.code}); see ${logFile}`,
-        );
-      }
-    },
+    build: ([bin]) =>
+      runGoBuild([join(repoRoot, lock.module, 'build'), bin!], logFile, 'the Kubernetes control plane'),
   });
 }

@@ -11,7 +11,7 @@ import type { CheckResult } from '../checks/types.ts';
 import { CommandError, ToolMissingError } from '../core/errors.ts';
 import type { Sample } from '../load/types.ts';
 import { evidenceItem, formatMetric } from './format.ts';
-import { provenanceEntries } from './provenance.ts';
+import { provenanceEntries, type ProvenanceEntry } from './provenance.ts';
 import { checkStatus, criterionStatus, gateStatus, provenanceOf } from './record-view.ts';
 
 /** Wall-clock ms of the load start: the runner's own origin when samples were kept, else from the phases. */
@@ -111,19 +111,25 @@ export interface AllureOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/**
- * Write `<runDir>/allure-results` (replacing an earlier one): one result per check with the campaign's
- * phases and faults as timed steps, its parameters, the load summary, timeline and evidence as
- * attachments; plus a "score" result with a step per rubric criterion; environment, executor, categories.
- */
-export function writeAllureResults(runDir: string, r: RunRecord, opts: AllureOptions = {}): string {
-  const resultsDir = join(runDir, 'allure-results');
-  rmSync(resultsDir, { recursive: true, force: true });
-  mkdirSync(resultsDir, { recursive: true });
-  const env = opts.env ?? process.env;
-  const prov = provenanceOf(r);
-  const provenance = prov ? provenanceEntries(prov) : [];
-  const runtime = new ReporterRuntime({
+/** What the results of one run share: the runtime, the time origin, parameters, labels, attachments. */
+interface AllureRun {
+  readonly r: RunRecord;
+  readonly runtime: ReporterRuntime;
+  /** Epoch ms of a record time (ms from the load start). */
+  readonly at: (t: number) => number;
+  /** The end of the last phase (record time). */
+  readonly end: number;
+  readonly parameters: readonly Parameter[];
+  readonly summary: Buffer;
+  readonly timeline: Buffer;
+}
+
+function newRuntime(
+  resultsDir: string,
+  r: RunRecord,
+  provenance: readonly ProvenanceEntry[],
+): ReporterRuntime {
+  return new ReporterRuntime({
     writer: new FileSystemWriter({ resultsDir }),
     environmentInfo: {
       scenario: r.scenario.name,
@@ -144,19 +150,10 @@ export function writeAllureResults(runDir: string, r: RunRecord, opts: AllureOpt
       { name: 'Not measured on this target', matchedStatuses: [Status.SKIPPED] },
     ],
   });
-  const t0 = loadStartEpoch(r, opts.samples);
-  const at = (t: number): number => Math.round(t0 + t);
-  const end = Math.max(...r.phases.map((p) => p.end), 0);
-  const parameters: Parameter[] = [
-    { name: 'scenario', value: r.scenario.name },
-    { name: 'seed', value: String(r.seed) },
-    { name: 'target', value: r.target.kind },
-    { name: 'stack', value: `${r.stack.name}@${r.stack.version}` },
-    { name: 'rubric', value: `${r.rubric.name}@${r.rubric.version}` },
-    // Provenance (when the record has it): excluded from Allure's history key, so reruns stay one history.
-    ...provenance.map((e) => ({ name: e.label, value: e.value, excluded: true })),
-  ];
-  const labels = (extra: Label[]): Label[] => [
+}
+
+function labelsOf(r: RunRecord, extra: Label[]): Label[] {
+  return [
     { name: 'parentSuite', value: 'edgechaos' },
     { name: 'suite', value: r.scenario.name },
     { name: 'host', value: r.target.kind },
@@ -165,114 +162,160 @@ export function writeAllureResults(runDir: string, r: RunRecord, opts: AllureOpt
     { name: 'language', value: 'typescript' },
     ...extra,
   ];
-  const summary = Buffer.from(loadSummaryText(r));
-  const timeline = Buffer.from(timelineText(r));
+}
 
-  /** Phases (with faults and events under "load") as timed steps of a result. */
-  const campaignSteps = (root: string, onChecks?: (step: string | undefined) => void): void => {
-    for (const p of r.phases) {
-      const step = runtime.startStep(root, undefined, { name: `phase: ${p.name}`, start: at(p.start) });
-      if (!step) continue;
-      if (p.name === 'load') {
-        for (const f of r.faults) {
-          const fs = runtime.startStep(root, step, {
-            name: `fault ${f.id}: ${f.kind} on ${f.node}`,
-            start: at(f.start),
-            parameters: Object.entries(f.params).map(([name, v]) => ({
-              name,
-              value: typeof v === 'string' ? v : JSON.stringify(v),
-            })),
-          });
-          if (!fs) continue;
-          runtime.updateStep(fs, (s) => {
-            s.status = f.error ? Status.BROKEN : Status.PASSED;
-            if (f.error) s.statusDetails = { ...s.statusDetails, message: f.error };
-          });
-          runtime.stopStep(fs, { stop: at(f.end ?? p.end) });
-        }
-        for (const e of r.timeline.filter((x) => x.kind !== 'phase' && !x.kind.startsWith('fault'))) {
-          const es = runtime.startStep(root, step, { name: `${e.kind}: ${e.text}`, start: at(e.t) });
-          if (!es) continue;
-          runtime.updateStep(es, (s) => {
-            s.status = e.kind === 'process-exit' ? Status.BROKEN : Status.PASSED;
-          });
-          runtime.stopStep(es, { stop: at(e.t) });
-        }
-        runtime.writeAttachment(root, step, 'load summary (k6 style)', summary, {
-          contentType: 'text/plain',
-        });
-      }
-      if (p.name === 'checks') onChecks?.(step);
-      runtime.updateStep(step, (s) => {
-        s.status ??= Status.PASSED;
-      });
-      runtime.stopStep(step, { stop: at(p.end) });
-    }
-    runtime.writeAttachment(root, undefined, 'timeline', timeline, { contentType: 'text/plain' });
-  };
-
-  for (const c of r.checks) {
-    const root = runtime.startTest(
-      {
-        name: c.title,
-        fullName: `edgechaos.${r.scenario.name}.${c.id}`,
-        testCaseId: `edgechaos.check.${c.id}`,
-        historyId: `edgechaos.${r.scenario.name}.${c.id}`,
-        description: c.summary,
-        labels: labels([
-          { name: 'feature', value: 'checks' },
-          { name: 'story', value: c.id },
-        ]),
-        parameters,
-        start: at(Math.min(0, ...r.phases.map((p) => p.start))),
-      },
-      [],
-    );
-    campaignSteps(root, (checksStep) => {
-      const vs = runtime.startStep(root, checksStep, {
-        name: `verdict: ${c.status} — ${c.summary}`,
-        start: at(r.phases.find((p) => p.name === 'checks')?.start ?? end),
-        parameters: Object.entries(c.metrics).map(([k, m]) => ({ name: k, value: formatMetric(k, m) })),
-      });
-      if (!vs) return;
-      runtime.updateStep(vs, (s) => {
-        s.status = statusOf(c);
-      });
-      runtime.stopStep(vs, { stop: at(r.phases.find((p) => p.name === 'checks')?.end ?? end) });
+/** The load phase's children: the faults and the events, as timed steps. */
+function loadPhaseSteps(a: AllureRun, root: string, step: string, phaseEnd: number): void {
+  const { r, runtime, at } = a;
+  for (const f of r.faults) {
+    const fs = runtime.startStep(root, step, {
+      name: `fault ${f.id}: ${f.kind} on ${f.node}`,
+      start: at(f.start),
+      parameters: Object.entries(f.params).map(([name, v]) => ({
+        name,
+        value: typeof v === 'string' ? v : JSON.stringify(v),
+      })),
     });
-    runtime.writeAttachment(
-      root,
-      undefined,
-      `evidence: ${c.id}`,
-      Buffer.from(JSON.stringify(c.evidence, null, 2)),
-      {
-        contentType: 'application/json',
-        fileExtension: 'json',
-      },
-    );
-    for (const [k, v] of Object.entries(c.evidence)) {
-      if (typeof v === 'string' && v.includes('\n'))
-        runtime.writeAttachment(root, undefined, `${c.id}: ${k}`, Buffer.from(v), {
-          contentType: 'text/plain',
-        });
-      else if (Array.isArray(v) && v.length > 0 && c.status === 'failed')
-        runtime.writeAttachment(
-          root,
-          undefined,
-          `${c.id}: ${k} (${v.length})`,
-          Buffer.from((v as unknown[]).map(evidenceItem).join('\n') + '\n'),
-          { contentType: 'text/plain' },
-        );
-    }
-    runtime.updateTest(root, (t) => {
-      t.status = statusOf(c);
-      if (c.status !== 'passed') t.statusDetails = { ...t.statusDetails, message: c.summary };
+    if (!fs) continue;
+    runtime.updateStep(fs, (s) => {
+      s.status = f.error ? Status.BROKEN : Status.PASSED;
+      if (f.error) s.statusDetails = { ...s.statusDetails, message: f.error };
     });
-    runtime.stopTest(root, { stop: at(end) });
-    runtime.writeTest(root);
+    runtime.stopStep(fs, { stop: at(f.end ?? phaseEnd) });
   }
+  for (const e of r.timeline.filter((x) => x.kind !== 'phase' && !x.kind.startsWith('fault'))) {
+    const es = runtime.startStep(root, step, { name: `${e.kind}: ${e.text}`, start: at(e.t) });
+    if (!es) continue;
+    runtime.updateStep(es, (s) => {
+      s.status = e.kind === 'process-exit' ? Status.BROKEN : Status.PASSED;
+    });
+    runtime.stopStep(es, { stop: at(e.t) });
+  }
+  runtime.writeAttachment(root, step, 'load summary (k6 style)', a.summary, {
+    contentType: 'text/plain',
+  });
+}
 
-  // The score as one result: a step per criterion, failed when a rubric gate failed.
+/** Phases (with faults and events under "load") as timed steps of a result. */
+function campaignSteps(a: AllureRun, root: string, onChecks?: (step: string | undefined) => void): void {
+  const { r, runtime, at } = a;
+  for (const p of r.phases) {
+    const step = runtime.startStep(root, undefined, { name: `phase: ${p.name}`, start: at(p.start) });
+    if (!step) continue;
+    if (p.name === 'load') loadPhaseSteps(a, root, step, p.end);
+    if (p.name === 'checks') onChecks?.(step);
+    runtime.updateStep(step, (s) => {
+      s.status ??= Status.PASSED;
+    });
+    runtime.stopStep(step, { stop: at(p.end) });
+  }
+  runtime.writeAttachment(root, undefined, 'timeline', a.timeline, { contentType: 'text/plain' });
+}
+
+/** A check's evidence: all of it as JSON, multi-line texts and (when failed) item lists as text. */
+function evidenceAttachments(a: AllureRun, root: string, c: CheckResult): void {
+  const { runtime } = a;
+  runtime.writeAttachment(
+    root,
+    undefined,
+    `evidence: ${c.id}`,
+    Buffer.from(JSON.stringify(c.evidence, null, 2)),
+    {
+      contentType: 'application/json',
+      fileExtension: 'json',
+    },
+  );
+  for (const [k, v] of Object.entries(c.evidence)) {
+    if (typeof v === 'string' && v.includes('\n'))
+      runtime.writeAttachment(root, undefined, `${c.id}: ${k}`, Buffer.from(v), {
+        contentType: 'text/plain',
+      });
+    else if (Array.isArray(v) && v.length > 0 && c.status === 'failed')
+      runtime.writeAttachment(
+        root,
+        undefined,
+        `${c.id}: ${k} (${v.length})`,
+        Buffer.from((v as unknown[]).map(evidenceItem).join('\n') + '\n'),
+        { contentType: 'text/plain' },
+      );
+  }
+}
+
+/** One result per check: the campaign's steps, the verdict under "checks", the evidence. */
+function writeCheckResult(a: AllureRun, c: CheckResult): void {
+  const { r, runtime, at, end } = a;
+  const root = runtime.startTest(
+    {
+      name: c.title,
+      fullName: `edgechaos.${r.scenario.name}.${c.id}`,
+      testCaseId: `edgechaos.check.${c.id}`,
+      historyId: `edgechaos.${r.scenario.name}.${c.id}`,
+      description: c.summary,
+      labels: labelsOf(r, [
+        { name: 'feature', value: 'checks' },
+        { name: 'story', value: c.id },
+      ]),
+      parameters: [...a.parameters],
+      start: at(Math.min(0, ...r.phases.map((p) => p.start))),
+    },
+    [],
+  );
+  campaignSteps(a, root, (checksStep) => {
+    const vs = runtime.startStep(root, checksStep, {
+      name: `verdict: ${c.status} — ${c.summary}`,
+      start: at(r.phases.find((p) => p.name === 'checks')?.start ?? end),
+      parameters: Object.entries(c.metrics).map(([k, m]) => ({ name: k, value: formatMetric(k, m) })),
+    });
+    if (!vs) return;
+    runtime.updateStep(vs, (s) => {
+      s.status = statusOf(c);
+    });
+    runtime.stopStep(vs, { stop: at(r.phases.find((p) => p.name === 'checks')?.end ?? end) });
+  });
+  evidenceAttachments(a, root, c);
+  runtime.updateTest(root, (t) => {
+    t.status = statusOf(c);
+    if (c.status !== 'passed') t.statusDetails = { ...t.statusDetails, message: c.summary };
+  });
+  runtime.stopTest(root, { stop: at(end) });
+  runtime.writeTest(root);
+}
+
+type Criterion = RunRecord['score']['criteria'][number];
+
+/** A rubric criterion as a step: skipped when not measured, failed on a failed gate or not provided. */
+function criterionStep(a: AllureRun, root: string, c: Criterion): void {
+  const { runtime } = a;
+  const st = runtime.startStep(root, undefined, {
+    name: `${c.title}: ${c.points === undefined ? 'not measured' : `${c.points.toFixed(2)} / ${c.weight}`}`,
+    parameters: c.terms.map((t) => ({
+      name: t.metric,
+      value: t.measured ? formatMetric(t.metric, t.measured) : 'not measured',
+    })),
+  });
+  if (!st) return;
+  const failed = c.gates.filter((g) => gateStatus(g) === 'failed');
+  runtime.updateStep(st, (x) => {
+    x.status =
+      c.points === undefined
+        ? Status.SKIPPED
+        : failed.length || criterionStatus(c) === 'not-provided'
+          ? Status.FAILED
+          : Status.PASSED;
+    if (failed.length)
+      x.statusDetails = {
+        ...x.statusDetails,
+        message: failed
+          .map((g) => `${g.gate.metric} ${g.gate.op} ${g.gate.value}: ${g.gate.because}`)
+          .join('; '),
+      };
+  });
+  runtime.stopStep(st);
+}
+
+/** The score as one result: a step per criterion, failed when a rubric gate failed. */
+function writeScoreResult(a: AllureRun): void {
+  const { r, runtime, at, end } = a;
   const s = r.score;
   const root = runtime.startTest(
     {
@@ -281,46 +324,54 @@ export function writeAllureResults(runDir: string, r: RunRecord, opts: AllureOpt
       testCaseId: 'edgechaos.score',
       historyId: `edgechaos.${r.scenario.name}.score`,
       description: `Rubric ${s.rubric.name} v${s.rubric.version}: points over the criteria measured on this target.`,
-      labels: labels([{ name: 'feature', value: 'score' }]),
-      parameters,
+      labels: labelsOf(r, [{ name: 'feature', value: 'score' }]),
+      parameters: [...a.parameters],
       start: at(r.phases.find((p) => p.name === 'checks')?.start ?? end),
     },
     [],
   );
-  for (const c of s.criteria) {
-    const st = runtime.startStep(root, undefined, {
-      name: `${c.title}: ${c.points === undefined ? 'not measured' : `${c.points.toFixed(2)} / ${c.weight}`}`,
-      parameters: c.terms.map((t) => ({
-        name: t.metric,
-        value: t.measured ? formatMetric(t.metric, t.measured) : 'not measured',
-      })),
-    });
-    if (!st) continue;
-    const failed = c.gates.filter((g) => gateStatus(g) === 'failed');
-    runtime.updateStep(st, (x) => {
-      x.status =
-        c.points === undefined
-          ? Status.SKIPPED
-          : failed.length || criterionStatus(c) === 'not-provided'
-            ? Status.FAILED
-            : Status.PASSED;
-      if (failed.length)
-        x.statusDetails = {
-          ...x.statusDetails,
-          message: failed
-            .map((g) => `${g.gate.metric} ${g.gate.op} ${g.gate.value}: ${g.gate.because}`)
-            .join('; '),
-        };
-    });
-    runtime.stopStep(st);
-  }
+  for (const c of s.criteria) criterionStep(a, root, c);
   runtime.updateTest(root, (t) => {
     t.status = s.gatesPassed ? Status.PASSED : Status.FAILED;
     if (!s.gatesPassed) t.statusDetails = { ...t.statusDetails, message: s.failedGates.join('\n') };
   });
   runtime.stopTest(root, { stop: at(end) });
   runtime.writeTest(root);
+}
 
+/**
+ * Write `<runDir>/allure-results` (replacing an earlier one): one result per check with the campaign's
+ * phases and faults as timed steps, its parameters, the load summary, timeline and evidence as
+ * attachments; plus a "score" result with a step per rubric criterion; environment, executor, categories.
+ */
+export function writeAllureResults(runDir: string, r: RunRecord, opts: AllureOptions = {}): string {
+  const resultsDir = join(runDir, 'allure-results');
+  rmSync(resultsDir, { recursive: true, force: true });
+  mkdirSync(resultsDir, { recursive: true });
+  const env = opts.env ?? process.env;
+  const prov = provenanceOf(r);
+  const provenance = prov ? provenanceEntries(prov) : [];
+  const runtime = newRuntime(resultsDir, r, provenance);
+  const t0 = loadStartEpoch(r, opts.samples);
+  const a: AllureRun = {
+    r,
+    runtime,
+    at: (t) => Math.round(t0 + t),
+    end: Math.max(...r.phases.map((p) => p.end), 0),
+    parameters: [
+      { name: 'scenario', value: r.scenario.name },
+      { name: 'seed', value: String(r.seed) },
+      { name: 'target', value: r.target.kind },
+      { name: 'stack', value: `${r.stack.name}@${r.stack.version}` },
+      { name: 'rubric', value: `${r.rubric.name}@${r.rubric.version}` },
+      // Provenance (when the record has it): excluded from Allure's history key, so reruns stay one history.
+      ...provenance.map((e) => ({ name: e.label, value: e.value, excluded: true })),
+    ],
+    summary: Buffer.from(loadSummaryText(r)),
+    timeline: Buffer.from(timelineText(r)),
+  };
+  for (const c of r.checks) writeCheckResult(a, c);
+  writeScoreResult(a);
   runtime.writeEnvironmentInfo();
   runtime.writeCategoriesDefinitions();
   writeFileSync(join(resultsDir, 'executor.json'), JSON.stringify(executorInfo(env, r), null, 2));

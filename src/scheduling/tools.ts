@@ -1,19 +1,8 @@
-import { createHash } from 'node:crypto';
-import {
-  accessSync,
-  constants,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { join, relative } from 'node:path';
-import { EdgechaosError, ToolMissingError } from '../core/errors.ts';
+import { accessSync, constants, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { ToolMissingError } from '../core/errors.ts';
 import { repoRoot, toolCacheDir, toolsDir } from '../core/paths.ts';
-import { run } from '../core/proc.ts';
-import { cachedBuild } from '../tools/cached-build.ts';
+import { cachedBuild, runGoBuild, treeHash, type CachedBuildResult } from '../tools/cached-build.ts';
 
 export const EDGE_SCHEDULER_MODULE = join('stack', 'scheduler');
 
@@ -39,23 +28,10 @@ export function edgeSchedulerBinary(): string {
 /** Hash of every file of the module: a change to the plugin rebuilds. */
 export function edgeSchedulerStamp(): string {
   const dir = join(repoRoot, EDGE_SCHEDULER_MODULE);
-  const h = createHash('sha256');
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile()) h.update(`${relative(dir, p)}\0`).update(readFileSync(p));
-    }
-  };
-  walk(dir);
-  return `edge-scheduler ${h.digest('hex').slice(0, 16)}`;
+  return `edge-scheduler ${treeHash(dir).slice(0, 16)}`;
 }
 
-export interface EdgeSchedulerInstall {
-  status: 'present' | 'cached' | 'built';
-  detail: string;
-  ms: number;
-}
+export type EdgeSchedulerInstall = CachedBuildResult;
 
 /**
  * Make .tools/bin/edge-scheduler this exact build: present → nothing; in the per-machine cache →
@@ -74,14 +50,11 @@ export async function installEdgeScheduler(logFile: string): Promise<EdgeSchedul
       const staging = `${out!}.dir`;
       mkdirSync(staging, { recursive: true });
       try {
-        const argv = ['nice', '-n', '10', 'bash', join(repoRoot, EDGE_SCHEDULER_MODULE, 'build'), staging];
-        const r = await run(argv, {
-          allowFailure: true,
-          env: { ...process.env, PATH: `${process.env['PATH'] ?? ''}:/usr/local/go/bin` },
-        });
-        writeFileSync(logFile, `$ ${argv.join(' ')}\n${r.stdout}${r.stderr}`, { flag: 'a' });
-        if (r.code !== 0)
-          throw new EdgechaosError(`building the edge scheduler failed (exit ${r.code}); see ${logFile}`);
+        await runGoBuild(
+          [join(repoRoot, EDGE_SCHEDULER_MODULE, 'build'), staging],
+          logFile,
+          'the edge scheduler',
+        );
         renameSync(join(staging, 'edge-scheduler'), out!);
       } finally {
         rmSync(staging, { recursive: true, force: true });

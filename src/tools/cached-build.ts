@@ -13,7 +13,10 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { dirname, join, relative } from 'node:path';
+import { EdgechaosError } from '../core/errors.ts';
+import { run } from '../core/proc.ts';
 
 /**
  * One routine for every pinned build edgechaos makes (Go tools, the embedded control plane, the edge
@@ -48,6 +51,31 @@ export interface CachedBuildResult {
   status: 'present' | 'cached' | 'built';
   detail: string;
   ms: number;
+}
+
+/** sha256 (hex) over `seed`, then every file below `dir` (sorted; relative path and content): a source stamp. */
+export function treeHash(dir: string, seed = ''): string {
+  const h = createHash('sha256').update(seed);
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) h.update(`${relative(dir, p)}\0`).update(readFileSync(p));
+    }
+  };
+  walk(dir);
+  return h.digest('hex');
+}
+
+/** Run a Go build script (niced, Go on PATH), appending its output to `logFile`; fails naming `what`. */
+export async function runGoBuild(argv: readonly string[], logFile: string, what: string): Promise<void> {
+  const full = ['nice', '-n', '10', 'bash', ...argv];
+  const r = await run(full, {
+    allowFailure: true,
+    env: { ...process.env, PATH: `${process.env['PATH'] ?? ''}:/usr/local/go/bin` },
+  });
+  writeFileSync(logFile, `$ ${full.join(' ')}\n${r.stdout}${r.stderr}`, { flag: 'a' });
+  if (r.code !== 0) throw new EdgechaosError(`building ${what} failed (exit ${r.code}); see ${logFile}`);
 }
 
 const readStamp = (f: string): string | undefined => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -32,4 +32,11 @@ export function isolatedRunDirs(
     dirs.state[Symbol.dispose]();
   });
   return { reports: dirs.reports.path, state: dirs.state.path };
+}
+
+/** Write `value` as JSON to `dir/name`; returns the file's path. */
+export function writeJson(dir: string, name: string, value: unknown): string {
+  const file = join(dir, name);
+  writeFileSync(file, JSON.stringify(value));
+  return file;
 }

@@ -5,21 +5,15 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isAlive, processStartTime } from '../../src/core/proc.ts';
 import { readJournal } from '../../src/core/cleanup/journal.ts';
-import { cli } from '../helpers/cli.ts';
+import { cli, deployed, ownDirsEnv } from '../helpers/cli.ts';
 
 describe('cleanup and a detached deployment', () => {
   it('should spare a healthy deployment whose toxiproxy died: liveness is its keeper', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'edgechaos-test-keeper-'));
-    const env = {
-      EDGECHAOS_STATE_DIR: join(dir, 'state'),
-      EDGECHAOS_REPORTS_DIR: join(dir, 'reports'),
-      EDGECHAOS_LOG: 'warn',
-    };
+    const env = ownDirsEnv(dir);
     let runId: string | undefined;
     try {
-      const d = await cli(['deploy', '--nodes', '1', '--json'], env);
-      assert.equal(d.code, 0, d.err);
-      const info = JSON.parse(d.out) as { runId: string; stateFile: string; nodes: { url: string }[] };
+      const info = await deployed(['--nodes', '1'], env);
       runId = info.runId;
       const state = JSON.parse(readFileSync(info.stateFile, 'utf8')) as {
         toxiproxyPid: number;

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { applyFault } from '../../faults/apply.ts';
 import { CleanupRegistry } from '../../src/core/cleanup/registry.ts';
 import { TargetError } from '../../src/core/errors.ts';
-import { loadStack } from '../../src/stack/manifest.ts';
 import type { LocalDeployment } from '../../src/targets/local/deployment.ts';
-import { LocalTarget } from '../../src/targets/local/target.ts';
+import { deployLocalEdges, teardownLocal } from '../helpers/local-target.ts';
+import { median } from '../helpers/measure.ts';
 
 /** HTTP status of `url` fetched from inside `node` (000 = no answer within 1 s). */
 async function statusFrom(dep: LocalDeployment, node: string, url: string): Promise<string> {
@@ -42,13 +42,6 @@ async function toxics(dep: LocalDeployment, node: string): Promise<string[]> {
   return ((await res.json()) as { name: string }[]).map((t) => t.name).sort();
 }
 
-async function median(fn: () => Promise<number>, n = 5): Promise<number> {
-  const xs: number[] = [];
-  for (let i = 0; i < n; i++) xs.push(await fn());
-  xs.sort((a, b) => a - b);
-  return xs[Math.floor(n / 2)]!;
-}
-
 describe('network faults on the local target (real namespaces, nftables, toxiproxy)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'edgechaos-test-faultnet-'));
   const runId = `tfn${process.pid}`;
@@ -58,25 +51,11 @@ describe('network faults on the local target (real namespaces, nftables, toxipro
 
   before(async () => {
     reg = CleanupRegistry.open(runId, join(dir, 'state'));
-    dep = await new LocalTarget().deploy(
-      await loadStack(),
-      {
-        edges: [
-          { name: 'edge-1', profile: 'rpi4' },
-          { name: 'edge-2', profile: 'rpi4' },
-        ],
-      },
-      { runId, runDir: join(dir, 'run'), registry: reg },
-    );
+    dep = await deployLocalEdges(['rpi4', 'rpi4'], { runId, dir, registry: reg });
     hubViaProxy = (node) => `http://${dep.local(node).proxy!.listen}/healthz`;
   });
   after(async () => {
-    try {
-      await dep?.teardown();
-      await reg?.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    await teardownLocal(dep, reg, dir);
     assert.equal(existsSync(`/run/netns/ec-${runId}-edge-1`), false, 'namespace removed');
   });
 

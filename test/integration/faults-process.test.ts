@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { applyFault } from '../../faults/apply.ts';
 import { CleanupRegistry } from '../../src/core/cleanup/registry.ts';
 import { sleep } from '../../src/core/deadline.ts';
-import { loadStack } from '../../src/stack/manifest.ts';
 import type { LocalDeployment } from '../../src/targets/local/deployment.ts';
-import { LocalTarget } from '../../src/targets/local/target.ts';
+import { deployLocalEdges, teardownLocal } from '../helpers/local-target.ts';
 
 // These tests cover the process runtime (board cgroup.procs hold the agent, `command` overrides);
 // the container runtime (--runtime oci, the default for manifests with images) is tested in oci-*.test.ts.
@@ -42,24 +41,14 @@ describe('process and resource faults on the local target (real cgroups, stress-
 
   before(async () => {
     reg = CleanupRegistry.open(runId, join(dir, 'state'));
-    dep = await new LocalTarget().deploy(
-      await loadStack(),
-      {
-        edges: [
-          { name: 'edge-1', profile: 'rpi-zero' },
-          { name: 'edge-2', profile: 'custom:cpus=0.5,memory=128MiB' },
-        ],
-      },
-      { runId, runDir: join(dir, 'run'), registry: reg },
-    );
+    dep = await deployLocalEdges(['rpi-zero', 'custom:cpus=0.5,memory=128MiB'], {
+      runId,
+      dir,
+      registry: reg,
+    });
   });
   after(async () => {
-    try {
-      await dep?.teardown();
-      await reg?.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    await teardownLocal(dep, reg, dir);
   });
 
   it('should apply the board limits to the edge cgroups', () => {

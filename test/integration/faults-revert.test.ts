@@ -10,11 +10,10 @@ import { sweep } from '../../src/core/cleanup/sweep.ts';
 import { sleep } from '../../src/core/deadline.ts';
 import { repoRoot } from '../../src/core/paths.ts';
 import { seededRandom } from '../../src/load/rng.ts';
-import { loadStack } from '../../src/stack/manifest.ts';
 import type { LocalDeployment } from '../../src/targets/local/deployment.ts';
 import '../../src/targets/local/reverters.ts';
 import { saveDeploymentState } from '../../src/targets/local/state.ts';
-import { LocalTarget } from '../../src/targets/local/target.ts';
+import { deployLocalEdges } from '../helpers/local-target.ts';
 
 // Process runtime: the assertions read the board's cgroup.procs (the agent is there, not in a
 // container's child cgroup); the container runtime is tested in oci-*.test.ts.
@@ -78,16 +77,7 @@ describe('every fault is reverted: normal end, error, SIGINT, SIGKILL of the har
 
   before(async () => {
     reg = CleanupRegistry.open(runId, state);
-    dep = await new LocalTarget().deploy(
-      await loadStack(),
-      {
-        edges: [
-          { name: 'edge-1', profile: 'rpi4' },
-          { name: 'edge-2', profile: 'rpi4' },
-        ],
-      },
-      { runId, runDir: join(dir, 'run'), registry: reg },
-    );
+    dep = await deployLocalEdges(['rpi4', 'rpi4'], { runId, dir, registry: reg });
     saveDeploymentState(dep.state);
   });
   after(async () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { cli } from '../helpers/cli.ts';
+import { cli, ownDirsEnv } from '../helpers/cli.ts';
 
 /**
  * `deploy --target kube-local` leaves the local data plane and the embedded control plane running;
@@ -39,12 +39,7 @@ function traces(runId: string): string[] {
 describe('kube-local: deploy, inject a Kubernetes fault from another process, destroy', () => {
   it('should drain a node of a running kube-local deployment and uncordon it on revert, then leave nothing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'edgechaos-test-kube-local-'));
-    const env = {
-      EDGECHAOS_STATE_DIR: join(dir, 'state'),
-      EDGECHAOS_REPORTS_DIR: join(dir, 'reports'),
-      EDGECHAOS_LOG: 'warn',
-      EDGECHAOS_RUNTIME: 'process',
-    };
+    const env = ownDirsEnv(dir, { EDGECHAOS_RUNTIME: 'process' });
     let runId: string | undefined;
     try {
       const d = await cli(['deploy', '--target', 'kube-local', '--nodes', '2', '--json'], env);

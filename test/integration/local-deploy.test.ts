@@ -9,7 +9,7 @@ import { isAlive, processStartTime } from '../../src/core/proc.ts';
 import { loadStack, type StackManifest } from '../../src/stack/manifest.ts';
 import { localNames } from '../../src/targets/local/names.ts';
 import { LocalTarget } from '../../src/targets/local/target.ts';
-import { cli } from '../helpers/cli.ts';
+import { cli, deployed, ownDirsEnv } from '../helpers/cli.ts';
 
 // These tests cover the process runtime (board cgroup.procs hold the agent, `command` overrides);
 // the container runtime (--runtime oci, the default for manifests with images) is tested in oci-*.test.ts.
@@ -53,20 +53,10 @@ function nodeScriptStack(server: string): StackManifest {
 describe('local target: deploy and tear down', () => {
   it('should deploy detached with `edgechaos deploy` and leave nothing after `edgechaos destroy`', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'edgechaos-test-deploy-'));
-    const env = {
-      EDGECHAOS_STATE_DIR: join(dir, 'state'),
-      EDGECHAOS_REPORTS_DIR: join(dir, 'reports'),
-      EDGECHAOS_LOG: 'warn',
-    };
+    const env = ownDirsEnv(dir);
     let runId: string | undefined;
     try {
-      const d = await cli(['deploy', '--nodes', '2', '--profile', 'rpi-zero', '--json'], env);
-      assert.equal(d.code, 0, d.err);
-      const info = JSON.parse(d.out) as {
-        runId: string;
-        hub: string;
-        nodes: { name: string; url: string }[];
-      };
+      const info = await deployed(['--nodes', '2', '--profile', 'rpi-zero'], env);
       runId = info.runId;
       // The deploy command has exited; the stack keeps running.
       for (const n of info.nodes) assert.equal((await fetch(`${n.url}/healthz`)).status, 200, n.name);

@@ -13,6 +13,7 @@ import { LocalTarget } from '../../src/targets/local/target.ts';
 import { which } from '../../src/tools/find.ts';
 import { runcRoot } from '../../src/targets/local/oci/runtime.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { ownDirsEnv } from '../helpers/cli.ts';
 import { cli, ociTraces } from './oci-helpers.ts';
 
 const fixtures = join(repoRoot, 'test/fixtures/images');
@@ -31,11 +32,7 @@ async function deployFails(
   name: string,
 ): Promise<{ code: number | null; err: string; runIds: string[]; dir: { path: string } & Disposable }> {
   const dir = tempDir(`oci-fixture-${name}`);
-  const env = {
-    EDGECHAOS_STATE_DIR: join(dir.path, 'state'),
-    EDGECHAOS_REPORTS_DIR: join(dir.path, 'reports'),
-    EDGECHAOS_LOG: 'warn',
-  };
+  const env = ownDirsEnv(dir.path);
   const r = await cli(['deploy', '--nodes', '1', '--stack', stackFile(name), '--json'], env);
   const reports = join(dir.path, 'reports');
   return { code: r.code, err: r.err, runIds: existsSync(reports) ? readdirSync(reports) : [], dir };

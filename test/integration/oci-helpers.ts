@@ -1,7 +1,4 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { repoRoot } from '../../src/core/paths.ts';
 import { pidsWithToken } from '../../src/core/proc.ts';
 import { listContainers } from '../../src/targets/local/oci/runtime.ts';
 
@@ -38,20 +35,4 @@ export function ociTraces(runId: string): string[] {
   return out;
 }
 
-export function cli(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  onStart?: (pid: number) => void,
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }> {
-  const child = spawn(process.execPath, [join(repoRoot, 'bin/edgechaos.mjs'), ...args], {
-    cwd: repoRoot,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  onStart?.(child.pid!);
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  return new Promise((r) => child.once('exit', (code, signal) => r({ code, signal, out, err })));
-}
+export { cli } from '../helpers/cli.ts';

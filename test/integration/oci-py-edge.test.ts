@@ -10,6 +10,7 @@ import { loadStack } from '../../src/stack/manifest.ts';
 import { containerState } from '../../src/targets/local/oci/runtime.ts';
 import { which } from '../../src/tools/find.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { deployed, ownDirsEnv } from '../helpers/cli.ts';
 import { cli, ociTraces } from './oci-helpers.ts';
 
 const pyStack = join(repoRoot, 'stack/py-edge/py-edge.stack.ts');
@@ -40,14 +41,8 @@ describe('py-edge: a non-Go reference-contract stack as an image', () => {
 
   it('should run as a container (interpreter, shell entrypoint, non-root user), answer the contract, and leave nothing', async () => {
     using dir = tempDir('py-deploy');
-    const env = {
-      EDGECHAOS_STATE_DIR: join(dir.path, 'state'),
-      EDGECHAOS_REPORTS_DIR: join(dir.path, 'reports'),
-      EDGECHAOS_LOG: 'warn',
-    };
-    const d = await cli(['deploy', '--nodes', '1', '--stack', pyStack, '--json'], env);
-    assert.equal(d.code, 0, d.err);
-    const info = JSON.parse(d.out) as { runId: string; hub: string; nodes: { name: string; url: string }[] };
+    const env = ownDirsEnv(dir.path);
+    const info = await deployed(['--nodes', '1', '--stack', pyStack], env);
     try {
       const st = await containerState(`ec-${info.runId}-edge-1`);
       assert.equal(st?.status, 'running');

@@ -6,6 +6,7 @@ import { sleep } from '../../src/core/deadline.ts';
 import { which } from '../../src/tools/find.ts';
 import { containerState, listContainers, runcRoot } from '../../src/targets/local/oci/runtime.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { deployed, ownDirsEnv } from '../helpers/cli.ts';
 import { cli, ociTraces } from './oci-helpers.ts';
 
 function requireTools(): void {
@@ -28,18 +29,8 @@ describe('oci runtime on the local target', () => {
   it('should run the reference stack from its images by default: board cgroup, node netns, image user, no caps, read-only rootfs; destroy leaves nothing', async () => {
     requireTools();
     using dir = tempDir('oci-deploy');
-    const env = {
-      EDGECHAOS_STATE_DIR: join(dir.path, 'state'),
-      EDGECHAOS_REPORTS_DIR: join(dir.path, 'reports'),
-      EDGECHAOS_LOG: 'warn',
-    };
-    const d = await cli(['deploy', '--nodes', '1', '--profile', 'rpi4', '--json'], env);
-    assert.equal(d.code, 0, d.err);
-    const info = JSON.parse(d.out) as {
-      runId: string;
-      runDir: string;
-      nodes: { name: string; url: string }[];
-    };
+    const env = ownDirsEnv(dir.path);
+    const info = await deployed(['--nodes', '1', '--profile', 'rpi4'], env);
     try {
       const id = `ec-${info.runId}-edge-1`;
       const st = await containerState(id);
@@ -89,18 +80,8 @@ describe('oci runtime on the local target', () => {
   it('should still run processes with --runtime process', async () => {
     requireTools();
     using dir = tempDir('oci-process');
-    const env = {
-      EDGECHAOS_STATE_DIR: join(dir.path, 'state'),
-      EDGECHAOS_REPORTS_DIR: join(dir.path, 'reports'),
-      EDGECHAOS_LOG: 'warn',
-    };
-    const d = await cli(['deploy', '--nodes', '1', '--runtime', 'process', '--json'], env);
-    assert.equal(d.code, 0, d.err);
-    const info = JSON.parse(d.out) as {
-      runId: string;
-      runDir: string;
-      nodes: { name: string; url: string }[];
-    };
+    const env = ownDirsEnv(dir.path);
+    const info = await deployed(['--nodes', '1', '--runtime', 'process'], env);
     try {
       assert.deepEqual(
         listContainers().filter((c) => c.includes(info.runId)),
@@ -118,11 +99,7 @@ describe('oci runtime on the local target', () => {
   it('should leave no container, cgroup, mount or rootfs after kill -9 of the harness mid-deploy and `edgechaos cleanup`', async () => {
     requireTools();
     using dir = tempDir('oci-kill');
-    const env = {
-      EDGECHAOS_STATE_DIR: join(dir.path, 'state'),
-      EDGECHAOS_REPORTS_DIR: join(dir.path, 'reports'),
-      EDGECHAOS_LOG: 'warn',
-    };
+    const env = ownDirsEnv(dir.path);
     let harness = 0;
     let runId: string | undefined;
     const done = cli(['deploy', '--nodes', '2', '--json'], env, (pid) => (harness = pid));

@@ -5,6 +5,7 @@ import { freePort } from '../../src/core/net.ts';
 import { startToxiproxy, type StartedToxiproxy } from '../../src/tools/toxiproxy.ts';
 import { startHttpServer, type TestServer } from '../helpers/http-server.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { median } from '../helpers/measure.ts';
 
 async function timedGet(url: string): Promise<number> {
   const t0 = performance.now();
@@ -12,13 +13,6 @@ async function timedGet(url: string): Promise<number> {
   await res.text();
   assert.equal(res.status, 200);
   return performance.now() - t0;
-}
-
-async function median(fn: () => Promise<number>, n = 5): Promise<number> {
-  const xs: number[] = [];
-  for (let i = 0; i < n; i++) xs.push(await fn());
-  xs.sort((a, b) => a - b);
-  return xs[Math.floor(n / 2)]!;
 }
 
 describe('toxiproxy (real server built by bootstrap)', () => {

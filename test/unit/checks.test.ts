@@ -16,6 +16,7 @@ import { loadRubric } from '../../src/scoring/rubric.ts';
 import { score, scoringInput } from '../../src/scoring/score.ts';
 import type { LedgerRow } from '../../src/contract/client.ts';
 import type { HttpSample, WriteSample } from '../../src/load/summary.ts';
+import { httpSample } from '../helpers/samples.ts';
 
 const w = (id: string, outcome: WriteSample['outcome'], node = 'edge-1'): WriteSample => ({
   type: 'write',
@@ -28,17 +29,8 @@ const w = (id: string, outcome: WriteSample['outcome'], node = 'edge-1'): WriteS
   status: outcome === 'ok' ? 201 : 0,
 });
 const row = (id: string, n: number): LedgerRow => ({ node: 'edge-1', id, ts: 0, payload: null, row: n });
-const h = (t: number, node: string, ok: boolean, duration = 5): HttpSample => ({
-  type: 'http',
-  t,
-  scenario: 's',
-  method: 'POST',
-  name: 'write',
-  node,
-  status: ok ? 201 : 503,
-  ok,
-  duration,
-});
+const h = (t: number, node: string, ok: boolean, duration = 5): HttpSample =>
+  httpSample(t, duration, ok, node);
 
 describe('resumed-sync check', () => {
   it('should pass when every acknowledged write is in the ledger exactly once', () => {

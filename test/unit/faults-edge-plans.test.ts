@@ -5,6 +5,7 @@ import { fillPath } from '../../faults/disk-full.ts';
 import { burstSchedule, lossRules } from '../../faults/loss.ts';
 import type { FaultStep, PlanContext, ResolvedFault } from '../../faults/types.ts';
 import { UsageError } from '../../src/core/errors.ts';
+import { resolvedFault } from '../helpers/faults.ts';
 import type { DataLayer } from '../../faults/capabilities.ts';
 import { dataDirSettings, mountsAt, planDataDirs } from '../../src/targets/local/data-dir.ts';
 
@@ -27,19 +28,7 @@ const ctx: PlanContext = {
   dataLayer: (n) => (n.startsWith('edge-') && n !== 'edge-3' ? layer(n) : undefined),
 };
 
-const f = (
-  kind: string,
-  params: Record<string, unknown> = {},
-  extra: Partial<ResolvedFault> = {},
-): ResolvedFault => ({
-  id: 'f1',
-  kind,
-  node: 'edge-1',
-  params,
-  durationMs: 10_000,
-  seed: 7,
-  ...extra,
-});
+const f = resolvedFault;
 const plan = (kind: string, params: Record<string, unknown> = {}, extra: Partial<ResolvedFault> = {}) =>
   planFault(f(kind, params, extra), ctx);
 const execs = (s: FaultStep[]): Extract<FaultStep, { op: 'exec' }>[] =>

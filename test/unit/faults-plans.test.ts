@@ -4,6 +4,7 @@ import { planFault } from '../../faults/catalogue.ts';
 import { flapSchedule } from '../../faults/flap.ts';
 import type { FaultStep, PlanContext, ResolvedFault } from '../../faults/types.ts';
 import { UsageError } from '../../src/core/errors.ts';
+import { resolvedFault } from '../helpers/faults.ts';
 
 const ctx: PlanContext = {
   nodes: [
@@ -21,19 +22,7 @@ const ctx: PlanContext = {
   uplinkDevice: () => 'eth0',
 };
 
-const f = (
-  kind: string,
-  params: Record<string, unknown> = {},
-  extra: Partial<ResolvedFault> = {},
-): ResolvedFault => ({
-  id: 'f1',
-  kind,
-  node: 'edge-1',
-  params,
-  durationMs: 10_000,
-  seed: 7,
-  ...extra,
-});
+const f = resolvedFault;
 const steps = (
   kind: string,
   params: Record<string, unknown> = {},

@@ -4,19 +4,10 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { forEachSample, percentile, summarize, summarizeFile } from '../../src/load/summary.ts';
 import type { Sample } from '../../src/load/types.ts';
+import { httpSample } from '../helpers/samples.ts';
 import { tempDir } from '../helpers/temp.ts';
 
-const http = (t: number, duration: number, ok = true, node = 'edge-1'): Sample => ({
-  type: 'http',
-  t,
-  scenario: 's',
-  method: 'POST',
-  name: 'write',
-  node,
-  status: ok ? 201 : 503,
-  ok,
-  duration,
-});
+const http: (t: number, duration: number, ok?: boolean, node?: string) => Sample = httpSample;
 
 describe('load summary', () => {
   it('should compute nearest-rank percentiles', () => {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { repoRoot } from '../../src/core/paths.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { tempDir, writeJson } from '../helpers/temp.ts';
 
 /** `edgechaos run <scenario> --dry-run` in a child, with its own reports and state dirs. */
 function dryRun(
@@ -12,20 +12,16 @@ function dryRun(
   o: { dry?: boolean; edgeCommand?: string[] } = {},
 ): Promise<{ code: number; stdout: string; stderr: string; created: string[] }> {
   const dir = tempDir('dry');
-  const stack = join(dir.path, 'stack.json');
-  writeFileSync(
+  const stack = writeJson(dir.path, 'stack.json', {
+    name: 's',
+    edge: { command: o.edgeCommand ?? ['/bin/true'], port: 7001 },
+    hub: { command: ['/bin/true'], port: 7000 },
+  });
+  const file = writeJson(dir.path, 'scn.json', {
     stack,
-    JSON.stringify({
-      name: 's',
-      edge: { command: o.edgeCommand ?? ['/bin/true'], port: 7001 },
-      hub: { command: ['/bin/true'], port: 7000 },
-    }),
-  );
-  const file = join(dir.path, 'scn.json');
-  writeFileSync(
-    file,
-    JSON.stringify({ stack, load: { script: join(repoRoot, 'scenarios/load/steady.ts') }, ...scenario }),
-  );
+    load: { script: join(repoRoot, 'scenarios/load/steady.ts') },
+    ...scenario,
+  });
   const reports = join(dir.path, 'reports');
   const state = join(dir.path, 'state');
   return new Promise((resolve) => {

@@ -6,7 +6,8 @@ import { planCampaign } from '../../src/campaign/plan.ts';
 import { loadScenario } from '../../src/campaign/scenario.ts';
 import { ScenarioError } from '../../src/core/errors.ts';
 import { repoRoot } from '../../src/core/paths.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { scenarioErrorAt } from '../helpers/errors.ts';
+import { tempDir, writeJson } from '../helpers/temp.ts';
 
 const base = {
   name: 'x',
@@ -17,19 +18,11 @@ const base = {
 
 async function loadJson(obj: unknown): Promise<unknown> {
   using dir = tempDir('scn');
-  const file = join(dir.path, 'bad.json');
-  writeFileSync(file, JSON.stringify(obj));
-  return await loadScenario(file);
+  return await loadScenario(writeJson(dir.path, 'bad.json', obj));
 }
 
 async function rejectsAt(obj: unknown, field: string, msg: RegExp): Promise<void> {
-  await assert.rejects(loadJson(obj), (e: unknown) => {
-    assert.ok(e instanceof ScenarioError, String(e));
-    assert.equal(e.field, field);
-    assert.match(e.message, msg);
-    assert.match(e.describe(), /bad\.json: field /);
-    return true;
-  });
+  await assert.rejects(loadJson(obj), scenarioErrorAt(field, msg, { describe: /bad\.json: field / }));
 }
 
 describe('scenario files', () => {
@@ -115,18 +108,14 @@ describe('scenario files', () => {
 describe('campaign plan', () => {
   it('should pick random nodes from the seed, the same way every time', async () => {
     using dir = tempDir('scn');
-    const file = join(dir.path, 's.json');
-    writeFileSync(
-      file,
-      JSON.stringify({
-        ...base,
-        faults: Array.from({ length: 8 }, (_, i) => ({
-          kind: 'kill',
-          node: { random: ['edge-1', 'edge-2'] },
-          at: `${i}s`,
-        })),
-      }),
-    );
+    const file = writeJson(dir.path, 's.json', {
+      ...base,
+      faults: Array.from({ length: 8 }, (_, i) => ({
+        kind: 'kill',
+        node: { random: ['edge-1', 'edge-2'] },
+        at: `${i}s`,
+      })),
+    });
     const s = await loadScenario(file);
     const a = planCampaign(s, 7).faults.map((f) => f.node);
     const b = planCampaign(s, 7).faults.map((f) => f.node);

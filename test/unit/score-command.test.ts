@@ -6,7 +6,7 @@ import { formatScore, rescore } from '../../src/cli/commands/score.ts';
 import { ScenarioError } from '../../src/core/errors.ts';
 import { loadRubric } from '../../src/scoring/rubric.ts';
 import { score } from '../../src/scoring/score.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { tempDir, writeJson } from '../helpers/temp.ts';
 
 const passing = (): Record<string, unknown> =>
   JSON.parse(readFileSync('test/fixtures/runs/passing/run.json', 'utf8')) as Record<string, unknown>;
@@ -61,30 +61,26 @@ describe('edgechaos score <run-dir>', () => {
 
   it('should reject a rubric of which nothing was measured in the run (no "0 / 0")', async () => {
     using dir = tempDir('score');
-    const file = join(dir.path, 'sched.json');
-    writeFileSync(
-      file,
-      JSON.stringify({
-        name: 'sched-only',
-        version: '1.0',
-        criteria: [
-          {
-            id: 'tp',
-            title: 'Throughput',
-            area: 'dynamic-scheduling',
-            weight: 10,
-            terms: [
-              {
-                metric: 'scheduling.throughput-pods-per-s',
-                direction: 'higher-is-better',
-                best: 200,
-                worst: 10,
-              },
-            ],
-          },
-        ],
-      }),
-    );
+    const file = writeJson(dir.path, 'sched.json', {
+      name: 'sched-only',
+      version: '1.0',
+      criteria: [
+        {
+          id: 'tp',
+          title: 'Throughput',
+          area: 'dynamic-scheduling',
+          weight: 10,
+          terms: [
+            {
+              metric: 'scheduling.throughput-pods-per-s',
+              direction: 'higher-is-better',
+              best: 200,
+              worst: 10,
+            },
+          ],
+        },
+      ],
+    });
     await assert.rejects(rescore(runDir(dir.path, passing()), { rubric: file }), (e: unknown) => {
       assert.ok(e instanceof ScenarioError);
       assert.equal(e.file, file);

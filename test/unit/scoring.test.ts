@@ -9,7 +9,8 @@ import { checkRubricMeasurable, loadRubric } from '../../src/scoring/rubric.ts';
 import { mergeMetrics, MetricCollisionError, notProvidedMetrics } from '../../src/scoring/merge.ts';
 import { normalize, score } from '../../src/scoring/score.ts';
 import type { Metrics, Rubric } from '../../src/scoring/types.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { scenarioErrorAt } from '../helpers/errors.ts';
+import { tempDir, writeJson } from '../helpers/temp.ts';
 
 const m = (value: number, unit = ''): Metrics[string] => ({ value, unit, source: 'test' });
 
@@ -24,21 +25,7 @@ describe('scoring', () => {
   it('should score the shipped rubric and mark scheduling as not measured on a local run', async () => {
     const rubric = await loadRubric('scenarios/rubric.ts');
     assert.equal(rubric.criteria.length, 9);
-    const metrics: Metrics = {
-      'image.max.bytes': m(5e6, 'B'),
-      'startup.edge-agent.median-ms': m(20, 'ms'),
-      'conformance.pass-ratio': m(1),
-      'offline.success-rate': m(1),
-      'offline.p99-ms': m(20, 'ms'),
-      'offline.restarts': m(0),
-      'sync.lost': m(0),
-      'sync.duplicated': m(0),
-      'sync.overhead-ratio': m(0.5),
-      'sync.converge-ms': m(500, 'ms'),
-      'downlink.propagation-ms': m(200, 'ms'),
-      'resources.edge-peak-rss-bytes': m(10e6, 'B'),
-      'resources.edge-cpu-ms-per-1k-writes': m(50, 'ms'),
-    };
+    const metrics: Metrics = fullLocal();
     const s = score(rubric, metrics);
     assert.equal(s.possible, 70);
     assert.equal(s.total, 70);
@@ -84,30 +71,20 @@ describe('scoring', () => {
 
   it('should reject a rubric with contradicting anchors, naming the file and field', async () => {
     using dir = tempDir('rubric');
-    const file = join(dir.path, 'bad.json');
-    writeFileSync(
-      file,
-      JSON.stringify({
-        name: 'x',
-        version: '1.0',
-        criteria: [
-          {
-            id: 'a',
-            title: 'A',
-            area: 'lightweight-images',
-            weight: 1,
-            terms: [{ metric: 'x', direction: 'lower-is-better', best: 10, worst: 1 }],
-          },
-        ],
-      }),
-    );
-    await assert.rejects(loadRubric(file), (e: unknown) => {
-      assert.ok(e instanceof ScenarioError);
-      assert.equal(e.file, file);
-      assert.equal(e.field, 'criteria[0].terms[0]');
-      assert.match(e.message, /contradict/);
-      return true;
+    const file = writeJson(dir.path, 'bad.json', {
+      name: 'x',
+      version: '1.0',
+      criteria: [
+        {
+          id: 'a',
+          title: 'A',
+          area: 'lightweight-images',
+          weight: 1,
+          terms: [{ metric: 'x', direction: 'lower-is-better', best: 10, worst: 1 }],
+        },
+      ],
     });
+    await assert.rejects(loadRubric(file), scenarioErrorAt('criteria[0].terms[0]', /contradict/, { file }));
   });
 
   it('should report each gate of a criterion the target cannot measure as not measured, never passed', async () => {
@@ -165,13 +142,7 @@ describe('rubric validation against the check catalogue', () => {
   const rejects = async (r: unknown, field: string, message: RegExp): Promise<void> => {
     using dir = tempDir('rubric');
     const file = rubricFile(dir.path, r);
-    await assert.rejects(loadRubric(file), (e: unknown) => {
-      assert.ok(e instanceof ScenarioError, String(e));
-      assert.equal(e.file, file);
-      assert.equal(e.field, field);
-      assert.match(e.message, message);
-      return true;
-    });
+    await assert.rejects(loadRubric(file), scenarioErrorAt(field, message, { file }));
   };
 
   it('should reject a term on a metric no check produces, naming the file and field', async () => {

@@ -34,6 +34,7 @@ import {
   toxiproxyFor,
   uplinkDevOf,
 } from '../../src/targets/ssh/target.ts';
+import { scenarioErrorAt } from '../helpers/errors.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 function keyIn(dir: string, name = 'id'): string {
@@ -49,13 +50,7 @@ const hosts = (key: string): Record<string, unknown>[] => [
 ];
 
 function fails(fn: () => unknown, field: string, msg: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof ScenarioError, String(e));
-    assert.equal(e.field, field);
-    assert.match(e.message, msg);
-    assert.match(e.describe(), /inventory\.json: field /);
-    return true;
-  });
+  assert.throws(fn, scenarioErrorAt(field, msg, { describe: /inventory\.json: field / }));
 }
 
 describe('ssh inventory', () => {

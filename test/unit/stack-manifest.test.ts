@@ -2,27 +2,20 @@ import assert from 'node:assert/strict';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ScenarioError } from '../../src/core/errors.ts';
 import { findOnPath, loadStack } from '../../src/stack/manifest.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { scenarioErrorAt } from '../helpers/errors.ts';
+import { tempDir, writeJson } from '../helpers/temp.ts';
 
 function manifest(dir: string, edge: string[], hub: string[] = ['/bin/true']): string {
-  const file = join(dir, 'my.stack.json');
-  writeFileSync(
-    file,
-    JSON.stringify({ name: 'mine', edge: { command: edge, port: 7001 }, hub: { command: hub, port: 7000 } }),
-  );
-  return file;
+  return writeJson(dir, 'my.stack.json', {
+    name: 'mine',
+    edge: { command: edge, port: 7001 },
+    hub: { command: hub, port: 7000 },
+  });
 }
 
 async function rejectsAt(file: string, field: string, msg: RegExp): Promise<void> {
-  await assert.rejects(loadStack(file), (e: unknown) => {
-    assert.ok(e instanceof ScenarioError, String(e));
-    assert.equal(e.file, file);
-    assert.equal(e.field, field);
-    assert.match(e.message, msg);
-    return true;
-  });
+  await assert.rejects(loadStack(file), scenarioErrorAt(field, msg, { file }));
 }
 
 describe('stack manifest commands', () => {

@@ -12,7 +12,7 @@ import { LocalDeployment } from '../local/deployment.ts';
 import { loadDeploymentState } from '../local/state.ts';
 import type { DetachedTarget } from '../plugin.ts';
 import { faultSurface } from '../surface.ts';
-import { mirrorNodes } from './plugin.ts';
+import { frozenNodeLoss, mirrorNodes } from './plugin.ts';
 
 /** What a later process needs to reach a running kube-local deployment's cluster. */
 interface KubeLocalState {
@@ -45,19 +45,7 @@ function nodeLossOf(
   freeze: Map<string, CleanupHandle>,
   registry: CleanupRegistry,
 ): NodeLossDriver {
-  const kwok = kwokNodeLoss(kc);
-  return {
-    mechanism: `${kwok.mechanism}; the node's processes frozen`,
-    lose: async (node) => {
-      freeze.set(node, await dep.freeze(node, registry));
-      await kwok.lose(node);
-    },
-    restore: async (node, o) => {
-      await freeze.get(node)?.revert();
-      freeze.delete(node);
-      await kwok.restore(node, o);
-    },
-  };
+  return frozenNodeLoss(kwokNodeLoss(kc), dep, freeze, registry);
 }
 
 /**

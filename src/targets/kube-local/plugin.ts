@@ -4,7 +4,7 @@ import { startControlPlane, type StartedControlPlane } from '../../control-plane
 import type { FakeNodeSpec } from '../../control-plane/nodes.ts';
 import { isBoardProfile } from '../../control-plane/profiles.ts';
 import { kubeBinary, readKubeLock } from '../../control-plane/tools.ts';
-import type { CleanupHandle } from '../../core/cleanup/registry.ts';
+import type { CleanupHandle, CleanupRegistry } from '../../core/cleanup/registry.ts';
 import { logger } from '../../core/logger.ts';
 import {
   defaultClientLimits,
@@ -18,6 +18,7 @@ import type { CampaignDeployment } from '../campaign-port.ts';
 import { deployKubeSide, keepOnlyLogs, kubeChecks, kubePort } from '../kube/campaign.ts';
 import type { NodeLossDriver } from '../kube/reschedule.ts';
 import { deployLocal, withOciColdStarts } from '../local/plugin.ts';
+import type { LocalDeployment } from '../local/deployment.ts';
 import type { CampaignRequest, DeployContext, TargetPlugin } from '../plugin.ts';
 import { benchCheck } from './bench-check.ts';
 import { kubeLocalDetached } from './detached.ts';
@@ -81,18 +82,7 @@ async function deployKubeLocal(req: CampaignRequest, ctx: DeployContext): Promis
     });
     const kwok = cp.nodeLossDriver();
     const frozen = new Map<string, CleanupHandle>();
-    const nodeLoss: NodeLossDriver = {
-      mechanism: `${kwok.mechanism}; the node's processes frozen`,
-      lose: async (node) => {
-        frozen.set(node, await dep.freeze(node, registry));
-        await kwok.lose(node);
-      },
-      restore: async (node, o) => {
-        await frozen.get(node)?.revert();
-        frozen.delete(node);
-        await kwok.restore(node, o);
-      },
-    };
+    const nodeLoss = frozenNodeLoss(kwok, dep, frozen, registry);
     const scheduler =
       stack.kube?.scheduler === 'edge-scheduler'
         ? await startScheduler({
@@ -145,4 +135,28 @@ async function deployKubeLocal(req: CampaignRequest, ctx: DeployContext): Promis
     await dep.teardown().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * kube-local's node loss: the node's processes frozen (journaled in `registry`, the handle kept in
+ * `frozen`), then kwok's loss of the node; restore thaws them, then restores the node.
+ */
+export function frozenNodeLoss(
+  kwok: NodeLossDriver,
+  dep: Pick<LocalDeployment, 'freeze'>,
+  frozen: Map<string, CleanupHandle>,
+  registry: CleanupRegistry,
+): NodeLossDriver {
+  return {
+    mechanism: `${kwok.mechanism}; the node's processes frozen`,
+    lose: async (node) => {
+      frozen.set(node, await dep.freeze(node, registry));
+      await kwok.lose(node);
+    },
+    restore: async (node, o) => {
+      await frozen.get(node)?.revert();
+      frozen.delete(node);
+      await kwok.restore(node, o);
+    },
+  };
 }

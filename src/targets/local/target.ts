@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { spawnRegistered, type CleanupHandle } from '../../core/cleanup/registry.ts';
 import { deadline, waitFor } from '../../core/deadline.ts';
@@ -69,6 +69,134 @@ async function hostRoutes(): Promise<string[]> {
   return routes.map((x) => (x.dst === 'default' ? '0.0.0.0/0' : x.dst));
 }
 
+type RunPlan = ReturnType<typeof planTopology>;
+
+/**
+ * Pick the run's /24 and plan the topology under the subnet lock (taken across edgechaos processes
+ * until the bridge's route exists): the caller releases it with `releaseSubnet`.
+ */
+async function planUnderSubnetLock(
+  stack: StackManifest,
+  topology: Topology,
+  opts: DeployOptions,
+  names: ReturnType<typeof localNames>,
+  edges: ReturnType<typeof resolveTopology>,
+): Promise<{ cidr: Cidr; client: string; plan: RunPlan; releaseSubnet: () => void }> {
+  // Picking the /24 and taking it (the bridge's address route) is one step across edgechaos
+  // processes — all of the machine's, whatever their state dir: the routes are the host's.
+  mkdirSync(dirname(subnetLock), { recursive: true });
+  const releaseSubnet = await acquireFileLock(subnetLock, {
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+  try {
+    const cidr = pickRunSubnet(topology.subnet ?? defaultSubnetPool, await hostRoutes());
+    const addresses = runAddresses(cidr, edges.length);
+    const plan = planTopology({
+      names,
+      addresses,
+      runDir: opts.runDir,
+      stack,
+      edges,
+      edgeMode: topology.edgeMode ?? 'auto',
+    });
+    return { cidr, client: addresses.client, plan, releaseSubnet };
+  } catch (err) {
+    releaseSubnet();
+    throw err;
+  }
+}
+
+/** Bridge, veths, namespaces (journaled first) and the nft accounting; the subnet lock goes once the bridge exists. */
+async function createNetwork(
+  opts: DeployOptions,
+  plan: RunPlan,
+  bridge: string,
+  handles: CleanupHandle[],
+  releaseSubnet: () => void,
+): Promise<void> {
+  const { registry } = opts;
+  handles.push(
+    registry.add('link-set', `bridge and veths of ${opts.runId}`, {
+      names: [bridge, ...plan.nodes.map((n) => n.hostVeth)],
+    }),
+  );
+  handles.push(
+    registry.add('netns-set', `namespaces of ${opts.runId}`, { names: plan.nodes.map((n) => n.netns) }),
+  );
+  try {
+    await run(['ip', '-batch', '-'], { input: plan.rootBatch.join('\n') + '\n' });
+  } finally {
+    releaseSubnet();
+  }
+  await mapLimit(plan.nsBatch, 8, (b) =>
+    run(['ip', '-n', b.netns, '-batch', '-'], { input: b.lines.join('\n') + '\n' }),
+  );
+  await mapLimit(plan.nftAcct, 8, (a) =>
+    run(['ip', 'netns', 'exec', a.netns, 'nft', '-f', '-'], { input: a.script }),
+  );
+}
+
+/** toxiproxy-server in the cloud namespace (journaled), detached from this process. */
+async function startToxiproxy(
+  opts: DeployOptions,
+  plan: RunPlan,
+  cloudNetns: string,
+): Promise<Awaited<ReturnType<typeof spawnRegistered>>> {
+  const toxi = await spawnRegistered(
+    opts.registry,
+    `toxiproxy-server of ${opts.runId}`,
+    [
+      'ip',
+      'netns',
+      'exec',
+      cloudNetns,
+      requireTool('toxiproxy-server'),
+      '-host',
+      plan.toxiproxy.host,
+      '-port',
+      String(plan.toxiproxy.port),
+    ],
+    { logFile: join(opts.runDir, 'logs', 'toxiproxy.log') },
+  );
+  toxi.proc.child.unref();
+  return toxi;
+}
+
+/** Once toxiproxy answers: one proxy per edge uplink, and the board profiles' default uplink toxics. */
+async function configureUplinks(
+  api: string,
+  toxi: Awaited<ReturnType<typeof spawnRegistered>>,
+  plan: RunPlan,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  await Promise.race([
+    waitFor(async () => ((await fetch(`${api}/version`)).ok ? true : undefined), {
+      signal: deadline(10_000, `toxiproxy at ${api} to answer`, signal),
+      intervalMs: 10,
+    }),
+    toxi.proc.exited.then((e) => {
+      throw new TargetError(`toxiproxy-server exited (${e.code ?? e.signal}); see ${toxi.proc.logFile}`);
+    }),
+  ]);
+  const proxies = plan.nodes.flatMap((n) => (n.proxy ? [{ ...n.proxy, enabled: true }] : []));
+  const res = await fetch(`${api}/populate`, { method: 'POST', body: JSON.stringify(proxies) });
+  if (!res.ok) throw new TargetError(`toxiproxy populate: HTTP ${res.status} ${await res.text()}`);
+  // Board profiles with a default uplink: toxics on the edge's own proxy.
+  for (const n of plan.nodes) {
+    if (!n.proxy || !n.limits) continue;
+    for (const t of profileToxics(n.limits)) {
+      const r = await fetch(`${api}/proxies/${n.proxy.name}/toxics`, {
+        method: 'POST',
+        body: JSON.stringify(t),
+      });
+      if (!r.ok)
+        throw new TargetError(`toxiproxy: profile toxic on ${n.name}: HTTP ${r.status}`, {
+          node: n.name,
+        });
+    }
+  }
+}
+
 /**
  * The embedded target: every node a network namespace on one bridge, edges in cgroups that emulate
  * their board, edge → cloud traffic through one toxiproxy proxy per edge (toxiproxy runs in the cloud
@@ -80,31 +208,9 @@ export class LocalTarget implements Target {
   async deploy(stack: StackManifest, topology: Topology, opts: DeployOptions): Promise<LocalDeployment> {
     const edges = resolveTopology(topology);
     const names = localNames(opts.runId);
-    const toxiBin = requireTool('toxiproxy-server');
-    // Picking the /24 and taking it (the bridge's address route) is one step across edgechaos
-    // processes — all of the machine's, whatever their state dir: the routes are the host's.
-    mkdirSync(dirname(subnetLock), { recursive: true });
-    const releaseSubnet = await acquireFileLock(subnetLock, {
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    });
-    let cidr: Cidr;
-    let addresses: ReturnType<typeof runAddresses>;
-    let plan: ReturnType<typeof planTopology>;
-    try {
-      cidr = pickRunSubnet(topology.subnet ?? defaultSubnetPool, await hostRoutes());
-      addresses = runAddresses(cidr, edges.length);
-      plan = planTopology({
-        names,
-        addresses,
-        runDir: opts.runDir,
-        stack,
-        edges,
-        edgeMode: topology.edgeMode ?? 'auto',
-      });
-    } catch (err) {
-      releaseSubnet();
-      throw err;
-    }
+    requireTool('toxiproxy-server'); // before anything is taken
+    const locked = await planUnderSubnetLock(stack, topology, opts, names, edges);
+    const { cidr, client, plan, releaseSubnet } = locked;
     const { registry } = opts;
     const handles: CleanupHandle[] = [];
     const state: LocalDeploymentState = {
@@ -113,7 +219,7 @@ export class LocalTarget implements Target {
       runId: opts.runId,
       runDir: opts.runDir,
       subnet: formatCidr(cidr),
-      client: addresses.client,
+      client,
       bridge: names.bridge,
       toxiproxyApi: `http://${plan.toxiproxy.host}:${plan.toxiproxy.port}`,
       stackToken: names.stackToken,
@@ -133,29 +239,10 @@ export class LocalTarget implements Target {
         }),
       );
       mkdirSync(join(opts.runDir, 'data'), { recursive: true });
-      handles.push(
-        registry.add('link-set', `bridge and veths of ${opts.runId}`, {
-          names: [names.bridge, ...plan.nodes.map((n) => n.hostVeth)],
-        }),
-      );
-      handles.push(
-        registry.add('netns-set', `namespaces of ${opts.runId}`, { names: plan.nodes.map((n) => n.netns) }),
-      );
-      try {
-        await run(['ip', '-batch', '-'], { input: plan.rootBatch.join('\n') + '\n' });
-      } finally {
-        releaseSubnet();
-      }
-      await mapLimit(plan.nsBatch, 8, (b) =>
-        run(['ip', '-n', b.netns, '-batch', '-'], { input: b.lines.join('\n') + '\n' }),
-      );
-      await mapLimit(plan.nftAcct, 8, (a) =>
-        run(['ip', 'netns', 'exec', a.netns, 'nft', '-f', '-'], { input: a.script }),
-      );
+      await createNetwork(opts, plan, names.bridge, handles, releaseSubnet);
       lap('network');
       handles.push(registry.add('cgroup', `cgroups of ${opts.runId}`, { paths: plan.cgroupDirs }));
       for (const d of plan.cgroupDirs) mkdirSync(d);
-      const { writeFileSync } = await import('node:fs');
       for (const w of plan.cgroupWrites) writeFileSync(w.file, w.value);
       lap('cgroups');
       const dd = { registry, runId: opts.runId, runDir: opts.runDir };
@@ -174,59 +261,12 @@ export class LocalTarget implements Target {
       });
       handles.push(...oci.handles);
 
-      const cloud = dep.local('cloud');
-      const toxi = await spawnRegistered(
-        registry,
-        `toxiproxy-server of ${opts.runId}`,
-        [
-          'ip',
-          'netns',
-          'exec',
-          cloud.netns,
-          toxiBin,
-          '-host',
-          plan.toxiproxy.host,
-          '-port',
-          String(plan.toxiproxy.port),
-        ],
-        { logFile: join(opts.runDir, 'logs', 'toxiproxy.log') },
-      );
-      toxi.proc.child.unref();
+      const toxi = await startToxiproxy(opts, plan, dep.local('cloud').netns);
       state.toxiproxyPid = toxi.proc.pid;
       handles.push(toxi.handle);
-      const api = state.toxiproxyApi;
       await Promise.all([
         dep.startStack('cloud', opts.signal),
-        (async () => {
-          await Promise.race([
-            waitFor(async () => ((await fetch(`${api}/version`)).ok ? true : undefined), {
-              signal: deadline(10_000, `toxiproxy at ${api} to answer`, opts.signal),
-              intervalMs: 10,
-            }),
-            toxi.proc.exited.then((e) => {
-              throw new TargetError(
-                `toxiproxy-server exited (${e.code ?? e.signal}); see ${toxi.proc.logFile}`,
-              );
-            }),
-          ]);
-          const proxies = plan.nodes.flatMap((n) => (n.proxy ? [{ ...n.proxy, enabled: true }] : []));
-          const res = await fetch(`${api}/populate`, { method: 'POST', body: JSON.stringify(proxies) });
-          if (!res.ok) throw new TargetError(`toxiproxy populate: HTTP ${res.status} ${await res.text()}`);
-          // Board profiles with a default uplink: toxics on the edge's own proxy.
-          for (const n of plan.nodes) {
-            if (!n.proxy || !n.limits) continue;
-            for (const t of profileToxics(n.limits)) {
-              const r = await fetch(`${api}/proxies/${n.proxy.name}/toxics`, {
-                method: 'POST',
-                body: JSON.stringify(t),
-              });
-              if (!r.ok)
-                throw new TargetError(`toxiproxy: profile toxic on ${n.name}: HTTP ${r.status}`, {
-                  node: n.name,
-                });
-            }
-          }
-        })(),
+        configureUplinks(state.toxiproxyApi, toxi, plan, opts.signal),
       ]);
       lap('hub and uplink proxies');
       await mapLimit(
