@@ -35,6 +35,10 @@ describe('kind driver', () => {
     assert.equal(yaml.match(/edgechaos\.io\/role: edge/g)?.length, 2);
     assert.match(yaml, /role: control-plane\n {4}labels:\n {6}edgechaos\.io\/role: cloud/);
     assert.match(yaml, /taints: \[\]/);
+    // a lost node is noticed as on kube-local, not after Kubernetes' 50 s default grace
+    assert.match(yaml, /nodeLeaseDurationSeconds: 8\n/);
+    assert.match(yaml, /version: v1beta4\n {4}kind: ClusterConfiguration\n/);
+    assert.match(yaml, /name: node-monitor-grace-period, value: "12s"/);
     assert.throws(() => kindConfig({ name: 'ec', edgeWorkers: 0 }), RangeError);
   });
 

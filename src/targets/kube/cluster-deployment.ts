@@ -263,7 +263,8 @@ export class ClusterDeployment implements Deployment {
 
   /**
    * After a node container restarted (Kind/k3d node loss: `docker stop` + `docker start`) its network
-   * namespace is new: set up its uplink counters (they restart at zero) and its uplink proxy again.
+   * namespace is new: set up its uplink counters (they restart at zero) and its uplink proxy again,
+   * then wait until its agent answers.
    */
   async reprovision(k8sNode: string, signal?: AbortSignal): Promise<void> {
     const name = [...this.k8s.entries()].find(([, v]) => v === k8sNode)?.[0];
@@ -280,11 +281,14 @@ export class ClusterDeployment implements Deployment {
           `http://${node.address}:${UPLINK_API_PORT}`,
           `${cloud.address}:${this.o.stack.hub.port}`,
         );
-        return;
+        break;
       } catch {
         await sleep(500, d);
       }
     }
+    // The node is Ready before its kubelet has started the agent's pod again: the node is back
+    // when its agent answers (its pod cgroup, which stats() reads, exists only from then on).
+    await this.startStack(node.name, signal);
   }
 
   /**
