@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CleanupRegistry } from '../../src/core/cleanup/registry.ts';
 import { CommandError, TargetError, ToolMissingError } from '../../src/core/errors.ts';
@@ -107,6 +109,20 @@ describe('kind driver', () => {
     );
     assert.deepEqual(exec.calls.at(-1), kindCommands.delete('ec'));
     assert.equal(reg.pending().length, 0);
+    await reg.close();
+  });
+
+  it("should keep kind's whole stderr in logs/ when create fails (the error keeps only its last lines)", async () => {
+    using dir = tempDir('kind');
+    const reg = CleanupRegistry.open('test-kind-fail-log', dir.path);
+    const exec = fakeExecutor([], (argv) => argv[1] === 'create');
+    await assert.rejects(
+      KindCluster.create({ spec: { name: 'ec', edgeWorkers: 1 }, dir: dir.path, registry: reg, exec }),
+      CommandError,
+    );
+    const log = readFileSync(join(dir.path, 'logs', 'kind-failed.log'), 'utf8');
+    assert.match(log, /^\$ kind create cluster --name ec /);
+    assert.match(log, /boom/);
     await reg.close();
   });
 

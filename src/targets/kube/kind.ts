@@ -228,6 +228,12 @@ export class KindCluster {
         .sort();
       return new KindCluster(opts.spec, kubeconfig, nodes, handle, exec);
     } catch (err) {
+      // kind's own account of why (kubeadm's output precedes the Go trace that ends its stderr):
+      // kept in logs/, which outlives the cluster in the run dir
+      if (err instanceof CommandError) {
+        mkdirSync(join(opts.dir, 'logs'), { recursive: true });
+        writeFileSync(join(opts.dir, 'logs', 'kind-failed.log'), `$ ${err.argv.join(' ')}\n${err.stderr}`);
+      }
       await exec(kindCommands.delete(opts.spec.name))
         .then(() => handle.forget())
         .catch(() => undefined);
