@@ -59,6 +59,6 @@ export async function converge(a: {
 
 export async function readWholeLedger(d: CampaignDeployment): Promise<LedgerRow[]> {
   const all: LedgerRow[] = [];
-  for (const e of d.edges) all.push(...(await readLedger(d.hubUrl, e.name)).rows);
+  for (const e of d.edges) all.push(...(await readLedger(d.hubUrl, e.hubNode ?? e.name)).rows);
   return all;
 }

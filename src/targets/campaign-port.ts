@@ -8,7 +8,7 @@ import { sleep } from '../core/deadline.ts';
 import { TargetError } from '../core/errors.ts';
 import type { StackControl as ConformControl } from '../conform/suite.ts';
 import type { StackManifest } from '../stack/manifest.ts';
-import type { Deployment } from './types.ts';
+import type { Deployment, EdgeEndpoint } from './types.ts';
 import type { FaultSurface } from '../../faults/capabilities.ts';
 
 /** An applied fault: revert is idempotent and also journaled, so cleanup finds it after a crash. */
@@ -24,7 +24,7 @@ export interface AppliedFault {
 export interface CampaignDeployment {
   readonly target: string;
   /** Edge agents as clients reach them (the root namespace / the harness host). */
-  readonly edges: readonly { name: string; url: string }[];
+  readonly edges: readonly EdgeEndpoint[];
   /** The hub as the harness reaches it. */
   readonly hubUrl: string;
   /** Faults act through this: the target's capabilities. */

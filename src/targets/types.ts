@@ -94,13 +94,25 @@ export interface ProcessExit {
   expected: boolean;
 }
 
+/** An edge agent as clients reach it. */
+export interface EdgeEndpoint {
+  /** The scenario's node name (edge-1, …). */
+  name: string;
+  url: string;
+  /**
+   * The node id the agent reports to the hub (its ledger rows carry it), when it is not `name`: on a
+   * cluster the stack's manifests give each agent its Kubernetes node name.
+   */
+  hubNode?: string;
+}
+
 /** Where the deployment's nodes are, as clients and faults see them. */
 export interface DeploymentTopology {
   readonly target: string;
   readonly runId: string;
   readonly runDir: string;
   readonly nodes: readonly NodeInfo[];
-  readonly edges: readonly { name: string; url: string }[];
+  readonly edges: readonly EdgeEndpoint[];
   /** The hub as the harness (client side) reaches it. */
   readonly hubUrl: string;
   /** Addresses the client side (load generator, harness) uses on the deployment network. */

@@ -137,6 +137,29 @@ export interface NodeImageResult extends CachedBuildResult {
   loadMs?: number;
 }
 
+/** The machine-cache directory of the node image of this stamp. */
+function nodeImageCacheEntry(kube: KubeLock, stamp: string): string {
+  return join(toolCacheDir(), `kind-node@${kube.version}-${stamp.split(' ')[2]}`);
+}
+
+/**
+ * Is this checkout's node image in the machine cache (built before, so `bootstrap --kind` copies it
+ * in seconds instead of building it for ~30 min)? What the CI test command asks before the Kind test.
+ */
+export function nodeImageCached(lock: KindLock = readKindLock()): boolean {
+  const kube = readKubeLock();
+  const stamp = nodeImageStamp(lock, kube);
+  const entry = nodeImageCacheEntry(kube, stamp);
+  try {
+    return (
+      readFileSync(join(entry, 'stamp'), 'utf8').trim() === stamp &&
+      statSync(join(entry, 'image.tar')).size > 0
+    );
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The Kind node image in the engine at DOCKER_HOST: built by scripts/kind/build (niced) into the
  * per-machine cache as a `docker save` archive when the cache lacks this stamp; `docker load`ed when
@@ -146,7 +169,7 @@ export async function ensureNodeImage(lock: KindLock, logFile: string): Promise<
   const kube = readKubeLock();
   const stamp = nodeImageStamp(lock, kube);
   const ref = nodeImageRef(lock, stamp);
-  const entry = join(toolCacheDir(), `kind-node@${kube.version}-${stamp.split(' ')[2]}`);
+  const entry = nodeImageCacheEntry(kube, stamp);
   const archive = join(entry, 'image.tar');
   const r = await cachedBuild({
     stamp,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RunRecord } from '../../src/campaign/record.ts';
@@ -42,6 +42,11 @@ describe('campaign on --target kind', () => {
     for (const c of rec.checks) assert.notEqual(c.status, 'failed', `${c.id}: ${c.summary}`);
     const resched = rec.checks.find((c) => c.id === 'rescheduling');
     assert.equal(resched?.status, 'passed', resched?.summary);
+    // the agents' own words are kept (on a failed run too): every edge agent's log, non-empty
+    const logs = readdirSync(join(runDir, 'pod-logs'));
+    const agentLogs = logs.filter((f) => /^edge-agent-.*\.edge-agent\.log$/.test(f));
+    assert.ok(agentLogs.length >= 2, `edge-agent logs in pod-logs/: ${logs.join(', ')}`);
+    for (const f of agentLogs) assert.ok(statSync(join(runDir, 'pod-logs', f)).size > 0, `${f} is empty`);
     for (const kind of ['partition', 'cordon', 'drain', 'pod-kill', 'node-loss']) {
       const f = rec.faults.find((x) => x.kind === kind);
       assert.ok(f, `${kind} in the record`);

@@ -70,9 +70,10 @@ describe('cluster deployment (Kind/k3d nodes as containers): pure parts and the 
   });
 
   it('should count uplink bytes with an nft table and read its counters', () => {
-    const script = accountingScript('ec_r1_acct', '172.18.0.2');
-    assert.match(script, /ip daddr 172\.18\.0\.2 counter name up/);
-    assert.match(script, /ip saddr 172\.18\.0\.2 counter name down/);
+    const script = accountingScript('ec_r1_acct', '172.18.0.2', 7000);
+    // the hub's port only: the cloud node is also the control plane (kubelet ↔ API server traffic)
+    assert.match(script, /ip daddr 172\.18\.0\.2 tcp dport 7000 counter name up/);
+    assert.match(script, /ip saddr 172\.18\.0\.2 tcp sport 7000 counter name down/);
     const json = JSON.stringify({
       nftables: [
         { metainfo: {} },

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CleanupRegistry } from '../../src/core/cleanup/registry.ts';
 import { CommandError, TargetError, ToolMissingError } from '../../src/core/errors.ts';
@@ -35,6 +37,10 @@ describe('kind driver', () => {
     assert.equal(yaml.match(/edgechaos\.io\/role: edge/g)?.length, 2);
     assert.match(yaml, /role: control-plane\n {4}labels:\n {6}edgechaos\.io\/role: cloud/);
     assert.match(yaml, /taints: \[\]/);
+    // a lost node is noticed as on kube-local, not after Kubernetes' 50 s default grace
+    assert.match(yaml, /nodeLeaseDurationSeconds: 8\n/);
+    assert.match(yaml, /version: v1beta4\n {4}kind: ClusterConfiguration\n/);
+    assert.match(yaml, /name: node-monitor-grace-period, value: "12s"/);
     assert.throws(() => kindConfig({ name: 'ec', edgeWorkers: 0 }), RangeError);
   });
 
@@ -103,6 +109,20 @@ describe('kind driver', () => {
     );
     assert.deepEqual(exec.calls.at(-1), kindCommands.delete('ec'));
     assert.equal(reg.pending().length, 0);
+    await reg.close();
+  });
+
+  it("should keep kind's whole stderr in logs/ when create fails (the error keeps only its last lines)", async () => {
+    using dir = tempDir('kind');
+    const reg = CleanupRegistry.open('test-kind-fail-log', dir.path);
+    const exec = fakeExecutor([], (argv) => argv[1] === 'create');
+    await assert.rejects(
+      KindCluster.create({ spec: { name: 'ec', edgeWorkers: 1 }, dir: dir.path, registry: reg, exec }),
+      CommandError,
+    );
+    const log = readFileSync(join(dir.path, 'logs', 'kind-failed.log'), 'utf8');
+    assert.match(log, /^\$ kind create cluster --name ec /);
+    assert.match(log, /boom/);
     await reg.close();
   });
 

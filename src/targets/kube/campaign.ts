@@ -19,6 +19,7 @@ import type { Deployment } from '../types.ts';
 import { ClusterDeployment } from './cluster-deployment.ts';
 import type { DockerExecutor } from './docker-shell.ts';
 import { cordon, drain, killPod, overload, overloadDriver } from './node-faults.ts';
+import { POD_LOGS_DIR, savePodLogs } from './pod-logs.ts';
 import { measureRescheduling, type NodeLossDriver, type RescheduleTrial } from './reschedule.ts';
 import { KubeTarget, loadKubeConfig, type DeployResult } from './target.ts';
 import { buildUplinkImage, UPLINK_LISTEN, uplinkDaemonSet } from './uplink.ts';
@@ -54,6 +55,8 @@ export async function deployKubeSide(opts: {
   uplinkProxies?: boolean;
   /** The stack's scheduler, already running: its workloads get this schedulerName. */
   schedulerName?: string;
+  /** Keep the pods' logs here when the deploy fails (clusters whose nodes go away with the run). */
+  podLogsDir?: string;
 }): Promise<KubeSide> {
   const target = await KubeTarget.connect(
     {
@@ -73,7 +76,14 @@ export async function deployKubeSide(opts: {
     },
     opts.signal,
   );
-  const deployed = await target.deploy({ signal: opts.signal });
+  let deployed: DeployResult;
+  try {
+    deployed = await target.deploy({ signal: opts.signal });
+  } catch (err) {
+    // pods that never got ready: why is in their logs
+    if (opts.podLogsDir) await savePodLogs(target.kc, target.namespace, opts.podLogsDir);
+    throw err;
+  }
   return {
     kc: target.kc,
     kubeconfig: opts.kubeconfig,
@@ -251,6 +261,7 @@ export async function clusterCampaign(
   c: ClusterCampaign,
 ): Promise<CampaignDeployment> {
   const { stack } = req;
+  let deployed: KubeSide | undefined;
   try {
     const stressor = join(repoRoot, 'stack', 'dist', 'bin', 'linux-amd64', 'ec-stress');
     await c.copyToNodes([stack.edge.command[0]!, stressor]);
@@ -265,7 +276,9 @@ export async function clusterCampaign(
       nodeLoss,
       signal,
       uplinkProxies: true,
+      podLogsDir: join(runDir, POD_LOGS_DIR),
     });
+    deployed = side;
     const core = side.kc.makeApiClient(CoreV1Api);
     const cloudIp = (await core.listNode()).items
       .find((n) => n.metadata?.labels?.['edgechaos.io/role'] === 'cloud')
@@ -284,10 +297,18 @@ export async function clusterCampaign(
       signal,
       ...(c.exec ? { exec: c.exec } : {}),
     });
-    // a node container that comes back has a new network namespace: counters and uplink proxy again
+    // A lost node's agent restarts with its node: expected, not a crash (the fault's and the
+    // rescheduling trials' alike). A node container that comes back has a new network namespace:
+    // counters and uplink proxy again.
+    const lose = nodeLoss.lose.bind(nodeLoss);
     const restore = nodeLoss.restore.bind(nodeLoss);
+    nodeLoss.lose = async (node) => {
+      dep.expectRestart(node, true);
+      await lose(node);
+    };
     nodeLoss.restore = async (node, o) => {
       await restore(node, o);
+      dep.expectRestart(node, false);
       await dep.reprovision(node, o?.signal);
     };
     return kubePort(dep, req, runDir, side, {
@@ -311,6 +332,8 @@ export async function clusterCampaign(
       },
     });
   } catch (err) {
+    // why the stack never got healthy is in its pods' logs: keep them before the cluster goes
+    if (deployed) await savePodLogs(deployed.kc, deployed.target.namespace, join(runDir, POD_LOGS_DIR));
     await c.dispose().catch(() => undefined);
     throw err;
   }

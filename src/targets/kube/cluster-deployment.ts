@@ -1,14 +1,17 @@
+import { join } from 'node:path';
 import { CoreV1Api, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import { revertLastFirst } from '../../core/cleanup/revert-stack.ts';
 import type { FaultSurface } from '../../../faults/capabilities.ts';
 import { faultSurface } from '../surface.ts';
 import type { CleanupHandle, CleanupRegistry } from '../../core/cleanup/registry.ts';
+import { edgeStatus } from '../../contract/client.ts';
 import { deadline, sleep } from '../../core/deadline.ts';
 import { TargetError } from '../../core/errors.ts';
 import { logger } from '../../core/logger.ts';
 import type { StackManifest } from '../../stack/manifest.ts';
 import type {
   Deployment,
+  EdgeEndpoint,
   NodeInfo,
   NodeShell,
   NodeStats,
@@ -24,6 +27,7 @@ import {
   type DockerExecutor,
 } from './docker-shell.ts';
 import { ObjectStore } from './object-store.ts';
+import { POD_LOGS_DIR, savePodLogs } from './pod-logs.ts';
 import type { KubeTarget } from './target.ts';
 import { createUplinkProxy, UPLINK_API_PORT, UPLINK_PROXY } from './uplink.ts';
 
@@ -75,15 +79,21 @@ export function mapNodes(
   });
 }
 
-/** Pure: the nft table that counts an edge's bytes to and from the cloud node. */
-export function accountingScript(table: string, cloud: string): string {
+/**
+ * Pure: the nft table that counts an edge's bytes to and from the hub (the cloud node's hub port).
+ * Only the hub's port: on a cluster the cloud node is also the control plane, and the node's kubelet,
+ * kube-proxy and CNI talk to its API server all the time — not the stack's uplink traffic.
+ */
+export function accountingScript(table: string, cloud: string, hubPort: number): string {
+  const hub = `ip daddr ${cloud} tcp dport ${hubPort}`;
+  const fromHub = `ip saddr ${cloud} tcp sport ${hubPort}`;
   return [
     `create table inet ${table}`,
     `table inet ${table} {`,
     '  counter up {}',
     '  counter down {}',
-    `  chain out { type filter hook output priority 0; policy accept; ip daddr ${cloud} counter name up; }`,
-    `  chain in { type filter hook input priority 0; policy accept; ip saddr ${cloud} counter name down; }`,
+    `  chain out { type filter hook output priority 0; policy accept; ${hub} counter name up; }`,
+    `  chain in { type filter hook input priority 0; policy accept; ${fromHub} counter name down; }`,
     '}',
     '',
   ].join('\n');
@@ -168,12 +178,14 @@ export class ClusterDeployment implements Deployment {
   readonly runId: string;
   readonly runDir: string;
   readonly nodes: readonly NodeInfo[];
-  readonly edges: readonly { name: string; url: string }[];
+  edges: readonly EdgeEndpoint[];
   readonly hubUrl: string;
   readonly clientAddresses: readonly string[];
   private readonly k8s: Map<string, string>;
   private readonly exec: DockerExecutor;
   private readonly signalled = new Map<string, number>();
+  /** Scenario nodes whose cluster node is lost right now (node-loss fault or rescheduling trial). */
+  private readonly lost = new Set<string>();
   private readonly exitList: ProcessExit[] = [];
   private readonly restarts = new Map<string, number>();
   private readonly acct: string;
@@ -223,7 +235,9 @@ export class ClusterDeployment implements Deployment {
         const undo = ['nft', 'delete', 'table', 'inet', table];
         const e = shell.undoEntry(undo);
         handles.push(o.registry.add(e.kind, `uplink counters on ${m.name}`, e.data));
-        await shell.exec(['nft', '-f', '-'], { input: accountingScript(table, cloud.address) });
+        await shell.exec(['nft', '-f', '-'], {
+          input: accountingScript(table, cloud.address, o.stack.hub.port),
+        });
       }
       // The uplink proxies (DaemonSet, ready by now): one per edge node towards the hub.
       for (const m of mapped.filter((x) => x.role === 'edge'))
@@ -238,6 +252,7 @@ export class ClusterDeployment implements Deployment {
         waitHealthy(dep.hubUrl, o.stack.hub.health, signal),
         ...dep.edges.map((e) => waitHealthy(e.url, o.stack.edge.health, signal)),
       ]);
+      dep.edges = await withHubNodes(dep.edges);
       return dep;
     } catch (err) {
       pods.stop();
@@ -248,7 +263,8 @@ export class ClusterDeployment implements Deployment {
 
   /**
    * After a node container restarted (Kind/k3d node loss: `docker stop` + `docker start`) its network
-   * namespace is new: set up its uplink counters (they restart at zero) and its uplink proxy again.
+   * namespace is new: set up its uplink counters (they restart at zero) and its uplink proxy again,
+   * then wait until its agent answers.
    */
   async reprovision(k8sNode: string, signal?: AbortSignal): Promise<void> {
     const name = [...this.k8s.entries()].find(([, v]) => v === k8sNode)?.[0];
@@ -256,7 +272,7 @@ export class ClusterDeployment implements Deployment {
     const cloud = this.nodes.find((n) => n.role === 'cloud');
     if (!node || !cloud) return;
     await this.shell(node.name).exec(['nft', '-f', '-'], {
-      input: accountingScript(this.acct, cloud.address),
+      input: accountingScript(this.acct, cloud.address, this.o.stack.hub.port),
     });
     const d = deadline(120_000, `uplink proxy on ${node.name} again`, signal);
     for (;;) {
@@ -265,11 +281,26 @@ export class ClusterDeployment implements Deployment {
           `http://${node.address}:${UPLINK_API_PORT}`,
           `${cloud.address}:${this.o.stack.hub.port}`,
         );
-        return;
+        break;
       } catch {
         await sleep(500, d);
       }
     }
+    // The node is Ready before its kubelet has started the agent's pod again: the node is back
+    // when its agent answers (its pod cgroup, which stats() reads, exists only from then on).
+    await this.startStack(node.name, signal);
+  }
+
+  /**
+   * The agent on this cluster node restarts with its node, and that is expected: while the node is
+   * lost (`lost`) and for a minute after it is back, its restarts are not counted as crashes.
+   */
+  expectRestart(k8sNode: string, lost: boolean): void {
+    const name = [...this.k8s.entries()].find(([, v]) => v === k8sNode)?.[0];
+    if (!name) return;
+    this.signalled.set(name, Date.now());
+    if (lost) this.lost.add(name);
+    else this.lost.delete(name);
   }
 
   private watchRestarts(): void {
@@ -295,7 +326,7 @@ export class ClusterDeployment implements Deployment {
             at,
             code: null,
             signal: null,
-            expected: at - (this.signalled.get(node) ?? 0) < 60_000,
+            expected: this.lost.has(node) || at - (this.signalled.get(node) ?? 0) < 60_000,
           });
         }
       }
@@ -436,12 +467,27 @@ export class ClusterDeployment implements Deployment {
     this.stopPolling();
     this.pods.stop();
     await revertLastFirst(this.acctHandles).catch((e: unknown) => log.warn(String(e)));
+    await savePodLogs(this.o.kube.kc, this.o.kube.namespace, join(this.runDir, POD_LOGS_DIR));
     await this.o.kube.teardown();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.teardown();
   }
+}
+
+/**
+ * The node id each agent reports to the hub, from the agent itself (GET /v1/status): the stack's
+ * manifests give every agent of the DaemonSet its Kubernetes node name (kind-worker, …), not the
+ * scenario's (edge-1, …), and the hub's ledger rows carry that id.
+ */
+export async function withHubNodes(edges: readonly EdgeEndpoint[]): Promise<EdgeEndpoint[]> {
+  return Promise.all(
+    edges.map(async (e) => {
+      const id = (await edgeStatus(e.url)).node;
+      return id && id !== e.name ? { ...e, hubNode: id } : e;
+    }),
+  );
 }
 
 async function waitHealthy(url: string, health: string, signal: AbortSignal): Promise<void> {

@@ -4,6 +4,7 @@ import type { CleanupHandle, CleanupRegistry } from '../../core/cleanup/registry
 import { deadline, sleep } from '../../core/deadline.ts';
 import { CommandError, TargetError, ToolMissingError } from '../../core/errors.ts';
 import { run, type RunResult } from '../../core/proc.ts';
+import { defaultNodeLossTimings } from '../../control-plane/component-args.ts';
 import { which } from '../../tools/find.ts';
 import type { NodeLossDriver } from './reschedule.ts';
 import { kindDeleteArgv } from './reverters.ts';
@@ -53,7 +54,29 @@ export function kindConfig(spec: KindClusterSpec): string {
     lines.push('  - role: worker', '    labels:', '      edgechaos.io/role: edge');
   }
   // kubelet >= 1.35 refuses cgroup v1 hosts unless told otherwise (ignored on cgroup v2 hosts).
-  lines.push('kubeadmConfigPatches:', '  - |', '    kind: KubeletConfiguration', '    failCgroupV1: false');
+  // Node loss noticed as on kube-local (control-plane/component-args.ts): the kubelet renews its
+  // lease every quarter of nodeLeaseDurationSeconds, the node-lifecycle controller marks a node
+  // unreachable after node-monitor-grace-period without a renewal (Kubernetes' defaults, 40 s and
+  // 50 s, leave a lost node's pods where they are for a minute).
+  const t = defaultNodeLossTimings;
+  lines.push(
+    'kubeadmConfigPatches:',
+    '  - |',
+    '    kind: KubeletConfiguration',
+    '    failCgroupV1: false',
+    `    nodeLeaseDurationSeconds: ${t.nodeLeaseSeconds}`,
+    'kubeadmConfigPatchesJSON6902:',
+    '  - group: kubeadm.k8s.io',
+    '    version: v1beta4',
+    '    kind: ClusterConfiguration',
+    '    patch: |',
+    '      - op: add',
+    '        path: /controllerManager/extraArgs/-',
+    `        value: { name: node-monitor-grace-period, value: "${t.nodeMonitorGraceSeconds}s" }`,
+    '      - op: add',
+    '        path: /controllerManager/extraArgs/-',
+    '        value: { name: node-monitor-period, value: "1s" }',
+  );
   return lines.join('\n') + '\n';
 }
 
@@ -205,6 +228,12 @@ export class KindCluster {
         .sort();
       return new KindCluster(opts.spec, kubeconfig, nodes, handle, exec);
     } catch (err) {
+      // kind's own account of why (kubeadm's output precedes the Go trace that ends its stderr):
+      // kept in logs/, which outlives the cluster in the run dir
+      if (err instanceof CommandError) {
+        mkdirSync(join(opts.dir, 'logs'), { recursive: true });
+        writeFileSync(join(opts.dir, 'logs', 'kind-failed.log'), `$ ${err.argv.join(' ')}\n${err.stderr}`);
+      }
       await exec(kindCommands.delete(opts.spec.name))
         .then(() => handle.forget())
         .catch(() => undefined);
