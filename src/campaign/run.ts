@@ -52,6 +52,8 @@ export interface RunOptions {
   label?: string;
   /** `--find-capacity`: a capacity search per edge after the checks (src/campaign/capacity.ts). */
   capacity?: CapacitySettings;
+  /** `--load-replicas N`: the load runner as a Kubernetes Job of N pods, each an execution segment. */
+  loadReplicas?: number;
 }
 
 /** A run, planned and checked, before anything is created. */
@@ -84,6 +86,23 @@ export function targetRequest(
   };
 }
 
+/** `--load-replicas`: refused before anything is deployed where there is no Job to run it as. */
+export function checkLoadReplicas(
+  replicas: number,
+  target: Pick<TargetPlugin, 'name' | 'capabilities'>,
+): void {
+  if (!Number.isInteger(replicas) || replicas < 1)
+    throw new UsageError(`--load-replicas must be a positive integer, got ${replicas}`);
+  if (!target.capabilities.includes('kube'))
+    throw new UsageError(
+      `no Kubernetes API: --load-replicas needs a Kubernetes target (--target kube-local); ${target.name} has none`,
+    );
+  if (target.name !== 'kube-local')
+    throw new UsageError(
+      `--load-replicas is not supported on --target ${target.name} yet: its pods would need the load runner image, which is not built; use --target kube-local`,
+    );
+}
+
 /** Stage 1 — plan: load and validate everything, then the target's preflight; nothing is created. */
 export async function prepareRun(opts: RunOptions): Promise<PreparedRun> {
   const { scenario } = opts;
@@ -94,6 +113,7 @@ export async function prepareRun(opts: RunOptions): Promise<PreparedRun> {
     typeof opts.target === 'object' ? opts.target : await targetPlugin(opts.target ?? scenario.target.kind);
   checkRubricMeasurable(rubric, target.name, scenario.paths.rubric);
   const request = targetRequest(scenario, plan, stack, opts.targetOptions ?? {});
+  if (opts.loadReplicas !== undefined) checkLoadReplicas(opts.loadReplicas, target);
   // the load script: its options, executors and thresholds, as the runner will read them
   await validateLoadScript(scenario.paths.loadScript, scenario.load.env);
   try {
@@ -259,6 +279,7 @@ async function timelineThenHeal(
         progress: opts.progress,
         healAt: () => healAt,
         watchStop: run.watchStop.signal,
+        ...(opts.loadReplicas !== undefined ? { loadReplicas: opts.loadReplicas } : {}),
       }),
     );
   } finally {

@@ -5,6 +5,7 @@ import type { Window } from '../checks/offline.ts';
 import { edgeStatus, putConfig } from '../contract/client.ts';
 import type { CleanupRegistry } from '../core/cleanup/registry.ts';
 import { sleep } from '../core/deadline.ts';
+import { TargetError } from '../core/errors.ts';
 import { startLoad, type LoadResult } from '../load/run-load.ts';
 import { SampleTail } from '../load/tail.ts';
 import type { AppliedFault, CampaignDeployment } from '../targets/campaign-port.ts';
@@ -173,13 +174,15 @@ export async function runTimeline(a: {
   healAt: () => number | undefined;
   /** Ends the publications' watchers (they would otherwise poll until their timeout). */
   watchStop: AbortSignal;
+  /** `--load-replicas N`: the runner as a Kubernetes Job of N segments (the target's startLoadReplicas). */
+  loadReplicas?: number;
 }): Promise<TimelineOutcome> {
   const { plan, dep, log, schedule } = a;
   const clock = log.clock;
   const out: TimelineOutcome = { load: undefined, harness: undefined, pubWatchers: [] };
   const cpu0 = process.cpuUsage();
   const wall0 = performance.now();
-  const running = await startLoad({
+  const loadOpts = {
     script: a.scenario.paths.loadScript,
     outDir: join(a.runDir, 'load'),
     registry: a.registry,
@@ -191,7 +194,12 @@ export async function runTimeline(a: {
       SEED: String(plan.seed),
       DURATION: `${plan.loadMs}ms`,
     },
-  });
+  };
+  const replicas = a.loadReplicas;
+  let running;
+  if (replicas === undefined) running = await startLoad(loadOpts);
+  else if (dep.startLoadReplicas) running = await dep.startLoadReplicas(loadOpts, replicas);
+  else throw new TargetError(`--load-replicas: target ${dep.target} cannot run a load Job`);
   const timers: NodeJS.Timeout[] = [];
   const failures: unknown[] = [];
   const at = (ms: number, fn: () => Promise<void>): void => {

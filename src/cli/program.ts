@@ -88,6 +88,10 @@ function addRunCommand(program: Command, { set, signal }: Wiring): void {
       '--find-capacity',
       'after the checks, ramp GET /v1/status on each edge until p99 > 100 ms or errors > 1 %: the stress-capacity check',
     )
+    .option(
+      '--load-replicas <n>',
+      'kube-local: run the load as a Kubernetes Job of N indexed pods, each an execution segment of every executor (pods as processes on this host); samples merged',
+    )
     .addOption(runtimeOption())
     .option('--json', 'print the result as JSON')
     .addHelpText(
@@ -96,6 +100,7 @@ function addRunCommand(program: Command, { set, signal }: Wiring): void {
         'edgechaos run scenarios/standard.ts',
         'edgechaos run scenarios/standard.ts --target kube-local   # + embedded control plane: scheduling, rescheduling',
         'edgechaos run scenarios/standard.ts --target kind         # needs Docker and kind',
+        'edgechaos run scenarios/standard.ts --target kube-local --load-replicas 2',
         'edgechaos run scenarios/offline-sync.ts --seed 42 --json',
         'edgechaos run scenarios/standard.ts --dry-run',
       ),

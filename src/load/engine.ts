@@ -7,6 +7,7 @@ import { DEFAULT_TREND_STATS, Registry } from './metrics.ts';
 import { runtime, SampleWriter, type VuState } from './runtime.ts';
 import { ScenarioRun, sleepUntil } from './scenario-run.ts';
 import { maxVus, planScenarios, type PlannedScenario } from './schedule.ts';
+import { segmentScenario, sequenceDenominator, type Segment } from './segment.ts';
 import { parseThresholds, type ParsedThreshold } from './thresholds.ts';
 import type { GroupSummary, LoadScript, Options, SummaryData, ThresholdResult } from './types.ts';
 
@@ -30,6 +31,13 @@ export interface EngineOptions {
   signal?: AbortSignal;
   /** Live threshold evaluation period (k6: 2 s). */
   evalEveryMs?: number;
+  /**
+   * Run only this execution segment of the test (k6's executionSegment; `--load-replicas`): its share
+   * of every executor's VUs and iterations and its arrivals of the arrival-rate ones. The sequence's
+   * denominator is the segment's own (exact for the equal segments i/N:(i+1)/N) unless given.
+   */
+  segment?: Segment;
+  segmentDenominator?: number;
   log?: (line: string) => void;
 }
 
@@ -245,7 +253,11 @@ function cpuSeconds(): number {
 export async function runScript(mod: LoadScript, o: EngineOptions): Promise<EngineResult> {
   const log = o.log ?? ((l: string) => void process.stderr.write(l + '\n'));
   const options = mod.options ?? {};
-  const { plan, thresholds } = prepare(mod, o.file);
+  const prepared = prepare(mod, o.file);
+  const { thresholds } = prepared;
+  const seg = o.segment;
+  const plan = seg ? prepared.plan.map((s) => segmentScenario(s, seg)) : prepared.plan;
+  const segment = seg ? { seg, d: o.segmentDenominator ?? sequenceDenominator([seg]) } : undefined;
   if (o.env) prepareRuntime(o.env);
   runtime.out = new SampleWriter(o.samplesFile);
   await warmUp();
@@ -281,11 +293,19 @@ export async function runScript(mod: LoadScript, o: EngineOptions): Promise<Engi
   const data: unknown = raw === undefined ? undefined : JSON.parse(JSON.stringify(raw));
   const runs = plan.map(
     (s) =>
-      new ScenarioRun(s, mod[s.exec] as (d: unknown) => unknown, data, testAbort.signal, log, {
-        ...runtime.globalTags,
-        ...s.tags,
-        scenario: s.name,
-      }),
+      new ScenarioRun(
+        s,
+        mod[s.exec] as (d: unknown) => unknown,
+        data,
+        testAbort.signal,
+        log,
+        {
+          ...runtime.globalTags,
+          ...s.tags,
+          scenario: s.name,
+        },
+        segment,
+      ),
   );
   const { live, durationMs } = await runScenarios(
     runs,

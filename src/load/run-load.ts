@@ -18,6 +18,8 @@ export interface RunLoadOptions {
   signal?: AbortSignal;
   /** Also return every sample in memory (default true; the campaign's checks read them). */
   keepSamples?: boolean;
+  /** Run only this execution segment (k6 syntax, `i/N:(i+1)/N`): one of `--load-replicas N`. */
+  executionSegment?: string;
 }
 
 export interface LoadResult {
@@ -66,6 +68,7 @@ export async function startLoad(opts: RunLoadOptions): Promise<RunningLoad> {
     '--import',
     'tsx',
     join(repoRoot, 'src', 'load', 'runner.ts'),
+    ...(opts.executionSegment ? ['--execution-segment', opts.executionSegment] : []),
     resolve(opts.script),
     resolve(opts.outDir),
     envFile,

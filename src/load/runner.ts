@@ -1,5 +1,8 @@
 /**
- * The load runner process: `node --import tsx src/load/runner.ts <script.ts> <outDir> [env-file]`.
+ * The load runner process:
+ * `node --import tsx src/load/runner.ts [--execution-segment from:to] <script.ts> <outDir> [env-file]`.
+ * `--execution-segment` (k6's syntax, e.g. 1/3:2/3) runs only that slice of every executor; the N
+ * equal segments i/N:(i+1)/N together run exactly the unsegmented test (`--load-replicas N`).
  * The run's env comes in a 0600 JSON file that is deleted as soon as it is read (never on the command
  * line, which any local user can read in /proc). Writes <outDir>/samples.jsonl while it runs and
  * <outDir>/load-result.json at the end (thresholds, k6's summary data). Exit codes as k6: 0 pass, 99 a threshold failed, 107 the script
@@ -11,11 +14,21 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { EdgechaosError } from '../core/errors.ts';
 import { prepareRuntime, resetRuntime, runScript } from './engine.ts';
+import { parseSegment, type Segment } from './segment.ts';
 import type { LoadScript } from './types.ts';
 
-const [scriptArg, outDir, envFile] = process.argv.slice(2);
+const args = process.argv.slice(2);
+let segment: Segment | undefined;
+const at = args.indexOf('--execution-segment');
+try {
+  if (at >= 0) segment = parseSegment(args.splice(at, 2)[1] ?? '', '--execution-segment');
+} catch (e) {
+  process.stderr.write(`${e instanceof EdgechaosError ? e.describe() : String(e)}\n`);
+  process.exit(2);
+}
+const [scriptArg, outDir, envFile] = args;
 if (!scriptArg || !outDir) {
-  process.stderr.write('usage: runner.ts <script.ts> <outDir> [env.json]\n');
+  process.stderr.write('usage: runner.ts [--execution-segment from:to] <script.ts> <outDir> [env.json]\n');
   process.exit(2);
 }
 let env: Record<string, string> = {};
@@ -40,6 +53,7 @@ try {
     outDir,
     env,
     signal: stop.signal,
+    ...(segment ? { segment } : {}),
   });
   writeFileSync(join(outDir, 'load-result.json'), JSON.stringify(res));
   for (const t of res.thresholds)

@@ -1,6 +1,7 @@
 import { VuConnections, type Killable } from './http-client.ts';
 import { IterationInterrupted, runtime, type VuState } from './runtime.ts';
 import { arrivalTimes, vuTarget, type PlannedScenario } from './schedule.ts';
+import { ownsArrival, type Segment } from './segment.ts';
 
 /**
  * One scenario of a run: its VUs and its executor (closed-loop executors, ramping-vus, arrival
@@ -83,7 +84,22 @@ export class ScenarioRun {
     readonly testAbort: AbortSignal,
     readonly log: (line: string) => void,
     readonly tags: Record<string, string>,
+    /** This runner's execution segment (--load-replicas) and its sequence's denominator. */
+    readonly segment?: { seg: Segment; d: number },
   ) {}
+
+  /**
+   * The iteration's index in the whole test (exec.scenario.iterationInTest), unique across the
+   * segments of one sequence: an arrival's global index, else the local count interleaved by the
+   * segment's first position (local·D + position), so write ids built from it never collide.
+   */
+  private nextIndex(arrival?: number): number {
+    const local = this.iter++;
+    const g = this.segment;
+    if (!g) return local;
+    if (arrival !== undefined) return arrival;
+    return local * g.d + (g.seg.from.n * g.d) / g.seg.from.d;
+  }
 
   newVu(): Vu {
     const ctl = new AbortController();
@@ -118,7 +134,7 @@ export class ScenarioRun {
   }
 
   /** Run one iteration on a VU; never rejects: an exception is a failed iteration, counted. */
-  async iterate(v: Vu, intended?: number): Promise<void> {
+  async iterate(v: Vu, intended?: number, arrival?: number): Promise<void> {
     const st = v.state;
     if (st.signal.aborted) {
       v.ctl = new AbortController();
@@ -128,7 +144,7 @@ export class ScenarioRun {
     const start = performance.now();
     st.intendedStart = intended ?? start;
     st.firstRequest = intended !== undefined;
-    st.iterInScenario = this.iter++;
+    st.iterInScenario = this.nextIndex(arrival);
     st.group = '';
     this.active++;
     let interrupted = false;
@@ -261,7 +277,17 @@ export class ScenarioRun {
     for (let i = 0; i < s.preAllocatedVUs; i++) idle.push(this.newVu());
     let allocated = s.preAllocatedVUs;
     const gen = arrivalTimes(s);
-    let next = gen.next();
+    const seg = this.segment;
+    // Arrival k (of the whole test) is this runner's when its segment owns it; times stay the test's.
+    let k = -1;
+    const step = (): IteratorResult<number> => {
+      for (;;) {
+        const r = gen.next();
+        k++;
+        if (r.done || !seg || ownsArrival(k, seg.seg, seg.d)) return r;
+      }
+    };
+    let next = step();
     const b = runtime.registry.builtin;
     const clock = new Sleeper(this.testAbort);
     while (!next.done && !this.testAbort.aborted) {
@@ -284,9 +310,9 @@ export class ScenarioRun {
           runtime.out.emit({ type: 'dropped', t: runtime.now(), scenario: s.name });
         } else {
           const vu = v;
-          void this.track(this.iterate(vu, S + next.value).finally(() => idle.push(vu)));
+          void this.track(this.iterate(vu, S + next.value, k).finally(() => idle.push(vu)));
         }
-        next = gen.next();
+        next = step();
       }
     }
     await sleepUntil(end, this.testAbort);

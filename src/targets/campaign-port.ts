@@ -7,6 +7,7 @@ import { CleanupRegistry, newRunId } from '../core/cleanup/registry.ts';
 import { sleep } from '../core/deadline.ts';
 import { TargetError } from '../core/errors.ts';
 import type { StackControl as ConformControl } from '../conform/suite.ts';
+import type { RunLoadOptions, RunningLoad } from '../load/run-load.ts';
 import type { StackManifest } from '../stack/manifest.ts';
 import type { Deployment, EdgeEndpoint } from './types.ts';
 import type { FaultSurface } from '../../faults/capabilities.ts';
@@ -45,6 +46,8 @@ export interface CampaignDeployment {
    * common ones, before teardown.
    */
   targetChecks?(signal: AbortSignal): Promise<CheckResult[]>;
+  /** `--load-replicas N`: the load runner as a Kubernetes Job of N pods, samples merged (kube-local). */
+  startLoadReplicas?(opts: RunLoadOptions, replicas: number): Promise<RunningLoad>;
   teardown(): Promise<void>;
 }
 

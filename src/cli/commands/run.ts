@@ -29,6 +29,8 @@ export interface RunCommandOptions {
   label?: string;
   /** --find-capacity: a capacity search per edge after the checks (the stress-capacity check). */
   findCapacity?: boolean;
+  /** --load-replicas N: the load as a Kubernetes Job of N execution segments (kube-local). */
+  loadReplicas?: string;
   json?: boolean;
 }
 
@@ -102,6 +104,7 @@ export async function runCommand(
     ...(opts.out ? { outDir: opts.out } : {}),
     ...(opts.label ? { label: opts.label } : {}),
     ...(opts.findCapacity ? { capacity: DEFAULT_CAPACITY } : {}),
+    ...(opts.loadReplicas !== undefined ? { loadReplicas: Number(opts.loadReplicas) } : {}),
   };
   if (opts.dryRun) {
     // Everything a real run checks before it creates anything: plan, stack, rubric, the target's preflight.

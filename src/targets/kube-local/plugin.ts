@@ -22,6 +22,7 @@ import type { LocalDeployment } from '../local/deployment.ts';
 import type { CampaignRequest, DeployContext, TargetPlugin } from '../plugin.ts';
 import { benchCheck } from './bench-check.ts';
 import { kubeLocalDetached } from './detached.ts';
+import { startLoadJob } from './load-job.ts';
 import { startNodeReporter } from './node-reporter.ts';
 
 const log = logger('kube-local');
@@ -128,7 +129,11 @@ async function deployKubeLocal(req: CampaignRequest, ctx: DeployContext): Promis
         await dep.teardown();
       },
     });
-    return withOciColdStarts(port, dep, stack);
+    return {
+      ...withOciColdStarts(port, dep, stack),
+      startLoadReplicas: (o, replicas) =>
+        startLoadJob({ ...o, kc: side.kc, namespace: side.target.namespace, replicas }),
+    };
   } catch (err) {
     await stopScheduler().catch(() => undefined);
     await cp?.stop().catch(() => undefined);
