@@ -33,13 +33,17 @@ const h = (t: number, node: string, ok: boolean, duration = 5): HttpSample =>
   httpSample(t, duration, ok, node);
 
 describe('resumed-sync check', () => {
+  const sync = (
+    o: Pick<Parameters<typeof checkResumedSync>[0], 'writes' | 'ledger' | 'convergeMs'> & {
+      convergenceTimeoutMs?: number;
+    },
+  ) => checkResumedSync({ convergenceTimeoutMs: 1000, minAcknowledgedWrites: 1, ...o });
   it('should pass when every acknowledged write is in the ledger exactly once', () => {
-    const r = checkResumedSync({
+    const r = sync({
       writes: [w('a', 'ok'), w('b', 'ok'), w('c', 'indeterminate')],
       ledger: [row('a', 1), row('b', 2)],
       convergeMs: 800,
       convergenceTimeoutMs: 60_000,
-      minAcknowledgedWrites: 1,
     });
     assert.equal(r.status, 'passed');
     assert.equal(r.metrics['sync.lost']?.value, 0);
@@ -47,12 +51,10 @@ describe('resumed-sync check', () => {
     assert.equal(r.metrics['sync.converge-ms']?.value, 800);
   });
   it('should fail and list the ids of lost acknowledged writes', () => {
-    const r = checkResumedSync({
+    const r = sync({
       writes: [w('a', 'ok'), w('b', 'ok')],
       ledger: [row('a', 1)],
       convergeMs: undefined,
-      convergenceTimeoutMs: 1000,
-      minAcknowledgedWrites: 1,
     });
     assert.equal(r.status, 'failed');
     assert.equal(r.metrics['sync.lost']?.value, 1);
@@ -63,23 +65,19 @@ describe('resumed-sync check', () => {
     assert.match(r.summary, /not converged within 1000 ms/);
   });
   it('should fail on a duplicate, even of an indeterminate write', () => {
-    const r = checkResumedSync({
+    const r = sync({
       writes: [w('a', 'ok'), w('b', 'indeterminate')],
       ledger: [row('a', 1), row('b', 2), row('b', 3)],
       convergeMs: 5,
-      convergenceTimeoutMs: 1000,
-      minAcknowledgedWrites: 1,
     });
     assert.equal(r.status, 'failed');
     assert.deepEqual(r.evidence['duplicated'], [{ id: 'b', copies: 2 }]);
   });
   it('should fail on a row that no client wrote', () => {
-    const r = checkResumedSync({
+    const r = sync({
       writes: [w('a', 'ok')],
       ledger: [row('a', 1), row('ghost', 2)],
       convergeMs: 5,
-      convergenceTimeoutMs: 1000,
-      minAcknowledgedWrites: 1,
     });
     assert.equal(r.status, 'failed');
     assert.deepEqual(r.evidence['phantom'], ['ghost']);
@@ -88,6 +86,8 @@ describe('resumed-sync check', () => {
 
 describe('offline check', () => {
   const windows = [{ node: 'edge-1', start: 1000, end: 2000 }];
+  const offline = (samples: HttpSample[], restarts: Record<string, number> = {}, partitions = windows) =>
+    checkOffline({ samples, partitions, restarts, minSuccessRate: 0.99, minRequests: 1 });
   it('should count only requests to the partitioned node inside its window', () => {
     const samples = [
       h(500, 'edge-1', false),
@@ -96,45 +96,23 @@ describe('offline check', () => {
       h(1700, 'edge-2', false),
       h(2500, 'edge-1', false),
     ];
-    const r = checkOffline({
-      samples,
-      partitions: windows,
-      restarts: {},
-      minSuccessRate: 0.99,
-      minRequests: 1,
-    });
+    const r = offline(samples);
     assert.equal(r.status, 'passed');
     assert.equal(r.metrics['offline.success-rate']?.value, 1);
     assert.equal(r.metrics['offline.requests']?.value, 2);
     assert.equal(r.metrics['offline.p99-ms']?.value, 9);
   });
   it('should fail when the edge refuses while offline, with the errors as evidence', () => {
-    const r = checkOffline({
-      samples: [h(1500, 'edge-1', false), h(1600, 'edge-1', true)],
-      partitions: windows,
-      restarts: {},
-      minSuccessRate: 0.99,
-      minRequests: 1,
-    });
+    const r = offline([h(1500, 'edge-1', false), h(1600, 'edge-1', true)]);
     assert.equal(r.status, 'failed');
     assert.deepEqual(r.evidence['errors'], { 'HTTP 503': 1 });
   });
   it('should fail on an unplanned restart', () => {
-    const r = checkOffline({
-      samples: [h(1500, 'edge-1', true)],
-      partitions: windows,
-      restarts: { 'edge-1': 1 },
-      minSuccessRate: 0.99,
-      minRequests: 1,
-    });
+    const r = offline([h(1500, 'edge-1', true)], { 'edge-1': 1 });
     assert.equal(r.status, 'failed');
   });
   it('should say not measured without a partition', () => {
-    assert.equal(
-      checkOffline({ samples: [], partitions: [], restarts: {}, minSuccessRate: 0.99, minRequests: 1 })
-        .status,
-      'not-measured',
-    );
+    assert.equal(offline([], {}, []).status, 'not-measured');
   });
 });
 
