@@ -32,6 +32,21 @@ const row = (id: string, n: number): LedgerRow => ({ node: 'edge-1', id, ts: 0, 
 const h = (t: number, node: string, ok: boolean, duration = 5): HttpSample =>
   httpSample(t, duration, ok, node);
 
+/** The sync-efficiency check at an overhead limit of 5 (and its default minimum of synced records unless given). */
+const efficiency = (
+  uplinkBytes: Record<string, number>,
+  syncedRecords: number,
+  payloadBytes: number,
+  minSyncedRecords?: number,
+) =>
+  checkSyncEfficiency({
+    uplinkBytes,
+    syncedRecords,
+    payloadBytes,
+    maxOverheadRatio: 5,
+    ...(minSyncedRecords === undefined ? {} : { minSyncedRecords }),
+  });
+
 describe('resumed-sync check', () => {
   const sync = (
     o: Pick<Parameters<typeof checkResumedSync>[0], 'writes' | 'ledger' | 'convergeMs'> & {
@@ -118,26 +133,11 @@ describe('offline check', () => {
 
 describe('other checks', () => {
   it('should compute uplink overhead against payload bytes', () => {
-    const r = checkSyncEfficiency({
-      uplinkBytes: { 'edge-1': 3000, 'edge-2': 1000 },
-      syncedRecords: 100,
-      payloadBytes: 2000,
-      maxOverheadRatio: 5,
-      minSyncedRecords: 1,
-    });
+    const r = efficiency({ 'edge-1': 3000, 'edge-2': 1000 }, 100, 2000, 1);
     assert.equal(r.metrics['sync.overhead-ratio']?.value, 2);
     assert.equal(r.metrics['sync.bytes-per-record']?.value, 40);
     assert.equal(r.status, 'passed');
-    assert.equal(
-      checkSyncEfficiency({
-        uplinkBytes: { e: 30_000 },
-        syncedRecords: 10,
-        payloadBytes: 1000,
-        maxOverheadRatio: 5,
-        minSyncedRecords: 1,
-      }).status,
-      'failed',
-    );
+    assert.equal(efficiency({ e: 30_000 }, 10, 1000, 1).status, 'failed');
   });
   it('should separate downlink after heal from online propagation and fail on a version that never arrived', () => {
     const ok = checkDownlink(
@@ -251,27 +251,14 @@ describe('checks never pass vacuously (an edge that answers 500 to every write)'
     assert.equal((r.evidence['lost'] as unknown[]).length, 1500);
   });
   it('should fail sync efficiency when too few records were synced', () => {
-    const r = checkSyncEfficiency({
-      uplinkBytes: { 'edge-1': 10 },
-      syncedRecords: 0,
-      payloadBytes: 0,
-      maxOverheadRatio: 5,
-    });
+    const r = efficiency({ 'edge-1': 10 }, 0, 0);
     assert.equal(r.status, 'failed');
     assert.deepEqual(r.notProvided?.metrics, [
       'sync.overhead-ratio',
       'sync.bytes-per-record',
       'sync.uplink-bytes',
     ]);
-    assert.equal(
-      checkSyncEfficiency({
-        uplinkBytes: { e: 100 },
-        syncedRecords: 19,
-        payloadBytes: 190,
-        maxOverheadRatio: 5,
-      }).status,
-      'failed',
-    );
+    assert.equal(efficiency({ e: 100 }, 19, 190).status, 'failed');
   });
   it('should fail resource use with 0 acknowledged writes instead of using CPU × 1000', () => {
     const r = checkResources({ 'edge-1': { peakRssBytes: 5e6, cpuSeconds: 0.5 } }, 0, {
@@ -391,12 +378,7 @@ describe('checks never pass vacuously (an edge that answers 500 to every write)'
     const checks = [
       checkResumedSync({ writes: refused(500), ledger: [], convergeMs: 3, convergenceTimeoutMs: 60_000 }),
       checkOffline({ samples: http, partitions: [window], restarts: {}, minSuccessRate: 0.99 }),
-      checkSyncEfficiency({
-        uplinkBytes: { 'edge-1': 4000 },
-        syncedRecords: 0,
-        payloadBytes: 0,
-        maxOverheadRatio: 5,
-      }),
+      efficiency({ 'edge-1': 4000 }, 0, 0),
       checkDownlink([{ version: 1, at: 0, reached: { 'edge-1': { ms: 150, afterHeal: false } } }], 10_000),
       checkResources({ 'edge-1': { peakRssBytes: 6e6, cpuSeconds: 0.4 } }, 0, { maxPeakRssBytes: 256e6 }),
     ];

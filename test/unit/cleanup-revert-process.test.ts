@@ -19,35 +19,31 @@ async function spawnCounted(dir: string, id: string, name: string, argv: string[
   return { reg, proc, handle };
 }
 
+/** Revert the process, then nothing carries the token and the process itself is gone. */
+async function revertGone({ reg, proc, handle }: Awaited<ReturnType<typeof spawnCounted>>): Promise<void> {
+  await handle.revert();
+  assert.deepEqual(pidsWithToken(reg.runId), []);
+  assert.equal(isAlive(proc.identity), false);
+  await reg.close();
+}
+
 describe('process revert', () => {
   it('should end a registered process and its children, leaving no process with the token', async () => {
     using dir = tempDir('revert-proc');
-    const { reg, proc, handle } = await spawnCounted(
-      dir.path,
-      'rp1',
-      'sleeper',
-      ['sh', '-c', 'sleep 30 & sleep 30 & wait'],
-      3,
-    );
-    assert.equal(pidsWithToken(reg.runId).length, 3, 'the shell and its two children carry the token');
-    await handle.revert();
-    assert.deepEqual(pidsWithToken(reg.runId), []);
-    assert.equal(isAlive(proc.identity), false);
-    await reg.close();
+    const p = await spawnCounted(dir.path, 'rp1', 'sleeper', ['sh', '-c', 'sleep 30 & sleep 30 & wait'], 3);
+    assert.equal(pidsWithToken(p.reg.runId).length, 3, 'the shell and its two children carry the token');
+    await revertGone(p);
   });
 
   it('should SIGKILL a process that ignores SIGTERM', async () => {
     using dir = tempDir('revert-proc');
-    const { reg, proc, handle } = await spawnCounted(
+    const p = await spawnCounted(
       dir.path,
       'rp2',
       'stubborn',
       ['sh', '-c', "trap '' TERM; while :; do sleep 0.01; done"],
       1,
     );
-    await handle.revert();
-    assert.deepEqual(pidsWithToken(reg.runId), []);
-    assert.equal(isAlive(proc.identity), false);
-    await reg.close();
+    await revertGone(p);
   });
 });
