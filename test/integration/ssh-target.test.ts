@@ -98,6 +98,18 @@ describe('ssh target on emulated boards (netns + real sshd each)', () => {
     assert.equal(sshd.stdout.trim(), '', 'no sshd or ssh client of the test left');
   });
 
+  /** Deploy the stack onto the inventory's boards with these edges, the run's folder in `runs`. */
+  const deploy = (
+    inv: Awaited<ReturnType<typeof loadInventory>>,
+    registry: CleanupRegistry,
+    edges = ['edge-1', 'edge-2'],
+  ): Promise<SshDeployment> =>
+    new SshTarget(inv).deploy(
+      stack,
+      { edges: edges.map((name) => ({ name })) },
+      { runId: registry.runId, runDir: runs.path, registry },
+    );
+
   const boardEmpty = (name: string): string[] => readdirSync(boards.board(name).dir);
 
   it('should refuse a bad inventory with a clear error before anything changes on a board', async (t) => {
@@ -194,11 +206,7 @@ describe('ssh target on emulated boards (netns + real sshd each)', () => {
     let dep: SshDeployment | undefined;
     try {
       const t0 = performance.now();
-      dep = await new SshTarget(inv).deploy(
-        stack,
-        { edges: [{ name: 'edge-1' }, { name: 'edge-2' }] },
-        { runId: registry.runId, runDir: runs.path, registry },
-      );
+      dep = await deploy(inv, registry);
       t.diagnostic(`deploy onto 3 boards: ${Math.round(performance.now() - t0)} ms`);
       const d = dep;
       for (const e of d.edges) assert.ok(await healthy(e.url), e.name);
@@ -328,11 +336,7 @@ describe('ssh target on emulated boards (netns + real sshd each)', () => {
     const registry = CleanupRegistry.open(runId());
     let dep: SshDeployment | undefined;
     try {
-      dep = await new SshTarget(inv).deploy(
-        stack,
-        { edges: [{ name: 'edge-1' }] },
-        { runId: registry.runId, runDir: runs.path, registry },
-      );
+      dep = await deploy(inv, registry, ['edge-1']);
       const b = dep.board('edge-1');
       assert.equal(b.facts.tools['stress-ng'], false, 'preflight sees no stress-ng on edge-1');
       assert.equal(b.stressor, 'ec-stress');
@@ -423,11 +427,7 @@ describe('ssh target on emulated boards (netns + real sshd each)', () => {
         .filter((l) => l && !/pgrep/.test(l));
     try {
       const t0 = performance.now();
-      dep = await new SshTarget(inv).deploy(
-        stack,
-        { edges: [{ name: 'edge-1' }, { name: 'edge-2' }] },
-        { runId: registry.runId, runDir: runs.path, registry },
-      );
+      dep = await deploy(inv, registry);
       t.diagnostic(`deploy, local cloud + 2 boards: ${Math.round(performance.now() - t0)} ms`);
       const d = dep;
       // The address every edge saw as its SSH client: this machine on the boards' bridge.
@@ -500,11 +500,7 @@ describe('ssh target on emulated boards (netns + real sshd each)', () => {
       }),
     );
     await using registry = CleanupRegistry.open(runId());
-    const dep = await new SshTarget(inv).deploy(
-      stack,
-      { edges: [{ name: 'edge-1' }, { name: 'edge-2' }] },
-      { runId: registry.runId, runDir: runs.path, registry },
-    );
+    const dep = await deploy(inv, registry);
     try {
       const seen = await dep.board('edge-2').conn.exec(['sh', '-c', 'echo ${SSH_CLIENT%% *}']);
       assert.equal(seen.stdout.trim(), cloud.address, 'edge-2 sees the jump host as its ssh client');
@@ -541,11 +537,7 @@ describe('ssh target on emulated boards (netns + real sshd each)', () => {
     const registry = CleanupRegistry.open(runId());
     let dep: SshDeployment | undefined;
     try {
-      dep = await new SshTarget(inv).deploy(
-        stack,
-        { edges: [{ name: 'edge-1' }, { name: 'edge-2' }] },
-        { runId: registry.runId, runDir: runs.path, registry },
-      );
+      dep = await deploy(inv, registry);
       const d = dep;
       assert.deepEqual(d.board('edge-1').mgmt, {
         in: `ip saddr ${boards.hostAddress} tcp dport 22`,
@@ -630,11 +622,7 @@ describe('ssh target on emulated boards (netns + real sshd each)', () => {
     const e1 = boards.board('edge-1');
     const cloud = boards.board('cloud');
     try {
-      dep = await new SshTarget(inv).deploy(
-        stack,
-        { edges: [{ name: 'edge-1' }] },
-        { runId: registry.runId, runDir: runs.path, registry },
-      );
+      dep = await deploy(inv, registry, ['edge-1']);
       await applyFault(dep, { id: 'cut', kind: 'partition', node: 'edge-1', params: {} }, registry);
       await applyFault(
         dep,
