@@ -110,6 +110,23 @@ describe('ssh target on emulated boards (netns + real sshd each)', () => {
       { runId: registry.runId, runDir: runs.path, registry },
     );
 
+  /** The inventory with edge-2 reached through the cloud board as its jump host. */
+  const jumpInventory = (opts: { safetyTtl?: string } = {}) => {
+    const cloud = boards.board('cloud');
+    return loadInventory(
+      boards.inventory({
+        ...opts,
+        patch: (h) =>
+          (h[2]!['jump'] = {
+            host: cloud.address,
+            user: 'root',
+            key: boards.keyFile,
+            hostKey: cloud.hostKeyPub,
+          }),
+      }),
+    );
+  };
+
   const boardEmpty = (name: string): string[] => readdirSync(boards.board(name).dir);
 
   it('should refuse a bad inventory with a clear error before anything changes on a board', async (t) => {
@@ -488,17 +505,7 @@ describe('ssh target on emulated boards (netns + real sshd each)', () => {
 
   it('should reach a board through a jump host', async (t) => {
     const cloud = boards.board('cloud');
-    const inv = await loadInventory(
-      boards.inventory({
-        patch: (h) =>
-          (h[2]!['jump'] = {
-            host: cloud.address,
-            user: 'root',
-            key: boards.keyFile,
-            hostKey: cloud.hostKeyPub,
-          }),
-      }),
-    );
+    const inv = await jumpInventory();
     await using registry = CleanupRegistry.open(runId());
     const dep = await deploy(inv, registry);
     try {
@@ -522,18 +529,7 @@ describe('ssh target on emulated boards (netns + real sshd each)', () => {
 
   it("should keep the harness's own SSH through partitions that cut the path it uses", async (t) => {
     const cloud = boards.board('cloud');
-    const inv = await loadInventory(
-      boards.inventory({
-        safetyTtl: '4s',
-        patch: (h) =>
-          (h[2]!['jump'] = {
-            host: cloud.address,
-            user: 'root',
-            key: boards.keyFile,
-            hostKey: cloud.hostKeyPub,
-          }),
-      }),
-    );
+    const inv = await jumpInventory({ safetyTtl: '4s' });
     const registry = CleanupRegistry.open(runId());
     let dep: SshDeployment | undefined;
     try {
