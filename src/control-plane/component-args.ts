@@ -103,32 +103,56 @@ export function apiserverArgs(
   ];
 }
 
+/**
+ * The arguments kube-controller-manager and kube-scheduler share: their own kubeconfig for every
+ * client, a secure port on loopback, a certificate folder, no leader election; then `own`.
+ */
+function loopbackComponentArgs(
+  bin: string,
+  component: 'kube-controller-manager' | 'kube-scheduler',
+  securePort: number,
+  certDir: string,
+  l: ControlPlaneLayout,
+  own: string[],
+): string[] {
+  const kc = l.kubeconfig(component);
+  return [
+    bin,
+    component,
+    `--kubeconfig=${kc}`,
+    `--authentication-kubeconfig=${kc}`,
+    `--authorization-kubeconfig=${kc}`,
+    `--bind-address=${loop}`,
+    `--secure-port=${securePort}`,
+    `--cert-dir=${certDir}`,
+    '--leader-elect=false',
+    ...own,
+    '--profiling=false',
+    '--v=0',
+  ];
+}
+
 export function controllerManagerArgs(
   bin: string,
   ports: ControlPlanePorts,
   l: ControlPlaneLayout,
   t: NodeLossTimings,
 ): string[] {
-  const kc = l.kubeconfig('kube-controller-manager');
-  return [
+  return loopbackComponentArgs(
     bin,
     'kube-controller-manager',
-    `--kubeconfig=${kc}`,
-    `--authentication-kubeconfig=${kc}`,
-    `--authorization-kubeconfig=${kc}`,
-    `--bind-address=${loop}`,
-    `--secure-port=${ports.controllerManager}`,
-    `--cert-dir=${join(l.pki, 'controller-manager')}`,
-    '--leader-elect=false',
-    `--service-account-private-key-file=${l.saKey}`,
-    `--root-ca-file=${l.servingCert}`,
-    '--use-service-account-credentials=false',
-    '--node-monitor-period=1s',
-    `--node-monitor-grace-period=${t.nodeMonitorGraceSeconds}s`,
-    `--node-eviction-rate=${evictionRate(t.nodeEvictionRate)}`,
-    '--profiling=false',
-    '--v=0',
-  ];
+    ports.controllerManager,
+    join(l.pki, 'controller-manager'),
+    l,
+    [
+      `--service-account-private-key-file=${l.saKey}`,
+      `--root-ca-file=${l.servingCert}`,
+      '--use-service-account-credentials=false',
+      '--node-monitor-period=1s',
+      `--node-monitor-grace-period=${t.nodeMonitorGraceSeconds}s`,
+      `--node-eviction-rate=${evictionRate(t.nodeEvictionRate)}`,
+    ],
+  );
 }
 
 /** See defaultNodeLossTimings: a rate of exactly 1 can stop tainting for good. */
@@ -138,20 +162,7 @@ function evictionRate(r: number): number {
 }
 
 export function schedulerArgs(bin: string, ports: ControlPlanePorts, l: ControlPlaneLayout): string[] {
-  const kc = l.kubeconfig('kube-scheduler');
-  return [
-    bin,
-    'kube-scheduler',
-    `--kubeconfig=${kc}`,
-    `--authentication-kubeconfig=${kc}`,
-    `--authorization-kubeconfig=${kc}`,
-    `--bind-address=${loop}`,
-    `--secure-port=${ports.scheduler}`,
-    `--cert-dir=${join(l.pki, 'scheduler')}`,
-    '--leader-elect=false',
-    '--profiling=false',
-    '--v=0',
-  ];
+  return loopbackComponentArgs(bin, 'kube-scheduler', ports.scheduler, join(l.pki, 'scheduler'), l, []);
 }
 
 /** Label kwok selects nodes by; setting it to anything else stops that node's heartbeat. */

@@ -4,18 +4,16 @@
  * URLs (a loopback test server) and durations scaled down to seconds.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CleanupRegistry } from '../../src/core/cleanup/registry.ts';
-import { repoRoot } from '../../src/core/paths.ts';
 import { runLoad } from '../../src/load/run-load.ts';
 import type { HttpSample } from '../../src/load/summary.ts';
 import type { SummaryData } from '../../src/load/types.ts';
 import { startHttpServer } from '../helpers/http-server.ts';
+import { k6, runScript, writeScript } from '../helpers/load.ts';
 import { tempDir } from '../helpers/temp.ts';
-
-const k6 = (m: string): string => join(repoRoot, 'src/load/k6', m);
 
 describe('k6 documentation examples', () => {
   it('should run "stages with thresholds" (ramping VUs; http_req_failed and p(95) thresholds, exit 99 on failure)', async () => {
@@ -26,9 +24,9 @@ describe('k6 documentation examples', () => {
       // one answer in ten is a 500, so `http_req_failed: ['rate<0.01']` must fail
       req.on('end', () => res.writeHead(++n % 10 === 0 ? 500 : 200).end('ok'));
     });
-    const script = join(dir.path, 'stages.ts');
-    writeFileSync(
-      script,
+    const script = writeScript(
+      dir.path,
+      'stages.ts',
       `import http from '${k6('http.ts')}';
 import { check, sleep } from '${k6('index.ts')}';
 
@@ -51,13 +49,7 @@ export default async function () {
 }
 `,
     );
-    await using reg = CleanupRegistry.open('test-k6-stages', dir.path);
-    const res = await runLoad({
-      script,
-      outDir: join(dir.path, 'out'),
-      env: { BASE_URL: srv.url },
-      registry: reg,
-    });
+    const res = await runScript(dir.path, 'test-k6-stages', script, { BASE_URL: srv.url });
     const th = Object.fromEntries(res.thresholds.map((t) => [`${t.metric} ${t.expression}`, t]));
     const failed = th['http_req_failed rate<0.01'];
     assert.equal(failed?.ok, false, 'a 10 % error rate fails rate<0.01');
@@ -80,9 +72,9 @@ export default async function () {
       req.resume();
       req.on('end', () => res.writeHead(200).end('{}'));
     });
-    const script = join(dir.path, 'scenarios.ts');
-    writeFileSync(
-      script,
+    const script = writeScript(
+      dir.path,
+      'scenarios.ts',
       `import http from '${k6('http.ts')}';
 import { sleep } from '${k6('index.ts')}';
 
@@ -140,13 +132,7 @@ export async function apitest() {
 }
 `,
     );
-    await using reg = CleanupRegistry.open('test-k6-scenarios', dir.path);
-    const res = await runLoad({
-      script,
-      outDir: join(dir.path, 'out'),
-      env: { BASE_URL: srv.url },
-      registry: reg,
-    });
+    const res = await runScript(dir.path, 'test-k6-scenarios', script, { BASE_URL: srv.url });
     const http = res.samples.filter((s): s is HttpSample => s.type === 'http');
     const by = (sc: string) => http.filter((s) => s.scenario === sc);
     const dropped = (sc: string) =>
@@ -183,9 +169,9 @@ export async function apitest() {
   it('should run "custom metrics + handleSummary" (a Trend of r.timings.waiting; summary.json from data)', async () => {
     using dir = tempDir('k6-summary');
     await using srv = await startHttpServer();
-    const script = join(dir.path, 'summary.ts');
-    writeFileSync(
-      script,
+    const script = writeScript(
+      dir.path,
+      'summary.ts',
       `import http from '${k6('http.ts')}';
 import { Trend, Counter } from '${k6('metrics.ts')}';
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CleanupRegistry } from '../../src/core/cleanup/registry.ts';
@@ -7,9 +7,8 @@ import { repoRoot } from '../../src/core/paths.ts';
 import { runLoad, startLoad } from '../../src/load/run-load.ts';
 import type { HttpSample, WriteSample } from '../../src/load/summary.ts';
 import { startHttpServer } from '../helpers/http-server.ts';
+import { k6, runScript, writeScript } from '../helpers/load.ts';
 import { tempDir } from '../helpers/temp.ts';
-
-const k6 = (m: string): string => join(repoRoot, 'src/load/k6', m);
 
 describe('load runner (k6-style TypeScript script, real HTTP, own process)', () => {
   it('should run a script against a local server: write history, tags, iteration errors, summary', async () => {
@@ -25,9 +24,9 @@ describe('load runner (k6-style TypeScript script, real HTTP, own process)', () 
         res.writeHead(refuse ? 503 : broken ? 500 : req.method === 'POST' ? 201 : 200).end('{}');
       });
     });
-    const script = join(dir.path, 'tiny.ts');
-    writeFileSync(
-      script,
+    const script = writeScript(
+      dir.path,
+      'tiny.ts',
       `import http from '${k6('http.ts')}';
 import { check } from '${k6('index.ts')}';
 import exec from '${k6('execution.ts')}';
@@ -93,9 +92,9 @@ export async function read() {
   it('should not put the env on the command line and delete its 0600 env file once read', async () => {
     using dir = tempDir('load-env');
     await using srv = await startHttpServer();
-    const script = join(dir.path, 'env.ts');
-    writeFileSync(
-      script,
+    const script = writeScript(
+      dir.path,
+      'env.ts',
       `import http from '${k6('http.ts')}';
 import { sleep } from '${k6('index.ts')}';
 export const options = { vus: 1, duration: '2s' };
@@ -129,9 +128,9 @@ export default async function () {
       req.resume();
       req.on('end', () => res.writeHead(req.url === '/bad' ? 500 : 200).end('{}'));
     });
-    const script = join(dir.path, 'th.ts');
-    writeFileSync(
-      script,
+    const script = writeScript(
+      dir.path,
+      'th.ts',
       `import http from '${k6('http.ts')}';
 import { check, sleep } from '${k6('index.ts')}';
 export const options = {
@@ -157,14 +156,8 @@ export async function bad() {
 }
 `,
     );
-    await using reg = CleanupRegistry.open('test-load-th', dir.path);
     const t0 = performance.now();
-    const res = await runLoad({
-      script,
-      outDir: join(dir.path, 'out'),
-      env: { TARGET: srv.url },
-      registry: reg,
-    });
+    const res = await runScript(dir.path, 'test-load-th', script, { TARGET: srv.url });
     assert.ok(performance.now() - t0 < 25_000, 'aborted long before 30 s');
     assert.equal(res.exitCode, 99);
     assert.equal(res.thresholdsFailed, true);

@@ -64,13 +64,19 @@ async function waitFor<T>(what: string, f: () => T | undefined, ms = 10_000): Pr
   }
 }
 
+/** Deploy the escape stack on one node, its state and reports in `dir`; the deployment and that env. */
 async function deployEscape(
   runtime: 'oci' | 'process',
-  env: NodeJS.ProcessEnv,
-): Promise<{ runId: string; runDir: string }> {
+  dir: string,
+): Promise<{ runId: string; runDir: string; env: NodeJS.ProcessEnv }> {
+  const env = {
+    EDGECHAOS_STATE_DIR: join(dir, 'state'),
+    EDGECHAOS_REPORTS_DIR: join(dir, 'reports'),
+    EDGECHAOS_LOG: 'warn',
+  };
   const d = await cli(['deploy', '--nodes', '1', '--runtime', runtime, '--stack', stack, '--json'], env);
   assert.equal(d.code, 0, d.err);
-  return JSON.parse(d.out) as { runId: string; runDir: string };
+  return { ...(JSON.parse(d.out) as { runId: string; runDir: string }), env };
 }
 
 describe('a hostile stack cannot leave its node', () => {
@@ -78,12 +84,7 @@ describe('a hostile stack cannot leave its node', () => {
     buildFixtures();
     assert.deepEqual(escapees(), [], 'an escapee of an earlier run is still alive');
     using dir = tempDir('oci-hostile');
-    const env = {
-      EDGECHAOS_STATE_DIR: join(dir.path, 'state'),
-      EDGECHAOS_REPORTS_DIR: join(dir.path, 'reports'),
-      EDGECHAOS_LOG: 'warn',
-    };
-    const info = await deployEscape('oci', env);
+    const { env, ...info } = await deployEscape('oci', dir.path);
     try {
       const pids = await waitFor('the escapee', () => (escapees().length ? escapees() : undefined));
       const log = readFileSync(join(info.runDir, 'data', 'edge-1', 'escape.log'), 'utf8');
@@ -107,12 +108,7 @@ describe('a hostile stack cannot leave its node', () => {
   it('as a process (--runtime process, the limit the README states): the same detector sees the escape', async () => {
     buildFixtures();
     using dir = tempDir('oci-hostile-process');
-    const env = {
-      EDGECHAOS_STATE_DIR: join(dir.path, 'state'),
-      EDGECHAOS_REPORTS_DIR: join(dir.path, 'reports'),
-      EDGECHAOS_LOG: 'warn',
-    };
-    const info = await deployEscape('process', env);
+    const { env, ...info } = await deployEscape('process', dir.path);
     let survivors: number[] = [];
     try {
       const pids = await waitFor('the escapee in the root cgroups', () => {

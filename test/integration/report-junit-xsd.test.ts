@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RunRecord } from '../../src/campaign/record.ts';
 import { readRunDir, renderJUnit } from '../../src/report/index.ts';
+import { provenanceFixture } from '../helpers/provenance.ts';
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures', 'runs');
 /** The Jenkins xUnit plugin's JUnit schema (MIT), vendored: see the comment at its top. */
@@ -56,24 +57,7 @@ describe('report: junit.xml against the common JUnit XSD (xmllint)', () => {
   it('should validate a run with provenance, a not-measured gate, control characters and a campaign error', () => {
     const rec = readRunDir(join(fixtures, 'failing')) as RunRecord & Record<string, unknown>;
     rec.error = 'stopped: \u0007bell & <tag> "quoted"';
-    rec['provenance'] = {
-      harnessVersion: '0.1.0',
-      gitCommit: 'dbbc4d7',
-      rubric: { name: 'r', version: '1', sha256: 'ab'.repeat(32) },
-      scenarioSha256: 'cd'.repeat(32),
-      stack: {
-        name: 's',
-        version: '1',
-        manifestSha256: 'ef'.repeat(32),
-        images: [{ file: 'a.tar', digest: 'sha256:00' }],
-      },
-      target: 'local',
-      host: { kernel: '6.18', cpuModel: 'x', cores: 2 },
-      node: 'v20',
-      go: 'go1.23',
-      seed: 1,
-      label: 'team <a>',
-    };
+    rec['provenance'] = provenanceFixture;
     const c = rec.score.criteria.find((x) => x.gates.length > 0)!;
     c.gates[0] = { ...c.gates[0]!, measured: undefined, passed: false };
     const xmlText = renderJUnit(rec, [

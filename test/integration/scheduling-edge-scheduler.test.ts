@@ -56,6 +56,30 @@ describe('edge-scheduler on the embedded control plane', () => {
       ],
     },
   });
+  /** Watch the pods of namespace `work` (only those `labelSelector` selects, when given). */
+  const watchPods = (labelSelector?: string) =>
+    ObjectStore.start<V1Pod>(cp.kubeConfig(), {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      plural: 'pods',
+      namespace: 'work',
+      ...(labelSelector ? { labelSelector } : {}),
+    });
+  /** Create `n` pods `<prefix>-<i>` with these labels at once; the nodes they were bound to. */
+  const placeAll = async (
+    store: ObjectStore<V1Pod>,
+    prefix: string,
+    n: number,
+    labels: Record<string, string>,
+  ): Promise<(string | undefined)[]> => {
+    for (let i = 0; i < n; i++)
+      await api.createNamespacedPod({ namespace: 'work', body: pod(`${prefix}-${i}`, labels) });
+    await store.waitFor(
+      (ps) => ps.length === n && ps.every((p) => p.spec?.nodeName),
+      deadline(60_000, 'pods bound'),
+    );
+    return [...store.objects.values()].map((p) => p.spec!.nodeName);
+  };
   const patchAnnotations = (name: string, a: Record<string, string>): Promise<unknown> =>
     api.patchNode(
       { name, body: { metadata: { annotations: a } } },
@@ -92,21 +116,10 @@ describe('edge-scheduler on the embedded control plane', () => {
   });
 
   it('should place pods that read a data source on the near, lightly loaded node — never on the partitioned one', async () => {
-    const store = await ObjectStore.start<V1Pod>(cp.kubeConfig(), {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      plural: 'pods',
-      namespace: 'work',
-    });
+    const store = await watchPods();
     try {
       const labels = { [DATA_SOURCE_LABEL]: 'plant', [NEEDS_CLOUD_LABEL]: 'true' };
-      for (let i = 0; i < 6; i++)
-        await api.createNamespacedPod({ namespace: 'work', body: pod(`sync-${i}`, labels) });
-      await store.waitFor(
-        (ps) => ps.length === 6 && ps.every((p) => p.spec?.nodeName),
-        deadline(60_000, 'pods bound'),
-      );
-      const placed = [...store.objects.values()].map((p) => p.spec!.nodeName);
+      const placed = await placeAll(store, 'sync', 6, labels);
       assert.deepEqual(new Set(placed), new Set(['near-idle']), `placed on ${placed.join(', ')}`);
     } finally {
       store.stop();
@@ -118,13 +131,7 @@ describe('edge-scheduler on the embedded control plane', () => {
     // time so each sees the previous: NodeResourcesFit spreads them over the emptiest nodes, the
     // partitioned one included. If it too put all of them on near-idle, the test above would
     // prove nothing about the edge plugins.
-    const store = await ObjectStore.start<V1Pod>(cp.kubeConfig(), {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      plural: 'pods',
-      namespace: 'work',
-      labelSelector: 'app=control',
-    });
+    const store = await watchPods('app=control');
     try {
       const labels = { app: 'control', [DATA_SOURCE_LABEL]: 'plant', [NEEDS_CLOUD_LABEL]: 'true' };
       for (let i = 0; i < 4; i++) {
@@ -155,25 +162,13 @@ describe('edge-scheduler on the embedded control plane', () => {
 
   it('should not put new pods on a node reporting overload, even next to their data source', async () => {
     await patchAnnotations('near-idle', { [CPU_LOAD]: '0.95' });
-    const store = await ObjectStore.start<V1Pod>(cp.kubeConfig(), {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      plural: 'pods',
-      namespace: 'work',
-      labelSelector: 'app=after-overload',
-    });
+    const store = await watchPods('app=after-overload');
     try {
       // The scheduler learns the annotation from its node watch; give it a moment so the pods do
       // not race the update (delivery takes milliseconds on loopback).
       await sleep(500);
       const labels = { app: 'after-overload', [DATA_SOURCE_LABEL]: 'plant', [NEEDS_CLOUD_LABEL]: 'true' };
-      for (let i = 0; i < 3; i++)
-        await api.createNamespacedPod({ namespace: 'work', body: pod(`after-${i}`, labels) });
-      await store.waitFor(
-        (ps) => ps.length === 3 && ps.every((p) => p.spec?.nodeName),
-        deadline(60_000, 'pods bound'),
-      );
-      const placed = [...store.objects.values()].map((p) => p.spec!.nodeName);
+      const placed = await placeAll(store, 'after', 3, labels);
       // near-busy (85%, not above the 0.85 threshold, 2 ms) beats far-idle (60 ms); near-idle
       // (now 95%) scores lowest; near-partitioned stays filtered.
       assert.deepEqual(new Set(placed), new Set(['near-busy']), `placed on ${placed.join(', ')}`);
@@ -184,13 +179,7 @@ describe('edge-scheduler on the embedded control plane', () => {
   });
 
   it('should use the partitioned node for pods that do not need the cloud', async () => {
-    const store = await ObjectStore.start<V1Pod>(cp.kubeConfig(), {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      plural: 'pods',
-      namespace: 'work',
-      labelSelector: 'app=local',
-    });
+    const store = await watchPods('app=local');
     try {
       await api.createNamespacedPod({
         namespace: 'work',
@@ -205,13 +194,7 @@ describe('edge-scheduler on the embedded control plane', () => {
 
   it('should keep a cloud-bound pod pending while every fitting node is partitioned, and place it once an uplink is back', async () => {
     for (const n of ['near-idle', 'near-busy', 'far-idle']) await patchAnnotations(n, { [UPLINK]: 'down' });
-    const store = await ObjectStore.start<V1Pod>(cp.kubeConfig(), {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      plural: 'pods',
-      namespace: 'work',
-      labelSelector: 'app=upload',
-    });
+    const store = await watchPods('app=upload');
     try {
       await api.createNamespacedPod({
         namespace: 'work',

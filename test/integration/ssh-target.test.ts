@@ -98,6 +98,35 @@ describe('ssh target on emulated boards (netns + real sshd each)', () => {
     assert.equal(sshd.stdout.trim(), '', 'no sshd or ssh client of the test left');
   });
 
+  /** Deploy the stack onto the inventory's boards with these edges, the run's folder in `runs`. */
+  const deploy = (
+    inv: Awaited<ReturnType<typeof loadInventory>>,
+    registry: CleanupRegistry,
+    edges = ['edge-1', 'edge-2'],
+  ): Promise<SshDeployment> =>
+    new SshTarget(inv).deploy(
+      stack,
+      { edges: edges.map((name) => ({ name })) },
+      { runId: registry.runId, runDir: runs.path, registry },
+    );
+
+  /** The inventory with edge-2 reached through the cloud board as its jump host. */
+  const jumpInventory = (opts: { safetyTtl?: string } = {}) => {
+    const cloud = boards.board('cloud');
+    return loadInventory(
+      boards.inventory({
+        ...opts,
+        patch: (h) =>
+          (h[2]!['jump'] = {
+            host: cloud.address,
+            user: 'root',
+            key: boards.keyFile,
+            hostKey: cloud.hostKeyPub,
+          }),
+      }),
+    );
+  };
+
   const boardEmpty = (name: string): string[] => readdirSync(boards.board(name).dir);
 
   it('should refuse a bad inventory with a clear error before anything changes on a board', async (t) => {
@@ -194,11 +223,7 @@ describe('ssh target on emulated boards (netns + real sshd each)', () => {
     let dep: SshDeployment | undefined;
     try {
       const t0 = performance.now();
-      dep = await new SshTarget(inv).deploy(
-        stack,
-        { edges: [{ name: 'edge-1' }, { name: 'edge-2' }] },
-        { runId: registry.runId, runDir: runs.path, registry },
-      );
+      dep = await deploy(inv, registry);
       t.diagnostic(`deploy onto 3 boards: ${Math.round(performance.now() - t0)} ms`);
       const d = dep;
       for (const e of d.edges) assert.ok(await healthy(e.url), e.name);
@@ -328,11 +353,7 @@ describe('ssh target on emulated boards (netns + real sshd each)', () => {
     const registry = CleanupRegistry.open(runId());
     let dep: SshDeployment | undefined;
     try {
-      dep = await new SshTarget(inv).deploy(
-        stack,
-        { edges: [{ name: 'edge-1' }] },
-        { runId: registry.runId, runDir: runs.path, registry },
-      );
+      dep = await deploy(inv, registry, ['edge-1']);
       const b = dep.board('edge-1');
       assert.equal(b.facts.tools['stress-ng'], false, 'preflight sees no stress-ng on edge-1');
       assert.equal(b.stressor, 'ec-stress');
@@ -423,11 +444,7 @@ describe('ssh target on emulated boards (netns + real sshd each)', () => {
         .filter((l) => l && !/pgrep/.test(l));
     try {
       const t0 = performance.now();
-      dep = await new SshTarget(inv).deploy(
-        stack,
-        { edges: [{ name: 'edge-1' }, { name: 'edge-2' }] },
-        { runId: registry.runId, runDir: runs.path, registry },
-      );
+      dep = await deploy(inv, registry);
       t.diagnostic(`deploy, local cloud + 2 boards: ${Math.round(performance.now() - t0)} ms`);
       const d = dep;
       // The address every edge saw as its SSH client: this machine on the boards' bridge.
@@ -488,23 +505,9 @@ describe('ssh target on emulated boards (netns + real sshd each)', () => {
 
   it('should reach a board through a jump host', async (t) => {
     const cloud = boards.board('cloud');
-    const inv = await loadInventory(
-      boards.inventory({
-        patch: (h) =>
-          (h[2]!['jump'] = {
-            host: cloud.address,
-            user: 'root',
-            key: boards.keyFile,
-            hostKey: cloud.hostKeyPub,
-          }),
-      }),
-    );
+    const inv = await jumpInventory();
     await using registry = CleanupRegistry.open(runId());
-    const dep = await new SshTarget(inv).deploy(
-      stack,
-      { edges: [{ name: 'edge-1' }, { name: 'edge-2' }] },
-      { runId: registry.runId, runDir: runs.path, registry },
-    );
+    const dep = await deploy(inv, registry);
     try {
       const seen = await dep.board('edge-2').conn.exec(['sh', '-c', 'echo ${SSH_CLIENT%% *}']);
       assert.equal(seen.stdout.trim(), cloud.address, 'edge-2 sees the jump host as its ssh client');
@@ -526,26 +529,11 @@ describe('ssh target on emulated boards (netns + real sshd each)', () => {
 
   it("should keep the harness's own SSH through partitions that cut the path it uses", async (t) => {
     const cloud = boards.board('cloud');
-    const inv = await loadInventory(
-      boards.inventory({
-        safetyTtl: '4s',
-        patch: (h) =>
-          (h[2]!['jump'] = {
-            host: cloud.address,
-            user: 'root',
-            key: boards.keyFile,
-            hostKey: cloud.hostKeyPub,
-          }),
-      }),
-    );
+    const inv = await jumpInventory({ safetyTtl: '4s' });
     const registry = CleanupRegistry.open(runId());
     let dep: SshDeployment | undefined;
     try {
-      dep = await new SshTarget(inv).deploy(
-        stack,
-        { edges: [{ name: 'edge-1' }, { name: 'edge-2' }] },
-        { runId: registry.runId, runDir: runs.path, registry },
-      );
+      dep = await deploy(inv, registry);
       const d = dep;
       assert.deepEqual(d.board('edge-1').mgmt, {
         in: `ip saddr ${boards.hostAddress} tcp dport 22`,
@@ -630,11 +618,7 @@ describe('ssh target on emulated boards (netns + real sshd each)', () => {
     const e1 = boards.board('edge-1');
     const cloud = boards.board('cloud');
     try {
-      dep = await new SshTarget(inv).deploy(
-        stack,
-        { edges: [{ name: 'edge-1' }] },
-        { runId: registry.runId, runDir: runs.path, registry },
-      );
+      dep = await deploy(inv, registry, ['edge-1']);
       await applyFault(dep, { id: 'cut', kind: 'partition', node: 'edge-1', params: {} }, registry);
       await applyFault(
         dep,

@@ -32,14 +32,33 @@ const row = (id: string, n: number): LedgerRow => ({ node: 'edge-1', id, ts: 0, 
 const h = (t: number, node: string, ok: boolean, duration = 5): HttpSample =>
   httpSample(t, duration, ok, node);
 
+/** The sync-efficiency check at an overhead limit of 5 (and its default minimum of synced records unless given). */
+const efficiency = (
+  uplinkBytes: Record<string, number>,
+  syncedRecords: number,
+  payloadBytes: number,
+  minSyncedRecords?: number,
+) =>
+  checkSyncEfficiency({
+    uplinkBytes,
+    syncedRecords,
+    payloadBytes,
+    maxOverheadRatio: 5,
+    ...(minSyncedRecords === undefined ? {} : { minSyncedRecords }),
+  });
+
 describe('resumed-sync check', () => {
+  const sync = (
+    o: Pick<Parameters<typeof checkResumedSync>[0], 'writes' | 'ledger' | 'convergeMs'> & {
+      convergenceTimeoutMs?: number;
+    },
+  ) => checkResumedSync({ convergenceTimeoutMs: 1000, minAcknowledgedWrites: 1, ...o });
   it('should pass when every acknowledged write is in the ledger exactly once', () => {
-    const r = checkResumedSync({
+    const r = sync({
       writes: [w('a', 'ok'), w('b', 'ok'), w('c', 'indeterminate')],
       ledger: [row('a', 1), row('b', 2)],
       convergeMs: 800,
       convergenceTimeoutMs: 60_000,
-      minAcknowledgedWrites: 1,
     });
     assert.equal(r.status, 'passed');
     assert.equal(r.metrics['sync.lost']?.value, 0);
@@ -47,12 +66,10 @@ describe('resumed-sync check', () => {
     assert.equal(r.metrics['sync.converge-ms']?.value, 800);
   });
   it('should fail and list the ids of lost acknowledged writes', () => {
-    const r = checkResumedSync({
+    const r = sync({
       writes: [w('a', 'ok'), w('b', 'ok')],
       ledger: [row('a', 1)],
       convergeMs: undefined,
-      convergenceTimeoutMs: 1000,
-      minAcknowledgedWrites: 1,
     });
     assert.equal(r.status, 'failed');
     assert.equal(r.metrics['sync.lost']?.value, 1);
@@ -63,23 +80,19 @@ describe('resumed-sync check', () => {
     assert.match(r.summary, /not converged within 1000 ms/);
   });
   it('should fail on a duplicate, even of an indeterminate write', () => {
-    const r = checkResumedSync({
+    const r = sync({
       writes: [w('a', 'ok'), w('b', 'indeterminate')],
       ledger: [row('a', 1), row('b', 2), row('b', 3)],
       convergeMs: 5,
-      convergenceTimeoutMs: 1000,
-      minAcknowledgedWrites: 1,
     });
     assert.equal(r.status, 'failed');
     assert.deepEqual(r.evidence['duplicated'], [{ id: 'b', copies: 2 }]);
   });
   it('should fail on a row that no client wrote', () => {
-    const r = checkResumedSync({
+    const r = sync({
       writes: [w('a', 'ok')],
       ledger: [row('a', 1), row('ghost', 2)],
       convergeMs: 5,
-      convergenceTimeoutMs: 1000,
-      minAcknowledgedWrites: 1,
     });
     assert.equal(r.status, 'failed');
     assert.deepEqual(r.evidence['phantom'], ['ghost']);
@@ -88,6 +101,8 @@ describe('resumed-sync check', () => {
 
 describe('offline check', () => {
   const windows = [{ node: 'edge-1', start: 1000, end: 2000 }];
+  const offline = (samples: HttpSample[], restarts: Record<string, number> = {}, partitions = windows) =>
+    checkOffline({ samples, partitions, restarts, minSuccessRate: 0.99, minRequests: 1 });
   it('should count only requests to the partitioned node inside its window', () => {
     const samples = [
       h(500, 'edge-1', false),
@@ -96,70 +111,33 @@ describe('offline check', () => {
       h(1700, 'edge-2', false),
       h(2500, 'edge-1', false),
     ];
-    const r = checkOffline({
-      samples,
-      partitions: windows,
-      restarts: {},
-      minSuccessRate: 0.99,
-      minRequests: 1,
-    });
+    const r = offline(samples);
     assert.equal(r.status, 'passed');
     assert.equal(r.metrics['offline.success-rate']?.value, 1);
     assert.equal(r.metrics['offline.requests']?.value, 2);
     assert.equal(r.metrics['offline.p99-ms']?.value, 9);
   });
   it('should fail when the edge refuses while offline, with the errors as evidence', () => {
-    const r = checkOffline({
-      samples: [h(1500, 'edge-1', false), h(1600, 'edge-1', true)],
-      partitions: windows,
-      restarts: {},
-      minSuccessRate: 0.99,
-      minRequests: 1,
-    });
+    const r = offline([h(1500, 'edge-1', false), h(1600, 'edge-1', true)]);
     assert.equal(r.status, 'failed');
     assert.deepEqual(r.evidence['errors'], { 'HTTP 503': 1 });
   });
   it('should fail on an unplanned restart', () => {
-    const r = checkOffline({
-      samples: [h(1500, 'edge-1', true)],
-      partitions: windows,
-      restarts: { 'edge-1': 1 },
-      minSuccessRate: 0.99,
-      minRequests: 1,
-    });
+    const r = offline([h(1500, 'edge-1', true)], { 'edge-1': 1 });
     assert.equal(r.status, 'failed');
   });
   it('should say not measured without a partition', () => {
-    assert.equal(
-      checkOffline({ samples: [], partitions: [], restarts: {}, minSuccessRate: 0.99, minRequests: 1 })
-        .status,
-      'not-measured',
-    );
+    assert.equal(offline([], {}, []).status, 'not-measured');
   });
 });
 
 describe('other checks', () => {
   it('should compute uplink overhead against payload bytes', () => {
-    const r = checkSyncEfficiency({
-      uplinkBytes: { 'edge-1': 3000, 'edge-2': 1000 },
-      syncedRecords: 100,
-      payloadBytes: 2000,
-      maxOverheadRatio: 5,
-      minSyncedRecords: 1,
-    });
+    const r = efficiency({ 'edge-1': 3000, 'edge-2': 1000 }, 100, 2000, 1);
     assert.equal(r.metrics['sync.overhead-ratio']?.value, 2);
     assert.equal(r.metrics['sync.bytes-per-record']?.value, 40);
     assert.equal(r.status, 'passed');
-    assert.equal(
-      checkSyncEfficiency({
-        uplinkBytes: { e: 30_000 },
-        syncedRecords: 10,
-        payloadBytes: 1000,
-        maxOverheadRatio: 5,
-        minSyncedRecords: 1,
-      }).status,
-      'failed',
-    );
+    assert.equal(efficiency({ e: 30_000 }, 10, 1000, 1).status, 'failed');
   });
   it('should separate downlink after heal from online propagation and fail on a version that never arrived', () => {
     const ok = checkDownlink(
@@ -273,27 +251,14 @@ describe('checks never pass vacuously (an edge that answers 500 to every write)'
     assert.equal((r.evidence['lost'] as unknown[]).length, 1500);
   });
   it('should fail sync efficiency when too few records were synced', () => {
-    const r = checkSyncEfficiency({
-      uplinkBytes: { 'edge-1': 10 },
-      syncedRecords: 0,
-      payloadBytes: 0,
-      maxOverheadRatio: 5,
-    });
+    const r = efficiency({ 'edge-1': 10 }, 0, 0);
     assert.equal(r.status, 'failed');
     assert.deepEqual(r.notProvided?.metrics, [
       'sync.overhead-ratio',
       'sync.bytes-per-record',
       'sync.uplink-bytes',
     ]);
-    assert.equal(
-      checkSyncEfficiency({
-        uplinkBytes: { e: 100 },
-        syncedRecords: 19,
-        payloadBytes: 190,
-        maxOverheadRatio: 5,
-      }).status,
-      'failed',
-    );
+    assert.equal(efficiency({ e: 100 }, 19, 190).status, 'failed');
   });
   it('should fail resource use with 0 acknowledged writes instead of using CPU × 1000', () => {
     const r = checkResources({ 'edge-1': { peakRssBytes: 5e6, cpuSeconds: 0.5 } }, 0, {
@@ -413,12 +378,7 @@ describe('checks never pass vacuously (an edge that answers 500 to every write)'
     const checks = [
       checkResumedSync({ writes: refused(500), ledger: [], convergeMs: 3, convergenceTimeoutMs: 60_000 }),
       checkOffline({ samples: http, partitions: [window], restarts: {}, minSuccessRate: 0.99 }),
-      checkSyncEfficiency({
-        uplinkBytes: { 'edge-1': 4000 },
-        syncedRecords: 0,
-        payloadBytes: 0,
-        maxOverheadRatio: 5,
-      }),
+      efficiency({ 'edge-1': 4000 }, 0, 0),
       checkDownlink([{ version: 1, at: 0, reached: { 'edge-1': { ms: 150, afterHeal: false } } }], 10_000),
       checkResources({ 'edge-1': { peakRssBytes: 6e6, cpuSeconds: 0.4 } }, 0, { maxPeakRssBytes: 256e6 }),
     ];

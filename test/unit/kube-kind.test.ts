@@ -29,6 +29,23 @@ function fakeExecutor(
   return Object.assign(exec, { calls });
 }
 
+/** A one-worker cluster whose `kind <step>` fails: create rejects with a CommandError. */
+async function createFailing(dir: string, runId: string, step: string, images?: string[]) {
+  const reg = CleanupRegistry.open(runId, dir);
+  const exec = fakeExecutor([], (argv) => argv[1] === step);
+  await assert.rejects(
+    KindCluster.create({
+      spec: { name: 'ec', edgeWorkers: 1 },
+      dir,
+      registry: reg,
+      ...(images ? { images } : {}),
+      exec,
+    }),
+    CommandError,
+  );
+  return { reg, exec };
+}
+
 describe('kind driver', () => {
   it('should generate a config with a schedulable cloud control plane and N edge workers', () => {
     const yaml = kindConfig({ name: 'ec', edgeWorkers: 2 });
@@ -95,18 +112,7 @@ describe('kind driver', () => {
 
   it('should delete the half-created cluster when create fails', async () => {
     using dir = tempDir('kind');
-    const reg = CleanupRegistry.open('test-kind-fail', dir.path);
-    const exec = fakeExecutor([], (argv) => argv[1] === 'load');
-    await assert.rejects(
-      KindCluster.create({
-        spec: { name: 'ec', edgeWorkers: 1 },
-        dir: dir.path,
-        registry: reg,
-        images: ['x.tar'],
-        exec,
-      }),
-      CommandError,
-    );
+    const { reg, exec } = await createFailing(dir.path, 'test-kind-fail', 'load', ['x.tar']);
     assert.deepEqual(exec.calls.at(-1), kindCommands.delete('ec'));
     assert.equal(reg.pending().length, 0);
     await reg.close();
@@ -114,12 +120,7 @@ describe('kind driver', () => {
 
   it("should keep kind's whole stderr in logs/ when create fails (the error keeps only its last lines)", async () => {
     using dir = tempDir('kind');
-    const reg = CleanupRegistry.open('test-kind-fail-log', dir.path);
-    const exec = fakeExecutor([], (argv) => argv[1] === 'create');
-    await assert.rejects(
-      KindCluster.create({ spec: { name: 'ec', edgeWorkers: 1 }, dir: dir.path, registry: reg, exec }),
-      CommandError,
-    );
+    const { reg } = await createFailing(dir.path, 'test-kind-fail-log', 'create');
     const log = readFileSync(join(dir.path, 'logs', 'kind-failed.log'), 'utf8');
     assert.match(log, /^\$ kind create cluster --name ec /);
     assert.match(log, /boom/);

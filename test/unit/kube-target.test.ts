@@ -154,35 +154,20 @@ describe('workload readiness', () => {
       }),
       false,
     );
-    const ds = { metadata: { generation: 1 }, spec: { selector: {}, template: {} } };
-    assert.equal(
-      daemonSetReady({
-        ...ds,
-        status: {
-          observedGeneration: 1,
-          desiredNumberScheduled: 3,
-          currentNumberScheduled: 3,
-          numberMisscheduled: 0,
-          numberReady: 2,
-          updatedNumberScheduled: 3,
-        },
-      }),
-      false,
-    );
-    assert.equal(
-      daemonSetReady({
-        ...ds,
-        status: {
-          observedGeneration: 1,
-          desiredNumberScheduled: 3,
-          currentNumberScheduled: 3,
-          numberMisscheduled: 0,
-          numberReady: 3,
-          updatedNumberScheduled: 3,
-        },
-      }),
-      true,
-    );
+    const base = { metadata: { generation: 1 }, spec: { selector: {}, template: {} } };
+    const ds = (numberReady: number) => ({
+      ...base,
+      status: {
+        observedGeneration: 1,
+        desiredNumberScheduled: 3,
+        currentNumberScheduled: 3,
+        numberMisscheduled: 0,
+        numberReady,
+        updatedNumberScheduled: 3,
+      },
+    });
+    assert.equal(daemonSetReady(ds(2)), false);
+    assert.equal(daemonSetReady(ds(3)), true);
   });
 });
 

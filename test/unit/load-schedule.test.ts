@@ -90,40 +90,23 @@ describe('k6 option shorthands and validation', () => {
     assert.equal(maxVus(s), 7);
   });
   it('should name the file and field of a bad option', () => {
-    const bad = (o: unknown, field: string): void => {
+    /** Scenario `a` is refused at `options.scenarios.a.<field>`. */
+    const bad = (a: unknown, field: string): void => {
       assert.throws(
-        () => planScenarios(o as Options, 'load/x.ts'),
-        (e: unknown) => e instanceof UsageError && e.file === 'load/x.ts' && e.field === field,
+        () => planScenarios({ scenarios: { a } } as Options, 'load/x.ts'),
+        (e: unknown) =>
+          e instanceof UsageError && e.file === 'load/x.ts' && e.field === `options.scenarios.a.${field}`,
         field,
       );
     };
+    bad({ executor: 'constant-vuz', vus: 1, duration: '1s' }, 'executor');
+    bad({ executor: 'constant-vus', vus: 1, duration: 'fast' }, 'duration');
+    bad({ executor: 'constant-vus', vus: 0, duration: '1s' }, 'vus');
+    bad({ executor: 'constant-arrival-rate', rate: 1, duration: '1s' }, 'preAllocatedVUs');
+    bad({ executor: 'ramping-vus', stages: [{ duration: '1s', target: -1 }] }, 'stages[0].target');
     bad(
-      { scenarios: { a: { executor: 'constant-vuz', vus: 1, duration: '1s' } } },
-      'options.scenarios.a.executor',
-    );
-    bad(
-      { scenarios: { a: { executor: 'constant-vus', vus: 1, duration: 'fast' } } },
-      'options.scenarios.a.duration',
-    );
-    bad(
-      { scenarios: { a: { executor: 'constant-vus', vus: 0, duration: '1s' } } },
-      'options.scenarios.a.vus',
-    );
-    bad(
-      { scenarios: { a: { executor: 'constant-arrival-rate', rate: 1, duration: '1s' } } },
-      'options.scenarios.a.preAllocatedVUs',
-    );
-    bad(
-      { scenarios: { a: { executor: 'ramping-vus', stages: [{ duration: '1s', target: -1 }] } } },
-      'options.scenarios.a.stages[0].target',
-    );
-    bad(
-      {
-        scenarios: {
-          a: { executor: 'constant-arrival-rate', rate: 1, duration: '1s', preAllocatedVUs: 5, maxVUs: 2 },
-        },
-      },
-      'options.scenarios.a.maxVUs',
+      { executor: 'constant-arrival-rate', rate: 1, duration: '1s', preAllocatedVUs: 5, maxVUs: 2 },
+      'maxVUs',
     );
   });
   it('should ramp VU targets linearly between stages from startVUs', () => {

@@ -7,6 +7,7 @@ import { ScenarioError } from '../../src/core/errors.ts';
 import { loadRubric } from '../../src/scoring/rubric.ts';
 import { score } from '../../src/scoring/score.ts';
 import { tempDir, writeJson } from '../helpers/temp.ts';
+import { crit } from '../helpers/rubric.ts';
 
 const passing = (): Record<string, unknown> =>
   JSON.parse(readFileSync('test/fixtures/runs/passing/run.json', 'utf8')) as Record<string, unknown>;
@@ -65,11 +66,10 @@ describe('edgechaos score <run-dir>', () => {
       name: 'sched-only',
       version: '1.0',
       criteria: [
-        {
+        crit({
           id: 'tp',
           title: 'Throughput',
           area: 'dynamic-scheduling',
-          weight: 10,
           terms: [
             {
               metric: 'scheduling.throughput-pods-per-s',
@@ -78,7 +78,7 @@ describe('edgechaos score <run-dir>', () => {
               worst: 10,
             },
           ],
-        },
+        }),
       ],
     });
     await assert.rejects(rescore(runDir(dir.path, passing()), { rubric: file }), (e: unknown) => {

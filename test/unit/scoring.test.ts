@@ -11,6 +11,7 @@ import { normalize, score } from '../../src/scoring/score.ts';
 import type { Metrics, Rubric } from '../../src/scoring/types.ts';
 import { scenarioErrorAt } from '../helpers/errors.ts';
 import { tempDir, writeJson } from '../helpers/temp.ts';
+import { crit } from '../helpers/rubric.ts';
 
 const m = (value: number, unit = ''): Metrics[string] => ({ value, unit, source: 'test' });
 
@@ -75,13 +76,7 @@ describe('scoring', () => {
       name: 'x',
       version: '1.0',
       criteria: [
-        {
-          id: 'a',
-          title: 'A',
-          area: 'lightweight-images',
-          weight: 1,
-          terms: [{ metric: 'x', direction: 'lower-is-better', best: 10, worst: 1 }],
-        },
+        crit({ weight: 1, terms: [{ metric: 'x', direction: 'lower-is-better', best: 10, worst: 1 }] }),
       ],
     });
     await assert.rejects(loadRubric(file), scenarioErrorAt('criteria[0].terms[0]', /contradict/, { file }));
@@ -128,15 +123,6 @@ function rubricFile(dir: string, r: unknown): string {
   writeFileSync(file, JSON.stringify(r));
   return file;
 }
-
-const crit = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
-  id: 'a',
-  title: 'A',
-  area: 'lightweight-images',
-  weight: 10,
-  terms: [{ metric: 'image.max.bytes', direction: 'lower-is-better', best: 5e6, worst: 50e6 }],
-  ...over,
-});
 
 describe('rubric validation against the check catalogue', () => {
   const rejects = async (r: unknown, field: string, message: RegExp): Promise<void> => {

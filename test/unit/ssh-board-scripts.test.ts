@@ -26,6 +26,15 @@ function board(dir: string): { bin: string; run: string; leases: string } {
   return b;
 }
 
+/** A lease `name` on a fresh board in `dir`, its heartbeat, and the marker file its undo writes. */
+function leaseOn(dir: string, name: string) {
+  const b = board(dir);
+  return { b, lease: join(b.leases, name), hb: join(b.leases, 'heartbeat'), marker: join(dir, 'undone') };
+}
+/** Arm `lease` by `shell` with a TTL of 1 s against heartbeat `hb`: `undo` runs when the heartbeat goes stale. */
+const arm = (shell: string, b: { bin: string }, lease: string, hb: string, ...undo: string[]) =>
+  run([shell, '-c', armScript, 'ec-arm', b.bin, lease, hb, '1', 'setsid', '--', ...undo]);
+
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
@@ -112,28 +121,8 @@ for (const shell of shells) {
 
     it('should run the undo when the heartbeat is older than the TTL, and note it', async () => {
       using d = tempDir('board');
-      const b = board(d.path);
-      const lease = join(b.leases, 'f1.lease');
-      const hb = join(b.leases, 'heartbeat');
-      const marker = join(d.path, 'undone');
-      await run([
-        shell,
-        '-c',
-        armScript,
-        'ec-arm',
-        b.bin,
-        lease,
-        hb,
-        '1',
-        'setsid',
-        '--',
-        'sh',
-        '-c',
-        'echo "$1" > "$2"',
-        'x',
-        'reverted it',
-        marker,
-      ]);
+      const { b, lease, hb, marker } = leaseOn(d.path, 'f1.lease');
+      await arm(shell, b, lease, hb, 'sh', '-c', 'echo "$1" > "$2"', 'x', 'reverted it', marker);
       assert.ok(existsSync(lease));
       const old = new Date(Date.now() - 10_000);
       utimesSync(hb, old, old); // the harness went quiet 10 s ago
@@ -145,11 +134,8 @@ for (const shell of shells) {
 
     it('should never run the undo while the heartbeat is renewed, and stop the timer on disarm', async () => {
       using d = tempDir('board');
-      const b = board(d.path);
-      const lease = join(b.leases, 'f2.lease');
-      const hb = join(b.leases, 'heartbeat');
-      const marker = join(d.path, 'undone');
-      await run([shell, '-c', armScript, 'ec-arm', b.bin, lease, hb, '1', 'setsid', '--', 'touch', marker]);
+      const { b, lease, hb, marker } = leaseOn(d.path, 'f2.lease');
+      await arm(shell, b, lease, hb, 'touch', marker);
       const timer = Number(readFileSync(`${lease}.pid`, 'utf8').trim());
       for (let i = 0; i < 6; i++) {
         writeFileSync(hb, '');

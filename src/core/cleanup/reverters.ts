@@ -220,6 +220,15 @@ export function registerReverter(kind: string, fn: Reverter): void {
   reverters.set(kind, fn);
 }
 
+const registeredSets = new Set<string>();
+
+/** Register the reverters of one module (`set` names it) once; later calls for the same set do nothing. */
+export function registerReverterSet(set: string, kinds: Record<string, Reverter>): void {
+  if (registeredSets.has(set)) return;
+  registeredSets.add(set);
+  for (const [kind, fn] of Object.entries(kinds)) registerReverter(kind, fn);
+}
+
 export function reverterFor(kind: string): Reverter {
   const r = reverters.get(kind);
   if (!r) throw new Error(`no reverter for cleanup kind "${kind}"`);

@@ -1,5 +1,5 @@
 import { CoreV1Api, KubeConfig, setHeaderOptions, type V1Node, type V1Taint } from '@kubernetes/client-node';
-import { registerReverter } from '../../core/cleanup/reverters.ts';
+import { registerReverterSet } from '../../core/cleanup/reverters.ts';
 import { run } from '../../core/proc.ts';
 import './docker-shell.ts'; // registers docker-exec (undo inside a Kind node)
 
@@ -60,15 +60,13 @@ export function kindDeleteArgv(name: string): string[] {
   return ['kind', 'delete', 'cluster', '--name', name];
 }
 
-let registered = false;
-
 /** Register the kube kinds (kube-cordon, kube-taint, kind-cluster); idempotent. `edgechaos cleanup` calls it. */
 export function registerKubeReverters(): void {
-  if (registered) return;
-  registered = true;
-  registerReverter('kube-cordon', revertCordon);
-  registerReverter('kube-taint', revertTaint);
-  registerReverter('kind-cluster', revertKindCluster);
+  registerReverterSet('kube', {
+    'kube-cordon': revertCordon,
+    'kube-taint': revertTaint,
+    'kind-cluster': revertKindCluster,
+  });
 }
 
 async function revertCordon(d: Record<string, unknown>): Promise<void> {

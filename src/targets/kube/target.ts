@@ -117,6 +117,20 @@ export class KubeTarget {
   }
 
   /** Run one API call with a bounded time, turning failures into one clear TargetError. */
+  /** Watch the objects of one kind in the deployment's namespace. */
+  private watch<T extends KubernetesObject>(
+    apiVersion: string,
+    kind: string,
+    plural: string,
+    signal?: AbortSignal,
+  ): Promise<ObjectStore<T>> {
+    return this.call(
+      `watch ${plural}`,
+      () => ObjectStore.start<T>(this.kc, { apiVersion, kind, plural, namespace: this.namespace }),
+      signal,
+    );
+  }
+
   private async call<T>(what: string, fn: () => Promise<T>, signal?: AbortSignal, ms = 15_000): Promise<T> {
     const d = deadline(ms, what, signal);
     try {
@@ -208,39 +222,9 @@ export class KubeTarget {
       );
     if (nsObj) await apply(nsObj);
     await this.waitForDefaultServiceAccount(signal);
-    using pods = await this.call(
-      'watch pods',
-      () =>
-        ObjectStore.start<V1Pod>(this.kc, {
-          apiVersion: 'v1',
-          kind: 'Pod',
-          plural: 'pods',
-          namespace: this.namespace,
-        }),
-      signal,
-    );
-    using deployments = await this.call(
-      'watch deployments',
-      () =>
-        ObjectStore.start<V1Deployment>(this.kc, {
-          apiVersion: 'apps/v1',
-          kind: 'Deployment',
-          plural: 'deployments',
-          namespace: this.namespace,
-        }),
-      signal,
-    );
-    using daemonsets = await this.call(
-      'watch daemonsets',
-      () =>
-        ObjectStore.start<V1DaemonSet>(this.kc, {
-          apiVersion: 'apps/v1',
-          kind: 'DaemonSet',
-          plural: 'daemonsets',
-          namespace: this.namespace,
-        }),
-      signal,
-    );
+    using pods = await this.watch<V1Pod>('v1', 'Pod', 'pods', signal);
+    using deployments = await this.watch<V1Deployment>('apps/v1', 'Deployment', 'deployments', signal);
+    using daemonsets = await this.watch<V1DaemonSet>('apps/v1', 'DaemonSet', 'daemonsets', signal);
     for (const o of rest) await apply(o);
     const wantDeploy = new Set(rest.filter((o) => o.kind === 'Deployment').map((o) => o.metadata!.name!));
     const wantDs = new Set(rest.filter((o) => o.kind === 'DaemonSet').map((o) => o.metadata!.name!));

@@ -1,11 +1,11 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Journal } from '../../core/cleanup/journal.ts';
-import { CleanupRegistry, newRunId } from '../../core/cleanup/registry.ts';
+import type { CleanupRegistry } from '../../core/cleanup/registry.ts';
 import { sweep } from '../../core/cleanup/sweep.ts';
 import { UsageError } from '../../core/errors.ts';
-import { reportsDir, stateDir } from '../../core/paths.ts';
+import { stateDir } from '../../core/paths.ts';
 import { startKeeper, stopKeeper } from '../../core/cleanup/keeper.ts';
+import { deployUnderNewRun, handJournalTo } from '../detached-run.ts';
 import type { DetachedDeployment, DetachedRequest, DetachedTarget } from '../plugin.ts';
 import { LocalDeployment } from './deployment.ts';
 import './reverters.ts';
@@ -27,13 +27,8 @@ export async function deployDetachedLocal(
   }) => Promise<void>,
 ): Promise<DetachedDeployment> {
   const stack = req.stack;
-  const runId = newRunId('dep');
-  const runDir = join(reportsDir(), runId);
-  const registry = CleanupRegistry.open(runId);
-  const t0 = performance.now();
-  let dep;
-  try {
-    dep = await new LocalTarget().deploy(
+  const { dep, ms, ...run } = await deployUnderNewRun(async ({ runId, runDir, registry }) => {
+    const dep = await new LocalTarget().deploy(
       stack,
       {
         edges: (req.edges ?? [1, 2, 3].map((i) => ({ name: `edge-${i}`, profile: 'x86-edge' }))).map((e) => ({
@@ -45,22 +40,18 @@ export async function deployDetachedLocal(
       },
       { runId, runDir, registry, signal },
     );
+    // On an error, deploy reverted what it had created; what `extend` added goes with the registry.
     await extend?.({ dep, registry, runId, runDir });
-  } catch (err) {
-    // deploy reverted what it had created; what `extend` added goes with the registry.
-    await registry.close();
-    throw err;
-  }
-  const ms = Math.round(performance.now() - t0);
+    return dep;
+  });
+  const { runId, runDir } = run;
   const file = saveDeploymentState(dep.state);
   // This command exits now; the deployment lives on in its processes. Hand the journal over to a
   // keeper that lives as long as the state file, so `edgechaos cleanup` spares a deployment in use
   // (whichever of its processes died) and reverts it once the keeper is gone; `destroy` either way.
   const keeper = startKeeper(file, `ec-keeper-${runId}`);
   saveDeploymentState({ ...dep.state, keeper });
-  Journal.create(dirname(registry.journalPath), runId, keeper).close(false);
-  // The registry is deliberately left open (not closed = not reverted): the journal keeps every
-  // resource for `edgechaos destroy`; the processes run detached.
+  handJournalTo(run, keeper); // the processes run detached
   return {
     runId,
     ms,

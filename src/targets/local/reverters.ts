@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { registerReverter } from '../../core/cleanup/reverters.ts';
+import { registerReverterSet } from '../../core/cleanup/reverters.ts';
 import { killGroup, run } from '../../core/proc.ts';
 
 /**
@@ -75,14 +75,13 @@ async function revertLinkSet(d: Record<string, unknown>): Promise<void> {
   if (still.length) throw new Error(`links still present: ${still.join(' ')}`);
 }
 
-let registered = false;
 export function registerLocalReverters(): void {
-  if (registered) return;
-  registered = true;
-  registerReverter('netns-exec', revertNetnsExec);
-  registerReverter('cgroup-freeze', revertFreeze);
-  registerReverter('sigstop', revertSigstop);
-  registerReverter('netns-set', revertNetnsSet);
-  registerReverter('link-set', revertLinkSet);
+  registerReverterSet('local', {
+    'netns-exec': revertNetnsExec,
+    'cgroup-freeze': revertFreeze,
+    sigstop: revertSigstop,
+    'netns-set': revertNetnsSet,
+    'link-set': revertLinkSet,
+  });
 }
 registerLocalReverters();

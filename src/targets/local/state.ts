@@ -1,16 +1,8 @@
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../../core/errors.ts';
 import { stateDir } from '../../core/paths.ts';
+import { stateFilesNewestFirst, writeStateFile } from '../state-files.ts';
 import type { LocalNodeState } from './topology-plan.ts';
 
 /** What a later process (inject, destroy, a campaign) needs to attach to a running local deployment. */
@@ -38,12 +30,7 @@ export function deploymentsDir(): string {
 }
 
 export function saveDeploymentState(s: LocalDeploymentState): string {
-  const dir = deploymentsDir();
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const file = join(dir, `${s.runId}.json`);
-  writeFileSync(`${file}.tmp`, JSON.stringify(s, null, 2));
-  renameSync(`${file}.tmp`, file);
-  return file;
+  return writeStateFile(deploymentsDir(), s);
 }
 
 export function removeDeploymentState(runId: string): void {
@@ -58,13 +45,7 @@ export function loadDeploymentState(runId?: string): LocalDeploymentState {
     file = join(dir, `${runId}.json`);
     if (!existsSync(file)) throw new UsageError(`no deployment "${runId}" (see ${dir})`);
   } else {
-    const all = existsSync(dir)
-      ? readdirSync(dir)
-          .filter((f) => f.endsWith('.json'))
-          .map((f) => join(dir, f))
-      : [];
-    all.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
-    file = all[0];
+    file = stateFilesNewestFirst(dir)[0]?.file;
     if (!file) throw new UsageError('no deployment found: run `edgechaos deploy` first');
   }
   const s = JSON.parse(readFileSync(file, 'utf8')) as LocalDeploymentState;

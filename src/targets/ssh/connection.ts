@@ -225,15 +225,20 @@ export class SshConnection {
     if (m) await m.handle.revert().catch(() => undefined);
   }
 
-  async exec(argv: readonly string[], opts: ExecOptions = {}): Promise<RunResult> {
-    if (!opts.direct) await this.ensureMaster();
-    const cmd = remoteCommand(argv, { sudo: this.sudo });
+  /**
+   * Run `command` (which carries out `argv`) within `opts.timeoutMs` and `opts.signal`, failures
+   * allowed; a command that cannot finish at all is a TargetError of this node.
+   */
+  protected async runBounded(
+    argv: readonly string[],
+    command: string[],
+    opts: ExecOptions,
+  ): Promise<RunResult> {
     const signal = opts.timeoutMs
       ? deadline(opts.timeoutMs, `${this.node}: ${argv[0] ?? ''}`, opts.signal)
       : opts.signal;
-    let r: RunResult;
     try {
-      r = await run([...this.base(opts.direct ?? false), cmd], {
+      return await run(command, {
         allowFailure: true,
         ...(opts.input !== undefined ? { input: opts.input } : {}),
         ...(signal ? { signal } : {}),
@@ -241,12 +246,15 @@ export class SshConnection {
     } catch (err) {
       throw new TargetError(
         `${this.where}: ${argv[0] ?? ''} did not finish: ${err instanceof Error ? err.message : String(err)}`,
-        {
-          node: this.node,
-          cause: err,
-        },
+        { node: this.node, cause: err },
       );
     }
+  }
+
+  async exec(argv: readonly string[], opts: ExecOptions = {}): Promise<RunResult> {
+    if (!opts.direct) await this.ensureMaster();
+    const cmd = remoteCommand(argv, { sudo: this.sudo });
+    const r = await this.runBounded(argv, [...this.base(opts.direct ?? false), cmd], opts);
     if (r.code === 255 && classifySshFailure(r.stderr) !== 'other')
       throw this.failure(r.stderr, opts.doing ?? `running ${argv[0] ?? ''}`);
     if (r.code !== 0 && !opts.allowFailure)

@@ -1,13 +1,11 @@
 import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Journal } from '../../core/cleanup/journal.ts';
-import { CleanupRegistry, newRunId } from '../../core/cleanup/registry.ts';
 import { sweep } from '../../core/cleanup/sweep.ts';
 import { UsageError } from '../../core/errors.ts';
-import { reportsDir } from '../../core/paths.ts';
 import { attachSsh, detachSsh, sshStateOf } from './attach.ts';
 import { loadInventory } from './inventory.ts';
 import './reverters.ts';
+import { deployUnderNewRun, handJournalTo } from '../detached-run.ts';
 import type { DetachedTarget } from '../plugin.ts';
 import { inventoryFile } from './plugin.ts';
 import {
@@ -35,22 +33,14 @@ export const sshDetached: DetachedTarget = {
     const missing = edges.filter((w) => !all.includes(w));
     if (missing.length)
       throw new UsageError(`--nodes ${edges.length}: the inventory ${inv.file} has no ${missing.join(', ')}`);
-    const runId = newRunId('dep');
-    const runDir = join(reportsDir(), runId);
-    const registry = CleanupRegistry.open(runId);
-    const t0 = performance.now();
-    let dep;
-    try {
-      dep = await new SshTarget(inv).deploy(
+    const { dep, ms, ...run } = await deployUnderNewRun(({ runId, runDir, registry }) =>
+      new SshTarget(inv).deploy(
         req.stack,
         { edges: edges.map((name) => ({ name })), edgeMode: req.edgeMode },
         { runId, runDir, registry, signal },
-      );
-    } catch (err) {
-      await registry.close();
-      throw err;
-    }
-    const ms = Math.round(performance.now() - t0);
+      ),
+    );
+    const { runId, runDir, registry } = run;
     const state = sshStateOf(dep, { journal: registry.journalPath, createdAt: new Date().toISOString() });
     const stateFile = saveSshState(state);
     // This process exits now: let go of the boards (heartbeat, masters, the toxics timer), hand the
@@ -58,7 +48,7 @@ export const sshDetached: DetachedTarget = {
     await detachSsh(dep);
     const keeper = startKeeper(stateFile);
     saveSshState({ ...state, keeper });
-    Journal.create(dirname(registry.journalPath), runId, keeper).close(false);
+    handJournalTo(run, keeper);
     return {
       runId,
       ms,

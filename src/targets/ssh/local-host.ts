@@ -1,7 +1,6 @@
 import { chmodSync, copyFileSync, renameSync } from 'node:fs';
-import { CommandError, TargetError } from '../../core/errors.ts';
-import { deadline } from '../../core/deadline.ts';
-import { run, type RunResult } from '../../core/proc.ts';
+import { CommandError } from '../../core/errors.ts';
+import type { RunResult } from '../../core/proc.ts';
 import { signalPidFileArgv, SshConnection, type ExecOptions } from './connection.ts';
 
 /**
@@ -29,22 +28,7 @@ export class LocalConnection extends SshConnection {
   }
 
   override async exec(argv: readonly string[], opts: ExecOptions = {}): Promise<RunResult> {
-    const signal = opts.timeoutMs
-      ? deadline(opts.timeoutMs, `${this.node}: ${argv[0] ?? ''}`, opts.signal)
-      : opts.signal;
-    let r: RunResult;
-    try {
-      r = await run(argv, {
-        allowFailure: true,
-        ...(opts.input !== undefined ? { input: opts.input } : {}),
-        ...(signal ? { signal } : {}),
-      });
-    } catch (err) {
-      throw new TargetError(
-        `${this.where}: ${argv[0] ?? ''} did not finish: ${err instanceof Error ? err.message : String(err)}`,
-        { node: this.node, cause: err },
-      );
-    }
+    const r = await this.runBounded(argv, [...argv], opts);
     if (r.code !== 0 && !opts.allowFailure)
       throw new CommandError(argv, r.code, r.stderr, { node: this.node });
     return r;

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { registerReverter } from '../../core/cleanup/reverters.ts';
+import { registerReverterSet } from '../../core/cleanup/reverters.ts';
 import { TargetError } from '../../core/errors.ts';
 import { disarmScript } from './board-scripts.ts';
 import { SshConnection } from './connection.ts';
@@ -98,10 +98,7 @@ export async function revertSshExec(raw: Record<string, unknown>): Promise<void>
   }
 }
 
-let registered = false;
 export function registerSshReverters(): void {
-  if (registered) return;
-  registered = true;
-  registerReverter('ssh-exec', revertSshExec);
+  registerReverterSet('ssh', { 'ssh-exec': revertSshExec });
 }
 registerSshReverters();

@@ -1,19 +1,11 @@
 import { spawn } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../../core/errors.ts';
 import { stateDir } from '../../core/paths.ts';
 import { isAlive, processStartTime, type ProcessIdentity } from '../../core/proc.ts';
 import { deploymentsDir } from '../local/state.ts';
+import { stateFilesNewestFirst, writeStateFile } from '../state-files.ts';
 import type { ClockOffset } from './clock.ts';
 import type { SshStackSpec } from './deployment.ts';
 import type { BoardLayout } from './layout.ts';
@@ -59,11 +51,7 @@ export function sshDeploymentsDir(): string {
 const fileOf = (runId: string): string => join(sshDeploymentsDir(), `${runId}.json`);
 
 export function saveSshState(s: SshDeploymentState): string {
-  mkdirSync(sshDeploymentsDir(), { recursive: true, mode: 0o700 });
-  const file = fileOf(s.runId);
-  writeFileSync(`${file}.tmp`, JSON.stringify(s, null, 2), { mode: 0o600 });
-  renameSync(`${file}.tmp`, file);
-  return file;
+  return writeStateFile(sshDeploymentsDir(), s, 0o600);
 }
 
 export function removeSshState(runId: string): void {
@@ -77,11 +65,7 @@ function read(file: string): SshDeploymentState {
   return s;
 }
 
-const newest = (dir: string): { file: string; mtime: number } | undefined =>
-  (existsSync(dir) ? readdirSync(dir) : [])
-    .filter((f) => f.endsWith('.json'))
-    .map((f) => ({ file: join(dir, f), mtime: statSync(join(dir, f)).mtimeMs }))
-    .sort((a, b) => b.mtime - a.mtime)[0];
+const newest = (dir: string): { file: string; mtime: number } | undefined => stateFilesNewestFirst(dir)[0];
 
 /**
  * The ssh deployment a command means, or undefined when it means a local one: `runId` when it names an

@@ -4,28 +4,19 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"net"
-	"os"
-	"os/signal"
-	"syscall"
+	"log/slog"
 
+	"github.com/edgechaos/edgechaos/stack/internal/cmdutil"
 	"github.com/edgechaos/edgechaos/stack/internal/env"
 	"github.com/edgechaos/edgechaos/stack/internal/httpx"
 	"github.com/edgechaos/edgechaos/stack/internal/hub"
 )
 
 func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "cloud-hub:", err)
-		os.Exit(1)
-	}
+	cmdutil.Serve("cloud-hub", "HUB_LOG_LEVEL", run)
 }
 
-func run() error {
-	log := env.OS.Logger("HUB_LOG_LEVEL")
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
+func run(ctx context.Context, log *slog.Logger) error {
 	cfg, err := hub.LoadConfig(env.OS)
 	if err != nil {
 		return err
@@ -38,9 +29,9 @@ func run() error {
 	if err := hub.ApplyDefects(env.OS, st); err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
+	ln, err := httpx.Listen(cfg.Listen)
 	if err != nil {
-		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+		return err
 	}
 	log.Info("cloud hub serving", "addr", ln.Addr().String(), "rows", st.Rows(), "configVersion", st.Config().Version)
 	if err := httpx.Serve(ctx, ln, hub.NewServer(cfg, st, log).Handler(), cfg.HTTP, log); err != nil {

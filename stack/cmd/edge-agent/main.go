@@ -4,27 +4,19 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"net"
-	"os"
-	"os/signal"
-	"syscall"
+	"log/slog"
 
+	"github.com/edgechaos/edgechaos/stack/internal/cmdutil"
 	"github.com/edgechaos/edgechaos/stack/internal/edge"
 	"github.com/edgechaos/edgechaos/stack/internal/env"
+	"github.com/edgechaos/edgechaos/stack/internal/httpx"
 )
 
 func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "edge-agent:", err)
-		os.Exit(1)
-	}
+	cmdutil.Serve("edge-agent", "EDGE_LOG_LEVEL", run)
 }
 
-func run() error {
-	log := env.OS.Logger("EDGE_LOG_LEVEL")
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
+func run(ctx context.Context, log *slog.Logger) error {
 	cfg, err := edge.LoadConfig(env.OS)
 	if err != nil {
 		return err
@@ -37,10 +29,10 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
+	ln, err := httpx.Listen(cfg.Listen)
 	if err != nil {
 		_ = a.Close()
-		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+		return err
 	}
 	serr := a.Serve(ctx, ln)
 	if cerr := a.Close(); cerr != nil && serr == nil {

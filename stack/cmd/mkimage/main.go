@@ -12,25 +12,18 @@ import (
 	"os"
 	"strings"
 
+	"github.com/edgechaos/edgechaos/stack/internal/cmdutil"
 	"github.com/edgechaos/edgechaos/stack/internal/image"
 )
 
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
-
 func main() {
-	if err := run(os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "mkimage:", err)
-		os.Exit(1)
-	}
+	cmdutil.Exit("mkimage", run(os.Args[1:]))
 }
 
 func run(args []string) error {
 	fs := flag.NewFlagSet("mkimage", flag.ContinueOnError)
 	var o image.Options
-	var env listFlag
+	var env cmdutil.ListFlag
 	fs.StringVar(&o.Name, "name", "", "binary name, installed as /<name> (required)")
 	fs.StringVar(&o.Binary, "bin", "", "path of the static binary (required)")
 	fs.StringVar(&o.Arch, "arch", "amd64", "amd64 or arm64")

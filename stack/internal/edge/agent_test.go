@@ -83,26 +83,11 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 func TestAgentInProcess(t *testing.T) {
 	hubDir := t.TempDir()
 	hubAddr, stopHub := runHub(t, "", hubDir)
-	cfg, err := LoadConfig(lookup(map[string]string{
-		"EDGE_NODE_ID": "n1", "CLOUD_URL": "http://" + hubAddr, "EDGE_BATCH_MAX": "7",
+	// EDGE_MODE empty: the default (online) mode instead of startAgent's offline one.
+	_, url := startAgent(t, map[string]string{
+		"EDGE_MODE": "", "CLOUD_URL": "http://" + hubAddr, "EDGE_BATCH_MAX": "7",
 		"EDGE_BACKOFF_MAX_MS": "100", "EDGE_HEARTBEAT_MS": "100", "EDGE_CONFIG_WAIT_MS": "500",
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.DataDir = t.TempDir()
-	a, err := New(cfg, Defects{}, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- a.Serve(ctx, ln) }()
-	url := "http://" + ln.Addr().String()
+	}, Defects{}, "")
 
 	write := func(from, to int) {
 		var wg sync.WaitGroup
@@ -156,11 +141,4 @@ func TestAgentInProcess(t *testing.T) {
 		t.Fatalf("hub holds %d rows, %d distinct ids, next %v; want 200/200/nil", len(page.Records), len(seen), page.Next)
 	}
 
-	cancel()
-	if err := <-served; err != nil {
-		t.Fatalf("Serve: %v", err)
-	}
-	if err := a.Close(); err != nil {
-		t.Fatal(err)
-	}
 }

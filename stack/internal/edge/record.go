@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/edgechaos/edgechaos/stack/internal/wire"
 )
 
 // MaxIDLen is the longest record id accepted, in characters.
@@ -62,18 +64,11 @@ func ParseRecord(body []byte) (Record, error) {
 // encodeDoc renders the stored form of a record, which is also its sync form:
 // {"seq":N,"id":"...","ts":T,"payload":P}.
 func encodeDoc(seq uint64, r Record) []byte {
-	id, _ := json.Marshal(r.ID) // marshalling a string cannot fail
-	b := make([]byte, 0, 48+len(id)+len(r.Payload))
+	b := make([]byte, 0, 50+len(r.ID)+len(r.Payload))
 	b = append(b, `{"seq":`...)
 	b = strconv.AppendUint(b, seq, 10)
-	b = append(b, `,"id":`...)
-	b = append(b, id...)
-	b = append(b, `,"ts":`...)
-	b = strconv.AppendInt(b, r.TS, 10)
-	b = append(b, `,"payload":`...)
-	b = append(b, r.Payload...)
-	b = append(b, '}')
-	return b
+	b = wire.AppendRecordFields(b, r.ID, r.TS, r.Payload)
+	return append(b, '}')
 }
 
 // storedDoc is the decoded stored form.

@@ -5,13 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/edgechaos/edgechaos/stack/internal/boltx"
 	"github.com/edgechaos/edgechaos/stack/internal/wire"
 )
 
@@ -67,26 +66,8 @@ type boltStore struct {
 // OpenBoltStore opens (creating if needed) the store in dir. commitDelay is
 // the group-commit window of db.Batch.
 func OpenBoltStore(dir string, commitDelay time.Duration) (Store, error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("create data dir %s: %w", dir, err)
-	}
-	path := filepath.Join(dir, "edge.db")
-	// The freelist is synced on commit (bbolt's default): opening then
-	// reads it instead of scanning the whole file, so start-up does not
-	// grow with the number of records held.
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, FreelistType: bolt.FreelistMapType})
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	db.MaxBatchDelay = commitDelay
-	db.MaxBatchSize = 1000
-	s := &boltStore{db: db}
-	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketLog, bucketIDs, bucketMeta} {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return fmt.Errorf("create bucket %s: %w", name, err)
-			}
-		}
+	s := &boltStore{}
+	db, err := boltx.Open(dir, "edge.db", [][]byte{bucketLog, bucketIDs, bucketMeta}, func(tx *bolt.Tx) error {
 		s.lastSeq.Store(tx.Bucket(bucketLog).Sequence())
 		meta := tx.Bucket(bucketMeta)
 		if v := meta.Get(keyCursor); len(v) == 8 {
@@ -105,9 +86,11 @@ func OpenBoltStore(dir string, commitDelay time.Duration) (Store, error) {
 		return nil
 	})
 	if err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("init %s: %w", path, err)
+		return nil, err
 	}
+	db.MaxBatchDelay = commitDelay
+	db.MaxBatchSize = 1000
+	s.db = db
 	return s, nil
 }
 

@@ -121,3 +121,12 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Listen opens the TCP listener a server's configured address names.
+func Listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", addr, err)
+	}
+	return ln, nil
+}

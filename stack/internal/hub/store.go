@@ -9,8 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +17,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/edgechaos/edgechaos/stack/internal/boltx"
 	"github.com/edgechaos/edgechaos/stack/internal/wire"
 )
 
@@ -47,21 +46,9 @@ type Store struct {
 
 // OpenStore opens (creating if needed) the hub store in dir.
 func OpenStore(dir string) (*Store, error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("create data dir %s: %w", dir, err)
-	}
-	path := filepath.Join(dir, "hub.db")
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, FreelistType: bolt.FreelistMapType})
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	s := &Store{db: db, changed: make(chan struct{})}
-	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketRows, bucketDedupe, bucketByNode, bucketNodes, bucketMeta} {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return fmt.Errorf("create bucket %s: %w", name, err)
-			}
-		}
+	s := &Store{changed: make(chan struct{})}
+	buckets := [][]byte{bucketRows, bucketDedupe, bucketByNode, bucketNodes, bucketMeta}
+	db, err := boltx.Open(dir, "hub.db", buckets, func(tx *bolt.Tx) error {
 		s.rows.Store(tx.Bucket(bucketRows).Sequence())
 		if v := tx.Bucket(bucketMeta).Get(keyConfig); v != nil {
 			if err := json.Unmarshal(v, &s.config); err != nil {
@@ -71,9 +58,9 @@ func OpenStore(dir string) (*Store, error) {
 		return nil
 	})
 	if err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("init %s: %w", path, err)
+		return nil, err
 	}
+	s.db = db
 	return s, nil
 }
 
@@ -108,16 +95,10 @@ func validate(req *wire.SyncRequest) error {
 }
 
 func rowDoc(node []byte, r wire.SyncRecord, row uint64) []byte {
-	id, _ := json.Marshal(r.ID) // marshalling a string cannot fail
-	b := make([]byte, 0, 64+len(node)+len(id)+len(r.Payload))
+	b := make([]byte, 0, 66+len(node)+len(r.ID)+len(r.Payload))
 	b = append(b, `{"node":`...)
 	b = append(b, node...)
-	b = append(b, `,"id":`...)
-	b = append(b, id...)
-	b = append(b, `,"ts":`...)
-	b = strconv.AppendInt(b, r.TS, 10)
-	b = append(b, `,"payload":`...)
-	b = append(b, r.Payload...)
+	b = wire.AppendRecordFields(b, r.ID, r.TS, r.Payload)
 	b = append(b, `,"row":`...)
 	b = strconv.AppendUint(b, row, 10)
 	return append(b, '}')

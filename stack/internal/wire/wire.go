@@ -14,7 +14,10 @@
 // the current one).
 package wire
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"strconv"
+)
 
 // Paths and headers of the protocol.
 const (
@@ -52,4 +55,16 @@ type SyncResponse struct {
 type Config struct {
 	Version int64           `json:"version"`
 	Data    json.RawMessage `json:"data"`
+}
+
+// AppendRecordFields appends the fields a record keeps in every stored and synced form,
+// `,"id":<id>,"ts":<ts>,"payload":<payload>` (payload is raw JSON), to b.
+func AppendRecordFields(b []byte, id string, ts int64, payload json.RawMessage) []byte {
+	quoted, _ := json.Marshal(id) // marshalling a string cannot fail
+	b = append(b, `,"id":`...)
+	b = append(b, quoted...)
+	b = append(b, `,"ts":`...)
+	b = strconv.AppendInt(b, ts, 10)
+	b = append(b, `,"payload":`...)
+	return append(b, payload...)
 }

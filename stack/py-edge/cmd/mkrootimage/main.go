@@ -13,7 +13,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -22,19 +21,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/edgechaos/edgechaos/stack/internal/cmdutil"
 	"github.com/edgechaos/edgechaos/stack/internal/image"
 )
 
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
-
 func main() {
-	if err := run(os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "mkrootimage:", err)
-		os.Exit(1)
-	}
+	cmdutil.Exit("mkrootimage", run(os.Args[1:]))
 }
 
 func jsonList(flagName, v string) ([]string, error) {
@@ -50,7 +42,7 @@ func jsonList(flagName, v string) ([]string, error) {
 
 func run(args []string) error {
 	fs := flag.NewFlagSet("mkrootimage", flag.ContinueOnError)
-	var layers, env listFlag
+	var layers, env cmdutil.ListFlag
 	fs.Var(&layers, "layer", "layer tarball, uncompressed or gzip (repeatable, applied in order)")
 	fs.Var(&env, "env", "KEY=VALUE for the image config (repeatable)")
 	entry := fs.String("entrypoint", "", `entrypoint as a JSON array, e.g. ["/app/start.sh"]`)
