@@ -44,6 +44,10 @@ export interface WrittenReports {
  * load samples, so `edgechaos report <run-dir>` regenerates the same files. The PDF comes last: when
  * Chromium is missing, the other files are already written and the ToolMissingError says how to get it.
  */
+/** Files a report run writes itself: not evidence of the run. */
+const reportOutputs =
+  /^(junit\.xml|index\.html|report\.(pdf|png)|allure-results|allure-report\/index\.html)$/;
+
 export async function writeReports(
   runDir: string,
   record: RunRecord,
@@ -72,7 +76,8 @@ export async function writeReports(
       out.junit,
       renderJUnit(
         record,
-        listEvidenceFiles(dir, planned).filter((f) => f.href !== 'junit.xml'),
+        // the run's own evidence only, not what this report run writes (the same JUnit whatever the options)
+        listEvidenceFiles(dir, planned).filter((f) => !reportOutputs.test(f.href)),
       ),
     ),
   );

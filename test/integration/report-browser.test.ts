@@ -31,10 +31,15 @@ describe('report in a real browser (playwright-core + Debian Chromium)', () => {
       copyFileSync(join(fixtures, name, 'run.json'), join(runDir, 'run.json'));
       const rec = readRunDir(runDir);
       const written = await writeReports(runDir, rec, { pdf: false, allure: false });
-      // JUnit links the raw evidence too (relative paths in the run directory), not only the HTML.
+      // JUnit links the raw evidence too (relative paths in the run directory), not only the HTML;
+      // not the files the report run writes itself.
       assert.match(
         readFileSync(written.junit, 'utf8'),
         /<property name="evidence: Run record" value="run.json"\/>/,
+      );
+      assert.doesNotMatch(
+        readFileSync(written.junit, 'utf8'),
+        /value="(index\.html|junit\.xml|allure-results)"/,
       );
 
       await using browser = await launchChromium();
