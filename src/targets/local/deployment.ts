@@ -25,7 +25,7 @@ import { runNodeContainer, signalContainer, signalsInit } from './oci/node.ts';
 import { containerOomKills } from './oci/runtime.ts';
 import { NetnsShell } from './shell.ts';
 import type { LocalDeploymentState } from './state.ts';
-import type { LocalNodeState } from './topology-plan.ts';
+import { timeNamespaceArgv, wrapInNode, type LocalNodeState } from './topology-plan.ts';
 
 /**
  * A running local deployment. The process that deployed it also sees its stack processes exit; any
@@ -71,7 +71,11 @@ function unreaped(pid: number): boolean {
 export class LocalDeployment implements Deployment {
   /** The deployment as faults see it: its narrow capabilities. */
   faultSurface(): FaultSurface {
-    return { ...faultSurface(this), data: { dataLayer: (n) => this.dataLayer(n) } };
+    return {
+      ...faultSurface(this),
+      data: { dataLayer: (n) => this.dataLayer(n) },
+      clock: { startSkewed: (n, secs, signal) => this.startStack(n, signal, secs) },
+    };
   }
 
   readonly target = 'local';
@@ -159,15 +163,20 @@ export class LocalDeployment implements Deployment {
     return this.stackPids(node).length > 0;
   }
 
-  async startStack(node: string, signal?: AbortSignal): Promise<void> {
+  /** Start the stack if it is not running; `clockOffsetSecs` starts it in a skewed time namespace. */
+  async startStack(node: string, signal?: AbortSignal, clockOffsetSecs?: number): Promise<void> {
     const n = this.local(node);
     if (this.stackRunning(node)) return;
     mkdirSync(n.dataDir, { recursive: true });
     mkdirSync(dirname(n.logFile), { recursive: true });
     const env: NodeJS.ProcessEnv = { ...process.env, ...n.env };
+    const timens = clockOffsetSecs === undefined ? [] : timeNamespaceArgv(clockOffsetSecs);
+    const argv = timens.length
+      ? wrapInNode(Object.values(n.cgroups), n.netns, [...timens, ...n.command])
+      : n.argv;
     const proc = n.oci
-      ? await runNodeContainer(n.oci, n.dataDir, n.logFile, this.token(node)) // runtime oci
-      : await spawnManaged(n.argv, {
+      ? await runNodeContainer(n.oci, n.dataDir, n.logFile, this.token(node), timens) // runtime oci
+      : await spawnManaged(argv, {
           env,
           logFile: n.logFile,
           token: `${this.token(node)}.${randomBytes(3).toString('hex')}`,
