@@ -183,7 +183,9 @@ async function runStep(st: ApplyState, s: FaultStep): Promise<void> {
       await need(dep, 'stack', dep.stack, s.node).startStack(s.node, st.signal);
       return;
     case 'start-skewed':
-      await need(dep, 'clock', dep.clock, s.node).startSkewed(s.node, s.offsetSecs, st.signal);
+      st.handles.push(
+        await need(dep, 'clock', dep.clock, s.node).startSkewed(s.node, s.offsetSecs, st.registry, st.signal),
+      );
       return;
     case 'freeze':
       st.handles.push(

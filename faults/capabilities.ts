@@ -110,8 +110,16 @@ export interface StackControl {
  * CLOCK_BOOTTIME are offset by `offsetSecs` (the wall clock, CLOCK_REALTIME, is not namespaced).
  */
 export interface ClockControl {
-  /** Start the stack (if it is not running) in a time namespace with the offset; waits for health. */
-  startSkewed(node: string, offsetSecs: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Start the stack (if it is not running) in a time namespace with the offset; waits for health.
+   * The handle (journaled before the start) kills the node's skewed processes, even after a crash.
+   */
+  startSkewed(
+    node: string,
+    offsetSecs: number,
+    registry: CleanupRegistry,
+    signal?: AbortSignal,
+  ): Promise<CleanupHandle>;
 }
 
 /** Capability `uplink`: where an edge's uplink can be shaped. */

@@ -49,7 +49,8 @@ export const clockSkew: FaultKind<ClockSkewParams> = {
           offsetSecs: p.offsetSecs,
         },
       ],
-      onRevert: [kill, { op: 'start', node: fault.node, what: `start ${fault.node}'s stack unskewed` }],
+      // the start-skewed handle kills the skewed processes first; then the stack boots unskewed
+      onRevert: [{ op: 'start', node: fault.node, what: `start ${fault.node}'s stack unskewed` }],
     };
   },
 };

@@ -74,7 +74,7 @@ export class LocalDeployment implements Deployment {
     return {
       ...faultSurface(this),
       data: { dataLayer: (n) => this.dataLayer(n) },
-      clock: { startSkewed: (n, secs, signal) => this.startStack(n, signal, secs) },
+      clock: { startSkewed: (n, secs, registry, signal) => this.startSkewed(n, secs, registry, signal) },
     };
   }
 
@@ -161,6 +161,36 @@ export class LocalDeployment implements Deployment {
 
   stackRunning(node: string): boolean {
     return this.stackPids(node).length > 0;
+  }
+
+  /**
+   * Start the stack in a time namespace with its monotonic and boot clocks offset (clock-skew). The
+   * handle, journaled first, SIGKILLs the node's processes in a skewed time namespace (cleanup too).
+   */
+  async startSkewed(
+    node: string,
+    offsetSecs: number,
+    registry: CleanupRegistry,
+    signal?: AbortSignal,
+  ): Promise<CleanupHandle> {
+    const n = this.local(node);
+    const h = registry.add('timens-kill', `kill ${node}'s stack in its skewed time namespace`, {
+      token: this.token(node),
+      cgroupProcs: Object.values(n.cgroups).map((c) => `${c}/cgroup.procs`),
+    });
+    try {
+      await this.startStack(node, signal, offsetSecs);
+    } catch (err) {
+      await h.revert();
+      throw err;
+    }
+    return {
+      ...h,
+      revert: () => {
+        this.expected.set(node, (this.expected.get(node) ?? 0) + (this.stackRunning(node) ? 1 : 0));
+        return h.revert();
+      },
+    };
   }
 
   /** Start the stack if it is not running; `clockOffsetSecs` starts it in a skewed time namespace. */
