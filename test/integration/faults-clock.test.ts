@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +8,7 @@ import { CleanupRegistry } from '../../src/core/cleanup/registry.ts';
 import { sleep } from '../../src/core/deadline.ts';
 import { repoRoot } from '../../src/core/paths.ts';
 import { run } from '../../src/core/proc.ts';
+import { injectThenKill } from '../helpers/cli.ts';
 import { loadStack } from '../../src/stack/manifest.ts';
 import type { LocalDeployment } from '../../src/targets/local/deployment.ts';
 import { saveDeploymentState } from '../../src/targets/local/state.ts';
@@ -158,39 +158,12 @@ for (const runtime of ['oci', 'process'] as const) {
       const env = { ...process.env, EDGECHAOS_STATE_DIR: state, EDGECHAOS_RUNTIME: runtime };
       const cli = [join(repoRoot, 'bin/edgechaos.mjs')];
       for (let k = 0; k < killsPerKind; k++) {
-        const child = spawn(
-          process.execPath,
-          [
-            ...cli,
-            'inject',
-            'clock-skew',
-            '--node',
-            'edge-1',
-            '--for',
-            '60s',
-            '--run',
-            runId,
-            '--param',
-            'offset=+600s',
-          ],
-          { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] },
-        );
-        let outText = '';
-        child.stdout.on('data', (d: Buffer) => (outText += d.toString()));
-        child.stderr.on('data', (d: Buffer) => (outText += d.toString()));
-        let poll: NodeJS.Timeout | undefined;
-        const applied = new Promise<void>((res) => {
-          poll = setInterval(() => {
-            if (/applied in/.test(outText) || child.exitCode !== null || child.signalCode !== null) res();
-          }, 5);
-        });
         // Every other kill with the fault in effect, the rest at a random moment (starting, mid-restart).
-        const moment =
-          k % 2 === 0 ? new Promise<void>(() => undefined) : sleep(Math.floor(Math.random() * 3000));
-        await Promise.race([applied, moment]).finally(() => clearInterval(poll));
-        const wasApplied = /applied in/.test(outText);
-        child.kill('SIGKILL');
-        await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+        const { out: outText, applied: wasApplied } = await injectThenKill(
+          ['clock-skew', '--node', 'edge-1', '--for', '60s', '--run', runId, '--param', 'offset=+600s'],
+          env,
+          k % 2 === 0 ? new Promise(() => undefined) : sleep(Math.floor(Math.random() * 3000)),
+        );
         assert.ok(!/Error|error:/.test(outText), `inject clock-skew failed before the kill: ${outText}`);
         if (k % 2 === 0) assert.ok(wasApplied, `inject clock-skew applied before kill #${k + 1}: ${outText}`);
         if (wasApplied)
