@@ -377,10 +377,20 @@ try {
   }
 
   // ---- power-loss: the stack is gone when apply returns; then the node boots. Side by side, in
-  // turns: the kill as it is (the node's cgroup members) and as it was (scans of every process's
-  // environ and net namespace, reimplemented below as the reference).
+  // turns: as it is (the kill reads the node's cgroup members, the drop talks to the layer's control
+  // socket) and as it was (scans of every process's environ and net namespace, reimplemented above as
+  // the reference, and an `ec-fusefs ctl` process spawned in the node for the drop).
   const surface = dep.faultSurface();
-  const byScan = { ...surface, stack: { ...surface.stack!, killAll: (n: string) => killAllByScan(dep, n) } };
+  const byScan = {
+    ...surface,
+    stack: { ...surface.stack!, killAll: (n: string) => killAllByScan(dep, n) },
+    data: {
+      ...surface.data!,
+      // as it was: `ec-fusefs ctl <socket> …` spawned in the node
+      control: async (n: string, words: readonly string[]) =>
+        (await dep.shell(n).exec([...dep.dataLayer(n)!.ctl, ...words])).stdout.split('\n'),
+    },
+  };
   const pw = {
     cgroup: { apply: [] as number[], boot: [] as number[] },
     scan: { apply: [] as number[], boot: [] as number[] },
@@ -416,9 +426,9 @@ try {
   );
   for (const way of ['scan', 'cgroup'] as const) {
     console.log(
-      `  ${way === 'scan' ? 'kill by /proc scans' : 'kill by cgroup.procs'}: apply call returned ${fmt(pw[way].apply)}   (every process dead, un-synced writes dropped; target < 50 ms)`,
+      `  ${way === 'scan' ? 'as it was (/proc scans + ctl process)' : 'as it is (cgroup.procs + ctl socket)'}: apply call returned ${fmt(pw[way].apply)}   (every process dead, un-synced writes dropped; target < 50 ms)`,
     );
-    console.log(`  ${' '.repeat(20)} node healthy again  ${fmt(pw[way].boot)}`);
+    console.log(`  ${' '.repeat(37)} node healthy again  ${fmt(pw[way].boot)}`);
   }
   const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   console.log(

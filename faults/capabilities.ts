@@ -147,6 +147,11 @@ export interface DataLayer {
 /** Capability `data`: each edge's data-dir fault layer. */
 export interface DataLayers {
   dataLayer(node: string): DataLayer | undefined;
+  /**
+   * Send one control command (words, e.g. ['power-loss']) to the node's layer over its control
+   * socket, without spawning a process; resolves with its answer lines, rejects on a `fail` answer.
+   */
+  control(node: string, words: readonly string[]): Promise<string[]>;
 }
 
 /** One Kubernetes-level action on a node (the `kube` step of a plan). */

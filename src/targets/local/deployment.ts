@@ -3,6 +3,7 @@ import { revertLastFirst } from '../../core/cleanup/revert-stack.ts';
 import type { DataLayer, FaultSurface } from '../../../faults/capabilities.ts';
 import { faultSurface } from '../surface.ts';
 import { randomBytes } from 'node:crypto';
+import { createConnection } from 'node:net';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -59,7 +60,7 @@ export class LocalDeployment implements Deployment {
   faultSurface(): FaultSurface {
     return {
       ...faultSurface(this),
-      data: { dataLayer: (n) => this.dataLayer(n) },
+      data: { dataLayer: (n) => this.dataLayer(n), control: (n, words) => this.dataControl(n, words) },
       clock: { startSkewed: (n, secs, registry, signal) => this.startSkewed(n, secs, registry, signal) },
     };
   }
@@ -125,6 +126,36 @@ export class LocalDeployment implements Deployment {
   uplinkProxy(node: string): UplinkProxy | undefined {
     const n = this.local(node);
     return n.proxy ? { api: this.state.toxiproxyApi, proxy: n.proxy.name } : undefined;
+  }
+
+  /** One command to the node's ec-fusefs layer over its control socket (its `ctl` protocol, no spawn). */
+  dataControl(node: string, words: readonly string[]): Promise<string[]> {
+    const socket = this.dataLayer(node)?.ctl.at(-1);
+    if (!socket) throw new TargetError(`${node} has no data-dir fault layer`, { node });
+    if (words.some((w) => /\s/.test(w)))
+      throw new TargetError(`control words contain white space: ${words.join(' ')}`);
+    return new Promise((resolve, reject) => {
+      const c = createConnection(socket);
+      let text = '';
+      c.setTimeout(60_000, () => c.destroy(new Error(`control socket ${socket}: no answer in 60 s`)));
+      c.on('connect', () => c.write(`${words.join(' ')}\n`));
+      c.on('data', (d: Buffer) => {
+        text += d.toString('utf8');
+        const lines = text.split('\n');
+        const last = lines.findIndex((l) => l === 'end' || l.startsWith('fail '));
+        if (last < 0) return;
+        c.end();
+        const l = lines[last]!;
+        if (l === 'end') resolve(lines.slice(0, last));
+        else reject(new TargetError(`${node}: ec-fusefs ${words.join(' ')}: ${l.slice(5)}`, { node }));
+      });
+      c.on('error', (e) =>
+        reject(new TargetError(`${node}: control socket ${socket}: ${e.message}`, { node })),
+      );
+      c.on('close', () =>
+        reject(new TargetError(`${node}: control socket ${socket}: answer ended early`, { node })),
+      );
+    });
   }
 
   dataLayer(node: string): DataLayer | undefined {
@@ -306,7 +337,7 @@ export class LocalDeployment implements Deployment {
     let stack = false;
     for (const p of [...pids]) {
       if (carriesToken(p, token)) stack = true;
-      for (let a = parentOf(p); a > 1 && a !== process.pid && !pids.has(a) && carriesToken(a, token); ) {
+      for (let a = parentOf(p); a > 1 && a !== process.pid && !pids.has(a) && carriesToken(a, token);) {
         pids.add(a);
         stack = true;
         a = parentOf(a);
