@@ -182,6 +182,14 @@ async function runStep(st: ApplyState, s: FaultStep): Promise<void> {
     case 'start':
       await need(dep, 'stack', dep.stack, s.node).startStack(s.node, st.signal);
       return;
+    case 'data-ctl':
+      await need(dep, 'data', dep.data, s.node).control(s.node, s.words);
+      return;
+    case 'start-skewed':
+      st.handles.push(
+        await need(dep, 'clock', dep.clock, s.node).startSkewed(s.node, s.offsetSecs, st.registry, st.signal),
+      );
+      return;
     case 'freeze':
       st.handles.push(
         await need(dep, 'stack', dep.stack, s.node).freeze(s.node, st.registry, { method: s.method }),

@@ -9,7 +9,7 @@ import type { RunResult } from '../src/core/proc.ts';
  */
 
 /** What a fault can act through. */
-export type Capability = 'shell' | 'stack' | 'uplink' | 'kube' | 'data';
+export type Capability = 'shell' | 'stack' | 'uplink' | 'kube' | 'data' | 'clock';
 
 export const capabilityNames: Readonly<Record<Capability, string>> = {
   shell: 'a shell on the node (NodeShell: nft, ip, tc, stress-ng)',
@@ -17,6 +17,7 @@ export const capabilityNames: Readonly<Record<Capability, string>> = {
   uplink: "a proxy on the edge's uplink (toxiproxy)",
   kube: 'the Kubernetes API (cordon, drain, taint, node loss, pod kill)',
   data: "a fault layer over the edge's data dir (ec-fusefs over a size-limited disk)",
+  clock: "a time namespace for the node's stack (CLOCK_MONOTONIC/BOOTTIME offsets)",
 };
 
 /** Edge node names are `edge-<n>`; the hub's node is `cloud`. */
@@ -104,6 +105,23 @@ export interface StackControl {
   killAll(node: string): Promise<number>;
 }
 
+/**
+ * Capability `clock`: start the node's stack inside a new time namespace whose CLOCK_MONOTONIC and
+ * CLOCK_BOOTTIME are offset by `offsetSecs` (the wall clock, CLOCK_REALTIME, is not namespaced).
+ */
+export interface ClockControl {
+  /**
+   * Start the stack (if it is not running) in a time namespace with the offset; waits for health.
+   * The handle (journaled before the start) kills the node's skewed processes, even after a crash.
+   */
+  startSkewed(
+    node: string,
+    offsetSecs: number,
+    registry: CleanupRegistry,
+    signal?: AbortSignal,
+  ): Promise<CleanupHandle>;
+}
+
 /** Capability `uplink`: where an edge's uplink can be shaped. */
 export interface UplinkShaping {
   /** The toxiproxy proxy on an edge's uplink, if the target has one. */
@@ -129,6 +147,11 @@ export interface DataLayer {
 /** Capability `data`: each edge's data-dir fault layer. */
 export interface DataLayers {
   dataLayer(node: string): DataLayer | undefined;
+  /**
+   * Send one control command (words, e.g. ['power-loss']) to the node's layer over its control
+   * socket, without spawning a process; resolves with its answer lines, rejects on a `fail` answer.
+   */
+  control(node: string, words: readonly string[]): Promise<string[]>;
 }
 
 /** One Kubernetes-level action on a node (the `kube` step of a plan). */
@@ -173,6 +196,7 @@ export interface FaultSurface extends TopologyInfo {
   readonly uplink?: UplinkShaping;
   readonly kube?: KubeControl;
   readonly data?: DataLayers;
+  readonly clock?: ClockControl;
 }
 
 /** The capabilities a surface offers. */
@@ -183,6 +207,7 @@ export function capabilitiesOf(s: FaultSurface): Set<Capability> {
   if (s.uplink) out.add('uplink');
   if (s.kube) out.add('kube');
   if (s.data) out.add('data');
+  if (s.clock) out.add('clock');
   return out;
 }
 

@@ -1,5 +1,6 @@
 import { UsageError } from '../src/core/errors.ts';
 import { bandwidth } from './bandwidth.ts';
+import { clockSkew } from './clock-skew.ts';
 import { cpuStress } from './cpu-stress.ts';
 import { diskFull } from './disk-full.ts';
 import { flap } from './flap.ts';
@@ -21,11 +22,10 @@ import { capabilityNames, type Capability } from './capabilities.ts';
 import { planNeeds, type FaultKind, type FaultPlan, type PlanContext, type ResolvedFault } from './types.ts';
 
 /**
- * Every fault kind by name. No `clock-skew`: Linux has no per-process wall clock (time namespaces
- * shift only CLOCK_MONOTONIC/BOOTTIME, and a process started in one never compares them with
- * anything outside, so a Go stack would not notice), and static Go binaries read CLOCK_REALTIME
- * through the vDSO, past LD_PRELOAD. A real wall-clock skew needs a ptrace/seccomp supervisor that
- * hides the vDSO and rewrites clock_gettime results (as Chaos Mesh's TimeChaos patches the vDSO).
+ * Every fault kind by name. `clock-skew` shifts only CLOCK_MONOTONIC/BOOTTIME (a time namespace):
+ * Linux has no per-process wall clock, and static Go binaries read CLOCK_REALTIME through the vDSO,
+ * past LD_PRELOAD. A real wall-clock skew needs a ptrace/seccomp supervisor that hides the vDSO and
+ * rewrites clock_gettime results (as Chaos Mesh's TimeChaos patches the vDSO).
  */
 export const catalogue: Readonly<Record<string, FaultKind<unknown>>> = Object.fromEntries(
   [
@@ -51,6 +51,7 @@ export const catalogue: Readonly<Record<string, FaultKind<unknown>>> = Object.fr
     ioLatency,
     ioError,
     powerLoss,
+    clockSkew,
   ].map((k) => [k.kind, k as FaultKind<unknown>]),
 );
 

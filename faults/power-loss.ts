@@ -16,7 +16,7 @@ export const powerLoss: FaultKind<PowerLossParams> = {
   kind: 'power-loss',
   description:
     'power cut: kill every process of the edge and drop every write not yet fsynced under its data dir, boot after a delay',
-  needs: ['stack', 'shell', 'data'],
+  needs: ['stack', 'data'],
   params: { downFor: 'how long the node stays off (default 1s)' },
   parse(raw, fault, ctx) {
     const ps: Params = new Params(raw, fault);
@@ -26,7 +26,7 @@ export const powerLoss: FaultKind<PowerLossParams> = {
     return p;
   },
   plan(p, fault, ctx) {
-    const layer = requireDataLayer(fault, ctx);
+    requireDataLayer(fault, ctx);
     const start: FaultStep = { op: 'start', node: fault.node, what: `boot ${fault.node}` };
     return {
       fault,
@@ -34,10 +34,10 @@ export const powerLoss: FaultKind<PowerLossParams> = {
       steps: [
         { op: 'kill-all', node: fault.node, what: `cut the power of ${fault.node}` },
         {
-          op: 'exec',
+          op: 'data-ctl',
           node: fault.node,
           what: `drop ${fault.node}'s un-synced writes`,
-          argv: [...layer.ctl, 'power-loss'],
+          words: ['power-loss'],
         },
         { op: 'after', delayMs: p.downForMs, what: `boot ${fault.node}`, steps: [start] },
       ],

@@ -95,6 +95,7 @@ export interface FaultParamsByKind {
   'io-latency': { op?: string; prob?: Num | `${number}%`; delay?: Duration };
   'io-error': { op?: string; prob?: Num | `${number}%`; errno?: Parsed<typeof ioError>['errno'] };
   'power-loss': { downFor?: Duration };
+  'clock-skew': { offset: Duration | `+${Duration}` | `-${Duration}` };
   // Kubernetes targets (kube-local, kind, kube)
   'node-loss': NoParams;
   cordon: NoParams;

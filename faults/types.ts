@@ -57,6 +57,10 @@ export type FaultStep =
   | { op: 'kill-all'; node: string; what: string }
   /** Start the node's stack process if it is not running (waits for health). */
   | { op: 'start'; node: string; what: string }
+  /** One command to the node's data-dir fault layer over its control socket (no process spawned). */
+  | { op: 'data-ctl'; node: string; what: string; words: string[] }
+  /** Start the node's stack in a new time namespace, monotonic and boot clocks offset by `offsetSecs`. */
+  | { op: 'start-skewed'; node: string; what: string; offsetSecs: number }
   /** Pause the node (freezer or SIGSTOP); revert resumes. */
   | { op: 'freeze'; node: string; what: string; method: 'freezer' | 'sigstop' }
   /** A Kubernetes-level action on the node (journaled by the target's KubeControl); revert undoes it. */
@@ -97,6 +101,8 @@ const stepNeeds: Readonly<Record<Exclude<FaultStep['op'], 'after'>, Capability>>
   signal: 'stack',
   'kill-all': 'stack',
   start: 'stack',
+  'start-skewed': 'clock',
+  'data-ctl': 'data',
   freeze: 'stack',
   kube: 'kube',
 };

@@ -101,20 +101,23 @@ export const TOKEN_ENV = 'EDGECHAOS_TOKEN';
 
 /** Every live pid whose environment carries EDGECHAOS_TOKEN=token (or a token under that prefix + "."). */
 export function pidsWithToken(token: string): number[] {
-  const exact = `${TOKEN_ENV}=${token}\0`;
-  const prefix = `${TOKEN_ENV}=${token}.`;
   const out: number[] = [];
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
-    let env: string;
-    try {
-      env = readFileSync(`/proc/${d}/environ`, 'latin1') + '\0';
-    } catch {
-      continue;
-    }
-    if (env.includes(exact) || env.includes(prefix)) out.push(Number(d));
+    if (carriesToken(Number(d), token)) out.push(Number(d));
   }
   return out;
+}
+
+/** Whether one process carries the harness token `token` (or a sub-token of it) in its environment. */
+export function carriesToken(pid: number, token: string): boolean {
+  let env: string;
+  try {
+    env = readFileSync(`/proc/${pid}/environ`, 'latin1') + '\0';
+  } catch {
+    return false;
+  }
+  return env.includes(`${TOKEN_ENV}=${token}\0`) || env.includes(`${TOKEN_ENV}=${token}.`);
 }
 
 /** A long-running child in its own process group, with output captured to a log file. */

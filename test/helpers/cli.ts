@@ -45,3 +45,37 @@ export async function deployed<T = DeployInfo>(args: string[], env: NodeJS.Proce
   assert.equal(d.code, 0, d.err);
   return JSON.parse(d.out) as T;
 }
+
+/**
+ * Start `edgechaos inject …` and SIGKILL it once `moment` resolves or the fault is applied, whichever
+ * comes first (then after `settleMs` more); its output and whether it had applied the fault.
+ */
+export async function injectThenKill(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  moment: Promise<unknown>,
+  settleMs = 0,
+): Promise<{ out: string; applied: boolean }> {
+  const child = spawn(process.execPath, [join(repoRoot, 'bin/edgechaos.mjs'), 'inject', ...args], {
+    cwd: repoRoot,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  // (a child killed by a signal keeps exitCode null: its signalCode says it ended; the poll is stopped
+  // whichever way the race ends, or it would keep the test process alive forever)
+  let poll: NodeJS.Timeout | undefined;
+  const applied = new Promise<void>((res) => {
+    poll = setInterval(() => {
+      if (/applied in/.test(out) || child.exitCode !== null || child.signalCode !== null) res();
+    }, 5);
+  });
+  await Promise.race([applied, moment]).finally(() => clearInterval(poll));
+  if (settleMs > 0) await new Promise((r) => setTimeout(r, settleMs));
+  const wasApplied = /applied in/.test(out);
+  child.kill('SIGKILL');
+  await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+  return { out, applied: wasApplied };
+}

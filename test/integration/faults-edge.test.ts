@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +9,7 @@ import { CleanupRegistry } from '../../src/core/cleanup/registry.ts';
 import { sleep } from '../../src/core/deadline.ts';
 import { repoRoot } from '../../src/core/paths.ts';
 import { run } from '../../src/core/proc.ts';
+import { injectThenKill } from '../helpers/cli.ts';
 import { loadStack } from '../../src/stack/manifest.ts';
 import type { LocalDeployment } from '../../src/targets/local/deployment.ts';
 import { saveDeploymentState } from '../../src/targets/local/state.ts';
@@ -318,29 +318,13 @@ describe('edge faults on the local target (nft loss, ec-fusefs disk/io/power fau
     let kills = 0;
     for (let round = 0; round < killsPerKind; round++) {
       for (const [kind, params] of kinds) {
-        const child = spawn(
-          process.execPath,
-          [...cli, 'inject', kind, '--node', 'edge-1', '--for', '60s', '--run', runId, ...params],
-          { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] },
-        );
-        let outText = '';
-        child.stdout.on('data', (d: Buffer) => (outText += d.toString()));
-        child.stderr.on('data', (d: Buffer) => (outText += d.toString()));
         // Random moment: while starting, mid-apply, or with the fault in effect.
-        // (a child killed by a signal keeps exitCode null: its signalCode says it ended; the poll is
-        // stopped whichever way the race ends, or it would keep this test process alive forever)
-        let poll: NodeJS.Timeout | undefined;
-        const waitApplied = new Promise<void>((res) => {
-          poll = setInterval(() => {
-            if (/applied in/.test(outText) || child.exitCode !== null || child.signalCode !== null) res();
-          }, 5);
-        });
-        await Promise.race([waitApplied, sleep(Math.floor(Math.random() * 2500))]).finally(() =>
-          clearInterval(poll),
+        const { out: outText } = await injectThenKill(
+          [kind, '--node', 'edge-1', '--for', '60s', '--run', runId, ...params],
+          env,
+          sleep(Math.floor(Math.random() * 2500)),
+          Math.floor(Math.random() * 200),
         );
-        await sleep(Math.floor(Math.random() * 200));
-        child.kill('SIGKILL');
-        await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
         assert.ok(!/Error|error:/.test(outText), `inject ${kind} failed before the kill: ${outText}`);
         kills++;
         const c = await run([process.execPath, ...cli, 'cleanup', '--json'], { env, cwd: repoRoot });

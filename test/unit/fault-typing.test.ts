@@ -63,6 +63,7 @@ const typedParams: ParamNames = {
   'io-latency': { op: true, prob: true, delay: true },
   'io-error': { op: true, prob: true, errno: true },
   'power-loss': { downFor: true },
+  'clock-skew': { offset: true },
   'node-loss': {},
   cordon: {},
   drain: {},

@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { planFault } from '../../faults/catalogue.ts';
+import { planFault, prevalidateFaults } from '../../faults/catalogue.ts';
 import { fillPath } from '../../faults/disk-full.ts';
 import { burstSchedule, lossRules } from '../../faults/loss.ts';
 import type { FaultStep, PlanContext, ResolvedFault } from '../../faults/types.ts';
 import { UsageError } from '../../src/core/errors.ts';
 import { resolvedFault } from '../helpers/faults.ts';
 import type { DataLayer } from '../../faults/capabilities.ts';
+import { planNeeds } from '../../faults/types.ts';
 import { dataDirSettings, mountsAt, planDataDirs } from '../../src/targets/local/data-dir.ts';
+import { localCapabilities } from '../../src/targets/local/plugin.ts';
+import { timeNamespaceArgv, wrapInNode } from '../../src/targets/local/topology-plan.ts';
 
 const layer = (n: string): DataLayer => ({
   ctl: ['/x/ec-fusefs', 'ctl', `/tmp/ecfs-r/${n}.sock`],
@@ -186,11 +189,11 @@ describe('fault plans: power-loss', () => {
     const p = plan('power-loss', { downFor: '2s' });
     assert.deepEqual(
       p.steps.map((s) => s.op),
-      ['kill-all', 'exec', 'after'],
+      ['kill-all', 'data-ctl', 'after'],
     );
-    const drop = execs(p.steps)[0]!;
-    assert.deepEqual(drop.argv, ['/x/ec-fusefs', 'ctl', '/tmp/ecfs-r/edge-1.sock', 'power-loss']);
-    assert.equal(drop.undo, undefined, 'lost data is not given back');
+    const drop = p.steps[1]!;
+    assert.ok(drop.op === 'data-ctl');
+    assert.deepEqual(drop.words, ['power-loss'], 'lost data is not given back: no undo');
     const after = p.steps[2]!;
     assert.ok(after.op === 'after' && after.delayMs === 2000 && after.steps[0]!.op === 'start');
     assert.deepEqual(
@@ -201,6 +204,64 @@ describe('fault plans: power-loss', () => {
   it('should refuse nodes without the layer and bad durations', () => {
     bad('power-loss', {}, /data-dir fault layer/, { node: 'edge-3' });
     bad('power-loss', { downFor: 'soon' }, 'params.downFor');
+  });
+});
+
+describe('fault plans: clock-skew', () => {
+  it('should restart the stack in a time namespace offset by the signed offset, and unskewed on revert', () => {
+    const p = plan('clock-skew', { offset: '-2h' });
+    assert.deepEqual(
+      p.steps.map((s) => s.op),
+      ['kill-all', 'start-skewed'],
+    );
+    assert.ok(p.steps[1]!.op === 'start-skewed' && p.steps[1].offsetSecs === -7200);
+    assert.deepEqual(
+      p.onRevert.map((s) => s.op),
+      ['start'],
+    );
+    assert.deepEqual([...planNeeds(p)].sort(), ['clock', 'stack']);
+    for (const [raw, secs] of [
+      ['+300s', 300],
+      ['300s', 300],
+      ['1m30s', 90],
+      ['-24h', -86400],
+    ] as const) {
+      const s = plan('clock-skew', { offset: raw }).steps[1]!;
+      assert.ok(s.op === 'start-skewed' && s.offsetSecs === secs, raw);
+    }
+  });
+  it('should refuse a missing, zero, fractional, unbounded or unparsable offset by name', () => {
+    bad('clock-skew', {}, 'params.offset');
+    bad('clock-skew', { offset: '0s' }, 'params.offset');
+    bad('clock-skew', { offset: '+1500ms' }, 'params.offset');
+    bad('clock-skew', { offset: '-200h' }, 'params.offset');
+    bad('clock-skew', { offset: 'soon' }, 'params.offset');
+    bad('clock-skew', { offset: '5s', drift: 1 }, /drift/);
+  });
+  it('should be refused by name on a target without a time namespace (ssh, kind) and planned on local', () => {
+    const fault = f('clock-skew', { offset: '+5m' });
+    assert.throws(
+      () =>
+        prevalidateFaults([fault], ['edge-1'], { name: 'ssh', capabilities: ['shell', 'stack', 'uplink'] }),
+      (e: unknown) => e instanceof UsageError && /time namespace.*target ssh/.test(e.message),
+    );
+    prevalidateFaults([fault], ['edge-1'], { name: 'local', capabilities: localCapabilities });
+  });
+  it('should put unshare --time after the cgroup join, inside the node namespace', () => {
+    const argv = wrapInNode(['/cg/cpu/n'], 'ns1', [...timeNamespaceArgv(-60), '/bin/agent']);
+    assert.deepEqual(argv.slice(4), [
+      '/cg/cpu/n',
+      'ns1',
+      'unshare',
+      '--time',
+      '--monotonic',
+      '-60',
+      '--boottime',
+      '-60',
+      '--',
+      '/bin/agent',
+    ]);
+    assert.throws(() => timeNamespaceArgv(1.5), /whole seconds/);
   });
 });
 

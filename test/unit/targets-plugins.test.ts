@@ -24,6 +24,7 @@ const sampleParams: Record<string, Record<string, unknown>[]> = {
   kill: [{}, { restartAfter: '1s' }],
   'restart-node': [{ downFor: '1s' }],
   loss: [{ percent: 10 }, { percent: 10, burst: '300ms' }],
+  'clock-skew': [{ offset: '+300s' }],
 };
 
 const ctx: PlanContext = {

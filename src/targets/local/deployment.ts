@@ -3,14 +3,15 @@ import { revertLastFirst } from '../../core/cleanup/revert-stack.ts';
 import type { DataLayer, FaultSurface } from '../../../faults/capabilities.ts';
 import { faultSurface } from '../surface.ts';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
+import { createConnection } from 'node:net';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { CleanupHandle, CleanupRegistry } from '../../core/cleanup/registry.ts';
 import { sweep } from '../../core/cleanup/sweep.ts';
 import { deadline, sleep, waitFor } from '../../core/deadline.ts';
 import { FaultRevertError, TargetError, UsageError } from '../../core/errors.ts';
-import { killGroup, pidsWithToken, run, spawnManaged } from '../../core/proc.ts';
+import { carriesToken, killGroup, pidsWithToken, run, spawnManaged } from '../../core/proc.ts';
 import type {
   Deployment,
   NodeInfo,
@@ -25,35 +26,16 @@ import { runNodeContainer, signalContainer, signalsInit } from './oci/node.ts';
 import { containerOomKills } from './oci/runtime.ts';
 import { NetnsShell } from './shell.ts';
 import type { LocalDeploymentState } from './state.ts';
-import type { LocalNodeState } from './topology-plan.ts';
+import { timeNamespaceArgv, wrapInNode, type LocalNodeState } from './topology-plan.ts';
 
-/**
- * A running local deployment. The process that deployed it also sees its stack processes exit; any
- * other process can attach to it from its state file (processes are found by their cleanup token,
- * resources by name), so `inject` and `destroy` work from another command.
- */
-/**
- * The processes in a named network namespace, as `ip netns pids` finds them (their ns/net is the
- * namespace's inode), read here: a spawn costs tens of ms on a busy machine, inside a power cut.
- */
-function pidsInNetns(netns: string): number[] {
-  let ino: number;
+/** The parent pid of a process (0 once it is gone). */
+function parentOf(pid: number): number {
   try {
-    ino = statSync(`/run/netns/${netns}`).ino;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
   } catch {
-    return [];
+    return 0;
   }
-  const want = `net:[${ino}]`;
-  const out: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (readlinkSync(`/proc/${d}/ns/net`) === want) out.push(Number(d));
-    } catch {
-      /* gone, or not ours to read */
-    }
-  }
-  return out;
 }
 
 /** A killed process to wait for: still alive, or a zombie only this process can reap (its child). */
@@ -68,10 +50,19 @@ function unreaped(pid: number): boolean {
   return state !== 'Z' || Number(ppid) === process.pid;
 }
 
+/**
+ * A running local deployment. The process that deployed it also sees its stack processes exit; any
+ * other process can attach to it from its state file (processes are found by their cleanup token,
+ * resources by name), so `inject` and `destroy` work from another command.
+ */
 export class LocalDeployment implements Deployment {
   /** The deployment as faults see it: its narrow capabilities. */
   faultSurface(): FaultSurface {
-    return { ...faultSurface(this), data: { dataLayer: (n) => this.dataLayer(n) } };
+    return {
+      ...faultSurface(this),
+      data: { dataLayer: (n) => this.dataLayer(n), control: (n, words) => this.dataControl(n, words) },
+      clock: { startSkewed: (n, secs, registry, signal) => this.startSkewed(n, secs, registry, signal) },
+    };
   }
 
   readonly target = 'local';
@@ -137,6 +128,36 @@ export class LocalDeployment implements Deployment {
     return n.proxy ? { api: this.state.toxiproxyApi, proxy: n.proxy.name } : undefined;
   }
 
+  /** One command to the node's ec-fusefs layer over its control socket (its `ctl` protocol, no spawn). */
+  dataControl(node: string, words: readonly string[]): Promise<string[]> {
+    const socket = this.dataLayer(node)?.ctl.at(-1);
+    if (!socket) throw new TargetError(`${node} has no data-dir fault layer`, { node });
+    if (words.some((w) => /\s/.test(w)))
+      throw new TargetError(`control words contain white space: ${words.join(' ')}`);
+    return new Promise((resolve, reject) => {
+      const c = createConnection(socket);
+      let text = '';
+      c.setTimeout(60_000, () => c.destroy(new Error(`control socket ${socket}: no answer in 60 s`)));
+      c.on('connect', () => c.write(`${words.join(' ')}\n`));
+      c.on('data', (d: Buffer) => {
+        text += d.toString('utf8');
+        const lines = text.split('\n');
+        const last = lines.findIndex((l) => l === 'end' || l.startsWith('fail '));
+        if (last < 0) return;
+        c.end();
+        const l = lines[last]!;
+        if (l === 'end') resolve(lines.slice(0, last));
+        else reject(new TargetError(`${node}: ec-fusefs ${words.join(' ')}: ${l.slice(5)}`, { node }));
+      });
+      c.on('error', (e) =>
+        reject(new TargetError(`${node}: control socket ${socket}: ${e.message}`, { node })),
+      );
+      c.on('close', () =>
+        reject(new TargetError(`${node}: control socket ${socket}: answer ended early`, { node })),
+      );
+    });
+  }
+
   dataLayer(node: string): DataLayer | undefined {
     return this.local(node).dataLayer;
   }
@@ -159,15 +180,50 @@ export class LocalDeployment implements Deployment {
     return this.stackPids(node).length > 0;
   }
 
-  async startStack(node: string, signal?: AbortSignal): Promise<void> {
+  /**
+   * Start the stack in a time namespace with its monotonic and boot clocks offset (clock-skew). The
+   * handle, journaled first, SIGKILLs the node's processes in a skewed time namespace (cleanup too).
+   */
+  async startSkewed(
+    node: string,
+    offsetSecs: number,
+    registry: CleanupRegistry,
+    signal?: AbortSignal,
+  ): Promise<CleanupHandle> {
+    const n = this.local(node);
+    const h = registry.add('timens-kill', `kill ${node}'s stack in its skewed time namespace`, {
+      token: this.token(node),
+      cgroupProcs: Object.values(n.cgroups).map((c) => `${c}/cgroup.procs`),
+    });
+    try {
+      await this.startStack(node, signal, offsetSecs);
+    } catch (err) {
+      await h.revert();
+      throw err;
+    }
+    return {
+      ...h,
+      revert: () => {
+        this.expected.set(node, (this.expected.get(node) ?? 0) + (this.stackRunning(node) ? 1 : 0));
+        return h.revert();
+      },
+    };
+  }
+
+  /** Start the stack if it is not running; `clockOffsetSecs` starts it in a skewed time namespace. */
+  async startStack(node: string, signal?: AbortSignal, clockOffsetSecs?: number): Promise<void> {
     const n = this.local(node);
     if (this.stackRunning(node)) return;
     mkdirSync(n.dataDir, { recursive: true });
     mkdirSync(dirname(n.logFile), { recursive: true });
     const env: NodeJS.ProcessEnv = { ...process.env, ...n.env };
+    const timens = clockOffsetSecs === undefined ? [] : timeNamespaceArgv(clockOffsetSecs);
+    const argv = timens.length
+      ? wrapInNode(Object.values(n.cgroups), n.netns, [...timens, ...n.command])
+      : n.argv;
     const proc = n.oci
-      ? await runNodeContainer(n.oci, n.dataDir, n.logFile, this.token(node)) // runtime oci
-      : await spawnManaged(n.argv, {
+      ? await runNodeContainer(n.oci, n.dataDir, n.logFile, this.token(node), timens) // runtime oci
+      : await spawnManaged(argv, {
           env,
           logFile: n.logFile,
           token: `${this.token(node)}.${randomBytes(3).toString('hex')}`,
@@ -263,9 +319,35 @@ export class LocalDeployment implements Deployment {
     return handle;
   }
 
+  /**
+   * The node's processes without a scan of every process: the members of its cgroups (containers
+   * in sub-groups too) and their ancestors that carry the stack's token outside them (`runc run`).
+   */
+  async nodeProcs(node: string): Promise<{ pids: Set<number>; stack: boolean }> {
+    const n = this.local(node);
+    const token = this.token(node);
+    const pids = new Set<number>();
+    const walk = async (dir: string): Promise<void> => {
+      const procs = await readFile(`${dir}/cgroup.procs`, 'utf8').catch(() => '');
+      for (const p of procs.split('\n')) if (p) pids.add(Number(p));
+      const subs = await readdir(dir, { withFileTypes: true }).catch(() => []);
+      await Promise.all(subs.filter((d) => d.isDirectory()).map((d) => walk(join(dir, d.name))));
+    };
+    await Promise.all(Object.values(n.cgroups).map(walk));
+    let stack = false;
+    for (const p of [...pids]) {
+      if (carriesToken(p, token)) stack = true;
+      for (let a = parentOf(p); a > 1 && a !== process.pid && !pids.has(a) && carriesToken(a, token);) {
+        pids.add(a);
+        stack = true;
+        a = parentOf(a);
+      }
+    }
+    return { pids, stack };
+  }
+
   async killAll(node: string): Promise<number> {
     const n = this.local(node);
-    this.expected.set(node, (this.expected.get(node) ?? 0) + (this.stackRunning(node) ? 1 : 0));
     // toxiproxy lives in the cloud namespace but is not part of the node's stack: spare it.
     const spare = new Set<number>(this.state.toxiproxyPid ? [this.state.toxiproxyPid] : []);
     const freezer = `${n.cgroups.freezer}/freezer.state`;
@@ -274,12 +356,8 @@ export class LocalDeployment implements Deployment {
     await writeFile(freezer, 'FROZEN').catch(() => undefined);
     try {
       for (let round = 0; round < 3; round++) {
-        const pids = new Set<number>(this.stackPids(node));
-        for (const c of Object.values(n.cgroups)) {
-          const procs = await readFile(`${c}/cgroup.procs`, 'utf8').catch(() => '');
-          for (const p of procs.split('\n').filter(Boolean)) pids.add(Number(p));
-        }
-        for (const p of pidsInNetns(n.netns)) pids.add(p);
+        const { pids, stack } = await this.nodeProcs(node);
+        if (round === 0 && stack) this.expected.set(node, (this.expected.get(node) ?? 0) + 1);
         for (const p of [...spare, ...killed]) pids.delete(p);
         if (pids.size === 0) break;
         for (const p of pids) {
@@ -297,11 +375,9 @@ export class LocalDeployment implements Deployment {
     // Wait until each killed process is dead: a process this one started (the runtime's `runc run`)
     // stays a zombie until the event loop reaps it. A zombie of another parent is dead already (its
     // files closed): the container's init, orphaned by the kill, waits for PID 1 to reap it, which on
-    // a sandbox init takes up to ~2 s and says nothing more. Then no process may carry the token.
+    // a sandbox init takes up to ~2 s and says nothing more.
     const reaped = performance.now() + 2000;
     while ([...killed].some(unreaped) && performance.now() < reaped) await sleep(5);
-    const until = performance.now() + 5000;
-    while (this.stackRunning(node) && performance.now() < until) await sleep(20);
     return killed.size;
   }
 

@@ -8,7 +8,7 @@ import { localDetached } from './detached.ts';
 import { LocalTarget } from './target.ts';
 
 /** What local deployments offer faults. */
-export const localCapabilities = ['shell', 'stack', 'uplink', 'data'] as const;
+export const localCapabilities = ['shell', 'stack', 'uplink', 'data', 'clock'] as const;
 
 /** The scenario's nodes as namespaces + cgroups on this host. */
 export function deployLocal(req: CampaignRequest, ctx: DeployContext): Promise<Deployment> {

@@ -1,7 +1,8 @@
-import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { registerReverterSet } from '../../core/cleanup/reverters.ts';
-import { killGroup, run } from '../../core/proc.ts';
+import { sleep } from '../../core/deadline.ts';
+import { killGroup, pidsWithToken, run } from '../../core/proc.ts';
 
 /**
  * Cleanup kinds of the local target. Each reverts from its journaled data alone and is idempotent
@@ -75,6 +76,45 @@ async function revertLinkSet(d: Record<string, unknown>): Promise<void> {
   if (still.length) throw new Error(`links still present: ${still.join(' ')}`);
 }
 
+/** Whether a process runs in a time namespace with a non-zero offset (false once it is gone). */
+export function inSkewedTimens(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/timens_offsets`, 'utf8')
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/))
+      .some((f) => f.length === 3 && (f[1] !== '0' || f[2] !== '0'));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * SIGKILL a node's processes that run in a skewed time namespace (the clock-skew fault): its stack
+ * (by the harness token) and its cgroups' members; processes with unshifted clocks are spared.
+ */
+async function revertTimensKill(d: Record<string, unknown>): Promise<void> {
+  const token = d['token'];
+  if (typeof token !== 'string') throw new Error('cleanup entry lacks "token"');
+  for (let round = 0; round < 3; round++) {
+    const pids = new Set(pidsWithToken(token));
+    for (const f of strings(d, 'cgroupProcs'))
+      for (const p of (await readFile(f, 'utf8').catch(() => '')).split('\n').filter(Boolean))
+        pids.add(Number(p));
+    const skewed = [...pids].filter(inSkewedTimens);
+    if (skewed.length === 0) return;
+    for (const p of skewed) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    await sleep(20);
+  }
+  const left = [...pidsWithToken(token)].filter(inSkewedTimens);
+  if (left.length) throw new Error(`skewed processes survived SIGKILL: ${left.join(' ')}`);
+}
+
 export function registerLocalReverters(): void {
   registerReverterSet('local', {
     'netns-exec': revertNetnsExec,
@@ -82,6 +122,7 @@ export function registerLocalReverters(): void {
     sigstop: revertSigstop,
     'netns-set': revertNetnsSet,
     'link-set': revertLinkSet,
+    'timens-kill': revertTimensKill,
   });
 }
 registerLocalReverters();

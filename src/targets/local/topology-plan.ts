@@ -20,6 +20,8 @@ export interface LocalNodeState {
   limits?: BoardLimits;
   /** The stack command wrapped so it joins the cgroup before entering the namespace. */
   argv: string[];
+  /** The stack command itself (argv unwrapped), for a start in a time namespace (clock-skew). */
+  command: string[];
   env: Record<string, string>;
   logFile: string;
   dataDir: string;
@@ -68,6 +70,16 @@ export function wrapInNode(cgroupDirs: readonly string[], netns: string, argv: r
   return ['sh', '-c', script, 'ec-node', cgroupDirs.join(' '), netns, ...argv];
 }
 
+/**
+ * The prefix that runs a command in a new time namespace whose CLOCK_MONOTONIC and CLOCK_BOOTTIME
+ * are offset by `offsetSecs` (util-linux unshare forks: the namespace applies to its children).
+ */
+export function timeNamespaceArgv(offsetSecs: number): string[] {
+  if (!Number.isInteger(offsetSecs)) throw new Error(`time offset ${offsetSecs}s is not whole seconds`);
+  const s = String(offsetSecs);
+  return ['unshare', '--time', '--monotonic', s, '--boottime', s, '--'];
+}
+
 export function acctScript(table: string, cloud: string): string {
   return [
     `table inet ${table} {`,
@@ -103,7 +115,7 @@ export function planTopology(inp: TopologyInput): TopologyPlan {
     name: string,
     role: NodeRole,
     address: string,
-  ): Omit<LocalNodeState, 'argv' | 'env' | 'healthUrl' | 'url'> => {
+  ): Omit<LocalNodeState, 'argv' | 'command' | 'env' | 'healthUrl' | 'url'> => {
     const netns = names.netns(name);
     const veth = names.hostVeth(name);
     rootBatch.splice(0, 0, `netns add ${netns}`);
@@ -136,6 +148,7 @@ export function planTopology(inp: TopologyInput): TopologyPlan {
   nodes.push({
     ...cloud,
     argv: wrapInNode(Object.values(cloud.cgroups), cloud.netns, inp.stack.hub.command),
+    command: inp.stack.hub.command,
     env: hubEnv,
     healthUrl: `http://${a.cloud}:${hubPort}${inp.stack.hub.health}`,
     url: `http://${a.cloud}:${hubPort}`,
@@ -164,6 +177,7 @@ export function planTopology(inp: TopologyInput): TopologyPlan {
       profile: e.profile,
       limits: e.limits,
       argv: wrapInNode(Object.values(n.cgroups), n.netns, inp.stack.edge.command),
+      command: inp.stack.edge.command,
       env: {
         ...inp.stack.edge.env,
         EDGE_NODE_ID: e.name,

@@ -193,6 +193,8 @@ export async function runNodeContainer(
   dataDir: string,
   logFile: string,
   token: string,
+  /** A prefix for `runc run` (a time namespace: its children, the container too, inherit it). */
+  prefix: readonly string[] = [],
 ): Promise<ManagedProcess> {
   mkdirSync(dataDir, { recursive: true });
   if (o.dataOwner) {
@@ -203,6 +205,7 @@ export async function runNodeContainer(
     logFile,
     token: `${token}.${randomBytes(3).toString('hex')}`,
     root: o.root,
+    prefix,
   });
 }
 

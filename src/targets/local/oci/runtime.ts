@@ -79,12 +79,12 @@ export function listContainers(root = runcRoot): string[] {
 export async function runContainer(
   id: string,
   bundle: string,
-  opts: { logFile: string; token: string; root?: string },
+  opts: { logFile: string; token: string; root?: string; prefix?: readonly string[] },
 ): Promise<ManagedProcess> {
   const root = opts.root ?? runcRoot;
   mkdirSync(root, { recursive: true, mode: 0o700 });
   if (existsSync(join(root, id))) await deleteContainer(id, root);
-  return spawnManaged([runcBin(), '--root', root, 'run', '--bundle', bundle, id], {
+  return spawnManaged([...(opts.prefix ?? []), runcBin(), '--root', root, 'run', '--bundle', bundle, id], {
     logFile: opts.logFile,
     token: opts.token,
   });
