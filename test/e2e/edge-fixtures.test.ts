@@ -3,6 +3,9 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import type { RunRecord } from '../../src/campaign/record.ts';
+import { burstSchedule } from '../../faults/loss.ts';
+import { planCampaign } from '../../src/campaign/plan.ts';
+import { parseDuration } from '../../src/core/duration.ts';
 import { runCampaign } from '../../src/campaign/run.ts';
 import { loadScenario, scenarioSchema, type Scenario } from '../../src/campaign/scenario.ts';
 import { repoRoot } from '../../src/core/paths.ts';
@@ -35,7 +38,10 @@ async function shortHarshEdge(): Promise<Scenario> {
         node: 'edge-1',
         at: '2s',
         for: '9s',
-        params: { percent: 30, burst: '1s', burstPercent: 95, between: 'edge-cloud' },
+        // The seeded schedule (seed 17) has one burst of 1534 ms at 100 %: longer than the fixture's
+        // 1 s sync deadline, so a batch in flight is certainly cut (asserted below). At 95 % in bursts
+        // of 767 and 228 ms a batch sometimes got through by retransmission, and the test was flaky.
+        params: { percent: 30, burst: '2s', burstPercent: 100, between: 'edge-cloud' },
       },
       { kind: 'disk-full', node: 'edge-2', at: '3s', for: '5s' },
       { kind: 'partition', node: 'edge-3', at: '2s', for: '6s', params: { between: 'edge-cloud' } },
@@ -116,6 +122,19 @@ describe('edge faults catch the issue-17 defects (short harsh-edge campaign, loc
   });
 
   it('sync-give-up never converges once a lossy uplink cut a batch', async (t) => {
+    // The premise, from the seeded plan: a burst longer than the fixture's 1 s sync deadline + 0.5 s.
+    const scenario = await shortHarshEdge();
+    const loss = planCampaign(scenario).faults.find((f) => f.kind === 'loss')!;
+    const p = loss.params as { percent: number; burst: string; burstPercent: number };
+    const schedule = burstSchedule(
+      { percent: p.percent, burstMs: parseDuration(p.burst), burstPercent: p.burstPercent },
+      loss.durationMs!,
+      loss.seed,
+    );
+    assert.ok(
+      schedule.some((b) => b.goodAt - b.badAt >= 1500),
+      `no burst ≥ 1.5 s in ${JSON.stringify(schedule)}`,
+    );
     const s = sync(await campaign(fixture('sync-give-up')), t);
     assert.equal(s.status, 'failed', s.summary);
     assert.match(s.summary, /not converged/);
