@@ -179,10 +179,12 @@ function sumCounters(results: readonly LoadResult[]): Record<string, MetricSumma
   return out;
 }
 
-/** Start the Job; its pods' processes start as the scheduler binds them. See the module comment. */
-export async function startLoadJob(o: LoadJobOptions): Promise<RunningLoad> {
-  const core = o.kc.makeApiClient(CoreV1Api);
-  const batch = o.kc.makeApiClient(BatchV1Api);
+/** The load node (its heartbeat kept up as a kubelet would) and the Indexed Job whose pods land on it. */
+async function createJobAndNode(
+  o: LoadJobOptions,
+  core: CoreV1Api,
+  batch: BatchV1Api,
+): Promise<{ record: LoadJobRecord; beat: NodeJS.Timeout }> {
   const { namespace, replicas } = o;
   const record: LoadJobRecord = {
     job: LOAD_JOB,
@@ -211,6 +213,128 @@ export async function startLoadJob(o: LoadJobOptions): Promise<RunningLoad> {
     `load: Job ${namespace}/${LOAD_JOB}, ${replicas} indexed pods on ${LOAD_NODE} (pods as processes)`,
   );
 
+  return { record, beat };
+}
+
+/** The pod status a kubelet reports once the pod's process runs. */
+function runningStatus(image: string, startedAt: string): object {
+  return {
+    phase: 'Running',
+    startTime: startedAt,
+    hostIP: '127.0.0.1',
+    conditions: ['Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map((type) => ({
+      type,
+      status: 'True',
+      lastTransitionTime: startedAt,
+    })),
+    containerStatuses: [
+      {
+        name: 'load-runner',
+        image,
+        imageID: '',
+        ready: true,
+        started: true,
+        restartCount: 0,
+        state: { running: { startedAt } },
+      },
+    ],
+  };
+}
+
+/** The pod status a kubelet reports once the pod's process ended with `exitCode`. */
+function endedStatus(image: string, startedAt: string, exitCode: number): object {
+  return {
+    phase: exitCode === 0 ? 'Succeeded' : 'Failed',
+    conditions: ['Ready', 'ContainersReady'].map((type) => ({
+      type,
+      status: 'False',
+      reason: 'PodCompleted',
+      lastTransitionTime: nowIso(),
+    })),
+    containerStatuses: [
+      {
+        name: 'load-runner',
+        image,
+        imageID: '',
+        ready: false,
+        started: false,
+        restartCount: 0,
+        state: {
+          terminated: {
+            exitCode,
+            reason: exitCode === 0 ? 'Completed' : 'Error',
+            startedAt,
+            finishedAt: nowIso(),
+          },
+        },
+      },
+    ],
+  };
+}
+
+/** Delete the Job (and its pods) and the load node; record each deletion once the API says 404. */
+async function deleteJobAndNode(
+  core: CoreV1Api,
+  batch: BatchV1Api,
+  namespace: string,
+  record: LoadJobRecord,
+): Promise<void> {
+  await batch
+    .deleteNamespacedJob({
+      name: LOAD_JOB,
+      namespace,
+      propagationPolicy: 'Foreground',
+      gracePeriodSeconds: 0,
+    })
+    .catch((e: unknown) => (is404(e) ? undefined : log.warn(`delete Job: ${String(e)}`)));
+  await core
+    .deleteCollectionNamespacedPod({ namespace, labelSelector: `app=${LOAD_JOB}`, gracePeriodSeconds: 0 })
+    .catch((e: unknown) => log.warn(`delete load pods: ${String(e)}`));
+  await core
+    .deleteNode({ name: LOAD_NODE })
+    .catch((e: unknown) => (is404(e) ? undefined : log.warn(`delete node: ${String(e)}`)));
+  for (let i = 0; i < 100 && !(record.jobDeleted && record.nodeDeleted); i++) {
+    record.jobDeleted ||= await batch.readNamespacedJob({ name: LOAD_JOB, namespace }).then(
+      () => false,
+      (e: unknown) => is404(e),
+    );
+    record.nodeDeleted ||= await core.readNode({ name: LOAD_NODE }).then(
+      () => false,
+      (e: unknown) => is404(e),
+    );
+    if (!(record.jobDeleted && record.nodeDeleted)) await sleep(100);
+  }
+}
+
+/** The segments' results as one: samples merged on one clock into one file, counters summed. */
+function mergedResult(o: LoadJobOptions, results: (LoadResult | undefined)[]): LoadResult {
+  const parts = results.map((r) => (r ? readSamples(r.samplesFile) : []));
+  const merged = mergeSamples(parts);
+  const samplesFile = join(o.outDir, 'samples.jsonl');
+  writeFileSync(samplesFile, merged.map((s) => JSON.stringify(s)).join('\n') + '\n');
+  const thresholds = results.flatMap((r) => r?.thresholds ?? []);
+  const first = results.find((r) => r !== undefined);
+  return {
+    samplesFile,
+    samples: o.keepSamples === false ? [] : merged,
+    summary: summarizeFile(samplesFile),
+    pid: first?.pid ?? 0,
+    thresholds,
+    thresholdsFailed: thresholds.some((t) => !t.ok),
+    aborted: results.find((r) => r?.aborted)?.aborted,
+    metrics: sumCounters(results.filter((r) => r !== undefined)),
+    k6Summary: undefined,
+    exitCode: Math.max(0, ...results.map((r) => r?.exitCode ?? 1)),
+  };
+}
+
+/** Start the Job; its pods' processes start as the scheduler binds them. See the module comment. */
+export async function startLoadJob(o: LoadJobOptions): Promise<RunningLoad> {
+  const core = o.kc.makeApiClient(CoreV1Api);
+  const batch = o.kc.makeApiClient(BatchV1Api);
+  const { namespace, replicas } = o;
+  const { record, beat } = await createJobAndNode(o, core, batch);
+
   const running = new Map<string, { index: number; load: RunningLoad; rec: LoadJobRecord['pods'][0] }>();
   const results: LoadResult[] = [];
   const failures: unknown[] = [];
@@ -236,27 +360,7 @@ export async function startLoadJob(o: LoadJobOptions): Promise<RunningLoad> {
     running.set(name, { index, load, rec });
     const startedAt = nowIso();
     const image = pod.spec!.containers[0]!.image!;
-    await setPod(name, {
-      phase: 'Running',
-      startTime: startedAt,
-      hostIP: '127.0.0.1',
-      conditions: ['Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map((type) => ({
-        type,
-        status: 'True',
-        lastTransitionTime: startedAt,
-      })),
-      containerStatuses: [
-        {
-          name: 'load-runner',
-          image,
-          imageID: '',
-          ready: true,
-          started: true,
-          restartCount: 0,
-          state: { running: { startedAt } },
-        },
-      ],
-    });
+    await setPod(name, runningStatus(image, startedAt));
     rec.phases.push('Running');
     const res = await load.done.catch((e: unknown) => {
       failures.push(e);
@@ -266,33 +370,7 @@ export async function startLoadJob(o: LoadJobOptions): Promise<RunningLoad> {
     const exitCode = res?.exitCode ?? 1;
     rec.exitCode = exitCode;
     const phase = exitCode === 0 ? 'Succeeded' : 'Failed';
-    await setPod(name, {
-      phase,
-      conditions: ['Ready', 'ContainersReady'].map((type) => ({
-        type,
-        status: 'False',
-        reason: 'PodCompleted',
-        lastTransitionTime: nowIso(),
-      })),
-      containerStatuses: [
-        {
-          name: 'load-runner',
-          image,
-          imageID: '',
-          ready: false,
-          started: false,
-          restartCount: 0,
-          state: {
-            terminated: {
-              exitCode,
-              reason: exitCode === 0 ? 'Completed' : 'Error',
-              startedAt,
-              finishedAt: nowIso(),
-            },
-          },
-        },
-      ],
-    });
+    await setPod(name, endedStatus(image, startedAt, exitCode));
     rec.phases.push(phase);
   };
 
@@ -328,31 +406,7 @@ export async function startLoadJob(o: LoadJobOptions): Promise<RunningLoad> {
   const teardown = async (): Promise<void> => {
     clearInterval(beat);
     await Promise.allSettled([...running.values()].map((r) => r.load.stop()));
-    await batch
-      .deleteNamespacedJob({
-        name: LOAD_JOB,
-        namespace,
-        propagationPolicy: 'Foreground',
-        gracePeriodSeconds: 0,
-      })
-      .catch((e: unknown) => (is404(e) ? undefined : log.warn(`delete Job: ${String(e)}`)));
-    await core
-      .deleteCollectionNamespacedPod({ namespace, labelSelector: `app=${LOAD_JOB}`, gracePeriodSeconds: 0 })
-      .catch((e: unknown) => log.warn(`delete load pods: ${String(e)}`));
-    await core
-      .deleteNode({ name: LOAD_NODE })
-      .catch((e: unknown) => (is404(e) ? undefined : log.warn(`delete node: ${String(e)}`)));
-    for (let i = 0; i < 100 && !(record.jobDeleted && record.nodeDeleted); i++) {
-      record.jobDeleted ||= await batch.readNamespacedJob({ name: LOAD_JOB, namespace }).then(
-        () => false,
-        (e: unknown) => is404(e),
-      );
-      record.nodeDeleted ||= await core.readNode({ name: LOAD_NODE }).then(
-        () => false,
-        (e: unknown) => is404(e),
-      );
-      if (!(record.jobDeleted && record.nodeDeleted)) await sleep(100);
-    }
+    await deleteJobAndNode(core, batch, namespace, record);
     writeFileSync(join(o.outDir, 'load-job.json'), JSON.stringify(record, null, 2));
   };
 
@@ -367,24 +421,7 @@ export async function startLoadJob(o: LoadJobOptions): Promise<RunningLoad> {
     } finally {
       await teardown();
     }
-    const parts = results.map((r) => (r ? readSamples(r.samplesFile) : []));
-    const merged = mergeSamples(parts);
-    const samplesFile = join(o.outDir, 'samples.jsonl');
-    writeFileSync(samplesFile, merged.map((s) => JSON.stringify(s)).join('\n') + '\n');
-    const thresholds = results.flatMap((r) => r?.thresholds ?? []);
-    const first = results.find((r) => r !== undefined);
-    return {
-      samplesFile,
-      samples: o.keepSamples === false ? [] : merged,
-      summary: summarizeFile(samplesFile),
-      pid: first?.pid ?? 0,
-      thresholds,
-      thresholdsFailed: thresholds.some((t) => !t.ok),
-      aborted: results.find((r) => r?.aborted)?.aborted,
-      metrics: sumCounters(results.filter((r) => r !== undefined)),
-      k6Summary: undefined,
-      exitCode: Math.max(0, ...results.map((r) => r?.exitCode ?? 1)),
-    };
+    return mergedResult(o, results);
   })();
   return {
     pid: 0,
