@@ -7,7 +7,8 @@ import { TimeoutError } from './errors.ts';
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
- * Sleep that ends early (rejecting) when the signal aborts; waits of any length (chunked timers).
+ * Sleep of at least `ms` (by performance.now()) that ends early (rejecting) when the signal aborts;
+ * waits of any length (chunked timers).
  * `unref`: the wait alone does not keep the process alive (as AbortSignal.timeout's timer).
  */
 export function sleep(ms: number, signal?: AbortSignal, opts: { unref?: boolean } = {}): Promise<void> {
@@ -19,7 +20,9 @@ export function sleep(ms: number, signal?: AbortSignal, opts: { unref?: boolean 
       const left = end - performance.now();
       t = setTimeout(
         () => {
-          if (end - performance.now() > 0 && left > MAX_TIMER_MS) return arm();
+          // Node arms timers from libuv's cached loop time, so one can fire up to ~1 ms before
+          // `ms` has passed by performance.now(); chunks of a long wait end early too: re-arm.
+          if (end - performance.now() > 0) return arm();
           signal?.removeEventListener('abort', onAbort);
           resolve();
         },
