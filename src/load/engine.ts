@@ -4,6 +4,7 @@ import { parseDuration } from '../core/duration.ts';
 import { UsageError } from '../core/errors.ts';
 import { createAgent, warmUp } from './http-client.ts';
 import { DEFAULT_TREND_STATS, Registry } from './metrics.ts';
+import type { RunnerState } from './merge.ts';
 import { runtime, SampleWriter, type VuState } from './runtime.ts';
 import { ScenarioRun, sleepUntil } from './scenario-run.ts';
 import { maxVus, planScenarios, type PlannedScenario } from './schedule.ts';
@@ -43,6 +44,8 @@ export interface EngineOptions {
 
 export interface EngineResult {
   data: SummaryData;
+  /** The aggregates themselves (histograms included): `--load-replicas` merges the runners' states. */
+  state: RunnerState;
   thresholds: ThresholdResult[];
   /** Why the run stopped early (threshold abortOnFail, test.abort(), signal). */
   aborted?: string;
@@ -327,8 +330,10 @@ export async function runScript(mod: LoadScript, o: EngineOptions): Promise<Engi
   runtime.out.close();
   runtime.agent = undefined;
   await Promise.all([agent.close(), ...runs.flatMap((r) => r.vus.map((v) => v.state.http?.close()))]);
+  const trendStats = summary.options.summaryTrendStats;
   return {
     data: summary,
+    state: { durationMs, trendStats, thresholds: [...thresholds], metrics: runtime.registry.toState() },
     thresholds: final,
     ...(aborted ? { aborted } : {}),
     iterationErrors: runs.reduce((a, r) => a + r.errors, 0),

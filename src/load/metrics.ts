@@ -25,6 +25,18 @@ export function newHistogram(packed = true): hdr.Histogram {
   });
 }
 
+/** A sink as JSON (a segment's aggregate, for `--load-replicas`): the histogram HDR-encoded. */
+export interface SinkState {
+  count: number;
+  sum: number;
+  /** null when the sink is empty (JSON has no Infinity). */
+  min: number | null;
+  max: number | null;
+  passes: number;
+  last: number;
+  hist?: string;
+}
+
 export class Sink {
   count = 0;
   sum = 0;
@@ -48,6 +60,35 @@ export class Sink {
       if (v !== 0) this.passes++;
     } else if (this.type === 'gauge') this.last = v;
     else if (this.hist) this.hist.recordValue(v > 0 ? Math.round(v * 1000) : 0);
+  }
+
+  toState(): SinkState {
+    return {
+      count: this.count,
+      sum: this.sum,
+      min: this.count ? this.min : null,
+      max: this.count ? this.max : null,
+      passes: this.passes,
+      last: this.last,
+      ...(this.hist ? { hist: hdr.encodeIntoCompressedBase64(this.hist) } : {}),
+    };
+  }
+
+  /**
+   * Add another runner's aggregate of the same metric: counts, sums, passes and histograms add up
+   * (a merged trend has exactly the percentiles of one runner fed every sample). A gauge's value is
+   * `sumLast` ? the sum of the runners' last values (VUs of all replicas) : the larger one.
+   */
+  absorb(o: SinkState, sumLast: boolean): void {
+    if (o.count === 0) return;
+    const first = this.count === 0;
+    this.count += o.count;
+    this.sum += o.sum;
+    this.min = Math.min(this.min, o.min ?? Infinity);
+    this.max = Math.max(this.max, o.max ?? -Infinity);
+    this.passes += o.passes;
+    this.last = sumLast ? this.last + o.last : first ? o.last : Math.max(this.last, o.last);
+    if (this.hist && o.hist) this.hist.add(hdr.decodeFromCompressedBase64(o.hist, 32, false));
   }
 
   percentile(p: number): number {
@@ -153,6 +194,18 @@ export const BUILTIN = {
 
 export const DEFAULT_TREND_STATS = ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)'];
 
+/** A metric as JSON: its sink and its submetrics' (see Sink.toState). */
+export interface MetricState {
+  name: string;
+  type: MetricType;
+  contains: Contains;
+  sink: SinkState;
+  subs: { key: string; filter: Record<string, string>; sink: SinkState }[];
+}
+
+/** Gauges whose merged value is the sum over runners (k6 adds VUs over instances). */
+const SUMMED_GAUGES = new Set(['vus', 'vus_max']);
+
 export class Registry {
   readonly metrics = new Map<string, Metric>();
   /** The built-in metrics by name (the hot path reaches them without a map lookup). */
@@ -219,6 +272,29 @@ export class Registry {
         abortOnFail: t.abortOnFail,
       };
     });
+  }
+
+  /** Every metric's aggregate as JSON (written by each `--load-replicas` runner). */
+  toState(): MetricState[] {
+    return [...this.metrics.values()].map((m) => ({
+      name: m.name,
+      type: m.type,
+      contains: m.contains,
+      sink: m.sink.toState(),
+      subs: m.subs.map((s) => ({ key: s.key, filter: s.filter, sink: s.sink.toState() })),
+    }));
+  }
+
+  /** Add another runner's aggregates (see Sink.absorb); a metric of another type is an error. */
+  absorb(states: readonly MetricState[]): void {
+    for (const st of states) {
+      const m = this.metrics.get(st.name) ?? this.declare(st.name, st.type, st.contains === 'time');
+      if (m.type !== st.type)
+        throw new UsageError(`metric "${st.name}" is a ${m.type} here and a ${st.type} there`);
+      const sum = SUMMED_GAUGES.has(st.name);
+      m.sink.absorb(st.sink, sum);
+      for (const s of st.subs) m.submetric(s.key, s.filter).absorb(s.sink, sum);
+    }
   }
 
   /** k6's `data.metrics`: every metric with data (and every submetric a threshold named). */

@@ -4,6 +4,7 @@ import { spawnRegistered, type CleanupRegistry } from '../core/cleanup/registry.
 import { TargetError } from '../core/errors.ts';
 import { repoRoot } from '../core/paths.ts';
 import type { EngineResult } from './engine.ts';
+import type { RunnerState } from './merge.ts';
 import { readSamples, summarizeFile, type LoadSummary } from './summary.ts';
 import type { MetricSummary, Sample, SummaryData, ThresholdResult } from './types.ts';
 
@@ -37,6 +38,8 @@ export interface LoadResult {
   aborted: string | undefined;
   /** k6's end-of-test metrics (http_req_duration, http_req_failed, checks, iterations, custom ones, ...). */
   metrics: Record<string, MetricSummary>;
+  /** The runner's aggregates (histograms included), to merge the runners of `--load-replicas`. */
+  state?: RunnerState;
   /** k6's whole end-of-test data (what handleSummary received), or undefined if the runner was killed. */
   k6Summary: SummaryData | undefined;
   /** The runner's exit code: 0, or 99 when a threshold failed. */
@@ -108,6 +111,7 @@ export async function startLoad(opts: RunLoadOptions): Promise<RunningLoad> {
       aborted: engine?.aborted,
       metrics: engine?.data.metrics ?? {},
       k6Summary: engine?.data,
+      ...(engine?.state ? { state: engine.state } : {}),
       exitCode: code,
     };
     return result;

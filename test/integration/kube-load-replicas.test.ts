@@ -6,6 +6,7 @@ import { runCampaign } from '../../src/campaign/run.ts';
 import { loadScenario } from '../../src/campaign/scenario.ts';
 import { UsageError } from '../../src/core/errors.ts';
 import { repoRoot } from '../../src/core/paths.ts';
+import type { EngineResult } from '../../src/load/engine.ts';
 import { readSamples } from '../../src/load/summary.ts';
 import type { Sample } from '../../src/load/types.ts';
 import type { LoadJobRecord } from '../../src/targets/kube-local/load-job.ts';
@@ -87,6 +88,14 @@ describe('--load-replicas on kube-local (a Job of execution segments, pods as pr
     );
     // the two segments together ran the scenario's 30 writes/s over its 10 s (±2 arrivals at the edges)
     assert.ok(Math.abs(ids.length - 300) <= 2, `${ids.length} writes`);
+    // k6's metrics are those of the whole test: both pods' requests, their latencies in one histogram
+    const reqs = (i: number): number =>
+      (JSON.parse(readFileSync(join(load, `segment-${i}`, 'load-result.json'), 'utf8')) as EngineResult).data
+        .metrics['http_reqs']!.values['count']!;
+    const m = r.evidence?.load?.metrics;
+    assert.ok(reqs(0) > 50 && reqs(1) > 50);
+    assert.equal(m?.['http_reqs']?.['count'], reqs(0) + reqs(1), 'the requests of both pods');
+    assert.ok((m?.['http_req_duration']?.['p(95)'] ?? 0) > 0, 'the latencies merged, not dropped');
     const sync = r.checks.find((c) => c.id === 'resumed-sync');
     assert.equal(sync?.status, 'passed', sync?.summary);
     assert.deepEqual(

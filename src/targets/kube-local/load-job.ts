@@ -12,8 +12,9 @@ import {
 import { TargetError } from '../../core/errors.ts';
 import { logger } from '../../core/logger.ts';
 import { startLoad, type LoadResult, type RunLoadOptions, type RunningLoad } from '../../load/run-load.ts';
+import { mergeRunners } from '../../load/merge.ts';
 import { readSamples, summarizeFile } from '../../load/summary.ts';
-import type { MetricSummary, Sample } from '../../load/types.ts';
+import type { Sample } from '../../load/types.ts';
 
 const log = logger('load-job');
 
@@ -166,19 +167,6 @@ export function mergeSamples(parts: readonly Sample[][]): Sample[] {
   ];
 }
 
-/** Counters add up over segments; other k6 metrics do not (the merged samples' summary has latencies). */
-function sumCounters(results: readonly LoadResult[]): Record<string, MetricSummary> {
-  const out: Record<string, MetricSummary> = {};
-  for (const r of results)
-    for (const [k, m] of Object.entries(r.metrics)) {
-      if (m.type !== 'counter') continue;
-      const o = (out[k] ??= { ...m, values: { count: 0, rate: 0 } });
-      o.values['count'] = (o.values['count'] ?? 0) + (m.values['count'] ?? 0);
-      o.values['rate'] = (o.values['rate'] ?? 0) + (m.values['rate'] ?? 0);
-    }
-  return out;
-}
-
 /** The load node (its heartbeat kept up as a kubelet would) and the Indexed Job whose pods land on it. */
 async function createJobAndNode(
   o: LoadJobOptions,
@@ -306,14 +294,18 @@ async function deleteJobAndNode(
   }
 }
 
-/** The segments' results as one: samples merged on one clock into one file, counters summed. */
+/** The segments' results as one: samples merged on one clock into one file, metrics merged as k6's. */
 function mergedResult(o: LoadJobOptions, results: (LoadResult | undefined)[]): LoadResult {
   const parts = results.map((r) => (r ? readSamples(r.samplesFile) : []));
   const merged = mergeSamples(parts);
   const samplesFile = join(o.outDir, 'samples.jsonl');
   writeFileSync(samplesFile, merged.map((s) => JSON.stringify(s)).join('\n') + '\n');
-  const thresholds = results.flatMap((r) => r?.thresholds ?? []);
-  const first = results.find((r) => r !== undefined);
+  const ended = results.filter((r) => r !== undefined);
+  // a runner that ended left its state; one killed before its end left nothing to merge
+  const { metrics, thresholds } = mergeRunners(
+    ended.flatMap((r) => (r.state ? [{ state: r.state, thresholds: r.thresholds }] : [])),
+  );
+  const first = ended[0];
   return {
     samplesFile,
     samples: o.keepSamples === false ? [] : merged,
@@ -322,7 +314,7 @@ function mergedResult(o: LoadJobOptions, results: (LoadResult | undefined)[]): L
     thresholds,
     thresholdsFailed: thresholds.some((t) => !t.ok),
     aborted: results.find((r) => r?.aborted)?.aborted,
-    metrics: sumCounters(results.filter((r) => r !== undefined)),
+    metrics,
     k6Summary: undefined,
     exitCode: Math.max(0, ...results.map((r) => r?.exitCode ?? 1)),
   };
