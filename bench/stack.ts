@@ -239,9 +239,7 @@ async function containerStarts(): Promise<void> {
     row('container start-up', 'not measured', 'needs root (namespaces, cgroups, runc)', '-');
     return;
   }
-  const { CleanupRegistry, newRunId } = await import('../src/core/cleanup/registry.ts');
   const { loadStack } = await import('../src/stack/manifest.ts');
-  const { LocalTarget } = await import('../src/targets/local/target.ts');
   const { measureStarts, median: med } = await import('../src/targets/local/oci/startup.ts');
   const { unpackImage } = await import('../src/targets/local/oci/unpack.ts');
   const { imageConfig } = await import('../src/images/archive.ts');
@@ -262,15 +260,7 @@ async function containerStarts(): Promise<void> {
       '-',
     );
   }
-  const runId = newRunId('bench');
-  await using reg = CleanupRegistry.open(runId);
-  const runDir = mkdtempSync(join(work, 'run-'));
-  const dep = await new LocalTarget().deploy(
-    stack,
-    { edges: [{ name: 'edge-1', profile: 'rpi4' }] },
-    { runId, runDir, registry: reg },
-  );
-  try {
+  await onOneRpi4Edge(stack, async (dep, reg) => {
     const modes = ['process', 'container-cold', 'container-warm'] as const;
     const got = {
       process: [] as number[],
@@ -311,10 +301,33 @@ async function containerStarts(): Promise<void> {
       `goal ≤ process + 30 ms = ${(p + 30).toFixed(1)} ms: ${w <= p + 30 ? 'met' : 'NOT met'}`,
       `${(w / p).toFixed(2)}x`,
     );
+  });
+  await pyEdgeStarts();
+}
+
+/** Deploy one rpi4 edge of `stack` on the local target, run `fn` on it, tear it down. */
+async function onOneRpi4Edge(
+  stack: import('../src/stack/manifest.ts').StackManifest,
+  fn: (
+    dep: import('../src/targets/local/deployment.ts').LocalDeployment,
+    reg: import('../src/core/cleanup/registry.ts').CleanupRegistry,
+  ) => Promise<void>,
+): Promise<void> {
+  const { CleanupRegistry, newRunId } = await import('../src/core/cleanup/registry.ts');
+  const { LocalTarget } = await import('../src/targets/local/target.ts');
+  const runId = newRunId('bench');
+  await using reg = CleanupRegistry.open(runId);
+  const runDir = mkdtempSync(join(work, 'run-'));
+  const dep = await new LocalTarget().deploy(
+    stack,
+    { edges: [{ name: 'edge-1', profile: 'rpi4' }] },
+    { runId, runDir, registry: reg },
+  );
+  try {
+    await fn(dep, reg);
   } finally {
     await dep.teardown();
   }
-  await pyEdgeStarts();
 }
 
 /** The non-Go stack (stack/py-edge) from its image, same board: what an interpreter costs (5 samples each). */
@@ -333,20 +346,10 @@ async function pyEdgeStarts(): Promise<void> {
     );
     return;
   }
-  const { CleanupRegistry, newRunId } = await import('../src/core/cleanup/registry.ts');
-  const { LocalTarget } = await import('../src/targets/local/target.ts');
   const { measureStarts, median: med } = await import('../src/targets/local/oci/startup.ts');
   const { imageConfig } = await import('../src/images/archive.ts');
   const cfg = imageConfig(stack.images['py-edge']!);
-  const runId = newRunId('bench');
-  await using reg = CleanupRegistry.open(runId);
-  const runDir = mkdtempSync(join(work, 'run-'));
-  const dep = await new LocalTarget().deploy(
-    stack,
-    { edges: [{ name: 'edge-1', profile: 'rpi4' }] },
-    { runId, runDir, registry: reg },
-  );
-  try {
+  await onOneRpi4Edge(stack, async (dep, reg) => {
     const cold = await measureStarts(dep, stack, 'container-cold', {
       samples: 5,
       registry: reg,
@@ -369,9 +372,7 @@ async function pyEdgeStarts(): Promise<void> {
       'python3 + stdlib imports',
       '-',
     );
-  } finally {
-    await dep.teardown();
-  }
+  });
 }
 
 function printTable(): void {
