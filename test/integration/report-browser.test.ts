@@ -5,22 +5,20 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { launchChromium, readRunDir, writeReports } from '../../src/report/index.ts';
-import { added, browserProfiles, chromiumPids } from './report-helpers.ts';
+import { watchBrowsers } from './report-helpers.ts';
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures', 'runs');
 
 describe('report in a real browser (playwright-core + Debian Chromium)', () => {
   let dir = '';
-  let pids = new Set<number>();
-  let profiles = new Set<string>();
+  const browsers = watchBrowsers();
 
   before(() => {
-    pids = chromiumPids();
-    profiles = browserProfiles();
     dir = mkdtempSync(join(tmpdir(), 'edgechaos-report-browser-'));
   });
 
   after(() => {
+    browsers.dispose();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -120,7 +118,6 @@ describe('report in a real browser (playwright-core + Debian Chromium)', () => {
     });
 
   it('should leave no browser process or profile behind', () => {
-    assert.deepEqual(added(pids, chromiumPids()), []);
-    assert.deepEqual(added(profiles, browserProfiles()), []);
+    assert.deepEqual(browsers.leftovers(), { pids: [], profiles: [] });
   });
 });

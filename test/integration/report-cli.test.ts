@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { repoRoot } from '../../src/core/paths.ts';
 import { run } from '../../src/core/proc.ts';
-import { added, browserProfiles, chromiumPids } from './report-helpers.ts';
+import { watchBrowsers } from './report-helpers.ts';
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures', 'runs');
 const cli = (...args: string[]) =>
@@ -25,8 +25,7 @@ const cli = (...args: string[]) =>
 
 describe('edgechaos report (CLI)', () => {
   let dir = '';
-  let pids = new Set<number>();
-  let profiles = new Set<string>();
+  const browsers = watchBrowsers();
   const runDir = (name: string): string => {
     const d = join(dir, name);
     mkdirSync(d);
@@ -35,12 +34,11 @@ describe('edgechaos report (CLI)', () => {
   };
 
   before(() => {
-    pids = chromiumPids();
-    profiles = browserProfiles();
     dir = mkdtempSync(join(tmpdir(), 'edgechaos-report-cli-'));
   });
 
   after(() => {
+    browsers.dispose();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -143,7 +141,6 @@ describe('edgechaos report (CLI)', () => {
   });
 
   it('should leave no browser process or profile behind', () => {
-    assert.deepEqual(added(pids, chromiumPids()), []);
-    assert.deepEqual(added(profiles, browserProfiles()), []);
+    assert.deepEqual(browsers.leftovers(), { pids: [], profiles: [] });
   });
 });

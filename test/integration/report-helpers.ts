@@ -1,26 +1,39 @@
-import { readdirSync, readlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
-/** PIDs of running Chromium processes (by their executable), to prove a test left none behind. */
-export function chromiumPids(): Set<number> {
-  const out = new Set<number>();
+/**
+ * The browsers this test process launches (itself, or through a CLI it spawns), told apart from
+ * other processes' browsers on the machine (a concurrent test run launching Chromium counted as
+ * this test's leftover): the process gets a private TMPDIR, so Playwright makes its profiles there.
+ * Every Chromium process of such a browser names that profile on its command line; the crashpad
+ * handlers, double-forked to init, carry the TMPDIR in their environment. Call before any launch.
+ */
+export function watchBrowsers(): { leftovers(): { pids: number[]; profiles: string[] }; dispose(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'edgechaos-browsers-'));
+  process.env['TMPDIR'] = dir;
+  return {
+    leftovers: () => ({
+      pids: chromiumPidsUsing(dir),
+      profiles: readdirSync(dir).filter((f) => f.startsWith('playwright_')),
+    }),
+    dispose: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** PIDs of running Chromium processes (by their executable) whose command line or env names `dir`. */
+function chromiumPidsUsing(dir: string): number[] {
+  const out: number[] = [];
   for (const e of readdirSync('/proc')) {
     if (!/^\d+$/.test(e)) continue;
     try {
-      if (/chromium|chrome/.test(readlinkSync(`/proc/${e}/exe`))) out.add(Number(e));
+      if (!/chromium|chrome/.test(readlinkSync(`/proc/${e}/exe`))) continue;
+      const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8');
+      const env = readFileSync(`/proc/${e}/environ`, 'utf8').split('\0');
+      if (cmd.includes(`${dir}/`) || env.includes(`TMPDIR=${dir}`)) out.push(Number(e));
     } catch {
       /* gone, or not ours to read */
     }
   }
   return out;
-}
-
-/** Playwright's temporary browser profiles in the temp dir. */
-export function browserProfiles(): Set<string> {
-  return new Set(readdirSync(tmpdir()).filter((f) => f.startsWith('playwright_')));
-}
-
-/** What appeared in `after` that was not in `before`. */
-export function added<T>(before: Set<T>, after: Set<T>): T[] {
-  return [...after].filter((x) => !before.has(x));
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ToolMissingError } from '../../src/core/errors.ts';
 import { readRunDir, writeReports } from '../../src/report/index.ts';
-import { added, browserProfiles, chromiumPids } from './report-helpers.ts';
+import { watchBrowsers } from './report-helpers.ts';
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures', 'runs');
 
@@ -44,17 +44,15 @@ function inkDepth(pdf: string, dir: string): number[] {
 
 describe('report PDF (Chromium print layout)', () => {
   let dir = '';
-  let pids = new Set<number>();
-  let profiles = new Set<string>();
+  const browsers = watchBrowsers();
   const saved = process.env['EDGECHAOS_CHROMIUM'];
 
   before(() => {
-    pids = chromiumPids();
-    profiles = browserProfiles();
     dir = mkdtempSync(join(tmpdir(), 'edgechaos-report-pdf-'));
   });
 
   after(() => {
+    browsers.dispose();
     if (saved === undefined) delete process.env['EDGECHAOS_CHROMIUM'];
     else process.env['EDGECHAOS_CHROMIUM'] = saved;
     rmSync(dir, { recursive: true, force: true });
@@ -95,7 +93,6 @@ describe('report PDF (Chromium print layout)', () => {
   });
 
   it('should leave no browser process or profile behind', () => {
-    assert.deepEqual(added(pids, chromiumPids()), []);
-    assert.deepEqual(added(profiles, browserProfiles()), []);
+    assert.deepEqual(browsers.leftovers(), { pids: [], profiles: [] });
   });
 });

@@ -11,7 +11,7 @@ import type { Leaderboard } from '../../src/report/leaderboard.ts';
 import { planTournament } from '../../src/tournament/define.ts';
 import { publish } from '../../src/tournament/run.ts';
 import { newState, withCompleted } from '../../src/tournament/state.ts';
-import { added, browserProfiles, chromiumPids } from './report-helpers.ts';
+import { watchBrowsers } from './report-helpers.ts';
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures', 'runs');
 
@@ -22,12 +22,9 @@ const fixtures = join(import.meta.dirname, '..', 'fixtures', 'runs');
 describe('tournament leaderboard in a real browser', () => {
   let out = '';
   let board: Leaderboard;
-  let pids = new Set<number>();
-  let profiles = new Set<string>();
+  const browsers = watchBrowsers();
 
   before(async () => {
-    pids = chromiumPids();
-    profiles = browserProfiles();
     out = mkdtempSync(join(tmpdir(), 'edgechaos-test-leaderboard-'));
     const passing = loadRunRecord(join(fixtures, 'passing'));
     const failing = loadRunRecord(join(fixtures, 'failing'));
@@ -66,7 +63,10 @@ describe('tournament leaderboard in a real browser', () => {
     board = publish('browser', out, plan, state).board;
   });
 
-  after(() => rmSync(out, { recursive: true, force: true }));
+  after(() => {
+    rmSync(out, { recursive: true, force: true });
+    browsers.dispose();
+  });
 
   it('should show the ranks, ties and intervals of leaderboard.json, gate failures first', async () => {
     await using browser = await launchChromium();
@@ -143,7 +143,6 @@ describe('tournament leaderboard in a real browser', () => {
   });
 
   it('should leave no browser process or profile behind', () => {
-    assert.deepEqual(added(pids, chromiumPids()), []);
-    assert.deepEqual(added(profiles, browserProfiles()), []);
+    assert.deepEqual(browsers.leftovers(), { pids: [], profiles: [] });
   });
 });
