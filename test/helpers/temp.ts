@@ -9,6 +9,18 @@ export function tempDir(prefix: string): { path: string; [Symbol.dispose](): voi
 }
 
 /**
+ * A TMPDIR of this test process's own, for it and every process it spawns (set for the rest of the
+ * process: node --test runs each file in its own), so what the test finds in its temp dir or on
+ * command lines naming it (ssh masters' control paths, browser profiles) is its own, not that of
+ * another run on the machine. Call before anything makes a temp file; dispose removes the dir.
+ */
+export function privateTmpdir(): { path: string; [Symbol.dispose](): void } {
+  const path = mkdtempSync(join(tmpdir(), 'edgechaos-tmp-'));
+  process.env['TMPDIR'] = path;
+  return { path, [Symbol.dispose]: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/**
  * For a test suite (call inside `describe`): EDGECHAOS_REPORTS_DIR and EDGECHAOS_STATE_DIR point at
  * fresh temp dirs while it runs, restored and removed after. Returns the dirs.
  */

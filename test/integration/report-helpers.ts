@@ -1,23 +1,23 @@
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { privateTmpdir } from '../helpers/temp.ts';
 
 /**
  * The browsers this test process launches (itself, or through a CLI it spawns), told apart from
  * other processes' browsers on the machine (a concurrent test run launching Chromium counted as
- * this test's leftover): the process gets a private TMPDIR, so Playwright makes its profiles there.
+ * this test's leftover): the process gets a private TMPDIR (privateTmpdir), so Playwright makes its
+ * profiles there.
  * Every Chromium process of such a browser names that profile on its command line; the crashpad
  * handlers, double-forked to init, carry the TMPDIR in their environment. Call before any launch.
  */
 export function watchBrowsers(): { leftovers(): { pids: number[]; profiles: string[] }; dispose(): void } {
-  const dir = mkdtempSync(join(tmpdir(), 'edgechaos-browsers-'));
-  process.env['TMPDIR'] = dir;
+  const tmp = privateTmpdir();
+  const dir = tmp.path;
   return {
     leftovers: () => ({
       pids: chromiumPidsUsing(dir),
       profiles: readdirSync(dir).filter((f) => f.startsWith('playwright_')),
     }),
-    dispose: () => rmSync(dir, { recursive: true, force: true }),
+    dispose: () => tmp[Symbol.dispose](),
   };
 }
 

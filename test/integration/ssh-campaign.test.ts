@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCampaign } from '../../src/campaign/run.ts';
@@ -9,7 +8,7 @@ import { repoRoot } from '../../src/core/paths.ts';
 import { run } from '../../src/core/proc.ts';
 import { sshPlugin } from '../../src/targets/ssh/plugin.ts';
 import { startBoards, type Boards } from '../fixtures/ssh/boards.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { privateTmpdir, tempDir } from '../helpers/temp.ts';
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {
@@ -19,6 +18,8 @@ function filesUnder(dir: string): string[] {
 }
 
 describe('a campaign on emulated boards over SSH', () => {
+  // ssh configs and masters are told apart from other runs' by this private TMPDIR
+  const tmp = privateTmpdir();
   let boards: Boards;
   const dirs = { reports: tempDir('ssh-reports'), state: tempDir('ssh-state') };
   const saved = { reports: process.env['EDGECHAOS_REPORTS_DIR'], state: process.env['EDGECHAOS_STATE_DIR'] };
@@ -39,10 +40,11 @@ describe('a campaign on emulated boards over SSH', () => {
     dirs.reports[Symbol.dispose]();
     dirs.state[Symbol.dispose]();
     assert.deepEqual(
-      readdirSync(tmpdir()).filter((f) => f.startsWith('ecssh-')),
+      readdirSync(tmp.path).filter((f) => f.startsWith('ecssh-')),
       [],
       'no ssh config left',
     );
+    tmp[Symbol.dispose]();
     const ns = await run(['ip', 'netns', 'list']);
     assert.equal(ns.stdout.includes(boards.bridge.slice(3, 9)), false, 'no board namespace left');
   });

