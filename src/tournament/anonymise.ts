@@ -35,7 +35,8 @@ const htmlEscape = (s: string): string =>
 /** Pure: the replacements of one run, longest first (a name inside another name is replaced last). */
 export function replacementsFor(
   own: { name: string; pseudonym: string; stackName?: string; manifest?: string; recordedManifest?: string },
-  others: readonly { name: string; pseudonym: string }[],
+  /** The other submissions (a run may use another's files, e.g. its images: their folders are replaced too). */
+  others: readonly { name: string; pseudonym: string; manifest?: string }[],
   root: string,
 ): Replacement[] {
   const out: Replacement[] = [];
@@ -47,15 +48,19 @@ export function replacementsFor(
   for (const o of others) lit(o.name, o.pseudonym);
   lit(own.name, own.pseudonym);
   lit(own.stackName, own.pseudonym);
-  const dirs = new Set<string>();
-  for (const m of [own.manifest, own.recordedManifest]) {
-    if (!m) continue;
-    const d = dirname(m);
-    if (d !== '.' && d !== '/') dirs.add(d);
-    const rel = relative(root, d);
-    if (rel && !rel.startsWith('..') && rel !== d) dirs.add(rel);
-  }
-  for (const d of dirs) out.push({ from: d, to: own.pseudonym, kind: 'path' });
+  const folders = (pseudonym: string, manifests: readonly (string | undefined)[]): void => {
+    const dirs = new Set<string>();
+    for (const m of manifests) {
+      if (!m) continue;
+      const d = dirname(m);
+      if (d !== '.' && d !== '/') dirs.add(d);
+      const rel = relative(root, d);
+      if (rel && !rel.startsWith('..') && rel !== d) dirs.add(rel);
+    }
+    for (const d of dirs) out.push({ from: d, to: pseudonym, kind: 'path' });
+  };
+  folders(own.pseudonym, [own.manifest, own.recordedManifest]);
+  for (const o of others) folders(o.pseudonym, [o.manifest]);
   const seen = new Set<string>();
   return out
     .filter((r) => r.from !== r.to && !seen.has(`${r.kind}:${r.from}`) && seen.add(`${r.kind}:${r.from}`))

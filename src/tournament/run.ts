@@ -120,7 +120,9 @@ export async function runTournament(o: TournamentOptions): Promise<TournamentRes
           manifest: stacks.get(real)!,
           recordedManifest: record.stack.file,
         },
-        [...published].filter(([, n]) => n !== real).map(([p, n]) => ({ name: n, pseudonym: p })),
+        [...published]
+          .filter(([, n]) => n !== real)
+          .map(([p, n]) => ({ name: n, pseudonym: p, manifest: stacks.get(n)! })),
         process.cwd(),
       );
       const { removed } = anonymiseTree(dir, reps);

@@ -22,7 +22,7 @@ const reps = replacementsFor(
     manifest: '/srv/submissions/acme-team/edgechaos.stack.ts',
     recordedManifest: 'stack/edgechaos.stack.ts',
   },
-  [{ name: 'zeta-edge', pseudonym: 'sub-2222222222' }],
+  [{ name: 'zeta-edge', pseudonym: 'sub-2222222222', manifest: '/srv/submissions/zeta/stack.ts' }],
   root,
 );
 
@@ -36,13 +36,15 @@ describe('anonymised publishing of a run directory', () => {
   it('replaces names, the stack name (also HTML-escaped) and the manifest folder where a path starts', () => {
     const got = anonymiseText(
       '{"label":"acme-edge","stack":{"name":"Acme <Edge> Stack","file":"stack/edgechaos.stack.ts"}} ' +
-        '<td>Acme &lt;Edge&gt; Stack</td> /srv/submissions/acme-team/dist/images/a.tar vs zeta-edge',
+        '<td>Acme &lt;Edge&gt; Stack</td> /srv/submissions/acme-team/dist/images/a.tar vs zeta-edge ' +
+        '(its images: /srv/submissions/zeta/images/b.tar)',
       reps,
     );
     assert.equal(
       got,
       '{"label":"sub-1111111111","stack":{"name":"sub-1111111111","file":"sub-1111111111/edgechaos.stack.ts"}} ' +
-        '<td>sub-1111111111</td> sub-1111111111/dist/images/a.tar vs sub-2222222222',
+        '<td>sub-1111111111</td> sub-1111111111/dist/images/a.tar vs sub-2222222222 ' +
+        '(its images: sub-2222222222/images/b.tar)',
     );
   });
 
