@@ -19,7 +19,7 @@ import { dirname, join, relative } from 'node:path';
 export interface Replacement {
   from: string;
   to: string;
-  /** `path`: only before a `/` and not inside a longer path or word. */
+  /** `path`: only where a path starts with it (not inside a longer path or word), see above. */
   kind: 'literal' | 'path';
 }
 
