@@ -2,12 +2,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { basename, join } from 'node:path';
 import type { CleanupRegistry } from '../../../core/cleanup/registry.ts';
+import type { ManagedProcess } from '../../../core/proc.ts';
 import { sleep } from '../../../core/deadline.ts';
 import { TargetError } from '../../../core/errors.ts';
 import type { StackManifest } from '../../../stack/manifest.ts';
 import { LocalDeployment } from '../deployment.ts';
 import { bundleFor, roleImage, runNodeContainer } from './node.ts';
-import { containerId, runcRoot } from './runtime.ts';
+import { containerId, containerState, runcRoot } from './runtime.ts';
 import { unpackImage } from './unpack.ts';
 
 export type StartMode = 'process' | 'container-cold' | 'container-warm';
@@ -153,6 +154,7 @@ export async function measureStarts(
       paths: [bundle, data, ...(mode === 'container-cold' ? [cache] : [])],
       runDir: dep.runDir,
     });
+    let runc: ManagedProcess | undefined;
     try {
       const t0 = performance.now();
       const img = await unpackImage(archive!, cache);
@@ -164,7 +166,7 @@ export async function measureStarts(
         token: `${dep.state.stackToken}.${edge}.${tag}`,
         roleEnv: stack.edge.env,
       });
-      await runNodeContainer(
+      runc = await runNodeContainer(
         oci,
         data,
         join(dep.runDir, 'logs', `${edge}-start-${tag}.log`),
@@ -173,10 +175,25 @@ export async function measureStarts(
       const ms = await untilHealthy(url, t0, `container start ${tag}`, edge, o.signal);
       if (keep) out.ms.push(ms);
     } finally {
+      if (runc) await settled(id, runc);
       await h.revert();
     }
   }
   return out;
+}
+
+/**
+ * Until `runc run` has either exited or taken the container past `creating` (bounded, 10 s): a sample
+ * interrupted while runc was still creating its container would otherwise be reverted before the
+ * container existed, and the container would appear after the revert.
+ */
+async function settled(id: string, runc: ManagedProcess): Promise<void> {
+  const until = performance.now() + 10_000;
+  while (runc.running && performance.now() < until) {
+    const s = await containerState(id);
+    if (s && s.status !== 'creating') return;
+    await sleep(5);
+  }
 }
 
 export const median = (xs: readonly number[]): number => {
