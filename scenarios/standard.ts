@@ -33,5 +33,5 @@ export default defineScenario({
   downlink: { publishAt: ['20s', '50s'] },
   convergence: { timeout: '60s' },
   // schedulingBench and rescheduling: Kubernetes targets only (--target kube-local measures both)
-  checks: { startup: { samples: 5 }, schedulingBench: { nodes: 20, pods: 200, rounds: 1 } },
+  checks: { startup: { samples: 15 }, schedulingBench: { nodes: 20, pods: 200, rounds: 1 } },
 });

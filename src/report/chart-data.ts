@@ -50,6 +50,30 @@ export interface ChartData {
 }
 
 /**
+ * Charts whose x is a list of names (criteria, runs), not time: the comparison page's. Drawn by the
+ * same chart script (no fault shading, no nodes).
+ */
+export interface NamedChart {
+  id: string;
+  title: string;
+  unit: string;
+  xFormat: 'index';
+  xNames: string[];
+  height: number;
+  x: number[];
+  lines: (ChartLine & { color?: string; dots?: boolean })[];
+  markers: ChartMarker[];
+  faults: false;
+}
+
+export interface NamedChartData {
+  nodes: string[];
+  faults: ChartFault[];
+  palette: readonly string[];
+  charts: NamedChart[];
+}
+
+/**
  * Pure: a row per fault so that overlapping faults never share one: nodes in colour order, each node's
  * faults packed greedily by start time into as few rows as its overlaps need (intervals touching at an
  * end share a row).

@@ -1,3 +1,28 @@
+import type { ChartAssets } from './assets.ts';
+import { esc, inlineScript, scriptJson } from './html.ts';
+
+/**
+ * The parts of a page that draws `data`'s charts: uPlot's CSS for the head, one card per chart, and
+ * the scripts (uPlot inlined, the data, the chart script) for the end of the body.
+ */
+export function chartParts(
+  data: { charts: readonly { id: string; title: string }[] },
+  assets: ChartAssets,
+): { css: string; sections: string; scripts: string } {
+  return {
+    css: `<style>${assets.css}</style><style>.chart{width:100%;min-height:230px}</style>`,
+    sections: data.charts
+      .map(
+        (c) =>
+          `<section class="card"><h3>${esc(c.title)}</h3><div class="chart" id="chart-${esc(c.id)}"></div></section>`,
+      )
+      .join('\n'),
+    scripts: `<script>${inlineScript(assets.js)}</script>
+<script type="application/json" id="chart-data">${scriptJson(data)}</script>
+<script>${inlineScript(chartScript)}</script>`,
+  };
+}
+
 /**
  * Browser-side code of the reports: draws every chart described in `<script id="chart-data">` with uPlot
  * (inlined beside it), shades fault windows in each node's colour with a labelled lane per node, and draws

@@ -15,6 +15,7 @@ import {
   type Leaderboard,
 } from '../report/leaderboard.ts';
 import { loadTournament, planTournament, type PlannedRun, type Tournament } from './define.ts';
+import { anonymiseTree, replacementsFor } from './anonymise.ts';
 import { loadOrCreateKey, pseudonym } from './pseudonym.ts';
 import {
   eta,
@@ -98,7 +99,8 @@ export async function runTournament(o: TournamentOptions): Promise<TournamentRes
       `[${n}/${plan.length}] ${run.submission} × ${run.scenarioName} #${run.repetition} (seed ${run.seed}) …`,
     );
     const t0 = Date.now();
-    const record = await oneRun(t, run, stacks.get(published.get(run.submission)!)!, dir, o.signal);
+    const real = published.get(run.submission)!;
+    const record = await oneRun(t, run, stacks.get(real)!, dir, o.signal);
     if (record.interrupted || o.signal.aborted) {
       say(`[${n}/${plan.length}] interrupted: ${run.key} is not completed (--resume reruns it)`);
       break;
@@ -107,6 +109,25 @@ export async function runTournament(o: TournamentOptions): Promise<TournamentRes
       await writeReports(dir, record, { pdf: false, allure: false, signal: o.signal });
     } catch (err) {
       log.warn(`reports of ${run.key} incomplete: ${(err as Error).message}`);
+    }
+    if (key) {
+      // What the leaderboard links to is published too: the run's files must name no submission.
+      const reps = replacementsFor(
+        {
+          name: real,
+          pseudonym: run.submission,
+          stackName: record.stack.name,
+          manifest: stacks.get(real)!,
+          recordedManifest: record.stack.file,
+        },
+        [...published]
+          .filter(([, n]) => n !== real)
+          .map(([p, n]) => ({ name: n, pseudonym: p, manifest: stacks.get(n)! })),
+        process.cwd(),
+      );
+      const { removed } = anonymiseTree(dir, reps);
+      if (removed.length)
+        log.warn(`${run.key}: removed ${removed.join(', ')} (binary or link naming a submission)`);
     }
     const wallMs = Date.now() - t0;
     state = withCompleted(state, {

@@ -105,8 +105,16 @@ describe('tournament: kill -9 in the middle, cleanup, --resume', () => {
         [pseudonym(key, 'refuse-offline'), 2, false],
       ],
     );
-    for (const f of ['index.html', 'leaderboard.json', 'junit.xml'])
-      assert.doesNotMatch(readFileSync(join(out(), f), 'utf8'), /refuse-offline|"reference"|>reference</, f);
+    // The whole published tree (the leaderboard and every run it links to): no submission name, no
+    // stack name, no manifest folder, in any file or file name.
+    const secrets = ['refuse-offline', 'reference', join(repoRoot, 'stack'), 'test/fixtures/stacks'];
+    const published = readdirSync(out(), { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+    assert.ok(published.length > 20, `the runs are published too (${published.length} files)`);
+    for (const e of published) {
+      const f = join(e.parentPath, e.name);
+      const text = `${f.slice(out().length)}\n${readFileSync(f, 'utf8')}`;
+      for (const s of secrets) assert.ok(!text.includes(s), `${f} names ${s}`);
+    }
     assert.ok(
       lb.entries[1]!.failures.some((f) => f.what === 'check offline'),
       JSON.stringify(lb.entries[1]),

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -11,6 +11,7 @@ import type { Leaderboard } from '../../src/report/leaderboard.ts';
 import { planTournament } from '../../src/tournament/define.ts';
 import { publish } from '../../src/tournament/run.ts';
 import { newState, withCompleted } from '../../src/tournament/state.ts';
+import { cli } from '../helpers/cli.ts';
 import { watchBrowsers } from './report-helpers.ts';
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures', 'runs');
@@ -139,6 +140,85 @@ describe('tournament leaderboard in a real browser', () => {
     await page.waitForSelector('#verdict');
     assert.match(page.url(), /runs\/gamma--standard--r2\/index\.html$/);
     assert.equal(await page.textContent('#verdict'), 'FAIL');
+    assert.deepEqual(external, [], 'nothing fetched from the network');
+  });
+
+  it('report compare: the same page, with its two charts drawn from the runs', async () => {
+    // Two real run directories (the fixture records), compared by the CLI as a user would.
+    const dirs = ['passing', 'failing'].map((name) => {
+      const d = join(out, 'compare', name);
+      mkdirSync(d, { recursive: true });
+      copyFileSync(join(fixtures, name, 'run.json'), join(d, 'run.json'));
+      return d;
+    });
+    const file = join(out, 'compare', 'compare.html');
+    const r = await cli(['report', 'compare', ...dirs, '--out', file], {});
+    assert.equal(r.code, 0, r.err);
+    const records = dirs.map((d) => loadRunRecord(d));
+    await using browser = await launchChromium();
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const external: string[] = [];
+    page.on('request', (q) => {
+      if (!q.url().startsWith('file:')) external.push(q.url());
+    });
+    await page.goto(pathToFileURL(file).href);
+    // the leaderboard page: one submission per run
+    const ranked = await page.$$eval('#leaderboard tbody tr', (trs) =>
+      trs.map((tr) => tr.getAttribute('data-submission')),
+    );
+    assert.deepEqual(ranked, ['passing', 'failing']);
+    // its two charts, each drawn on a canvas with the runs' colours
+    const ids = await page.$$eval('.chart', (els) => els.map((el) => el.id));
+    assert.deepEqual(ids, ['chart-criteria', 'chart-score'], 'the compare page has its two charts');
+    await page.waitForSelector('body[data-charts]', { timeout: 15_000 });
+    assert.equal(await page.getAttribute('body', 'data-charts'), '2');
+    const inked = await page.$$eval('.chart canvas', (cs) =>
+      cs.map((c) => {
+        const px = (c as HTMLCanvasElement)
+          .getContext('2d')!
+          .getImageData(0, 0, (c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height).data;
+        let coloured = 0;
+        for (let i = 0; i < px.length; i += 4)
+          if (
+            px[i + 3]! > 200 &&
+            Math.max(px[i]!, px[i + 1]!, px[i + 2]!) - Math.min(px[i]!, px[i + 1]!, px[i + 2]!) > 80
+          )
+            coloured++;
+        return coloured;
+      }),
+    );
+    assert.equal(inked.length, 2);
+    assert.ok(
+      inked[0]! > 50,
+      `points per criterion: ${inked[0]} coloured pixels (a dot per run and criterion)`,
+    );
+    // the numbers drawn are the runs': each run's points per criterion, and each run's score
+    const data = JSON.parse(
+      readFileSync(file, 'utf8').match(
+        /<script type="application\/json" id="chart-data">(.*?)<\/script>/s,
+      )![1]!,
+    ) as {
+      charts: { id: string; xNames: string[]; lines: { label: string; values: (number | null)[] }[] }[];
+    };
+    const [criteria, score] = data.charts;
+    assert.deepEqual(
+      criteria!.lines.map((l) => l.label),
+      ['passing', 'failing'],
+    );
+    for (const [i, rec] of records.entries())
+      assert.deepEqual(
+        criteria!.lines[i]!.values,
+        criteria!.xNames.map((id) => rec.score.criteria.find((c) => c.id === id)?.points ?? null),
+      );
+    assert.deepEqual(
+      score!.lines[0]!.values,
+      records.map((rec) => rec.score.percent),
+    );
+    // the legend of the criteria chart names the runs as the page does
+    const legend = await page.$$eval('#chart-criteria .u-legend .u-label', (ls) =>
+      ls.map((l) => l.textContent),
+    );
+    assert.deepEqual(legend.filter(Boolean), ['passing', 'failing']);
     assert.deepEqual(external, [], 'nothing fetched from the network');
   });
 

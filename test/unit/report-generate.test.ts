@@ -630,7 +630,7 @@ describe('report: compare', () => {
     const text = renderComparisonText(cmp);
     assert.match(text, /sync\.lost\s+0 writes\s+17 writes \(\+17 ▼\)/);
     assert.match(text, /Points\s+62\.8 \/ 70\s+43\.6 \/ 55 \(−19\.2 ▼\)/);
-    const html = renderComparisonHtml(cmp, chartAssets(), 'now');
+    const html = renderComparisonHtml([a, b], chartAssets(), { pageDir: fixtures, generatedAt: 'now' });
     assert.match(html, /<div class="delta-worse">\+17 ▼<\/div>/);
     assert.match(html, /id="chart-criteria"/);
   });

@@ -1,10 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ExitCode, UsageError } from '../../core/errors.ts';
-import { renderComparisonTable } from '../../report/compare.ts';
-import { esc } from '../../report/html.ts';
-import { buildLeaderboard, renderLeaderboardHtml } from '../../report/leaderboard.ts';
 import {
+  chartAssets,
+  renderComparisonHtml,
   compareRuns,
   readRunDir,
   renderComparisonText,
@@ -59,26 +58,8 @@ function compareCommand(dirs: string[], opts: ReportCommandOptions): number {
   const runs = dirs.map((dir) => ({ label: runLabel(dir), dir: resolve(dir), record: readRunDir(dir) }));
   const cmp = compareRuns(runs);
   const out = resolve(opts.out ?? join(dirname(resolve(dirs[0]!)), 'compare.html'));
-  // The leaderboard page, each run a submission of one repetition, with the deltas table below it.
-  const board = buildLeaderboard(
-    'compare',
-    runs.map((r) => ({
-      submission: r.label,
-      scenario: r.record.scenario.name,
-      repetition: 1,
-      seed: r.record.seed,
-      dir: r.dir,
-      record: r.record,
-    })),
-  );
-  writeFileSync(
-    out,
-    renderLeaderboardHtml(board, {
-      pageDir: dirname(out),
-      title: `Comparison of ${runs.length} runs`,
-      extra: `<h2>Side by side (deltas against ${esc(runs[0]!.label)})</h2>\n${renderComparisonTable(cmp)}`,
-    }),
-  );
+  // The leaderboard page, each run a submission of one repetition, with its charts and the deltas table.
+  writeFileSync(out, renderComparisonHtml(runs, chartAssets(), { pageDir: dirname(out) }));
   if (opts.json) printJson({ ...cmp, html: out });
   else {
     console.log(renderComparisonText(cmp));
