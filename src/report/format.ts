@@ -1,4 +1,4 @@
-import type { Metric } from '../scoring/types.ts';
+import type { EmulatedMetric, Metric } from '../scoring/types.ts';
 
 /** Shares in [0,1] whose name says so are shown as percentages; other ratios as factors. */
 function isShare(name: string, value: number): boolean {
@@ -72,4 +72,12 @@ export function evidenceItem(x: unknown): string {
   if (typeof x === 'string') return x;
   if (typeof x === 'object' && x !== null && 'id' in x) return String(x.id);
   return JSON.stringify(x);
+}
+
+/** A metric measured on emulated nodes, for people: "812 ms on edge-2 (arm64 under qemu-user): emulated, not scored". */
+export function formatEmulated(name: string, e: EmulatedMetric): string {
+  const nodes = Object.entries(e.nodes)
+    .map(([n, arch]) => `${n} (${arch} under qemu-user)`)
+    .join(', ');
+  return `${formatMetric(name, e.measured)} on ${nodes}: emulated, not scored`;
 }
