@@ -1,3 +1,4 @@
+import { describeEmulated, EMULATED_NOT_SCORED } from '../checks/types.ts';
 import type { EmulatedMetric, Metric } from '../scoring/types.ts';
 
 /** Shares in [0,1] whose name says so are shown as percentages; other ratios as factors. */
@@ -76,8 +77,5 @@ export function evidenceItem(x: unknown): string {
 
 /** A metric measured on emulated nodes, for people: "812 ms on edge-2 (arm64 under qemu-user): emulated, not scored". */
 export function formatEmulated(name: string, e: EmulatedMetric): string {
-  const nodes = Object.entries(e.nodes)
-    .map(([n, arch]) => `${n} (${arch} under qemu-user)`)
-    .join(', ');
-  return `${formatMetric(name, e.measured)} on ${nodes}: emulated, not scored`;
+  return `${formatMetric(name, e.measured)} on ${describeEmulated(e.nodes)}: ${EMULATED_NOT_SCORED}`;
 }

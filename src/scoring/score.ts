@@ -1,3 +1,4 @@
+import { describeEmulated, EMULATED_NOT_SCORED } from '../checks/types.ts';
 import type {
   EmulatedMetric,
   Criterion,
@@ -45,10 +46,7 @@ export interface ScoreOptions {
 
 /** "emulated, not scored: edge-2 (arm64 under qemu-user) measured 812 ms" */
 export function emulatedReason(e: EmulatedMetric): string {
-  const nodes = Object.entries(e.nodes)
-    .map(([n, arch]) => `${n} (${arch} under qemu-user)`)
-    .join(', ');
-  return `emulated, not scored: ${nodes} measured ${Number(e.measured.value.toFixed(2))} ${e.measured.unit}`;
+  return `${EMULATED_NOT_SCORED}: ${describeEmulated(e.nodes)} measured ${Number(e.measured.value.toFixed(2))} ${e.measured.unit}`;
 }
 
 function judgeTerms(
