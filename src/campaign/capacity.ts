@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { CleanupRegistry } from '../core/cleanup/registry.ts';
 import { logger } from '../core/logger.ts';
-import type { CheckResult } from '../checks/types.ts';
+import { byEmulation, withEmulated, type CheckResult, type EmulatedNodes } from '../checks/types.ts';
 import { runCapacity, type Slo } from '../load/capacity.ts';
 import type { CapacityRecord } from '../record/schema.ts';
 import type { CampaignDeployment } from '../targets/campaign-port.ts';
@@ -93,24 +93,31 @@ function describeEdge(e: CapacityRecord['edges'][number]): string {
  * stack's). A search the client limited is reported as such —
  * then the figure is the generator's limit on this machine, a lower bound of the edge's capacity.
  */
-export function capacityCheck(c: CapacityRecord): CheckResult {
+export function capacityCheck(c: CapacityRecord, emulated: EmulatedNodes = {}): CheckResult {
+  const split = byEmulation(c.edges, (e) => e.node, emulated);
+  const capacityMetrics = (edges: CapacityRecord['edges']): CheckResult['metrics'] => {
+    const measured = edges.filter((e) => e.capacity !== undefined);
+    const metrics: CheckResult['metrics'] = {};
+    for (const e of measured)
+      metrics[`capacity.${e.node}.rps`] = {
+        value: e.capacity!,
+        unit: 'req/s',
+        source: 'check:stress-capacity',
+      };
+    // the weakest edge only when every edge was measured (a partial minimum would overstate it)
+    if (measured.length && measured.length === edges.length)
+      metrics['capacity.min-rps'] = {
+        value: Math.min(...measured.map((e) => e.capacity!)),
+        unit: 'req/s',
+        source: 'check:stress-capacity',
+      };
+    return metrics;
+  };
+  // an edge under an emulator serves at the emulator's speed: shown as "emulated, not scored"
+  const metrics = capacityMetrics(split.native);
   const measured = c.edges.filter((e) => e.capacity !== undefined);
-  const metrics: CheckResult['metrics'] = {};
-  for (const e of measured)
-    metrics[`capacity.${e.node}.rps`] = {
-      value: e.capacity!,
-      unit: 'req/s',
-      source: 'check:stress-capacity',
-    };
-  // the weakest edge only when every edge was measured (a partial minimum would overstate it)
-  if (measured.length && measured.length === c.edges.length)
-    metrics['capacity.min-rps'] = {
-      value: Math.min(...measured.map((e) => e.capacity!)),
-      unit: 'req/s',
-      source: 'check:stress-capacity',
-    };
   const slo = `SLO p99 ≤ ${c.slo.p99Ms} ms, errors ≤ ${c.slo.maxErrorRate * 100} %`;
-  return {
+  const result: CheckResult = {
     id: 'stress-capacity',
     title: TITLE,
     status: measured.length > 0 && measured.length === c.edges.length ? 'passed' : 'not-measured',
@@ -118,4 +125,10 @@ export function capacityCheck(c: CapacityRecord): CheckResult {
     metrics,
     evidence: { capacity: c },
   };
+  return withEmulated(
+    result,
+    emulated,
+    split.emulated.map((e) => e.node),
+    capacityMetrics(split.emulated),
+  );
 }

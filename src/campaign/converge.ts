@@ -7,6 +7,8 @@ export interface Converged {
   ledger: LedgerRow[];
   /** ms from heal until the ledger held every acknowledged write; undefined if it never did. */
   convergeMs: number | undefined;
+  /** The same for the native edges' writes alone, when `ackedNative` was given. */
+  nativeConvergeMs?: number | undefined;
 }
 
 /**
@@ -20,6 +22,8 @@ export async function converge(a: {
   healAt: number;
   timeoutMs: number;
   acked: ReadonlySet<string>;
+  /** With emulated edges: the writes the native edges acknowledged (their convergence is scored alone). */
+  ackedNative?: ReadonlySet<string>;
   pubWatchers: readonly Promise<void>[];
   signal: AbortSignal;
 }): Promise<Converged> {
@@ -27,9 +31,12 @@ export async function converge(a: {
   const deadline = a.healAt + a.timeoutMs;
   let ledger: LedgerRow[] = [];
   let convergeMs: number | undefined;
+  let nativeConvergeMs: number | undefined;
   for (;;) {
     ledger = await readWholeLedger(dep).catch(() => ledger);
     const have = new Set(ledger.map((r) => r.id));
+    if (a.ackedNative && nativeConvergeMs === undefined && [...a.ackedNative].every((id) => have.has(id)))
+      nativeConvergeMs = clock.now() - a.healAt;
     if ([...a.acked].every((id) => have.has(id))) {
       convergeMs = clock.now() - a.healAt;
       break;
@@ -51,10 +58,10 @@ export async function converge(a: {
     waited.abort();
     a.signal.removeEventListener('abort', stop);
   }
-  if (a.signal.aborted) return { ledger, convergeMs };
+  if (a.signal.aborted) return { ledger, convergeMs, ...(a.ackedNative ? { nativeConvergeMs } : {}) };
   await sleep(1000, a.signal).catch(() => undefined);
   ledger = await readWholeLedger(dep).catch(() => ledger);
-  return { ledger, convergeMs };
+  return { ledger, convergeMs, ...(a.ackedNative ? { nativeConvergeMs } : {}) };
 }
 
 export async function readWholeLedger(d: CampaignDeployment): Promise<LedgerRow[]> {

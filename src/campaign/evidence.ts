@@ -6,6 +6,7 @@ import { checkImageSize } from '../checks/image.ts';
 import { checkOffline, type Window } from '../checks/offline.ts';
 import { checkResources } from '../checks/resources.ts';
 import { checkStartup } from '../checks/startup.ts';
+import { nativeLoadLatency } from '../checks/load-latency.ts';
 import { checkResumedSync } from '../checks/sync.ts';
 import { notMeasured, type CheckResult } from '../checks/types.ts';
 import type { LedgerRow } from '../contract/client.ts';
@@ -70,6 +71,8 @@ export function judge(e: LoadedEvidence): CheckResult[] {
     durationMs: c.durationMs ?? e.durations[c.id] ?? 0,
   });
   const out: CheckResult[] = [];
+  // edges under an emulator: their timing is shown as "emulated, not scored"
+  const emulated = e.emulated ?? {};
   out.push(
     checkResumedSync({
       writes: e.writes,
@@ -77,6 +80,8 @@ export function judge(e: LoadedEvidence): CheckResult[] {
       convergeMs: e.convergeMs,
       convergenceTimeoutMs: e.convergenceTimeoutMs,
       minAcknowledgedWrites: e.limits.minAcknowledgedWrites,
+      emulated,
+      nativeConvergeMs: e.nativeConvergeMs,
     }),
   );
   // Injected downtime: from a kill/restart/pause until the node answers a client again (or the pause
@@ -95,6 +100,7 @@ export function judge(e: LoadedEvidence): CheckResult[] {
       outages,
       restarts: e.restarts,
       minSuccessRate: e.limits.offline.minSuccessRate,
+      emulated,
     }),
   );
   const inLedger = new Set(e.ledger.map((r) => r.id));
@@ -108,7 +114,7 @@ export function judge(e: LoadedEvidence): CheckResult[] {
       minSyncedRecords: e.limits.minAcknowledgedWrites,
     }),
   );
-  out.push(checkDownlink(e.publications, e.convergenceTimeoutMs, e.publicationsPlanned));
+  out.push(checkDownlink(e.publications, e.convergenceTimeoutMs, e.publicationsPlanned, emulated));
   if (Object.keys(e.usage).length === 0)
     out.push(
       notMeasured(
@@ -118,11 +124,19 @@ export function judge(e: LoadedEvidence): CheckResult[] {
       ),
     );
   else {
-    const acked = e.writes.filter((w) => w.outcome === 'ok' && w.node in e.usage).length;
-    const c = checkResources(e.usage, acked, {
-      maxPeakRssBytes: e.limits.resources.maxPeakRssBytes,
-      minAcknowledgedWrites: e.limits.minAcknowledgedWrites,
-    });
+    const acked = (emu: boolean): number =>
+      e.writes.filter(
+        (w) => w.outcome === 'ok' && w.node in e.usage && Object.hasOwn(emulated, w.node) === emu,
+      ).length;
+    const c = checkResources(
+      e.usage,
+      acked(false),
+      {
+        maxPeakRssBytes: e.limits.resources.maxPeakRssBytes,
+        minAcknowledgedWrites: e.limits.minAcknowledgedWrites,
+      },
+      { nodes: emulated, ackedWrites: acked(true) },
+    );
     if (e.stressed.length)
       c.evidence['excluded'] = e.stressed.map((n) => `${n}: a stressor ran in its cgroup`);
     out.push(c);
@@ -131,8 +145,9 @@ export function judge(e: LoadedEvidence): CheckResult[] {
   out.push(checkImageSize(e.images, e.limits.image.maxBytes));
   out.push(conformanceCheck(e.conformance));
   // a load-thresholds check only where the script sets thresholds (there is nothing to judge otherwise)
-  if (e.load && e.load.thresholds.length > 0) out.push(thresholdsCheck(e.load));
-  if (e.capacity) out.push(capacityCheck(e.capacity));
+  if (e.load && e.load.thresholds.length > 0)
+    out.push(nativeLoadLatency(thresholdsCheck(e.load), e.http, emulated));
+  if (e.capacity) out.push(capacityCheck(e.capacity, emulated));
   return [...out.map(timed), ...e.targetChecks];
 }
 

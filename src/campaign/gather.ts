@@ -26,6 +26,7 @@ export async function gatherEvidence(a: {
   load: LoadResult | undefined;
   ledger: readonly LedgerRow[];
   convergeMs: number | undefined;
+  nativeConvergeMs?: number | undefined;
   signal: AbortSignal;
 }): Promise<CampaignEvidence> {
   const { dep, scenario, clock } = a;
@@ -92,6 +93,7 @@ export async function gatherEvidence(a: {
       a.ledger.filter((r) => r.id.startsWith(`${a.runId}-`)),
     ),
     convergeMs: a.convergeMs,
+    ...emulatedEdges(dep, a.nativeConvergeMs),
     convergenceTimeoutMs: a.plan.convergenceTimeoutMs,
     faults: a.log.faults.map((f) => ({
       ...f,
@@ -129,4 +131,14 @@ export async function gatherEvidence(a: {
         }
       : {}),
   };
+}
+
+/** Edges under an emulator (their timing is shown, not scored), and the native edges' convergence. */
+function emulatedEdges(
+  dep: CampaignDeployment,
+  nativeConvergeMs: number | undefined,
+): Pick<CampaignEvidence, 'emulated' | 'nativeConvergeMs'> {
+  const emulated = Object.fromEntries(dep.edges.flatMap((e) => (e.emulated ? [[e.name, e.emulated]] : [])));
+  if (Object.keys(emulated).length === 0) return {};
+  return { emulated, ...(nativeConvergeMs !== undefined ? { nativeConvergeMs } : {}) };
 }

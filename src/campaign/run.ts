@@ -223,6 +223,7 @@ async function deployAndRun(run: LiveRun): Promise<void> {
       healAt,
       timeoutMs: p.plan.convergenceTimeoutMs,
       acked: ackedIds(timeline),
+      ...nativeAcked(timeline, dep),
       pubWatchers: timeline.pubWatchers,
       signal: opts.signal,
     }),
@@ -242,6 +243,7 @@ async function deployAndRun(run: LiveRun): Promise<void> {
       load: timeline.load,
       ledger: converged.ledger,
       convergeMs: converged.convergeMs,
+      nativeConvergeMs: converged.nativeConvergeMs,
       signal: opts.signal,
     }),
   );
@@ -320,11 +322,19 @@ async function provenanceOf(p: PreparedRun, label: string | undefined): Promise<
   });
 }
 
-function ackedIds(t: TimelineOutcome): Set<string> {
+function ackedIds(t: TimelineOutcome, skipNodes: ReadonlySet<string> = new Set()): Set<string> {
   const samples = t.load ? readSamples(t.load.samplesFile) : [];
   return new Set(
-    samples.filter((s): s is WriteSample => s.type === 'write' && s.outcome === 'ok').map((s) => s.id),
+    samples
+      .filter((s): s is WriteSample => s.type === 'write' && s.outcome === 'ok' && !skipNodes.has(s.node))
+      .map((s) => s.id),
   );
+}
+
+/** With edges under an emulator: the native edges' acknowledged writes (their convergence is scored alone). */
+function nativeAcked(t: TimelineOutcome, dep: CampaignDeployment): { ackedNative?: Set<string> } {
+  const emulated = new Set(dep.edges.filter((e) => e.emulated).map((e) => e.name));
+  return emulated.size ? { ackedNative: ackedIds(t, emulated) } : {};
 }
 
 /** Stage: judge the evidence, score the verdicts, and assemble run.json (times from the load start). */

@@ -1,6 +1,6 @@
 import { percentile } from '../load/summary.ts';
 import type { CheckResult } from './types.ts';
-import { medianMetric, notMeasured, notProvided } from './types.ts';
+import { medianMetric, notMeasured, notProvided, withEmulated, type EmulatedNodes } from './types.ts';
 
 export interface Publication {
   version: number;
@@ -19,6 +19,8 @@ export function checkDownlink(
   pubs: readonly Publication[],
   timeoutMs: number,
   expected = pubs.length,
+  /** Edges run under an emulator: how fast they took the config is shown, not scored. */
+  emulated: EmulatedNodes = {},
 ): CheckResult {
   const title = 'Downlink: published config reaches every edge (partitioned ones after heal)';
   if (expected === 0) return notMeasured('downlink', title, 'the scenario publishes no config');
@@ -33,29 +35,39 @@ export function checkDownlink(
     return notProvided('downlink', title, 'no edge was watched for a published config', {
       evidence: { publications: pubs },
     });
-  const online: number[] = [];
-  const healed: number[] = [];
+  const native = { online: [] as number[], healed: [] as number[] };
+  const emu = { online: [] as number[], healed: [] as number[] };
+  const emuNodes: string[] = [];
   const missing: string[] = [];
   for (const p of pubs) {
     for (const [node, r] of Object.entries(p.reached)) {
       if (r.ms === undefined) missing.push(`${node}@v${p.version}`);
-      (r.afterHeal ? healed : online).push(r.ms ?? timeoutMs);
+      const into = Object.hasOwn(emulated, node) ? emu : native;
+      if (into === emu) emuNodes.push(node);
+      (r.afterHeal ? into.healed : into.online).push(r.ms ?? timeoutMs);
     }
   }
-  online.sort((a, b) => a - b);
-  healed.sort((a, b) => a - b);
-  const metrics: CheckResult['metrics'] = {};
-  if (online.length) metrics['downlink.propagation-ms'] = medianMetric(online, 'ms', 'check:downlink');
-  if (healed.length) metrics['downlink.after-heal-ms'] = medianMetric(healed, 'ms', 'check:downlink');
-  return {
+  const metricsOf = (t: { online: number[]; healed: number[] }): CheckResult['metrics'] => {
+    t.online.sort((a, b) => a - b);
+    t.healed.sort((a, b) => a - b);
+    const m: CheckResult['metrics'] = {};
+    if (t.online.length) m['downlink.propagation-ms'] = medianMetric(t.online, 'ms', 'check:downlink');
+    if (t.healed.length) m['downlink.after-heal-ms'] = medianMetric(t.healed, 'ms', 'check:downlink');
+    return m;
+  };
+  const metrics = metricsOf(native);
+  const emuMetrics = metricsOf(emu);
+  const { online, healed } = native;
+  const result: CheckResult = {
     id: 'downlink',
     title,
     status: missing.length === 0 ? 'passed' : 'failed',
     summary:
       missing.length === 0
-        ? `every edge took every published version (median ${percentile(online, 50)} ms online${healed.length ? `, ${percentile(healed, 50)} ms after heal` : ''})`
+        ? `every edge took every published version${online.length ? ` (median ${percentile(online, 50)} ms online${healed.length ? `, ${percentile(healed, 50)} ms after heal` : ''})` : ''}`
         : `${missing.length} edge/version pair(s) never arrived within ${timeoutMs} ms: ${missing.slice(0, 5).join(', ')}`,
     metrics,
     evidence: { publications: pubs, missing },
   };
+  return withEmulated(result, emulated, emuNodes, emuMetrics);
 }

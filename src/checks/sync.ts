@@ -1,7 +1,13 @@
 import type { LedgerRow } from '../contract/client.ts';
 import type { WriteSample } from '../load/summary.ts';
 import type { CheckResult } from './types.ts';
-import { DEFAULT_MIN_ACKNOWLEDGED_WRITES, notProvided } from './types.ts';
+import {
+  byEmulation,
+  DEFAULT_MIN_ACKNOWLEDGED_WRITES,
+  notProvided,
+  withEmulated,
+  type EmulatedNodes,
+} from './types.ts';
 
 export interface SyncEvidence {
   writes: readonly WriteSample[];
@@ -12,6 +18,10 @@ export interface SyncEvidence {
   convergenceTimeoutMs: number;
   /** Fewer acknowledged writes than this and there is nothing to judge: the check fails (default 20). */
   minAcknowledgedWrites?: number;
+  /** Edges run under an emulator: the time their writes took to converge is shown, not scored. */
+  emulated?: EmulatedNodes;
+  /** With emulated edges: ms from heal until the ledger held every acknowledged write of the native edges. */
+  nativeConvergeMs?: number | undefined;
 }
 
 const TITLE = 'Resumed sync: every acknowledged write reaches the cloud exactly once';
@@ -60,13 +70,20 @@ export function checkResumedSync(e: SyncEvidence): CheckResult {
       { evidence },
     );
   const ok = lost.length === 0 && duplicated.length === 0 && phantom.length === 0;
+  // Writes acknowledged by emulated edges: their convergence time is the emulator's, not scored.
+  const emulated = e.emulated ?? {};
+  const split = byEmulation(acked, (w) => w.node, emulated);
+  const scored =
+    split.emulated.length === 0 ? e.convergeMs : split.native.length ? e.nativeConvergeMs : undefined;
+  const neverConverged =
+    split.emulated.length === 0 || split.native.length > 0 ? scored === undefined : false;
   const metrics = {
     'sync.lost': { value: lost.length, unit: 'writes', source: 'check:resumed-sync' },
     'sync.duplicated': { value: duplicated.length, unit: 'writes', source: 'check:resumed-sync' },
     'sync.indeterminate': { value: indeterminate.length, unit: 'writes', source: 'check:resumed-sync' },
     'sync.acknowledged': { value: acked.length, unit: 'writes', source: 'check:resumed-sync' },
-    ...(e.convergeMs !== undefined
-      ? { 'sync.converge-ms': { value: e.convergeMs, unit: 'ms', source: 'check:resumed-sync' } }
+    ...(scored !== undefined
+      ? { 'sync.converge-ms': { value: scored, unit: 'ms', source: 'check:resumed-sync' } }
       : {}),
   };
   const parts = [
@@ -77,7 +94,9 @@ export function checkResumedSync(e: SyncEvidence): CheckResult {
       : `not converged within ${e.convergenceTimeoutMs} ms`,
   ];
   if (phantom.length) parts.push(`${phantom.length} ledger rows no client ever wrote`);
-  return {
+  if (split.emulated.length && scored !== undefined)
+    parts.push(`native edges converged ${scored} ms after heal`);
+  const result: CheckResult = {
     id: 'resumed-sync',
     title: TITLE,
     status: ok && e.convergeMs !== undefined ? 'passed' : 'failed',
@@ -85,7 +104,7 @@ export function checkResumedSync(e: SyncEvidence): CheckResult {
     metrics,
     evidence,
     // Never converging must not score better than converging slowly: the term scores zero.
-    ...(e.convergeMs === undefined
+    ...(neverConverged
       ? {
           notProvided: {
             reason: `not converged within ${e.convergenceTimeoutMs} ms`,
@@ -94,4 +113,12 @@ export function checkResumedSync(e: SyncEvidence): CheckResult {
         }
       : {}),
   };
+  return withEmulated(
+    result,
+    emulated,
+    split.emulated.map((w) => w.node),
+    e.convergeMs !== undefined && split.emulated.length
+      ? { 'sync.converge-ms': { value: e.convergeMs, unit: 'ms', source: 'check:resumed-sync' } }
+      : {},
+  );
 }

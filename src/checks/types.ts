@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { percentile } from '../load/summary.ts';
-import { metricsSchema, type Metric } from '../scoring/types.ts';
+import { metricsSchema, type Metric, type Metrics } from '../scoring/types.ts';
 import { metricsOfCheck } from './catalogue.ts';
 
 /** What a check concludes: a verdict, the metrics it measured, and the evidence behind them. */
@@ -20,6 +20,19 @@ export const checkResultSchema = z.object({
   notProvided: z.object({ reason: z.string(), metrics: z.array(z.string()) }).optional(),
   /** How long the check took (its measurement and evaluation), ms; set by the campaign. */
   durationMs: z.number().optional(),
+  /**
+   * Timing measured on nodes whose image ran under an emulator (qemu-user, `arch: arm64` on an amd64
+   * host): not comparable with native timing, so `metrics` leave those nodes out and their own values
+   * are kept here, shown as "emulated, not scored" and never scored.
+   */
+  emulated: z
+    .object({
+      /** node → the architecture that ran emulated */
+      nodes: z.record(z.string(), z.string()),
+      /** The check's timing metrics measured on those nodes alone (same names as in `metrics`). */
+      metrics: metricsSchema,
+    })
+    .optional(),
 });
 export type CheckResult = z.infer<typeof checkResultSchema>;
 
@@ -70,5 +83,54 @@ export function medianMetric(sorted: readonly number[], unit: string, source: st
     unit,
     source,
     spread: { min: sorted[0] ?? 0, max: sorted[sorted.length - 1] ?? 0, n: sorted.length },
+  };
+}
+
+/** How reports and scores name a metric measured on emulated nodes. */
+export const EMULATED_NOT_SCORED = 'emulated, not scored';
+
+/** Nodes whose stack ran under an emulator: node → emulated architecture. */
+export type EmulatedNodes = Readonly<Record<string, string>>;
+
+/** "edge-2 (arm64 under qemu-user)" for the nodes given (all of `emulated` by default). */
+export function describeEmulated(emulated: EmulatedNodes, nodes = Object.keys(emulated)): string {
+  return nodes.map((n) => `${n} (${emulated[n] ?? '?'} under qemu-user)`).join(', ');
+}
+
+/** Items of native nodes and of emulated ones. */
+export function byEmulation<T>(
+  items: readonly T[],
+  nodeOf: (x: T) => string | undefined,
+  emulated: EmulatedNodes,
+): { native: T[]; emulated: T[] } {
+  const isEmu = (x: T): boolean => {
+    const n = nodeOf(x);
+    return n !== undefined && Object.hasOwn(emulated, n);
+  };
+  return { native: items.filter((x) => !isEmu(x)), emulated: items.filter(isEmu) };
+}
+
+/**
+ * `c` with the timing `metrics` measured on the emulated `nodes` attached as "emulated, not scored"
+ * (unchanged when no emulated node contributed anything).
+ */
+export function withEmulated(
+  c: CheckResult,
+  emulated: EmulatedNodes,
+  nodes: readonly string[],
+  metrics: Metrics,
+): CheckResult {
+  const involved = [...new Set(nodes)].filter((n) => Object.hasOwn(emulated, n)).sort();
+  if (involved.length === 0) return c;
+  return {
+    ...c,
+    summary: `${c.summary}; ${EMULATED_NOT_SCORED}: ${describeEmulated(emulated, involved)}${
+      Object.keys(metrics).length
+        ? ` (${Object.entries(metrics)
+            .map(([k, m]) => `${k} ${Number(m.value.toFixed(1))} ${m.unit}`)
+            .join(', ')})`
+        : ''
+    }`,
+    emulated: { nodes: Object.fromEntries(involved.map((n) => [n, emulated[n]!])), metrics },
   };
 }

@@ -151,6 +151,10 @@ export const campaignEvidenceSchema = z.object({
   /** The run's ledger rows after convergence (relative to the run dir). */
   ledgerFile: z.string(),
   convergeMs: num.optional(),
+  /** Edges whose stack ran under an emulator (node → architecture): their timing is shown, not scored. */
+  emulated: z.record(z.string(), z.string()).optional(),
+  /** With emulated edges: heal → every acknowledged write of the native edges in the ledger, ms. */
+  nativeConvergeMs: num.optional(),
   convergenceTimeoutMs: num,
   faults: z.array(faultRecordSchema),
   /** When each edge's cloud link was cut. */

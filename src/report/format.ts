@@ -1,4 +1,5 @@
-import type { Metric } from '../scoring/types.ts';
+import { describeEmulated, EMULATED_NOT_SCORED } from '../checks/types.ts';
+import type { EmulatedMetric, Metric } from '../scoring/types.ts';
 
 /** Shares in [0,1] whose name says so are shown as percentages; other ratios as factors. */
 function isShare(name: string, value: number): boolean {
@@ -72,4 +73,9 @@ export function evidenceItem(x: unknown): string {
   if (typeof x === 'string') return x;
   if (typeof x === 'object' && x !== null && 'id' in x) return String(x.id);
   return JSON.stringify(x);
+}
+
+/** A metric measured on emulated nodes, for people: "812 ms on edge-2 (arm64 under qemu-user): emulated, not scored". */
+export function formatEmulated(name: string, e: EmulatedMetric): string {
+  return `${formatMetric(name, e.measured)} on ${describeEmulated(e.nodes)}: ${EMULATED_NOT_SCORED}`;
 }

@@ -5,7 +5,7 @@ import type { CriterionResult } from '../scoring/types.ts';
 import type { ChartAssets } from './assets.ts';
 import type { ChartData } from './chart-data.ts';
 import { chartScript } from './chart-script.ts';
-import { formatBytes, formatMetric, formatOffset, formatPoints } from './format.ts';
+import { formatBytes, formatEmulated, formatMetric, formatOffset, formatPoints } from './format.ts';
 import { baseCss, esc, inlineScript, palette, scriptJson } from './html.ts';
 import { evidenceLabel, metricLabel } from './labels.ts';
 import { provenanceEntries } from './provenance.ts';
@@ -243,10 +243,17 @@ function criterionRow(c: CriterionResult): string {
   const status = criterionStatus(c);
   const terms = c.terms
     .map((t) => {
-      const v = t.measured ? formatMetric(t.metric, t.measured) : 'not measured';
+      const v = t.measured
+        ? formatMetric(t.metric, t.measured)
+        : t.status === 'emulated'
+          ? 'only on emulated nodes'
+          : 'not measured';
       const norm =
         t.normalized === undefined ? '' : ` <span class="norm">(${Math.round(t.normalized * 100)}%)</span>`;
-      return `<div class="term">${esc(metricLabel(t.metric))}<code class="key">${esc(t.metric)}</code> = <span class="measured" data-metric="${esc(t.metric)}" data-value="${t.measured ? t.measured.value : ''}">${esc(v)}</span>${norm}</div>`;
+      const emu = t.emulated
+        ? `<div class="emulated" data-emulated-metric="${esc(t.metric)}" data-value="${t.emulated.measured.value}"><span class="badge not-measured">emulated, not scored</span> ${esc(formatEmulated(t.metric, t.emulated))}</div>`
+        : '';
+      return `<div class="term">${esc(metricLabel(t.metric))}<code class="key">${esc(t.metric)}</code> = <span class="measured" data-metric="${esc(t.metric)}" data-value="${t.measured ? t.measured.value : ''}">${esc(v)}</span>${norm}${emu}</div>`;
     })
     .join('');
   const gates = c.gates.length
@@ -273,7 +280,7 @@ function criterionRow(c: CriterionResult): string {
   const zeroedBy = c.points === 0 ? c.gates.filter((g) => gateStatus(g) === 'failed') : [];
   const points =
     c.points === undefined
-      ? '<span class="badge not-measured">not measured</span>'
+      ? `<span class="badge not-measured">${status === 'emulated' ? 'emulated, not scored' : 'not measured'}</span>`
       : status === 'not-provided'
         ? `${esc(formatPoints(c.points))}<div><span class="badge not-provided">not provided</span></div>`
         : esc(formatPoints(c.points));
@@ -339,9 +346,23 @@ ${
         )
         .join('')}</table>`
     : ''
-}
+}${emulatedTable(c)}
 ${evidenceHtml(c)}
 </section>`;
+}
+
+/** A check's timing measured on emulated nodes: shown beside its metrics, marked as not scored. */
+function emulatedTable(c: CheckResult): string {
+  const e = c.emulated;
+  if (!e) return '';
+  return `<table class="kv emulated" data-emulated-check="${esc(c.id)}"><caption><span class="badge not-measured">emulated, not scored</span></caption>${Object.entries(
+    e.metrics,
+  )
+    .map(
+      ([k, m]) =>
+        `<tr><td>${esc(metricLabel(k))}<code class="key">${esc(k)}</code></td><td>${esc(formatEmulated(k, { measured: m, nodes: e.nodes }))}</td></tr>`,
+    )
+    .join('')}</table>`;
 }
 
 function cell(field: string, x: unknown): string {

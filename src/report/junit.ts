@@ -1,5 +1,5 @@
 import type { RunRecord } from '../campaign/record.ts';
-import { evidenceItem, formatMetric } from './format.ts';
+import { evidenceItem, formatEmulated, formatMetric } from './format.ts';
 import {
   checkStatus,
   criterionReason,
@@ -112,9 +112,12 @@ export function renderJUnit(r: RunRecord, evidence: readonly EvidenceFile[] = []
                   type: 'check-failed',
                   body: `${c.summary}\n\n${evidenceExcerpt(c.evidence)}`,
                 },
-      out: Object.entries(c.metrics)
-        .map(([k, m]) => `${k} = ${formatMetric(k, m)} (${m.value} ${m.unit})`)
-        .join('\n'),
+      out: [
+        ...Object.entries(c.metrics).map(([k, m]) => `${k} = ${formatMetric(k, m)} (${m.value} ${m.unit})`),
+        ...Object.entries(c.emulated?.metrics ?? {}).map(
+          ([k, m]) => `${k} = ${formatEmulated(k, { measured: m, nodes: c.emulated!.nodes })}`,
+        ),
+      ].join('\n'),
     } satisfies Case;
   });
   if (r.error)
@@ -141,7 +144,9 @@ export function renderJUnit(r: RunRecord, evidence: readonly EvidenceFile[] = []
       time: 0,
       outcome:
         c.points === undefined
-          ? { kind: 'skipped', message: reason ?? 'not measured on this target', type: 'not-measured' }
+          ? status === 'emulated'
+            ? { kind: 'skipped', message: reason ?? 'emulated, not scored', type: 'emulated' }
+            : { kind: 'skipped', message: reason ?? 'not measured on this target', type: 'not-measured' }
           : status === 'not-provided'
             ? {
                 kind: 'failure',
@@ -153,7 +158,10 @@ export function renderJUnit(r: RunRecord, evidence: readonly EvidenceFile[] = []
         c.points === undefined
           ? undefined
           : `${c.points.toFixed(2)} / ${c.weight} points\n${c.terms
-              .map((t) => `${t.metric} = ${t.measured ? formatMetric(t.metric, t.measured) : 'not measured'}`)
+              .map(
+                (t) =>
+                  `${t.metric} = ${t.measured ? formatMetric(t.metric, t.measured) : 'not measured'}${t.emulated ? `; ${formatEmulated(t.metric, t.emulated)}` : ''}`,
+              )
               .join('\n')}`,
     });
     for (const g of c.gates) {
@@ -169,7 +177,9 @@ export function renderJUnit(r: RunRecord, evidence: readonly EvidenceFile[] = []
             : gs === 'not-measured'
               ? {
                   kind: 'skipped',
-                  message: `not measured: ${g.gate.metric} was not measured, the gate was not judged`,
+                  message: g.reason?.startsWith('emulated')
+                    ? `not judged: ${g.gate.metric} ${g.reason}`
+                    : `not measured: ${g.gate.metric} was not measured, the gate was not judged`,
                   type: 'not-measured',
                 }
               : {

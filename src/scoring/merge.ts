@@ -1,6 +1,6 @@
 import type { CheckResult } from '../checks/types.ts';
 import { EdgechaosError } from '../core/errors.ts';
-import type { Metrics } from './types.ts';
+import type { EmulatedMetric, Metrics } from './types.ts';
 
 /** Two checks produced the same metric: which one the score should use is not ours to guess. */
 export class MetricCollisionError extends EdgechaosError {
@@ -38,22 +38,37 @@ export function notProvidedMetrics(
   return out;
 }
 
+/** Metric → its value measured on emulated nodes alone ("emulated, not scored"), from the checks. */
+export function emulatedMetrics(
+  checks: readonly Pick<CheckResult, 'emulated'>[],
+): Record<string, EmulatedMetric> {
+  const out: Record<string, EmulatedMetric> = {};
+  for (const c of checks)
+    for (const [name, measured] of Object.entries(c.emulated?.metrics ?? {}))
+      out[name] = { measured, nodes: c.emulated!.nodes };
+  return out;
+}
+
 /** What score() needs from a run's checks. */
 export interface ScoringInput {
   metrics: Metrics;
   /** Metric → reason: the submission did not provide it (scores zero, its gates fail). */
   notProvided?: Record<string, string>;
+  /** Metric → the value measured on emulated nodes: shown, never scored. */
+  emulated?: Record<string, EmulatedMetric>;
   /** The run was interrupted: scored as nothing. */
   interrupted?: boolean;
 }
 
 export function scoringInput(
-  checks: readonly Pick<CheckResult, 'id' | 'metrics' | 'notProvided'>[],
+  checks: readonly Pick<CheckResult, 'id' | 'metrics' | 'notProvided' | 'emulated'>[],
   opts: { interrupted?: boolean } = {},
 ): ScoringInput {
+  const emulated = emulatedMetrics(checks);
   return {
     metrics: mergeMetrics(checks),
     notProvided: notProvidedMetrics(checks),
+    ...(Object.keys(emulated).length ? { emulated } : {}),
     ...(opts.interrupted ? { interrupted: true } : {}),
   };
 }

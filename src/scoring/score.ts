@@ -1,4 +1,6 @@
+import { describeEmulated, EMULATED_NOT_SCORED } from '../checks/types.ts';
 import type {
+  EmulatedMetric,
   Criterion,
   CriterionResult,
   Gate,
@@ -38,26 +40,62 @@ export interface ScoreOptions {
   notProvided?: Record<string, string>;
   /** An interrupted run is scored as nothing. */
   interrupted?: boolean;
+  /** Metric → its value on emulated nodes alone: shown beside the term as "emulated, not scored". */
+  emulated?: Record<string, EmulatedMetric>;
 }
 
-function judgeTerms(c: Criterion, metrics: Metrics, notProvided: Record<string, string>): TermResult[] {
+/** "emulated, not scored: edge-2 (arm64 under qemu-user) measured 812 ms" */
+export function emulatedReason(e: EmulatedMetric): string {
+  return `${EMULATED_NOT_SCORED}: ${describeEmulated(e.nodes)} measured ${Number(e.measured.value.toFixed(2))} ${e.measured.unit}`;
+}
+
+function judgeTerms(
+  c: Criterion,
+  metrics: Metrics,
+  notProvided: Record<string, string>,
+  emulatedAll: Record<string, EmulatedMetric>,
+): TermResult[] {
   return c.terms.map((t): TermResult => {
     const m = metrics[t.metric];
+    const emu = emulatedAll[t.metric];
+    const emulated = emu ? { emulated: emu } : {};
     if (m && Number.isFinite(m.value))
       return {
         metric: t.metric,
         measured: m,
         normalized: normalize(m.value, t.best, t.worst),
         status: 'measured',
+        ...emulated,
       };
     const why = notProvided[t.metric] ?? (m ? `${t.metric} is not a finite number (${m.value})` : undefined);
     if (why !== undefined)
-      return { metric: t.metric, measured: m, normalized: 0, status: 'not-provided', reason: why };
+      return {
+        metric: t.metric,
+        measured: m,
+        normalized: 0,
+        status: 'not-provided',
+        reason: why,
+        ...emulated,
+      };
+    // measured only on emulated nodes: visible, left out of the score like a metric not measured
+    if (emu)
+      return {
+        metric: t.metric,
+        normalized: undefined,
+        status: 'emulated',
+        reason: emulatedReason(emu),
+        emulated: emu,
+      };
     return { metric: t.metric, measured: undefined, normalized: undefined, status: 'not-measured' };
   });
 }
 
-function judgeGate(g: Gate, metrics: Metrics, notProvided: Record<string, string>): GateResult {
+function judgeGate(
+  g: Gate,
+  metrics: Metrics,
+  notProvided: Record<string, string>,
+  emulated: Record<string, EmulatedMetric>,
+): GateResult {
   const v = metrics[g.metric]?.value;
   if (v !== undefined && Number.isFinite(v)) {
     const ok = gatePasses(g, v);
@@ -65,6 +103,8 @@ function judgeGate(g: Gate, metrics: Metrics, notProvided: Record<string, string
   }
   const why = notProvided[g.metric];
   if (why !== undefined) return { gate: g, passed: false, status: 'failed', reason: `not provided: ${why}` };
+  const emu = emulated[g.metric];
+  if (emu) return { gate: g, passed: false, status: 'not-measured', reason: emulatedReason(emu) };
   return { gate: g, passed: false, status: 'not-measured', reason: `${g.metric} was not measured here` };
 }
 
@@ -72,27 +112,38 @@ function scoreCriterion(
   c: Criterion,
   metrics: Metrics,
   notProvided: Record<string, string>,
+  emulated: Record<string, EmulatedMetric>,
 ): CriterionResult {
-  const terms = judgeTerms(c, metrics, notProvided);
+  const terms = judgeTerms(c, metrics, notProvided, emulated);
   const judged = c.terms.map((t, i) => ({ t, r: terms[i]! })).filter((x) => x.r.normalized !== undefined);
   let points: number | undefined;
   if (judged.length > 0) {
     const wsum = judged.reduce((a, x) => a + (x.t.weight ?? 1), 0);
     points = (c.weight * judged.reduce((a, x) => a + (x.t.weight ?? 1) * x.r.normalized!, 0)) / wsum;
   }
-  const gates = (c.gates ?? []).map((g) => judgeGate(g, metrics, notProvided));
+  const gates = (c.gates ?? []).map((g) => judgeGate(g, metrics, notProvided, emulated));
   const missing = terms.filter((t) => t.status === 'not-provided');
   const allMissing = judged.length > 0 && missing.length === judged.length;
+  const emulatedOnly = terms.filter((t) => t.status === 'emulated');
+  const reasons = [
+    ...missing.map((t) => `${t.metric}: not provided (${t.reason})`),
+    ...emulatedOnly.map((t) => `${t.metric}: ${t.reason}`),
+  ];
   return {
     id: c.id,
     title: c.title,
     area: c.area,
     weight: c.weight,
     points,
-    status: points === undefined ? 'not-measured' : allMissing ? 'not-provided' : 'scored',
-    ...(missing.length
-      ? { reason: missing.map((t) => `${t.metric}: not provided (${t.reason})`).join('; ') }
-      : {}),
+    status:
+      points === undefined
+        ? emulatedOnly.length
+          ? 'emulated'
+          : 'not-measured'
+        : allMissing
+          ? 'not-provided'
+          : 'scored',
+    ...(reasons.length ? { reason: reasons.join('; ') } : {}),
     terms,
     gates,
   };
@@ -110,7 +161,7 @@ const describeGate = (g: GateResult): string =>
  */
 export function score(rubric: Rubric, metrics: Metrics, opts: ScoreOptions = {}): ScoreResult {
   const notProvided = opts.notProvided ?? {};
-  const criteria = rubric.criteria.map((c) => scoreCriterion(c, metrics, notProvided));
+  const criteria = rubric.criteria.map((c) => scoreCriterion(c, metrics, notProvided, opts.emulated ?? {}));
   const failedGates: string[] = [];
   const unmeasuredGates: string[] = [];
   const zeroed = new Map<string, string>();
@@ -127,9 +178,9 @@ export function score(rubric: Rubric, metrics: Metrics, opts: ScoreOptions = {})
         const short = `${c.id}: ${describeGate(g)}${area ? ` (zeroes the whole ${c.area} area)` : ''}`;
         if (area && !zeroedAreas.has(c.area)) zeroedAreas.set(c.area, short);
         if (!zeroed.has(c.id)) zeroed.set(c.id, short);
-      } else if (g.status === 'not-measured' && c.status !== 'not-measured') {
+      } else if (g.status === 'not-measured' && c.status !== 'not-measured' && c.status !== 'emulated') {
         unmeasuredGates.push(
-          `${c.id}: ${g.gate.metric} ${g.gate.op} ${g.gate.value} not measured — ${g.gate.because}`,
+          `${c.id}: ${g.gate.metric} ${g.gate.op} ${g.gate.value} not measured${g.reason?.startsWith('emulated') ? ` (${g.reason})` : ''} — ${g.gate.because}`,
         );
       }
     }

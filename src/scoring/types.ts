@@ -103,13 +103,24 @@ export type Rubric = z.infer<typeof rubricSchema>;
  * - not-provided: the SUBMISSION did not provide what it needs (no image, no acknowledged writes):
  *   zero points over the full weight, with the reason;
  * - gate-failed: a gate guarding the criterion (or its area) failed: zero points.
+ * - emulated: measured only on nodes whose stack ran under an emulator (qemu-user): timing there is
+ *   not comparable, so it is shown as "emulated, not scored" and left out, like not-measured.
  */
+export const emulatedMetricSchema = z.object({
+  measured: metricSchema,
+  /** node → the architecture that ran emulated */
+  nodes: z.record(z.string(), z.string()),
+});
+export type EmulatedMetric = z.infer<typeof emulatedMetricSchema>;
+
 export const termResultSchema = z.object({
   metric: z.string(),
   measured: metricSchema.optional(),
   normalized: z.number().optional(),
-  status: z.enum(['measured', 'not-measured', 'not-provided']).optional(),
+  status: z.enum(['measured', 'not-measured', 'not-provided', 'emulated']).optional(),
   reason: z.string().optional(),
+  /** The value measured on emulated nodes alone: shown, never scored. */
+  emulated: emulatedMetricSchema.optional(),
 });
 export type TermResult = z.infer<typeof termResultSchema>;
 
@@ -135,14 +146,20 @@ export const gateResultSchema = z.preprocess(
 );
 export type GateResult = z.infer<typeof gateResultObject>;
 
-export const criterionStatuses = ['scored', 'not-measured', 'not-provided', 'gate-failed'] as const;
+export const criterionStatuses = [
+  'scored',
+  'not-measured',
+  'not-provided',
+  'gate-failed',
+  'emulated',
+] as const;
 
 export const criterionResultSchema = z.object({
   id: z.string(),
   title: z.string(),
   area: z.enum(areas),
   weight: z.number(),
-  /** undefined only when the target cannot measure any of its metrics (status not-measured). */
+  /** undefined when none of its metrics was measured here (not-measured) or only on emulated nodes (emulated). */
   points: z.number().optional(),
   status: z.enum(criterionStatuses),
   /** Why it scored zero or was not measured. */

@@ -27,8 +27,8 @@ export interface TargetCheckSettings {
 
 /** What a campaign asks of a target: target-neutral, so targets never import the campaign. */
 export interface CampaignRequest {
-  /** The scenario's edge nodes with their board profile names. */
-  edges: readonly { name: string; profile: string }[];
+  /** The scenario's edge nodes with their board profile names (and image architecture, when set). */
+  edges: readonly { name: string; profile: string; arch?: 'amd64' | 'arm64' | undefined }[];
   edgeMode: 'auto' | 'online' | 'offline';
   /** Target network settings (local: a CIDR to take the run's /24 from). */
   subnet?: string | undefined;

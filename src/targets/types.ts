@@ -104,6 +104,8 @@ export interface EdgeEndpoint {
    * cluster the stack's manifests give each agent its Kubernetes node name.
    */
   hubNode?: string;
+  /** Set when the node's stack runs under an emulator (the architecture emulated): its timing is not scored. */
+  emulated?: string;
 }
 
 /** Where the deployment's nodes are, as clients and faults see them. */

@@ -17,6 +17,7 @@ import {
   readDockerdState,
 } from './dockerd.ts';
 import { imageSize, nodeImageRef, readKindLock } from './kind-image.ts';
+import { emulatorHint, emulatorName, guestArch, probeEmulation } from './emulation.ts';
 
 export interface ToolStatus {
   name: string;
@@ -36,6 +37,8 @@ export interface CapabilityStatus {
   detail: string;
   /** Faults that need this capability. */
   neededBy: string;
+  /** Only some scenarios need it (emulated nodes): absent is reported, doctor still passes. */
+  optional?: boolean;
 }
 
 export interface DoctorReport {
@@ -78,6 +81,14 @@ const toolSpecs: ToolSpec[] = [
     hint: 'apt-get install runc',
   },
   { name: 'crane', argv: ['version'], re: /v?(\d[\w.+-]*)/, required: true, hint: 'edgechaos bootstrap' },
+  // nodes with a foreign `arch` (local target) run their image under Debian's qemu-user-static
+  {
+    name: emulatorName[guestArch],
+    argv: ['--version'],
+    re: /version (\S+)/,
+    required: false,
+    hint: `needed by nodes with arch: ${guestArch}: ${emulatorHint}`,
+  },
   {
     name: 'stress-ng',
     argv: ['--version'],
@@ -394,6 +405,14 @@ export async function doctor(): Promise<DoctorReport> {
         },
       ];
   capabilities.push(...kind.caps);
-  const ok = tools.every((t) => t.ok) && capabilities.filter((c) => c.name !== 'netem').every((c) => c.ok);
+  capabilities.push({
+    name: `emulated ${guestArch}`,
+    ...(await probeEmulation()),
+    neededBy: `nodes with arch: ${guestArch} (local target, --runtime oci)`,
+    optional: true,
+  });
+  const ok =
+    tools.every((t) => t.ok) &&
+    capabilities.filter((c) => c.name !== 'netem' && !c.optional).every((c) => c.ok);
   return { tools, capabilities, root, ok };
 }

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -7,7 +6,6 @@ import { applyFault } from '../../faults/apply.ts';
 import { CleanupRegistry } from '../../src/core/cleanup/registry.ts';
 import { sweep } from '../../src/core/cleanup/sweep.ts';
 import { EdgechaosError, ScenarioError, TargetError } from '../../src/core/errors.ts';
-import { repoRoot } from '../../src/core/paths.ts';
 import { run } from '../../src/core/proc.ts';
 import { loadStack, type StackManifest } from '../../src/stack/manifest.ts';
 import { loadInventory } from '../../src/targets/ssh/inventory.ts';
@@ -15,6 +13,7 @@ import '../../src/targets/ssh/reverters.ts';
 import { SshTarget } from '../../src/targets/ssh/target.ts';
 import type { SshDeployment } from '../../src/targets/ssh/deployment.ts';
 import { startBoards, type Boards } from '../fixtures/ssh/boards.ts';
+import { runHolderThenKill } from '../fixtures/ssh/run-holder.ts';
 import { privateTmpdir, tempDir } from '../helpers/temp.ts';
 
 const inNs = (b: { netns: string }, argv: string[]): Promise<{ stdout: string; code: number | null }> =>
@@ -674,31 +673,8 @@ describe('ssh target on emulated boards (netns + real sshd each)', () => {
   it('should let cleanup revert a fault on a board after the harness was killed', async () => {
     const inventory = boards.inventory({ safetyTtl: '120s' });
     const id = runId();
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(repoRoot, 'test/fixtures/ssh/holder.ts'), inventory, id, runs.path],
-      {
-        cwd: repoRoot,
-        env: { ...process.env, EDGECHAOS_STATE_DIR: state.path },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    const exited = new Promise((r) => child.once('exit', r));
-    try {
-      await new Promise<void>((resolve, reject) => {
-        let buf = '';
-        child.stdout.on('data', (d: Buffer) => {
-          buf += d.toString();
-          if (buf.includes('READY')) resolve();
-        });
-        child.on('exit', (c) => reject(new Error(`holder exited early (${c})`)));
-        setTimeout(() => reject(new Error('holder not ready in 30 s')), 30_000).unref();
-      });
-    } finally {
-      child.kill('SIGKILL');
-      await exited;
-      // Whatever happens below, the boards end clean (the fixture also removes leftover cgroups).
-    }
+    // Whatever happens below, the boards end clean (the fixture also removes leftover cgroups).
+    await runHolderThenKill({ inventory, runId: id, runDir: runs.path, stateDir: state.path });
     const e1 = boards.board('edge-1');
     assert.ok((await tables(e1)).includes('ec_held'), 'the partition outlived the harness');
     assert.equal((await boardProcs(e1, /^\S*\/edge-agent$/)).length, 1, 'the stack outlived the harness');

@@ -23,7 +23,7 @@ export async function doctorCommand(opts: { json?: boolean }): Promise<number> {
     console.log(
       table(
         rep.capabilities.map((c) => [
-          c.ok ? 'ok' : c.name === 'netem' ? 'absent' : 'FAIL',
+          c.ok ? 'ok' : c.name === 'netem' || c.optional ? 'absent' : 'FAIL',
           c.name,
           c.detail,
           c.neededBy,

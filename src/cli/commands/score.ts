@@ -47,7 +47,7 @@ export async function rescore(runDir: string, opts: { rubric?: string } = {}): P
 const num = (x: number, digits = 1): string => (Number.isInteger(x) ? String(x) : x.toFixed(digits));
 
 function pointsCell(c: CriterionResult): string {
-  if (c.points === undefined) return 'not measured';
+  if (c.points === undefined) return c.status === 'emulated' ? 'emulated, not scored' : 'not measured';
   const p = `${c.points.toFixed(1)} / ${num(c.weight)}`;
   if (c.status === 'gate-failed') return `${p} (gate failed)`;
   if (c.status === 'not-provided') return `${p} (not provided)`;
@@ -59,7 +59,7 @@ function measuredCell(c: CriterionResult): string {
     .map((t) => {
       if (t.measured && t.status !== 'not-provided')
         return `${t.metric}=${formatMetric(t.metric, t.measured)}`;
-      return `${t.metric}=${t.status === 'not-provided' ? 'not provided' : '-'}`;
+      return `${t.metric}=${t.status === 'not-provided' ? 'not provided' : t.status === 'emulated' ? 'emulated, not scored' : '-'}`;
     })
     .join(' ');
 }

@@ -99,8 +99,10 @@ export class LocalDeployment implements Deployment {
       ...(n.profile ? { profile: n.profile } : {}),
     }));
   }
-  get edges(): readonly { name: string; url: string }[] {
-    return this.state.nodes.filter((n) => n.role === 'edge').map((n) => ({ name: n.name, url: n.url }));
+  get edges(): readonly { name: string; url: string; emulated?: string }[] {
+    return this.state.nodes
+      .filter((n) => n.role === 'edge')
+      .map((n) => ({ name: n.name, url: n.url, ...(n.oci?.emulated ? { emulated: n.oci.emulated } : {}) }));
   }
   get hubUrl(): string {
     return this.local('cloud').url;

@@ -15,7 +15,11 @@ export function deployLocal(req: CampaignRequest, ctx: DeployContext): Promise<D
   return new LocalTarget().deploy(
     req.stack,
     {
-      edges: req.edges.map((n) => ({ name: n.name, profile: n.profile })),
+      edges: req.edges.map((n) => ({
+        name: n.name,
+        profile: n.profile,
+        ...(n.arch ? { arch: n.arch } : {}),
+      })),
       edgeMode: req.edgeMode,
       ...(req.subnet ? { subnet: req.subnet } : {}),
     },

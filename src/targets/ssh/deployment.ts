@@ -22,6 +22,7 @@ import { freezeScript, killAllScript, statsScript } from './board-scripts.ts';
 import { toHarnessMs } from './clock.ts';
 import { statFiles } from './layout.ts';
 import { SshShell } from './shell.ts';
+import type { SshOci } from './oci.ts';
 import { decodeStatus, parseCgroupStats, parseDump, parseExits } from './stats.ts';
 
 const log = logger('ssh');
@@ -31,6 +32,8 @@ export interface SshStackSpec {
   argv: string[];
   healthUrl: string;
   url: string;
+  /** The stack runs as this container (`--runtime oci` on a board with runc): signals go through runc. */
+  oci?: SshOci;
 }
 
 export const acctTable = 'ec_acct';
@@ -189,6 +192,9 @@ export class SshDeployment implements Deployment {
   async startStack(node: string, signal?: AbortSignal): Promise<void> {
     const b = this.board(node);
     const s = this.stack(node);
+    // a container stopped by a kill keeps its id until deleted
+    if (s.oci)
+      await b.conn.exec(['runc', '--root', s.oci.root, 'delete', '-f', s.oci.id], { allowFailure: true });
     const pid = await b.startSupervised(node, s.argv, { inGroup: true, logName: node });
     if (pid > 0) this.starts.set(node, (this.starts.get(node) ?? 0) + 1);
     let probes = 0;
@@ -224,6 +230,14 @@ export class SshDeployment implements Deployment {
     const b = this.board(node);
     if ((sig === 'SIGKILL' || sig === 'SIGTERM' || sig === 'SIGINT') && this.stackRunning(node))
       this.expected.set(node, (this.expected.get(node) ?? 0) + 1);
+    const oci = this.stack(node).oci;
+    // `runc run` does not pass a SIGKILL on (it cannot): the container's init is signalled through runc
+    if (oci) {
+      const r = await b.conn.exec(['runc', '--root', oci.root, 'kill', oci.id, sig.replace(/^SIG/, '')], {
+        allowFailure: true,
+      });
+      return r.code === 0 ? 1 : 0;
+    }
     return b.conn.signalPidFile(this.pidFile(node), sig.replace(/^SIG/, ''));
   }
 
@@ -244,6 +258,11 @@ export class SshDeployment implements Deployment {
     await this.signalStack(node, opts.signal ?? 'SIGTERM');
     if (await this.waitStopped(node, opts.graceMs ?? 3000)) return;
     await this.board(node).conn.signalPidFile(this.pidFile(node), 'KILL');
+    const oci = this.stacks.get(node)?.oci;
+    if (oci)
+      await this.board(node).conn.exec(['runc', '--root', oci.root, 'kill', oci.id, 'KILL'], {
+        allowFailure: true,
+      });
     if (!(await this.waitStopped(node, 5000)))
       throw new TargetError(`${node}: stack process survived SIGKILL`, { node });
   }
@@ -293,6 +312,8 @@ export class SshDeployment implements Deployment {
       'ec-killall',
       b.layout.freezer ?? '',
       ...b.layout.cgroups,
+      // a container's processes live in the child cgroup runc made
+      ...(this.stacks.get(node)?.oci ? b.layout.cgroups.map((c) => `${c}/ctr`) : []),
     ]);
     await this.waitStopped(node, 5000);
     return Number(r.stdout.trim()) || 0;

@@ -127,10 +127,13 @@ export function checkPreflight(h: InventoryHost, facts: BoardFacts, file: string
     );
   if (!facts.tools['stress-ng'])
     warnings.push(`${h.name}: stress-ng absent: cpu/memory stress use the bundled ec-stress`);
-  // The ssh target runs the stack as a process on every board (containers there: not implemented yet);
-  // whether a board could run the images is a fact of the run (ssh-boards.json `ociRuntime`).
+  // `--runtime oci` runs an edge's image with runc where the board has it (src/targets/ssh/oci.ts);
+  // else the stack runs as a process. Whether a board has runc: ssh-boards.json `ociRuntime`.
+  const oci = process.env['EDGECHAOS_RUNTIME'] === 'oci';
   warnings.push(
-    `${h.name}: the stack runs as a process here (${facts.tools.runc ? 'runc present: images could run, not implemented on ssh yet' : 'no OCI runtime (runc) on the board'})`,
+    oci && facts.tools.runc && h.role === 'edge'
+      ? `${h.name}: the edge image runs as a runc container here`
+      : `${h.name}: the stack runs as a process here (${facts.tools.runc ? (oci ? 'the hub stays a process' : 'runc present: --runtime oci runs the edge image with it') : 'no OCI runtime (runc) on the board'})`,
   );
   return { warnings };
 }

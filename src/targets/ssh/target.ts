@@ -17,6 +17,7 @@ import { boardExemption, harnessExemption, type MgmtExemption } from './mgmt.ts'
 import { freePort } from '../../core/net.ts';
 import { SshDeployment } from './deployment.ts';
 import { prepareBoard, stackSpecs, startToxiproxy, writeBoardsFile } from './deploy-steps.ts';
+import { envOfArgv, prepareBoardImage, sshRunsImage } from './oci.ts';
 import type { Inventory, InventoryHost } from './inventory.ts';
 import { boardLayout } from './layout.ts';
 import { checkPreflight, parsePreflight, type BoardFacts } from './preflight.ts';
@@ -308,6 +309,7 @@ export class SshTarget implements Target {
         `the local cloud listens on ${cloudHost.netAddress}, the address the boards also see the harness (the client) at: an edge-cloud partition then also cuts the client's requests to that edge (nft matches addresses); give the local cloud a second address of this machine to keep them apart`,
       );
     const stacks = stackSpecs({ boards, cmds, stack, topology, cloudHost, hubPort, toxiBin, proxyPorts });
+    const images = [...boards.values()].filter((b) => sshRunsImage(stack, b));
     const dep = new SshDeployment(
       opts.runId,
       opts.runDir,
@@ -324,6 +326,20 @@ export class SshTarget implements Target {
         prepareBoard(b, { dep, registry, runDir: opts.runDir, cmd: cmds.get(b.node)!, cloudHost, toxiBin }),
       );
       lap('boards prepared');
+      // --runtime oci: the edge image as a runc container on each board that has runc
+      await mapLimit(images, 4, async (b) => {
+        const spec = stacks.get(b.node)!;
+        const r = await prepareBoardImage(b, {
+          registry,
+          runDir: opts.runDir,
+          runId: opts.runId,
+          stack,
+          env: envOfArgv(spec.argv),
+        });
+        dep.handles.push(r.handle);
+        stacks.set(b.node, { ...spec, argv: r.argv, oci: r.oci });
+      });
+      if (images.length) lap('images on the boards');
       if (toxiBin)
         await startToxiproxy(dep, cloudBoard, {
           apiHost: local ? '127.0.0.1' : '0.0.0.0',
