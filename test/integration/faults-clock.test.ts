@@ -9,6 +9,7 @@ import { sleep } from '../../src/core/deadline.ts';
 import { repoRoot } from '../../src/core/paths.ts';
 import { run } from '../../src/core/proc.ts';
 import { injectThenKill } from '../helpers/cli.ts';
+import { offsetsOf, uptimeSecs as uptime } from '../helpers/timens.ts';
 import { loadStack } from '../../src/stack/manifest.ts';
 import type { LocalDeployment } from '../../src/targets/local/deployment.ts';
 import { saveDeploymentState } from '../../src/targets/local/state.ts';
@@ -29,24 +30,6 @@ function procsUnder(dir: string): number[] {
   const subs = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory());
   return [...own, ...subs.flatMap((d) => procsUnder(join(dir, d.name)))];
 }
-
-/** Monotonic and boottime offsets (s) of a process's time namespace; undefined once it is gone. */
-function offsetsOf(pid: number): { monotonic: number; boottime: number } | undefined {
-  try {
-    const o = Object.fromEntries(
-      readFileSync(`/proc/${pid}/timens_offsets`, 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => l.trim().split(/\s+/))
-        .map((f) => [f[0], Number(f[1])]),
-    ) as { monotonic: number; boottime: number };
-    return o;
-  } catch {
-    return undefined;
-  }
-}
-
-const uptime = (text: string): number => Number(text.trim().split(/\s+/)[0]);
 
 for (const runtime of ['oci', 'process'] as const) {
   describe(`clock-skew on the local target (runtime ${runtime})`, () => {
