@@ -232,7 +232,7 @@ export async function applyFault(
   const lacking = [...planNeeds(plan)].filter((c) => !have.has(c));
   if (lacking.length)
     throw new TargetError(
-      `${fault.kind} needs ${lacking.map((c) => capabilityNames[c]).join(' and ')}, which this ${dep.target} deployment does not have`,
+      `${fault.kind}: target ${dep.target} lacks ${lacking.map((c) => capabilityNames[c]).join(' and ')} (refused before anything changed)`,
       { node: fault.node },
     );
   const st: ApplyState = {

@@ -191,7 +191,7 @@ describe('clock-skew on the ssh target (emulated boards, real sshd)', () => {
     try {
       await assert.rejects(
         applyFault(dep, { kind: 'clock-skew', node: 'edge-1', params: { offset: '+60s' } }, registry),
-        /clock-skew needs a time namespace .* which this ssh deployment does not have/,
+        /clock-skew: target ssh lacks a time namespace .*refused before anything changed/,
       );
     } finally {
       b.facts.timens = had;

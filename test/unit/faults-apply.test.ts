@@ -149,7 +149,7 @@ describe('applyFault (fake deployment, no root)', () => {
     };
     await assert.rejects(
       applyFault(surface, { kind: 'clock-skew', node: 'edge-1', params: { offset: '+300s' } }, reg),
-      /clock-skew needs a time namespace .* which this fake deployment does not have/,
+      /clock-skew: target fake lacks a time namespace .*refused before anything changed/,
     );
     assert.deepEqual(log, [], 'the stack was not killed for a fault that cannot be applied');
     assert.equal(reg.pending().length, 0);
