@@ -10,7 +10,7 @@
  * nsenter), power-loss (the stack gone, the node healthy again). Every kind but power-loss goes
  * through one loop, timeApplyRevert: apply, hold, revert, hold, each sample observed by its probe.
  *
- *   npx tsx bench/faults.ts [--samples 20] [--power-loss-only]
+ *   npx tsx bench/faults.ts [--samples 20] [--power-loss-only | --clock-skew-only]
  */
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -32,6 +32,7 @@ const { values } = parseArgs({
   options: {
     samples: { type: 'string', default: '20' },
     'power-loss-only': { type: 'boolean', default: false },
+    'clock-skew-only': { type: 'boolean', default: false },
   },
 });
 const samples = Number(values.samples);
@@ -215,7 +216,7 @@ try {
   const edge = dep.local('edge-1');
   const [phost, pport] = edge.proxy!.listen.split(':') as [string, string];
 
-  if (!values['power-loss-only']) {
+  if (!values['power-loss-only'] && !values['clock-skew-only']) {
     // ---- partition edge ↔ cloud, observed from inside the edge namespace
     const token = `${runId}.prober`;
     reg.add('process', 'prober', { token });
@@ -442,7 +443,9 @@ try {
     await ioBench('disk-full', {}, (_ms, err) => err === 'ENOSPC');
     await ioBench('io-error', { op: 'fsync' }, (_ms, err) => err === 'EIO');
     await ioBench('io-latency', { op: 'fsync', delay: '100ms' }, (ms) => ms >= 95);
+  }
 
+  if (!values['power-loss-only']) {
     // ---- clock-skew: the stack restarted in a time namespace with its clocks offset. A poller reads
     // the time-namespace offsets of every process in the edge's cgroups (/proc/PID/timens_offsets,
     // no process spawned) every ms: in effect = the first stack process seen skewed by the asked
@@ -507,64 +510,66 @@ try {
     );
   }
 
-  // ---- power-loss: the stack is gone when apply returns; then the node boots. Side by side, in
-  // turns: as it is (the kill reads the node's cgroup members, the drop talks to the layer's control
-  // socket) and as it was (scans of every process's environ and net namespace, reimplemented above as
-  // the reference, and an `ec-fusefs ctl` process spawned in the node for the drop).
-  const surface = dep.faultSurface();
-  const byScan = {
-    ...surface,
-    stack: { ...surface.stack!, killAll: (n: string) => killAllByScan(dep, n) },
-    data: {
-      ...surface.data!,
-      // as it was: `ec-fusefs ctl <socket> …` spawned in the node
-      control: async (n: string, words: readonly string[]) =>
-        (await dep.shell(n).exec([...dep.dataLayer(n)!.ctl, ...words])).stdout.split('\n'),
-    },
-  };
-  const pw = {
-    cgroup: { apply: [] as number[], boot: [] as number[] },
-    scan: { apply: [] as number[], boot: [] as number[] },
-  };
-  for (let i = 0; i < Math.min(samples, 10); i++) {
-    for (const way of ['scan', 'cgroup'] as const) {
-      const before = dep.stackPids('edge-1');
-      const t0 = now();
-      const f = await applyFault(
-        way === 'scan' ? byScan : dep,
-        { kind: 'power-loss', node: 'edge-1', params: { downFor: 0 } },
-        reg,
-      );
-      pw[way].apply.push(now() - t0);
-      if (before.some((p) => dep.stackPids('edge-1').includes(p)))
-        throw new Error(`power-loss (${way}) left the stack running`);
-      for (let j = 0; j < 1000; j++) {
-        const ok = await fetch(`${edge.url}/healthz`, { signal: AbortSignal.timeout(200) }).then(
-          (r) => r.status === 200,
-          () => false,
+  if (!values['clock-skew-only']) {
+    // ---- power-loss: the stack is gone when apply returns; then the node boots. Side by side, in
+    // turns: as it is (the kill reads the node's cgroup members, the drop talks to the layer's control
+    // socket) and as it was (scans of every process's environ and net namespace, reimplemented above as
+    // the reference, and an `ec-fusefs ctl` process spawned in the node for the drop).
+    const surface = dep.faultSurface();
+    const byScan = {
+      ...surface,
+      stack: { ...surface.stack!, killAll: (n: string) => killAllByScan(dep, n) },
+      data: {
+        ...surface.data!,
+        // as it was: `ec-fusefs ctl <socket> …` spawned in the node
+        control: async (n: string, words: readonly string[]) =>
+          (await dep.shell(n).exec([...dep.dataLayer(n)!.ctl, ...words])).stdout.split('\n'),
+      },
+    };
+    const pw = {
+      cgroup: { apply: [] as number[], boot: [] as number[] },
+      scan: { apply: [] as number[], boot: [] as number[] },
+    };
+    for (let i = 0; i < Math.min(samples, 10); i++) {
+      for (const way of ['scan', 'cgroup'] as const) {
+        const before = dep.stackPids('edge-1');
+        const t0 = now();
+        const f = await applyFault(
+          way === 'scan' ? byScan : dep,
+          { kind: 'power-loss', node: 'edge-1', params: { downFor: 0 } },
+          reg,
         );
-        if (ok) break;
-        await sleep(5);
+        pw[way].apply.push(now() - t0);
+        if (before.some((p) => dep.stackPids('edge-1').includes(p)))
+          throw new Error(`power-loss (${way}) left the stack running`);
+        for (let j = 0; j < 1000; j++) {
+          const ok = await fetch(`${edge.url}/healthz`, { signal: AbortSignal.timeout(200) }).then(
+            (r) => r.status === 200,
+            () => false,
+          );
+          if (ok) break;
+          await sleep(5);
+        }
+        pw[way].boot.push(now() - t0);
+        await f.revert();
       }
-      pw[way].boot.push(now() - t0);
-      await f.revert();
     }
-  }
-  console.log(
-    `power-loss (kill-all + drop un-synced writes in ec-fusefs, boot after 0 ms), load ${loadavg()
-      .map((x) => x.toFixed(2))
-      .join(' ')}:`,
-  );
-  for (const way of ['scan', 'cgroup'] as const) {
     console.log(
-      `  ${way === 'scan' ? 'as it was (/proc scans + ctl process)' : 'as it is (cgroup.procs + ctl socket)'}: apply call returned ${fmt(pw[way].apply)}   (every process dead, un-synced writes dropped; target < 50 ms)`,
+      `power-loss (kill-all + drop un-synced writes in ec-fusefs, boot after 0 ms), load ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}:`,
     );
-    console.log(`  ${' '.repeat(37)} node healthy again  ${fmt(pw[way].boot)}`);
+    for (const way of ['scan', 'cgroup'] as const) {
+      console.log(
+        `  ${way === 'scan' ? 'as it was (/proc scans + ctl process)' : 'as it is (cgroup.procs + ctl socket)'}: apply call returned ${fmt(pw[way].apply)}   (every process dead, un-synced writes dropped; target < 50 ms)`,
+      );
+      console.log(`  ${' '.repeat(37)} node healthy again  ${fmt(pw[way].boot)}`);
+    }
+    const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    console.log(
+      `  ratio of medians (cgroup / scan): ${(med(pw.cgroup.apply) / med(pw.scan.apply)).toFixed(2)}`,
+    );
   }
-  const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  console.log(
-    `  ratio of medians (cgroup / scan): ${(med(pw.cgroup.apply) / med(pw.scan.apply)).toFixed(2)}`,
-  );
   await dep.teardown();
 } finally {
   await reg.close();
