@@ -5,13 +5,16 @@
  * partition, HTTP requests through the uplink proxy from the client side for toxics. The edge faults:
  * loss (the same prober at 100 %, and the achieved rate vs the requested one over 10k UDP packets
  * counted in the edge namespace), disk-full / io-error / io-latency (probe writes + fsyncs of new
- * files in the edge's data dir), power-loss (the stack gone, the node healthy again).
+ * files in the edge's data dir), clock-skew (the time-namespace offsets of the edge's processes, read
+ * every ms from /proc/PID/timens_offsets; the first sample also reads the skewed boot clock through
+ * nsenter), power-loss (the stack gone, the node healthy again). Every kind but power-loss goes
+ * through one loop, timeApplyRevert: apply, hold, revert, hold, each sample observed by its probe.
  *
- *   npx tsx bench/faults.ts [--samples 20] [--power-loss-only]
+ *   npx tsx bench/faults.ts [--samples 20] [--power-loss-only | --clock-skew-only]
  */
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +23,7 @@ import { applyFault } from '../faults/apply.ts';
 import { CleanupRegistry } from '../src/core/cleanup/registry.ts';
 import { sleep } from '../src/core/deadline.ts';
 import { setLogLevel } from '../src/core/logger.ts';
-import { TOKEN_ENV } from '../src/core/proc.ts';
+import { run, TOKEN_ENV } from '../src/core/proc.ts';
 import { loadStack } from '../src/stack/manifest.ts';
 import type { LocalDeployment } from '../src/targets/local/deployment.ts';
 import { LocalTarget } from '../src/targets/local/target.ts';
@@ -29,6 +32,7 @@ const { values } = parseArgs({
   options: {
     samples: { type: 'string', default: '20' },
     'power-loss-only': { type: 'boolean', default: false },
+    'clock-skew-only': { type: 'boolean', default: false },
   },
 });
 const samples = Number(values.samples);
@@ -44,6 +48,96 @@ const fmt = (xs: number[]): string => {
   const q = (p: number): number => s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
   return `median ${q(0.5).toFixed(1)} ms, p90 ${q(0.9).toFixed(1)}, max ${s.at(-1)!.toFixed(1)}`;
 };
+
+/** Per sample: apply call, first sign of the fault, revert call, first sign it is gone (ms). */
+interface Timings {
+  apply: number[];
+  effect: number[];
+  revert: number[];
+  healed: number[];
+}
+
+/**
+ * How one fault kind is observed: `before` starts a sample's probe, `effect(t0)` / `healed(t1)` give the
+ * epoch ms the probe first saw the fault in effect after the apply call at t0 / gone after the revert
+ * call at t1 (undefined: never seen), `after` stops the probe. The fault stays on `holdMs`, and the
+ * probe runs `holdMs` past the revert.
+ */
+interface Observation {
+  holdMs: number;
+  before?: () => Promise<void>;
+  effect: (t0: number) => Promise<number | undefined>;
+  healed?: (t1: number) => Promise<number | undefined>;
+  after?: () => Promise<void>;
+}
+
+/** `samples` rounds of apply → hold → revert → hold on edge-1, timed by one observation. */
+async function timeApplyRevert(
+  dep: LocalDeployment,
+  kind: string,
+  params: Record<string, unknown>,
+  o: Observation,
+): Promise<Timings> {
+  const t: Timings = { apply: [], effect: [], revert: [], healed: [] };
+  for (let i = 0; i < samples; i++) {
+    await o.before?.();
+    const t0 = now();
+    const f = await applyFault(dep, { kind, node: 'edge-1', params }, reg);
+    t.apply.push(now() - t0);
+    await sleep(o.holdMs);
+    const e = await o.effect(t0);
+    if (e !== undefined) t.effect.push(Math.max(0, e - t0));
+    const t1 = now();
+    await f.revert();
+    t.revert.push(now() - t1);
+    await sleep(o.holdMs);
+    const h = await o.healed?.(t1);
+    if (h !== undefined) t.healed.push(Math.max(0, h - t1));
+    await o.after?.();
+  }
+  return t;
+}
+
+/** The four lines of a kind's timings; `effect` / `healed` name what the probe saw. */
+function printTimings(title: string, t: Timings, effect: string, healed?: string): void {
+  const or = (xs: number[]): string => (xs.length ? fmt(xs) : 'never observed');
+  console.log(
+    `${title}, load ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}:`,
+  );
+  console.log(`  apply call returned      ${fmt(t.apply)}`);
+  console.log(`  ${effect.padEnd(24)} ${or(t.effect)}   (target < 50 ms)`);
+  console.log(`  revert call returned     ${fmt(t.revert)}`);
+  if (healed) console.log(`  ${healed.padEnd(24)} ${or(t.healed)}`);
+}
+
+/**
+ * Every process in a cgroup directory and its children (a container sits in <board>/ctr); a cgroup
+ * removed while it is read (a container ending) has none.
+ */
+function procsUnder(dir: string): number[] {
+  try {
+    const own = readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+    const subs = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory());
+    return [...own, ...subs.flatMap((d) => procsUnder(join(dir, d.name)))];
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+}
+
+/** The boottime offset (s) of a process's time namespace; undefined once it is gone. */
+function timeOffsetOf(pid: number): number | undefined {
+  try {
+    const line = readFileSync(`/proc/${pid}/timens_offsets`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('boottime'));
+    return Number(line?.trim().split(/\s+/)[1]);
+  } catch {
+    return undefined;
+  }
+}
 
 /** Prober in a namespace: TCP connects to host:port every ms; prints "<state> <epoch ms of the attempt>" on change. */
 const proberScript = `
@@ -122,7 +216,7 @@ try {
   const edge = dep.local('edge-1');
   const [phost, pport] = edge.proxy!.listen.split(':') as [string, string];
 
-  if (!values['power-loss-only']) {
+  if (!values['power-loss-only'] && !values['clock-skew-only']) {
     // ---- partition edge ↔ cloud, observed from inside the edge namespace
     const token = `${runId}.prober`;
     reg.add('process', 'prober', { token });
@@ -160,30 +254,23 @@ try {
       throw new Error(`prober never saw ${state}`);
     };
     await waitState('up', 0);
-    const pApply: number[] = [];
-    const pEffect: number[] = [];
-    const pRevert: number[] = [];
-    const pHealed: number[] = [];
-    for (let i = 0; i < samples; i++) {
-      const t0 = now();
-      const f = await applyFault(dep, { kind: 'partition', node: 'edge-1', params: {} }, reg);
-      pApply.push(now() - t0);
-      pEffect.push((await waitState('down', t0)) - t0);
-      await sleep(30);
-      const t1 = now();
-      await f.revert();
-      pRevert.push(now() - t1);
-      pHealed.push((await waitState('up', t1)) - t1);
-      await sleep(30);
-    }
-    prober.kill('SIGKILL');
-    console.log(
-      'partition edge↔cloud (nft table in the edge namespace), observed by a TCP prober inside the edge:',
+    const partition = await timeApplyRevert(
+      dep,
+      'partition',
+      {},
+      {
+        holdMs: 30,
+        effect: (t0) => waitState('down', t0),
+        healed: (t1) => waitState('up', t1),
+      },
     );
-    console.log(`  apply call returned      ${fmt(pApply)}`);
-    console.log(`  first dropped attempt    ${fmt(pEffect)}   (target < 50 ms)`);
-    console.log(`  revert call returned     ${fmt(pRevert)}`);
-    console.log(`  first connect again      ${fmt(pHealed)}`);
+    prober.kill('SIGKILL');
+    printTimings(
+      'partition edge↔cloud (nft table in the edge namespace), observed by a TCP prober inside the edge',
+      partition,
+      'first dropped attempt',
+      'first connect again',
+    );
 
     // ---- toxics on the uplink proxy, observed by back-to-back requests from the client side
     const url = `http://${edge.proxy!.listen}/healthz`;
@@ -192,76 +279,67 @@ try {
       params: Record<string, unknown>,
       isHit: (ms: number, status: number) => boolean,
     ): Promise<void> => {
-      const apply: number[] = [];
-      const effect: number[] = [];
-      const revert: number[] = [];
-      const healed: number[] = [];
-      for (let i = 0; i < samples; i++) {
-        let stop = false;
-        const log: { t: number; ms: number; status: number }[] = [];
-        const probe = (async () => {
-          while (!stop) {
-            const t = now();
-            let status = 0;
-            try {
-              const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
-              await r.text();
-              status = r.status;
-            } catch {
-              status = 0;
+      let stop = false;
+      let probe: Promise<void> = Promise.resolve();
+      const log: { t: number; ms: number; status: number }[] = [];
+      const t = await timeApplyRevert(dep, kind, params, {
+        holdMs: 300,
+        before: async () => {
+          stop = false;
+          log.length = 0;
+          probe = (async () => {
+            while (!stop) {
+              const t0 = now();
+              let status = 0;
+              try {
+                const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
+                await r.text();
+                status = r.status;
+              } catch {
+                status = 0;
+              }
+              log.push({ t: t0, ms: now() - t0, status });
             }
-            log.push({ t, ms: now() - t, status });
-          }
-        })();
-        await sleep(20);
-        const t0 = now();
-        const f = await applyFault(dep, { kind, node: 'edge-1', params }, reg);
-        apply.push(now() - t0);
-        await sleep(300);
-        const t1 = now();
-        await f.revert();
-        revert.push(now() - t1);
-        await sleep(300);
-        stop = true;
-        await probe;
-        const hit = log.find((x) => x.t >= t0 - 5 && isHit(x.ms, x.status));
-        if (hit) effect.push(Math.max(0, hit.t - t0));
-        const ok = log.find((x) => x.t >= t1 && !isHit(x.ms, x.status));
-        if (ok) healed.push(Math.max(0, ok.t - t1));
-      }
-      console.log(
-        `${kind} ${JSON.stringify(params)} (toxic on the edge's uplink proxy), observed by requests through the proxy:`,
+          })();
+          await sleep(20);
+        },
+        effect: (t0) => Promise.resolve(log.find((x) => x.t >= t0 - 5 && isHit(x.ms, x.status))?.t),
+        healed: (t1) => Promise.resolve(log.find((x) => x.t >= t1 && !isHit(x.ms, x.status))?.t),
+        after: async () => {
+          stop = true;
+          await probe;
+        },
+      });
+      printTimings(
+        `${kind} ${JSON.stringify(params)} (toxic on the edge's uplink proxy), observed by requests through the proxy`,
+        t,
+        'first affected request',
+        'first normal request',
       );
-      console.log(`  apply call returned      ${fmt(apply)}`);
-      console.log(
-        `  first affected request   ${effect.length ? fmt(effect) : 'never observed'} (sent at; target < 50 ms)`,
-      );
-      console.log(`  revert call returned     ${fmt(revert)}`);
-      console.log(`  first normal request     ${healed.length ? fmt(healed) : 'never observed'}`);
     };
     await toxicBench('latency', { latency: '100ms' }, (ms) => ms >= 90);
     await toxicBench('reset-peer', {}, (_ms, status) => status !== 200);
 
     // ---- loss: 100 % is observed by the same prober as the partition; the achieved rate by counting
-    const lApply: number[] = [];
-    const lEffect: number[] = [];
     const prober2 = startProber();
     await waitState('up', 0);
-    for (let i = 0; i < samples; i++) {
-      const t0 = now();
-      const f = await applyFault(dep, { kind: 'loss', node: 'edge-1', params: { percent: 100 } }, reg);
-      lApply.push(now() - t0);
-      lEffect.push((await waitState('down', t0)) - t0);
-      await sleep(30);
-      const t1 = now();
-      await f.revert();
-      await waitState('up', t1);
-      await sleep(30);
-    }
+    const loss = await timeApplyRevert(
+      dep,
+      'loss',
+      { percent: 100 },
+      {
+        holdMs: 30,
+        effect: (t0) => waitState('down', t0),
+        healed: (t1) => waitState('up', t1),
+      },
+    );
     prober2.kill('SIGKILL');
-    console.log('loss 100% edge↔cloud (nft numgen table in the edge namespace), observed by the TCP prober:');
-    console.log(`  apply call returned      ${fmt(lApply)}`);
-    console.log(`  first dropped attempt    ${fmt(lEffect)}   (target < 50 ms)`);
+    printTimings(
+      'loss 100% edge↔cloud (nft numgen table in the edge namespace), observed by the TCP prober',
+      loss,
+      'first dropped attempt',
+      'first connect again',
+    );
 
     const delivered = async (count: number): Promise<number> => {
       const sh = dep.shell('edge-1');
@@ -317,123 +395,181 @@ try {
       params: Record<string, unknown>,
       isHit: (ms: number, err: string | undefined) => boolean,
     ): Promise<void> => {
-      const apply: number[] = [];
-      const effect: number[] = [];
-      const revert: number[] = [];
-      const healed: number[] = [];
       const block = Buffer.alloc(4096, 1);
-      for (let i = 0; i < samples; i++) {
-        let stop = false;
-        const log: { t: number; ms: number; err: string | undefined }[] = [];
-        await mkdir(probeDir, { recursive: true });
-        const probe = (async () => {
-          for (let n = 0; !stop; n++) {
-            const t = now();
-            let err: string | undefined;
-            try {
-              const fh = await open(join(probeDir, String(n)), 'wx');
+      let stop = false;
+      let probe: Promise<void> = Promise.resolve();
+      const log: { t: number; ms: number; err: string | undefined }[] = [];
+      const t = await timeApplyRevert(dep, kind, params, {
+        holdMs: 300,
+        before: async () => {
+          stop = false;
+          log.length = 0;
+          await mkdir(probeDir, { recursive: true });
+          probe = (async () => {
+            for (let n = 0; !stop; n++) {
+              const t0 = now();
+              let err: string | undefined;
               try {
-                await fh.write(block);
-                await fh.sync();
-              } finally {
-                await fh.close();
+                const fh = await open(join(probeDir, String(n)), 'wx');
+                try {
+                  await fh.write(block);
+                  await fh.sync();
+                } finally {
+                  await fh.close();
+                }
+              } catch (e) {
+                err = (e as NodeJS.ErrnoException).code ?? String(e);
               }
-            } catch (e) {
-              err = (e as NodeJS.ErrnoException).code ?? String(e);
+              log.push({ t: t0, ms: now() - t0, err });
             }
-            log.push({ t, ms: now() - t, err });
-          }
-        })();
-        await sleep(20);
-        const t0 = now();
-        const f = await applyFault(dep, { kind, node: 'edge-1', params }, reg);
-        apply.push(now() - t0);
-        await sleep(300);
-        const t1 = now();
-        await f.revert();
-        revert.push(now() - t1);
-        await sleep(300);
-        stop = true;
-        await probe;
-        await rm(probeDir, { recursive: true, force: true });
-        const hit = log.find((x) => x.t >= t0 - 5 && isHit(x.ms, x.err));
-        if (hit) effect.push(Math.max(0, hit.t - t0));
-        const ok = log.find((x) => x.t >= t1 && !isHit(x.ms, x.err));
-        if (ok) healed.push(Math.max(0, ok.t - t1));
-      }
-      console.log(
-        `${kind} ${JSON.stringify(params)} (ec-fusefs layer), observed by writes + fsyncs in the data dir:`,
+          })();
+          await sleep(20);
+        },
+        effect: (t0) => Promise.resolve(log.find((x) => x.t >= t0 - 5 && isHit(x.ms, x.err))?.t),
+        healed: (t1) => Promise.resolve(log.find((x) => x.t >= t1 && !isHit(x.ms, x.err))?.t),
+        after: async () => {
+          stop = true;
+          await probe;
+          await rm(probeDir, { recursive: true, force: true });
+        },
+      });
+      printTimings(
+        `${kind} ${JSON.stringify(params)} (ec-fusefs layer), observed by writes + fsyncs in the data dir`,
+        t,
+        'first affected write',
+        'first normal write',
       );
-      console.log(`  apply call returned      ${fmt(apply)}`);
-      console.log(
-        `  first affected write     ${effect.length ? fmt(effect) : 'never observed'} (started at; target < 50 ms)`,
-      );
-      console.log(`  revert call returned     ${fmt(revert)}`);
-      console.log(`  first normal write       ${healed.length ? fmt(healed) : 'never observed'}`);
     };
     await ioBench('disk-full', {}, (_ms, err) => err === 'ENOSPC');
     await ioBench('io-error', { op: 'fsync' }, (_ms, err) => err === 'EIO');
     await ioBench('io-latency', { op: 'fsync', delay: '100ms' }, (ms) => ms >= 95);
   }
 
-  // ---- power-loss: the stack is gone when apply returns; then the node boots. Side by side, in
-  // turns: as it is (the kill reads the node's cgroup members, the drop talks to the layer's control
-  // socket) and as it was (scans of every process's environ and net namespace, reimplemented above as
-  // the reference, and an `ec-fusefs ctl` process spawned in the node for the drop).
-  const surface = dep.faultSurface();
-  const byScan = {
-    ...surface,
-    stack: { ...surface.stack!, killAll: (n: string) => killAllByScan(dep, n) },
-    data: {
-      ...surface.data!,
-      // as it was: `ec-fusefs ctl <socket> …` spawned in the node
-      control: async (n: string, words: readonly string[]) =>
-        (await dep.shell(n).exec([...dep.dataLayer(n)!.ctl, ...words])).stdout.split('\n'),
-    },
-  };
-  const pw = {
-    cgroup: { apply: [] as number[], boot: [] as number[] },
-    scan: { apply: [] as number[], boot: [] as number[] },
-  };
-  for (let i = 0; i < Math.min(samples, 10); i++) {
-    for (const way of ['scan', 'cgroup'] as const) {
-      const before = dep.stackPids('edge-1');
-      const t0 = now();
-      const f = await applyFault(
-        way === 'scan' ? byScan : dep,
-        { kind: 'power-loss', node: 'edge-1', params: { downFor: 0 } },
-        reg,
-      );
-      pw[way].apply.push(now() - t0);
-      if (before.some((p) => dep.stackPids('edge-1').includes(p)))
-        throw new Error(`power-loss (${way}) left the stack running`);
-      for (let j = 0; j < 1000; j++) {
-        const ok = await fetch(`${edge.url}/healthz`, { signal: AbortSignal.timeout(200) }).then(
-          (r) => r.status === 200,
-          () => false,
-        );
-        if (ok) break;
-        await sleep(5);
-      }
-      pw[way].boot.push(now() - t0);
-      await f.revert();
-    }
-  }
-  console.log(
-    `power-loss (kill-all + drop un-synced writes in ec-fusefs, boot after 0 ms), load ${loadavg()
-      .map((x) => x.toFixed(2))
-      .join(' ')}:`,
-  );
-  for (const way of ['scan', 'cgroup'] as const) {
-    console.log(
-      `  ${way === 'scan' ? 'as it was (/proc scans + ctl process)' : 'as it is (cgroup.procs + ctl socket)'}: apply call returned ${fmt(pw[way].apply)}   (every process dead, un-synced writes dropped; target < 50 ms)`,
+  if (!values['power-loss-only']) {
+    // ---- clock-skew: the stack restarted in a time namespace with its clocks offset. A poller reads
+    // the time-namespace offsets of every process in the edge's cgroups (/proc/PID/timens_offsets,
+    // no process spawned) every ms: in effect = the first stack process seen skewed by the asked
+    // amount; gone = the first time after the revert call that the edge has processes and none skewed.
+    // The first sample also reads CLOCK_BOOTTIME through the skewed namespace (nsenter --time).
+    const skewSecs = 300;
+    let polling = false;
+    let poller: Promise<void> = Promise.resolve();
+    let skewedAt: number | undefined;
+    let plainAt: number | undefined;
+    let clockChecked = false;
+    const skew = await timeApplyRevert(
+      dep,
+      'clock-skew',
+      { offset: `+${skewSecs}s` },
+      {
+        holdMs: 30,
+        before: () => {
+          polling = true;
+          skewedAt = plainAt = undefined;
+          poller = (async () => {
+            while (polling) {
+              const t = now();
+              const offs = procsUnder(edge.cgroups.memory).map(timeOffsetOf);
+              const skewed = offs.filter((o) => o !== undefined && o !== 0);
+              if (skewedAt === undefined && skewed.includes(skewSecs)) skewedAt = t;
+              if (skewedAt !== undefined && plainAt === undefined && offs.length && skewed.length === 0)
+                plainAt = t;
+              await sleep(1);
+            }
+          })();
+          poller.catch(() => undefined); // handled here, rethrown by `after`
+          return Promise.resolve();
+        },
+        effect: async () => {
+          if (!clockChecked) {
+            clockChecked = true;
+            const pid = procsUnder(edge.cgroups.memory).find((p) => timeOffsetOf(p) === skewSecs);
+            const r = await run(['nsenter', '--target', String(pid), '--time', 'cat', '/proc/uptime']);
+            const d =
+              Number(r.stdout.split(' ')[0]) - Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+            if (Math.abs(d - skewSecs) > 2)
+              throw new Error(`clock-skew: the stack's boot clock is ${d} s ahead, asked ${skewSecs}`);
+          }
+          return skewedAt;
+        },
+        healed: () => Promise.resolve(plainAt),
+        after: async () => {
+          polling = false;
+          await poller;
+        },
+      },
     );
-    console.log(`  ${' '.repeat(37)} node healthy again  ${fmt(pw[way].boot)}`);
+    printTimings(
+      `clock-skew +${skewSecs}s (stack restarted in a time namespace), observed by the offsets of the edge's processes`,
+      skew,
+      'first skewed process',
+      'none skewed again',
+    );
+    console.log(
+      '  (the apply call returns once the skewed stack answers /healthz; the revert once the unskewed one does)',
+    );
   }
-  const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  console.log(
-    `  ratio of medians (cgroup / scan): ${(med(pw.cgroup.apply) / med(pw.scan.apply)).toFixed(2)}`,
-  );
+
+  if (!values['clock-skew-only']) {
+    // ---- power-loss: the stack is gone when apply returns; then the node boots. Side by side, in
+    // turns: as it is (the kill reads the node's cgroup members, the drop talks to the layer's control
+    // socket) and as it was (scans of every process's environ and net namespace, reimplemented above as
+    // the reference, and an `ec-fusefs ctl` process spawned in the node for the drop).
+    const surface = dep.faultSurface();
+    const byScan = {
+      ...surface,
+      stack: { ...surface.stack!, killAll: (n: string) => killAllByScan(dep, n) },
+      data: {
+        ...surface.data!,
+        // as it was: `ec-fusefs ctl <socket> …` spawned in the node
+        control: async (n: string, words: readonly string[]) =>
+          (await dep.shell(n).exec([...dep.dataLayer(n)!.ctl, ...words])).stdout.split('\n'),
+      },
+    };
+    const pw = {
+      cgroup: { apply: [] as number[], boot: [] as number[] },
+      scan: { apply: [] as number[], boot: [] as number[] },
+    };
+    for (let i = 0; i < Math.min(samples, 10); i++) {
+      for (const way of ['scan', 'cgroup'] as const) {
+        const before = dep.stackPids('edge-1');
+        const t0 = now();
+        const f = await applyFault(
+          way === 'scan' ? byScan : dep,
+          { kind: 'power-loss', node: 'edge-1', params: { downFor: 0 } },
+          reg,
+        );
+        pw[way].apply.push(now() - t0);
+        if (before.some((p) => dep.stackPids('edge-1').includes(p)))
+          throw new Error(`power-loss (${way}) left the stack running`);
+        for (let j = 0; j < 1000; j++) {
+          const ok = await fetch(`${edge.url}/healthz`, { signal: AbortSignal.timeout(200) }).then(
+            (r) => r.status === 200,
+            () => false,
+          );
+          if (ok) break;
+          await sleep(5);
+        }
+        pw[way].boot.push(now() - t0);
+        await f.revert();
+      }
+    }
+    console.log(
+      `power-loss (kill-all + drop un-synced writes in ec-fusefs, boot after 0 ms), load ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}:`,
+    );
+    for (const way of ['scan', 'cgroup'] as const) {
+      console.log(
+        `  ${way === 'scan' ? 'as it was (/proc scans + ctl process)' : 'as it is (cgroup.procs + ctl socket)'}: apply call returned ${fmt(pw[way].apply)}   (every process dead, un-synced writes dropped; target < 50 ms)`,
+      );
+      console.log(`  ${' '.repeat(37)} node healthy again  ${fmt(pw[way].boot)}`);
+    }
+    const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    console.log(
+      `  ratio of medians (cgroup / scan): ${(med(pw.cgroup.apply) / med(pw.scan.apply)).toFixed(2)}`,
+    );
+  }
   await dep.teardown();
 } finally {
   await reg.close();

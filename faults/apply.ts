@@ -7,6 +7,7 @@ import { logger } from '../src/core/logger.ts';
 import { seededRandom } from '../src/load/rng.ts';
 import { planFault } from './catalogue.ts';
 import {
+  capabilitiesOf,
   capabilityNames,
   surfaceOf,
   type Capability,
@@ -14,7 +15,14 @@ import {
   type HasFaultSurface,
   type Revertible,
 } from './capabilities.ts';
-import type { Fault, FaultPlan, FaultStep, PlanContext, ResolvedFault } from './types.ts';
+import {
+  planNeeds,
+  type Fault,
+  type FaultPlan,
+  type FaultStep,
+  type PlanContext,
+  type ResolvedFault,
+} from './types.ts';
 
 const log = logger('fault');
 
@@ -219,6 +227,14 @@ export async function applyFault(
   const dep = surfaceOf(target);
   const fault = resolveFault(input);
   const plan = planFault(fault, planContext(dep));
+  // A capability the target lacks is refused by name before the first step changes anything.
+  const have = capabilitiesOf(dep);
+  const lacking = [...planNeeds(plan)].filter((c) => !have.has(c));
+  if (lacking.length)
+    throw new TargetError(
+      `${fault.kind}: target ${dep.target} lacks ${lacking.map((c) => capabilityNames[c]).join(' and ')} (refused before anything changed)`,
+      { node: fault.node },
+    );
   const st: ApplyState = {
     dep,
     fault,

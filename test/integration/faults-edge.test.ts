@@ -304,7 +304,7 @@ describe('edge faults on the local target (nft loss, ec-fusefs disk/io/power fau
     return out;
   }
 
-  it(`should leave nothing behind after kill -9 of inject mid-fault and edgechaos cleanup (${killsPerKind} random kills per kind)`, async () => {
+  it(`should leave nothing behind after kill -9 of inject mid-fault and edgechaos cleanup (${killsPerKind} random kills per kind)`, async (t) => {
     assert.deepEqual(await leftovers(), [], 'clean before the kills');
     const kinds: [string, string[]][] = [
       ['loss', ['--param', 'percent=30']],
@@ -316,10 +316,11 @@ describe('edge faults on the local target (nft loss, ec-fusefs disk/io/power fau
     const env = { ...process.env, EDGECHAOS_STATE_DIR: state };
     const cli = [join(repoRoot, 'bin/edgechaos.mjs')];
     let kills = 0;
+    const perKind = new Map<string, { kills: number; applied: number }>();
     for (let round = 0; round < killsPerKind; round++) {
       for (const [kind, params] of kinds) {
         // Random moment: while starting, mid-apply, or with the fault in effect.
-        const { out: outText } = await injectThenKill(
+        const { out: outText, applied } = await injectThenKill(
           [kind, '--node', 'edge-1', '--for', '60s', '--run', runId, ...params],
           env,
           sleep(Math.floor(Math.random() * 2500)),
@@ -327,6 +328,8 @@ describe('edge faults on the local target (nft loss, ec-fusefs disk/io/power fau
         );
         assert.ok(!/Error|error:/.test(outText), `inject ${kind} failed before the kill: ${outText}`);
         kills++;
+        const k = perKind.get(kind) ?? { kills: 0, applied: 0 };
+        perKind.set(kind, { kills: k.kills + 1, applied: k.applied + (applied ? 1 : 0) });
         const c = await run([process.execPath, ...cli, 'cleanup', '--json'], { env, cwd: repoRoot });
         const rep = JSON.parse(c.stdout) as { runs: { runId: string; failed: unknown[] }[] };
         assert.deepEqual(
@@ -344,5 +347,9 @@ describe('edge faults on the local target (nft loss, ec-fusefs disk/io/power fau
       }
     }
     assert.equal(kills, killsPerKind * kinds.length);
+    for (const [kind, k] of perKind)
+      t.diagnostic(
+        `${kind}: ${k.kills} kill -9 of inject (${k.applied} with the fault in effect), leftovers after cleanup 0`,
+      );
   });
 });

@@ -131,4 +131,27 @@ describe('applyFault (fake deployment, no root)', () => {
     assert.deepEqual(log, []);
     assert.equal(reg.pending().length, 0);
   });
+
+  it('should refuse a fault whose capability the target lacks before its first step', async () => {
+    const log: string[] = [];
+    await using reg = CleanupRegistry.open('apply-6', dir);
+    const dep = fakeDeployment(log);
+    // clock-skew's first step (kill-all) is a capability the fake has; its second (start-skewed) is not
+    const surface: FaultSurface = {
+      ...dep,
+      stack: {
+        ...dep.stack!,
+        killAll: (n) => {
+          log.push(`kill-all ${n}`);
+          return Promise.resolve(1);
+        },
+      },
+    };
+    await assert.rejects(
+      applyFault(surface, { kind: 'clock-skew', node: 'edge-1', params: { offset: '+300s' } }, reg),
+      /clock-skew: target fake lacks a time namespace .*refused before anything changed/,
+    );
+    assert.deepEqual(log, [], 'the stack was not killed for a fault that cannot be applied');
+    assert.equal(reg.pending().length, 0);
+  });
 });

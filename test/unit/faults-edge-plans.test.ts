@@ -10,6 +10,7 @@ import type { DataLayer } from '../../faults/capabilities.ts';
 import { planNeeds } from '../../faults/types.ts';
 import { dataDirSettings, mountsAt, planDataDirs } from '../../src/targets/local/data-dir.ts';
 import { localCapabilities } from '../../src/targets/local/plugin.ts';
+import { sshPlugin } from '../../src/targets/ssh/plugin.ts';
 import { timeNamespaceArgv, wrapInNode } from '../../src/targets/local/topology-plan.ts';
 
 const layer = (n: string): DataLayer => ({
@@ -238,14 +239,18 @@ describe('fault plans: clock-skew', () => {
     bad('clock-skew', { offset: 'soon' }, 'params.offset');
     bad('clock-skew', { offset: '5s', drift: 1 }, /drift/);
   });
-  it('should be refused by name on a target without a time namespace (ssh, kind) and planned on local', () => {
+  it('should be refused by name on a target without a time namespace (kind) and planned on local and ssh', () => {
     const fault = f('clock-skew', { offset: '+5m' });
     assert.throws(
       () =>
-        prevalidateFaults([fault], ['edge-1'], { name: 'ssh', capabilities: ['shell', 'stack', 'uplink'] }),
-      (e: unknown) => e instanceof UsageError && /time namespace.*target ssh/.test(e.message),
+        prevalidateFaults([fault], ['edge-1'], {
+          name: 'kind',
+          capabilities: ['shell', 'stack', 'uplink', 'kube'],
+        }),
+      (e: unknown) => e instanceof UsageError && /time namespace.*target kind/.test(e.message),
     );
     prevalidateFaults([fault], ['edge-1'], { name: 'local', capabilities: localCapabilities });
+    prevalidateFaults([fault], ['edge-1'], sshPlugin);
   });
   it('should put unshare --time after the cgroup join, inside the node namespace', () => {
     const argv = wrapInNode(['/cg/cpu/n'], 'ns1', [...timeNamespaceArgv(-60), '/bin/agent']);

@@ -351,6 +351,7 @@ const preflightOut = (over: Record<string, string> = {}): string =>
     cgroupfs: 'cgroup2fs',
     cgroup_v2_controllers: 'cpuset cpu io memory pids',
     netem: '1',
+    timens: '1',
     mem_available_kb: '3500000',
     disk_free_kb: '20000000',
     ...over,
@@ -372,11 +373,19 @@ describe('ssh preflight', () => {
     assert.equal(f.tools['stress-ng'], false);
     assert.equal(f.memAvailableBytes, 3500000 * 1024);
     assert.equal(f.client, '10.0.0.1');
+    assert.equal(f.timens, true);
     const { warnings } = checkPreflight(edge, f, inv.file);
     assert.deepEqual(warnings, [
       'edge-1: stress-ng absent: cpu/memory stress use the bundled ec-stress',
       'edge-1: the stack runs as a process here (no OCI runtime (runc) on the board)',
     ]);
+    // a kernel without time namespaces: clock-skew is refused there, said at deploy
+    const old = parsePreflight(preflightOut({ timens: '0', kernel: '5.4.0' }));
+    assert.equal(old.timens, false);
+    assert.match(
+      checkPreflight(edge, old, inv.file).warnings[0]!,
+      /^edge-1: no time namespaces \(kernel 5\.4\.0 .*clock-skew is refused/,
+    );
     // preflight says which boards have an OCI runtime
     const withRunc = parsePreflight(preflightOut().replace(/has_sha256sum=1/, 'has_sha256sum=1\nhas_runc=1'));
     assert.equal(withRunc.tools.runc, true);

@@ -28,6 +28,9 @@ if [ -r /proc/config.gz ] && command -v zcat >/dev/null 2>&1; then
   zcat /proc/config.gz | grep -Eq '^CONFIG_NET_SCH_NETEM=(y|m)' && netem=1
 fi
 echo "netem=$netem"
+timens=0
+[ -e /proc/self/ns/time ] && unshare --help 2>/dev/null | grep -q -- '--monotonic' && timens=1
+echo "timens=$timens"
 echo "mem_available_kb=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)"
 echo "disk_free_kb=$(df -Pk "$1" 2>/dev/null | awk 'NR==2 {print $4}')"
 `;
@@ -181,6 +184,34 @@ done
 [ -f "$fz/freezer.state" ] && echo THAWED > "$fz/freezer.state"
 [ -f "$fz/cgroup.freeze" ] && echo 0 > "$fz/cgroup.freeze"
 echo $n
+`;
+
+/**
+ * Kill every member of the node's cgroups that runs in a time namespace with an offset (clock-skew's
+ * undo, and the board-side safety net's): TIMENSKILL DIR… Members in the board's own time namespace
+ * (offsets 0) are left alone; "none skewed" is success. Prints how many it killed.
+ */
+export const timensKillScript = `
+n=0
+for round in 1 2 3; do
+  for d in "$@"; do for p in $(cat "$d/cgroup.procs" 2>/dev/null); do
+    awk '$2 != 0 { s = 1 } END { exit !s }' "/proc/$p/timens_offsets" 2>/dev/null && kill -9 "$p" 2>/dev/null && n=$((n+1))
+  done; done
+  sleep 0.02 2>/dev/null || sleep 1
+done
+echo $n
+`;
+
+/**
+ * The node's stack process as clock-skew's revert sees it: STACKCLOCK PIDFILE prints `none` (no pid
+ * file: stopped, its supervisor done), `gone` (the pid file names a dead or zombie process: its
+ * supervisor has not noticed yet), `skewed` (alive, in a time namespace with an offset) or `plain`.
+ */
+export const stackClockScript = `
+p=$(cat "$1" 2>/dev/null) || { echo none; exit 0; }
+st=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | cut -c1)
+case "$st" in ''|Z|X) echo gone; exit 0;; esac
+awk '$2 != 0 { s = 1 } END { exit !s }' "/proc/$p/timens_offsets" 2>/dev/null && echo skewed || echo plain
 `;
 
 /**

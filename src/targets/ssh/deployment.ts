@@ -1,6 +1,7 @@
 import { nodeOrThrow } from '../lookup.ts';
 import type { FaultSurface } from '../../../faults/capabilities.ts';
 import { faultSurface } from '../surface.ts';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CleanupHandle, CleanupRegistry } from '../../core/cleanup/registry.ts';
@@ -8,6 +9,7 @@ import { deadline, sleep, waitFor } from '../../core/deadline.ts';
 import { TargetError, UsageError } from '../../core/errors.ts';
 import { logger } from '../../core/logger.ts';
 import { parseAcctCounters, revertHandles } from '../local/deployment.ts';
+import { timeNamespaceArgv } from '../local/topology-plan.ts';
 import type {
   Deployment,
   NodeInfo,
@@ -18,7 +20,13 @@ import type {
   UplinkProxy,
 } from '../types.ts';
 import type { SshBoard } from './board.ts';
-import { freezeScript, killAllScript, statsScript } from './board-scripts.ts';
+import {
+  freezeScript,
+  killAllScript,
+  stackClockScript,
+  statsScript,
+  timensKillScript,
+} from './board-scripts.ts';
 import { toHarnessMs } from './clock.ts';
 import { statFiles } from './layout.ts';
 import { SshShell } from './shell.ts';
@@ -46,7 +54,19 @@ export const acctTable = 'ec_acct';
 export class SshDeployment implements Deployment {
   /** The deployment as faults see it: its narrow capabilities. */
   faultSurface(): FaultSurface {
-    return faultSurface(this);
+    // clock-skew only where every board that runs a stack has time namespaces: without them it is
+    // refused by name before anything changes (no stack killed for nothing).
+    const timens = [...this.boards.values()].every((b) => !this.stacks.has(b.node) || b.facts.timens);
+    return {
+      ...faultSurface(this),
+      ...(timens
+        ? {
+            clock: {
+              startSkewed: (n, secs, registry, signal) => this.startSkewed(n, secs, registry, signal),
+            },
+          }
+        : {}),
+    };
   }
 
   readonly target = 'ssh';
@@ -189,13 +209,19 @@ export class SshDeployment implements Deployment {
     return `${this.board(node).layout.run}/${node}.pid`;
   }
 
-  async startStack(node: string, signal?: AbortSignal): Promise<void> {
+  /**
+   * Start the stack if it is not running; `clockOffsetSecs` starts it in a new time namespace with its
+   * monotonic and boot clocks offset (util-linux `unshare --time` on the board, which then execs it).
+   */
+  async startStack(node: string, signal?: AbortSignal, clockOffsetSecs?: number): Promise<void> {
     const b = this.board(node);
     const s = this.stack(node);
     // a container stopped by a kill keeps its id until deleted
     if (s.oci)
       await b.conn.exec(['runc', '--root', s.oci.root, 'delete', '-f', s.oci.id], { allowFailure: true });
-    const pid = await b.startSupervised(node, s.argv, { inGroup: true, logName: node });
+    // `runc run` under `unshare --time`: the container inherits the time namespace
+    const argv = clockOffsetSecs === undefined ? s.argv : [...timeNamespaceArgv(clockOffsetSecs), ...s.argv];
+    const pid = await b.startSupervised(node, argv, { inGroup: true, logName: node });
     if (pid > 0) this.starts.set(node, (this.starts.get(node) ?? 0) + 1);
     let probes = 0;
     try {
@@ -224,6 +250,59 @@ export class SshDeployment implements Deployment {
         { node, cause: err },
       );
     }
+  }
+
+  /**
+   * clock-skew: start the stack in a skewed time namespace. The undo (kill the node's processes whose
+   * time namespace has an offset) is journaled first, then armed on the board (its safety timer runs
+   * it when the heartbeat stops), then the stack starts. Reverting waits until the supervisor has seen
+   * the skewed stack exit, so the unskewed start that follows does not race it.
+   */
+  async startSkewed(
+    node: string,
+    offsetSecs: number,
+    registry: CleanupRegistry,
+    signal?: AbortSignal,
+  ): Promise<CleanupHandle> {
+    const b = this.board(node);
+    if (!b.facts.timens)
+      throw new TargetError(
+        `${node}: no time namespaces on the board (kernel ${b.facts.kernel}; clock-skew needs CONFIG_TIME_NS and util-linux unshare >= 2.36)`,
+        { node },
+      );
+    const undo = ['sh', '-c', timensKillScript, 'ec-timens-kill', ...b.layout.cgroups];
+    const lease = `${b.layout.leases}/skew-${randomBytes(4).toString('hex')}.lease`;
+    const h = registry.add(
+      'ssh-exec',
+      `kill ${node}'s stack in its skewed time namespace`,
+      b.undoData(undo, lease),
+    );
+    try {
+      await b.arm(lease, undo);
+      await this.startStack(node, signal, offsetSecs);
+    } catch (err) {
+      await h.revert().catch(() => undefined);
+      throw err;
+    }
+    const revert = async (): Promise<void> => {
+      if (this.stackRunning(node)) this.expected.set(node, (this.expected.get(node) ?? 0) + 1);
+      await h.revert();
+      await this.waitUnskewed(node);
+    };
+    return { ...h, revert, [Symbol.asyncDispose]: revert };
+  }
+
+  /** Until the node's stack is stopped (its supervisor done) or runs unskewed; then its exits are read. */
+  private async waitUnskewed(node: string): Promise<void> {
+    const b = this.board(node);
+    let last = '';
+    for (const until = performance.now() + 5000; performance.now() < until; await sleep(20)) {
+      last = (
+        await b.conn.exec(['sh', '-c', stackClockScript, 'ec-stack-clock', this.pidFile(node)])
+      ).stdout.trim();
+      if (last === 'none' || last === 'plain') return this.pollExits();
+    }
+    throw new TargetError(`${node}: the stack is still ${last} 5 s after clock-skew's undo`, { node });
   }
 
   async signalStack(node: string, sig: NodeJS.Signals): Promise<number> {

@@ -22,7 +22,7 @@ export function inventoryFile(options: TargetOptions): string {
 export const sshPlugin: TargetPlugin = {
   name: 'ssh',
   summary: 'real boards over SSH (an inventory file names them)',
-  capabilities: ['shell', 'stack', 'uplink'],
+  capabilities: ['shell', 'stack', 'uplink', 'clock'],
   options: { inventory: 'the boards inventory (default $EDGECHAOS_INVENTORY)' },
   async preflight(req) {
     await loadInventory(inventoryFile(req.options));

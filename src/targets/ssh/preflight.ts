@@ -18,6 +18,8 @@ export interface BoardFacts {
   /** cgroup v1 controllers present (cpu, cpuacct, memory, freezer). */
   v1Controllers: string[];
   netem: boolean;
+  /** Time namespaces (/proc/self/ns/time) and a util-linux `unshare` with --time/--monotonic (clock-skew). */
+  timens?: boolean;
   memAvailableBytes: number | undefined;
   diskFreeBytes: number | undefined;
   /** The board's clock (ns since the epoch) when it ran the script. */
@@ -68,6 +70,7 @@ export function parsePreflight(text: string): BoardFacts {
     cgroup: fs === 'cgroup2fs' ? 'v2' : v1.length > 0 ? 'v1' : 'none',
     v1Controllers: v1,
     netem: flag('netem'),
+    timens: flag('timens'),
     memAvailableBytes: kb('mem_available_kb'),
     diskFreeBytes: kb('disk_free_kb'),
     clockNs: num('clock_ns'),
@@ -124,6 +127,10 @@ export function checkPreflight(h: InventoryHost, facts: BoardFacts, file: string
   if (!facts.netem)
     warnings.push(
       `${h.name}: no tc netem in kernel ${facts.kernel}: latency faults use toxiproxy on the uplink`,
+    );
+  if (!facts.timens)
+    warnings.push(
+      `${h.name}: no time namespaces (kernel ${facts.kernel} needs CONFIG_TIME_NS, util-linux unshare >= 2.36): clock-skew is refused on this deployment`,
     );
   if (!facts.tools['stress-ng'])
     warnings.push(`${h.name}: stress-ng absent: cpu/memory stress use the bundled ec-stress`);
