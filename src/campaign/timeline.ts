@@ -6,7 +6,7 @@ import { edgeStatus, putConfig } from '../contract/client.ts';
 import type { CleanupRegistry } from '../core/cleanup/registry.ts';
 import { sleep } from '../core/deadline.ts';
 import { TargetError } from '../core/errors.ts';
-import { startLoad, type LoadResult } from '../load/run-load.ts';
+import { runnerStartEpoch, startLoad, type LoadResult } from '../load/run-load.ts';
 import { SampleTail } from '../load/tail.ts';
 import type { AppliedFault, CampaignDeployment } from '../targets/campaign-port.ts';
 import { faultInput, type Plan, type PlannedFault } from './plan.ts';
@@ -200,6 +200,14 @@ export async function runTimeline(a: {
   if (replicas === undefined) running = await startLoad(loadOpts);
   else if (dep.startLoadReplicas) running = await dep.startLoadReplicas(loadOpts, replicas);
   else throw new TargetError(`--load-replicas: target ${dep.target} cannot run a load Job`);
+  clock.loadStart = await runnerStarted(
+    replicas === undefined
+      ? [join(loadOpts.outDir, 'samples.jsonl')]
+      : Array.from({ length: replicas }, (_, i) => join(loadOpts.outDir, `segment-${i}`, 'samples.jsonl')),
+    clock,
+    running.done,
+    a.signal,
+  );
   const timers: NodeJS.Timeout[] = [];
   const failures: unknown[] = [];
   const at = (ms: number, fn: () => Promise<void>): void => {
@@ -258,6 +266,31 @@ export async function runTimeline(a: {
   }
   if (failures.length) throw failures[0] instanceof Error ? failures[0] : new Error(String(failures[0]));
   return out;
+}
+
+/**
+ * When the load runner's own t = 0 was, on the run clock: the scenario's fault and publication
+ * offsets count from it, as the load script's stages do. Not from the runner's spawn: a loaded
+ * machine took 1.7–3.6 s to start it (tsx, imports), which put a short scenario's first partition
+ * before any request. If the runner ends without starting, the spawn time stays.
+ */
+async function runnerStarted(
+  files: readonly string[],
+  clock: RunClock,
+  done: Promise<unknown>,
+  signal: AbortSignal,
+): Promise<number> {
+  let ended = false;
+  void done.then(
+    () => (ended = true),
+    () => (ended = true),
+  );
+  for (;;) {
+    const epoch = runnerStartEpoch(files);
+    if (epoch !== undefined) return Math.max(clock.loadStart, epoch - clock.t0Epoch);
+    if (ended) return clock.loadStart;
+    await sleep(5, signal);
+  }
 }
 
 async function sample(d: CampaignDeployment, t: number, series: RunRecord['series']): Promise<void> {

@@ -270,6 +270,8 @@ export async function runScript(mod: LoadScript, o: EngineOptions): Promise<Engi
     epochMs: Date.now() - (performance.now() - runtime.t0),
     cpuSeconds: cpuSeconds(),
   });
+  // at once: the harness times the scenario's faults from this sample
+  runtime.out.flush();
   const agent = createAgent(
     Math.max(
       1,

@@ -1,4 +1,13 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { spawnRegistered, type CleanupRegistry } from '../core/cleanup/registry.ts';
 import { TargetError } from '../core/errors.ts';
@@ -121,4 +130,30 @@ export async function startLoad(opts: RunLoadOptions): Promise<RunningLoad> {
 
 export async function runLoad(opts: RunLoadOptions): Promise<LoadResult> {
   return (await startLoad(opts)).done;
+}
+
+/**
+ * The runner's own t = 0 (epoch ms of its 'start' sample, the first line of its samples file) once
+ * one of `files` holds it; undefined before. For `--load-replicas`, the segments' files.
+ */
+export function runnerStartEpoch(files: readonly string[]): number | undefined {
+  for (const f of files) {
+    let fd: number;
+    try {
+      fd = openSync(f, 'r');
+    } catch {
+      continue;
+    }
+    try {
+      const buf = Buffer.alloc(4096);
+      const line = buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString();
+      const nl = line.indexOf('\n');
+      if (nl < 0) continue;
+      const s = JSON.parse(line.slice(0, nl)) as Sample;
+      if (s.type === 'start') return s.epochMs;
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return undefined;
 }
