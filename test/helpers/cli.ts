@@ -48,14 +48,17 @@ export async function deployed<T = DeployInfo>(args: string[], env: NodeJS.Proce
 
 /**
  * Start `edgechaos inject …` and SIGKILL it once `moment` resolves or the fault is applied, whichever
- * comes first (then after `settleMs` more); its output and whether it had applied the fault.
+ * comes first (then after `settleMs` more); its output, whether it had applied the fault and, if so,
+ * how long after its spawn that was seen (ms; a later kill can aim at the moments around the apply).
  */
 export async function injectThenKill(
   args: string[],
   env: NodeJS.ProcessEnv,
   moment: Promise<unknown>,
   settleMs = 0,
-): Promise<{ out: string; applied: boolean }> {
+): Promise<{ out: string; applied: boolean; appliedAfterMs?: number }> {
+  const t0 = performance.now();
+  let appliedAfterMs: number | undefined;
   const child = spawn(process.execPath, [join(repoRoot, 'bin/edgechaos.mjs'), 'inject', ...args], {
     cwd: repoRoot,
     env,
@@ -69,7 +72,8 @@ export async function injectThenKill(
   let poll: NodeJS.Timeout | undefined;
   const applied = new Promise<void>((res) => {
     poll = setInterval(() => {
-      if (/applied in/.test(out) || child.exitCode !== null || child.signalCode !== null) res();
+      if (/applied in/.test(out)) appliedAfterMs ??= performance.now() - t0;
+      if (appliedAfterMs !== undefined || child.exitCode !== null || child.signalCode !== null) res();
     }, 5);
   });
   await Promise.race([applied, moment]).finally(() => clearInterval(poll));
@@ -77,5 +81,34 @@ export async function injectThenKill(
   const wasApplied = /applied in/.test(out);
   child.kill('SIGKILL');
   await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
-  return { out, applied: wasApplied };
+  return { out, applied: wasApplied, ...(appliedAfterMs === undefined ? {} : { appliedAfterMs }) };
+}
+
+/** When kill #k of a series lands (see `killMoment`), as counted from `cleanup`'s report. */
+export type KillStage = 'in effect' | 'mid-apply' | 'before apply';
+
+/**
+ * The moment of kill #k of a series of `injectThenKill`s: even ones with the fault in effect (0–300 ms
+ * after it was applied), odd ones at a random point of the second half of the time the last applied
+ * one took from spawn to applied — the end of start-up or mid-apply, whatever the machine's load.
+ */
+export function killMoment(k: number, lastAppliedMs: number | undefined): [Promise<unknown>, number] {
+  if (k % 2 === 0 || lastAppliedMs === undefined)
+    return [new Promise(() => undefined), Math.floor(Math.random() * 300)];
+  return [new Promise((r) => setTimeout(r, Math.floor(lastAppliedMs * (0.5 + Math.random() * 0.5)))), 0];
+}
+
+/**
+ * Where a killed inject was (pure): applied; or not yet, but its journal held fault entries (`isFault`
+ * tells them from its attach's own, e.g. ssh masters) that `cleanup` reverted; or none journaled yet.
+ */
+export function killStage(
+  applied: boolean,
+  cleanup: { runs: { runId: string; reverted: string[] }[] },
+  isFault: (what: string) => boolean = () => true,
+): KillStage {
+  if (applied) return 'in effect';
+  return cleanup.runs.some((r) => r.runId.startsWith('inj-') && r.reverted.some(isFault))
+    ? 'mid-apply'
+    : 'before apply';
 }

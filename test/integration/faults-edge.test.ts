@@ -9,7 +9,7 @@ import { CleanupRegistry } from '../../src/core/cleanup/registry.ts';
 import { sleep } from '../../src/core/deadline.ts';
 import { repoRoot } from '../../src/core/paths.ts';
 import { run } from '../../src/core/proc.ts';
-import { injectThenKill } from '../helpers/cli.ts';
+import { injectThenKill, killMoment, killStage, type KillStage } from '../helpers/cli.ts';
 import { loadStack } from '../../src/stack/manifest.ts';
 import type { LocalDeployment } from '../../src/targets/local/deployment.ts';
 import { saveDeploymentState } from '../../src/targets/local/state.ts';
@@ -279,9 +279,12 @@ describe('edge faults on the local target (nft loss, ec-fusefs disk/io/power fau
     const fuse = ps.stdout.split('\n').filter((l) => l.includes('ec-fusefs') && l.includes(runDir));
     if (fuse.length !== 2)
       out.push(`${fuse.length} ec-fusefs processes, want the 2 layers: ${fuse.join(' | ')}`);
+    // This deployment's helpers only (its sockets, its run dir): other runs on the machine have their own.
+    const own = [runDir, ...['edge-1', 'edge-2'].map((e) => dep.dataLayer(e)!.ctl.at(-1)!)];
     const strays = ps.stdout
       .split('\n')
-      .filter((l) => / (ctl|full|release) /.test(l) && l.includes('ec-fusefs'));
+      .filter((l) => / (ctl|full|release) /.test(l) && l.includes('ec-fusefs'))
+      .filter((l) => own.some((x) => l.includes(x)));
     if (strays.length) out.push(`stray ec-fusefs helpers: ${strays.join(' | ')}`);
     for (const e of ['edge-1', 'edge-2']) {
       const t = await dep.shell(e).exec(['nft', 'list', 'tables']);
@@ -316,27 +319,35 @@ describe('edge faults on the local target (nft loss, ec-fusefs disk/io/power fau
     const env = { ...process.env, EDGECHAOS_STATE_DIR: state };
     const cli = [join(repoRoot, 'bin/edgechaos.mjs')];
     let kills = 0;
-    const perKind = new Map<string, { kills: number; applied: number }>();
+    const stages = new Map(kinds.map(([k]) => [k, new Map<KillStage, number>()]));
+    const appliedAfter = new Map<string, number>();
     for (let round = 0; round < killsPerKind; round++) {
       for (const [kind, params] of kinds) {
-        // Random moment: while starting, mid-apply, or with the fault in effect.
-        const { out: outText, applied } = await injectThenKill(
+        // Every other kill with the fault in effect; the rest around the apply (end of start-up, mid-apply).
+        const [moment, settleMs] = killMoment(round, appliedAfter.get(kind));
+        const r = await injectThenKill(
           [kind, '--node', 'edge-1', '--for', '60s', '--run', runId, ...params],
           env,
-          sleep(Math.floor(Math.random() * 2500)),
-          Math.floor(Math.random() * 200),
+          moment,
+          settleMs,
         );
-        assert.ok(!/Error|error:/.test(outText), `inject ${kind} failed before the kill: ${outText}`);
+        assert.ok(!/Error|error:/.test(r.out), `inject ${kind} failed before the kill: ${r.out}`);
+        if (round % 2 === 0)
+          assert.ok(r.applied, `inject ${kind} applied before kill #${kills + 1}: ${r.out}`);
+        if (r.appliedAfterMs !== undefined) appliedAfter.set(kind, r.appliedAfterMs);
         kills++;
-        const k = perKind.get(kind) ?? { kills: 0, applied: 0 };
-        perKind.set(kind, { kills: k.kills + 1, applied: k.applied + (applied ? 1 : 0) });
         const c = await run([process.execPath, ...cli, 'cleanup', '--json'], { env, cwd: repoRoot });
-        const rep = JSON.parse(c.stdout) as { runs: { runId: string; failed: unknown[] }[] };
+        const rep = JSON.parse(c.stdout) as {
+          runs: { runId: string; reverted: string[]; failed: unknown[] }[];
+        };
         assert.deepEqual(
           rep.runs.flatMap((r) => r.failed),
           [],
           `cleanup after kill -9 of inject ${kind}`,
         );
+        const st = stages.get(kind)!;
+        const stage = killStage(r.applied, rep);
+        st.set(stage, (st.get(stage) ?? 0) + 1);
         // A power cut killed mid-way leaves the node off, as a real one would: boot it for the next round.
         if (!dep.stackRunning('edge-1')) await dep.startStack('edge-1');
         assert.deepEqual(
@@ -347,9 +358,9 @@ describe('edge faults on the local target (nft loss, ec-fusefs disk/io/power fau
       }
     }
     assert.equal(kills, killsPerKind * kinds.length);
-    for (const [kind, k] of perKind)
+    for (const [kind, st] of stages)
       t.diagnostic(
-        `${kind}: ${k.kills} kill -9 of inject (${k.applied} with the fault in effect), leftovers after cleanup 0`,
+        `${kind}: ${[...st.values()].reduce((a, b) => a + b, 0)} kill -9 of inject (${[...st].map(([k, v]) => `${v} ${k}`).join(', ')}), leftovers after cleanup: 0`,
       );
   });
 });

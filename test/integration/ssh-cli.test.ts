@@ -231,6 +231,9 @@ describe('deploy / inject / destroy / cleanup on emulated boards over SSH', () =
       assert.equal((await fetch(`${edge1}/healthz`)).status, 200, 'which still runs');
       const masters = await run(['pgrep', '-a', '-f', `${st.configFile} -M`], { allowFailure: true });
       assert.equal(masters.stdout.trim(), '', "the killed inject's ssh masters are gone");
+      // the inject's attach armed the toxics safety net again: its disarm is journaled, so cleanup
+      // disarms it (left armed, its TTL would restart the live deployment's toxiproxy)
+      assert.equal(existsSync(join(cloudLeases, 'toxics.lease')), false, 'the toxics safety net disarmed');
     } finally {
       const t1 = performance.now();
       const des = await cli('destroy', '--run', d.runId, '--json');

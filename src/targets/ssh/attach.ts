@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CleanupRegistry } from '../../core/cleanup/registry.ts';
+import type { CleanupHandle, CleanupRegistry } from '../../core/cleanup/registry.ts';
 import { UsageError } from '../../core/errors.ts';
 import { SshBoard } from './board.ts';
 import { disarmScript } from './board-scripts.ts';
@@ -43,6 +43,9 @@ export function sshStateOf(
 }
 
 const toxicsLease = (dep: SshDeployment): string => `${dep.board('cloud').layout.leases}/toxics.lease`;
+
+/** The journaled disarm of the toxics safety net an attach armed again (so `cleanup` disarms it too). */
+const toxicsDisarm = new WeakMap<SshDeployment, CleanupHandle>();
 
 /**
  * Attach to a running ssh deployment from its state: hosts from the inventory again, commands through
@@ -101,6 +104,16 @@ export async function attachSsh(s: SshDeploymentState, registry: CleanupRegistry
     await dep.resumeFromBoards();
     if (dep.toxiproxy) {
       const cloud = dep.board('cloud');
+      // Journaled first: after a kill -9 of this process, `cleanup` disarms the timer (it would
+      // otherwise restart the live deployment's toxiproxy once its TTL ran out).
+      toxicsDisarm.set(
+        dep,
+        registry.add(
+          'ssh-exec',
+          `disarm the toxics safety net of ${s.runId}`,
+          cloud.undoData(['true'], toxicsLease(dep)),
+        ),
+      );
       await cloud.arm(toxicsLease(dep), toxicsUndo(`${cloud.layout.run}/toxiproxy.pid`));
     }
     dep.startBackground();
@@ -119,7 +132,10 @@ export async function attachSsh(s: SshDeploymentState, registry: CleanupRegistry
 export async function detachSsh(dep: SshDeployment): Promise<void> {
   dep.stopHeartbeat();
   try {
-    if (dep.toxiproxy)
+    const disarm = toxicsDisarm.get(dep);
+    toxicsDisarm.delete(dep);
+    if (disarm) await disarm.revert();
+    else if (dep.toxiproxy)
       await dep
         .board('cloud')
         .conn.exec(['sh', '-c', disarmScript, 'ec-disarm', toxicsLease(dep)], { timeoutMs: 10_000 });
