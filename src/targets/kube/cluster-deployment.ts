@@ -503,6 +503,7 @@ export class ClusterDeployment implements Deployment {
     const k8s = this.k8sNode(node);
     const app = this.appOf(node);
     const uid = (p: V1Pod | undefined): string | undefined => p?.metadata?.uid?.replace(/-/g, '_');
+    const cached = uid(currentAgentPod(this.pods.objects.values(), k8s, app));
     const fresh = async (): Promise<string | undefined> => {
       const core = this.o.kube.kc.makeApiClient(CoreV1Api);
       const pods = await core.listNamespacedPod({
@@ -510,9 +511,12 @@ export class ClusterDeployment implements Deployment {
         fieldSelector: `spec.nodeName=${k8s}`,
         labelSelector: `app.kubernetes.io/name=${app}`,
       });
-      return uid(currentAgentPod(pods.items, k8s, app));
+      const now = uid(currentAgentPod(pods.items, k8s, app));
+      log.info(
+        `${node}: no cgroup of ${app} pod ${cached ?? '-'} on ${k8s}; the API server's pod now: ${now ?? 'none'}`,
+      );
+      return now;
     };
-    const cached = uid(currentAgentPod(this.pods.objects.values(), k8s, app));
     return readPodStats(cached, fresh, podCgroupReader(this.shell(node)));
   }
 
