@@ -59,7 +59,7 @@ export async function gatherEvidence(a: {
     for (const e of dep.edges)
       if (!stressed.includes(e.name)) {
         const u = await dep.usage(e.name);
-        out[e.name] = { peakRssBytes: u.peakRssBytes, cpuSeconds: u.cpuSeconds };
+        if (u) out[e.name] = { peakRssBytes: u.peakRssBytes, cpuSeconds: u.cpuSeconds };
       }
     return out;
   });

@@ -31,8 +31,8 @@ export interface CampaignDeployment {
   /** Faults act through this: the target's capabilities. */
   readonly surface: FaultSurface;
   applyFault(fault: ResolvedFault, registry: CleanupRegistry, signal: AbortSignal): Promise<AppliedFault>;
-  /** Peak memory and CPU seconds of a node's cgroup so far, and its current memory. */
-  usage(node: string): Promise<{ peakRssBytes: number; cpuSeconds: number; memoryBytes: number }>;
+  /** Peak memory and CPU seconds of a node's cgroup so far, and its current memory; undefined: no sample now. */
+  usage(node: string): Promise<{ peakRssBytes: number; cpuSeconds: number; memoryBytes: number } | undefined>;
   /** Bytes that crossed a node's uplink so far (both directions). */
   uplinkBytes(node: string): Promise<number>;
   /** Exits of a node's stack process that no injected fault caused. */
@@ -66,6 +66,7 @@ export function campaignPort(
     applyFault: (f, registry, signal) => applyFault(surface, f, registry, { signal }),
     async usage(node) {
       const s = await dep.stats(node);
+      if (!s) return undefined;
       return { peakRssBytes: s.peakMemoryBytes, cpuSeconds: s.cpuSeconds, memoryBytes: s.memoryBytes };
     },
     async uplinkBytes(node) {

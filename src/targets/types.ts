@@ -124,7 +124,8 @@ export interface DeploymentTopology {
 
 /** Capability `metrics`: what a node's resource group and uplink used. */
 export interface NodeMetrics {
-  stats(node: string): Promise<NodeStats>;
+  /** undefined: nothing to measure on that node right now (a Kind node's agent pod being replaced). */
+  stats(node: string): Promise<NodeStats | undefined>;
   uplinkBytes(node: string): Promise<UplinkBytes>;
 }
 

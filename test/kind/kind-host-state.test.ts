@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
@@ -25,14 +26,22 @@ describe('Kind leaves the host untouched', () => {
     try {
       const env = await kindEnvironment(registry);
       const t0 = Date.now();
+      const dir = join(process.env['EDGECHAOS_REPORTS_DIR']!, 'kind');
       const cluster = await KindCluster.create({
         spec: {
           name: `ec-host-${process.pid}`,
           edgeWorkers: 1,
           ...(env.nodeImage ? { nodeImage: env.nodeImage } : {}),
         },
-        dir: join(process.env['EDGECHAOS_REPORTS_DIR']!, 'kind'),
+        dir,
         registry,
+      }).catch((err: unknown) => {
+        // the run dir is removed after the test: kind's own account of the failure goes to the output
+        const log = existsSync(join(dir, 'logs', 'kind-failed.log'))
+          ? readFileSync(join(dir, 'logs', 'kind-failed.log'), 'utf8')
+          : '(none written)';
+        t.diagnostic(`kind create cluster failed; kind's stderr (last 6000 chars):\n${log.slice(-6000)}`);
+        throw err;
       });
       t.diagnostic(
         `kind create cluster (1 control plane + 1 worker): ${Date.now() - t0} ms on ${env.engine}`,

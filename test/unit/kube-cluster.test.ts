@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { V1DaemonSet, V1Node } from '@kubernetes/client-node';
+import type { V1DaemonSet, V1Node, V1Pod } from '@kubernetes/client-node';
 import { imageSize } from '../../src/images/archive.ts';
 import { loadManifests, prepareManifests } from '../../src/targets/kube/manifests.ts';
 import {
@@ -21,9 +21,12 @@ import { CleanupRegistry } from '../../src/core/cleanup/registry.ts';
 import type { RunResult } from '../../src/core/proc.ts';
 import {
   accountingScript,
+  currentAgentPod,
   mapNodes,
   parseCgroupStats,
   parseCounters,
+  podCgroupReader,
+  readPodStats,
 } from '../../src/targets/kube/cluster-deployment.ts';
 import { DockerNodeShell, type DockerExecutor } from '../../src/targets/kube/docker-shell.ts';
 import { containerNodeLoss, ipv4Gateway } from '../../src/targets/kube/kind.ts';
@@ -103,6 +106,89 @@ describe('cluster deployment (Kind/k3d nodes as containers): pure parts and the 
     assert.equal(s.throttledSeconds, 0.3);
     assert.equal(s.nrThrottled, 4);
     assert.equal(s.oomKills, 1);
+  });
+
+  it('should read the new pod when a lost node came back with its agent replaced; a pod not there is no sample', async () => {
+    // the node answers as a Kind node does: the old pod's cgroup is gone (exit 3), the new pod's is there
+    const cgroups = new Map([['new_uid', '7340032\n9437184\nusage_usec 2500000\n']]);
+    const calls: string[][] = [];
+    const exec: DockerExecutor = (argv) => {
+      calls.push([...argv]);
+      const out = cgroups.get(argv.at(-1)!);
+      return Promise.resolve({
+        code: out === undefined ? 3 : 0,
+        signal: null,
+        stdout: out ?? '',
+        stderr: '',
+      });
+    };
+    const read = podCgroupReader(new DockerNodeShell('edge-2', 'kind-worker2', exec));
+    let resolved = 0;
+    const now = (uid: string | undefined) => () => (resolved++, Promise.resolve(uid));
+
+    const s = await readPodStats('old_uid', now('new_uid'), read);
+    assert.equal(s?.memoryBytes, 7340032);
+    assert.equal(s?.cpuSeconds, 2.5);
+    assert.deepEqual(
+      calls.map((c) => [c[2], c.at(-1)]),
+      [
+        ['kind-worker2', 'old_uid'],
+        ['kind-worker2', 'new_uid'],
+      ],
+    );
+    assert.equal(resolved, 1, 're-resolved once, after the old cgroup was not found');
+
+    // the cached pod is read: no API call
+    resolved = 0;
+    assert.equal((await readPodStats('new_uid', now('other'), read))?.memoryBytes, 7340032);
+    assert.equal(resolved, 0);
+    // the pod is gone (node lost), or the current one has no cgroup yet: no sample, no failure
+    assert.equal(await readPodStats('old_uid', now(undefined), read), undefined);
+    assert.equal(await readPodStats('old_uid', now('old_uid'), read), undefined);
+    assert.equal(await readPodStats('old_uid', now('pending_uid'), read), undefined);
+    assert.equal(await readPodStats(undefined, now('new_uid'), read).then((x) => x?.memoryBytes), 7340032);
+
+    // anything else still fails loudly
+    const broken: DockerExecutor = () =>
+      Promise.resolve({
+        code: 1,
+        signal: null,
+        stdout: '',
+        stderr: 'Error: container kind-worker2 is not running',
+      });
+    const readBroken = podCgroupReader(new DockerNodeShell('edge-2', 'kind-worker2', broken));
+    await assert.rejects(readPodStats('old_uid', now('new_uid'), readBroken), /exit 1.*is not running/);
+  });
+
+  it("should pick the node's current agent pod: not a deleted or Failed one, a Running one first, then the newest", () => {
+    const pod = (
+      uid: string,
+      phase: string,
+      created: string,
+      extra: Partial<V1Pod['metadata']> = {},
+    ): V1Pod => ({
+      metadata: {
+        uid,
+        creationTimestamp: new Date(created),
+        labels: { 'app.kubernetes.io/name': 'edge-agent' },
+        ...extra,
+      },
+      spec: { nodeName: 'kind-worker2', containers: [] },
+      status: { phase },
+    });
+    const old = pod('old', 'Failed', '2026-01-01T00:00:00Z'); // rejected by its kubelet when the node came back
+    const gone = pod('gone', 'Running', '2026-01-01T00:00:01Z', { deletionTimestamp: new Date() });
+    const pending = pod('pending', 'Pending', '2026-01-01T00:00:03Z');
+    const running = pod('running', 'Running', '2026-01-01T00:00:02Z');
+    const elsewhere = {
+      ...pod('elsewhere', 'Running', '2026-01-01T00:00:04Z'),
+      spec: { nodeName: 'kind-worker', containers: [] },
+    };
+    const uid = (ps: V1Pod[]) => currentAgentPod(ps, 'kind-worker2', 'edge-agent')?.metadata?.uid;
+    assert.equal(uid([old, gone, pending, running, elsewhere]), 'running');
+    assert.equal(uid([old, gone, pending, elsewhere]), 'pending');
+    assert.equal(uid([old, gone, elsewhere]), undefined);
+    assert.equal(currentAgentPod([running], 'kind-worker2', 'cloud-hub'), undefined);
   });
 
   it('should run node commands with docker exec (stdin only when there is input) and journal undos by container', async () => {

@@ -28,6 +28,7 @@ export function startNodeReporter(
         edges.map(async (n) => {
           const info = dep.node(n.name);
           const stats = await dep.stats(n.name);
+          if (!stats) return;
           const t = performance.now();
           const prev = last.get(n.name);
           last.set(n.name, { t, cpu: stats.cpuSeconds });

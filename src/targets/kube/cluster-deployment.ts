@@ -7,6 +7,7 @@ import type { CleanupHandle, CleanupRegistry } from '../../core/cleanup/registry
 import { edgeStatus } from '../../contract/client.ts';
 import { deadline, sleep } from '../../core/deadline.ts';
 import { TargetError } from '../../core/errors.ts';
+import type { RunResult } from '../../core/proc.ts';
 import { logger } from '../../core/logger.ts';
 import type { StackManifest } from '../../stack/manifest.ts';
 import type {
@@ -140,7 +141,8 @@ export const SIGNAL_POD =
 
 /**
  * Fixed script, pod uid as argument: print the pod cgroup's memory and CPU files — cgroup v2, or the
- * same figures from the v1 memory and cpuacct controllers (Kind nodes on a cgroup v1 host).
+ * same figures from the v1 memory and cpuacct controllers (Kind nodes on a cgroup v1 host). Exit
+ * NO_POD_CGROUP when the node has no cgroup of that pod.
  */
 const POD_CGROUP_STATS =
   'd=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "*pod$0*" | head -n 1); test -n "$d" || exit 3; ' +
@@ -150,6 +152,57 @@ const POD_CGROUP_STATS =
   'echo "usage_usec $(( $(cat "$c/cpuacct.usage") / 1000 ))"; ' +
   'awk \'$1 == "nr_throttled" { print $1, $2 } $1 == "throttled_time" { print "throttled_usec", int($2 / 1000) }\' "$c/cpu.stat"; ' +
   'awk \'$1 == "oom_kill" { print $1, $2 }\' "$m/memory.oom_control"';
+
+/** POD_CGROUP_STATS's exit code when the node has no cgroup of the pod (not started there, or gone). */
+export const NO_POD_CGROUP = 3;
+
+/**
+ * Pure: the agent (or hub) pod of a cluster node that is there now — not being deleted, not ended
+ * (a pod the kubelet rejected when its node came back stays Failed until its DaemonSet replaces it);
+ * a running one first, then the newest.
+ */
+export function currentAgentPod(pods: Iterable<V1Pod>, k8sNode: string, app: string): V1Pod | undefined {
+  const live = [...pods].filter(
+    (p) =>
+      p.spec?.nodeName === k8sNode &&
+      p.metadata?.labels?.['app.kubernetes.io/name'] === app &&
+      !p.metadata.deletionTimestamp &&
+      p.status?.phase !== 'Failed' &&
+      p.status?.phase !== 'Succeeded',
+  );
+  const rank = (p: V1Pod): number => (p.status?.phase === 'Running' ? 1 : 0);
+  const born = (p: V1Pod): number => new Date(p.metadata?.creationTimestamp ?? 0).getTime();
+  return live.sort((a, b) => rank(b) - rank(a) || born(b) - born(a))[0];
+}
+
+/** Reads a pod's cgroup figures in its node (POD_CGROUP_STATS); the exit code tells "no such cgroup". */
+export function podCgroupReader(shell: NodeShell): (uid: string) => Promise<RunResult> {
+  return (uid) => shell.exec(['sh', '-c', POD_CGROUP_STATS, uid], { allowFailure: true });
+}
+
+/**
+ * One stats read of a node's agent pod, pure but for the two functions it is given. The pod the watch
+ * cache names is read first; when the node has no cgroup of it (a lost node's agent came back as a
+ * new pod, or the cache lags), the pod the API server names now is read instead. No pod, or no
+ * cgroup of the current pod yet (its node is back, the kubelet has not started it): no sample this
+ * time (undefined). Any other failure of the read throws.
+ */
+export async function readPodStats(
+  cached: string | undefined,
+  current: () => Promise<string | undefined>,
+  read: (uid: string) => Promise<RunResult>,
+): Promise<NodeStats | undefined> {
+  const attempt = async (uid: string): Promise<NodeStats | undefined> => {
+    const r = await read(uid);
+    if (r.code === 0) return parseCgroupStats(r.stdout);
+    if (r.code === NO_POD_CGROUP) return undefined;
+    throw new TargetError(`reading the cgroup of pod ${uid} failed (exit ${r.code}): ${r.stderr.trim()}`);
+  };
+  const first = cached === undefined ? undefined : await attempt(cached);
+  if (first) return first;
+  const now = await current();
+  return now === undefined || now === cached ? undefined : attempt(now);
+}
 
 export interface ClusterDeploymentOptions {
   target: string;
@@ -435,23 +488,36 @@ export class ClusterDeployment implements Deployment {
     return this.signalAgent(node, 'SIGKILL');
   }
 
+  private appOf(node: string): string {
+    return node === 'cloud' ? 'cloud-hub' : 'edge-agent';
+  }
+
   private agentPod(node: string): V1Pod {
-    const k8s = this.k8sNode(node);
-    const want = node === 'cloud' ? 'cloud-hub' : 'edge-agent';
-    const p = [...this.pods.objects.values()].find(
-      (x) =>
-        x.spec?.nodeName === k8s &&
-        x.metadata?.labels?.['app.kubernetes.io/name'] === want &&
-        !x.metadata.deletionTimestamp,
-    );
-    if (!p) throw new TargetError(`no ${want} pod on ${node} (${k8s})`);
+    const p = currentAgentPod(this.pods.objects.values(), this.k8sNode(node), this.appOf(node));
+    if (!p) throw new TargetError(`no ${this.appOf(node)} pod on ${node} (${this.k8sNode(node)})`);
     return p;
   }
 
-  async stats(node: string): Promise<NodeStats> {
-    const uid = this.agentPod(node).metadata!.uid!.replace(/-/g, '_');
-    const r = await this.shell(node).exec(['sh', '-c', POD_CGROUP_STATS, uid]);
-    return parseCgroupStats(r.stdout);
+  /** The agent pod's cgroup figures; undefined while its node has none (a lost node's pod being replaced). */
+  async stats(node: string): Promise<NodeStats | undefined> {
+    const k8s = this.k8sNode(node);
+    const app = this.appOf(node);
+    const uid = (p: V1Pod | undefined): string | undefined => p?.metadata?.uid?.replace(/-/g, '_');
+    const cached = uid(currentAgentPod(this.pods.objects.values(), k8s, app));
+    const fresh = async (): Promise<string | undefined> => {
+      const core = this.o.kube.kc.makeApiClient(CoreV1Api);
+      const pods = await core.listNamespacedPod({
+        namespace: this.o.kube.namespace,
+        fieldSelector: `spec.nodeName=${k8s}`,
+        labelSelector: `app.kubernetes.io/name=${app}`,
+      });
+      const now = uid(currentAgentPod(pods.items, k8s, app));
+      log.info(
+        `${node}: no cgroup of ${app} pod ${cached ?? '-'} on ${k8s}; the API server's pod now: ${now ?? 'none'}`,
+      );
+      return now;
+    };
+    return readPodStats(cached, fresh, podCgroupReader(this.shell(node)));
   }
 
   async uplinkBytes(node: string): Promise<UplinkBytes> {
