@@ -13,7 +13,6 @@
  *   npx tsx bench/faults.ts [--samples 20] [--power-loss-only | --clock-skew-only]
  */
 import { spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -27,6 +26,7 @@ import { run, TOKEN_ENV } from '../src/core/proc.ts';
 import { loadStack } from '../src/stack/manifest.ts';
 import type { LocalDeployment } from '../src/targets/local/deployment.ts';
 import { LocalTarget } from '../src/targets/local/target.ts';
+import { deliveredUdp } from '../test/helpers/loss-meter.ts';
 
 const { values } = parseArgs({
   options: {
@@ -341,32 +341,7 @@ try {
       'first connect again',
     );
 
-    const delivered = async (count: number): Promise<number> => {
-      const sh = dep.shell('edge-1');
-      const table = 'ec_bench_meas';
-      const u = sh.undoEntry(['nft', 'delete', 'table', 'inet', table]);
-      const h = reg.add(u.kind, 'loss measurement counter', u.data);
-      await sh.exec(['nft', '-f', '-'], {
-        input: `table inet ${table} {\n counter rx { }\n chain in { type filter hook input priority 10; policy accept; ip saddr ${dep.state.client} udp dport 9 counter name "rx"; }\n}\n`,
-      });
-      try {
-        const sock = createSocket('udp4');
-        const payload = Buffer.alloc(32);
-        for (let i = 0; i < count; i++) {
-          await new Promise<void>((res, rej) =>
-            sock.send(payload, 9, edge.address, (e) => (e ? rej(e) : res())),
-          );
-          if (i % 50 === 49) await sleep(1);
-        }
-        sock.close();
-        await sleep(200);
-        const r = await sh.exec(['nft', '-j', 'list', 'counter', 'inet', table, 'rx']);
-        const doc = JSON.parse(r.stdout) as { nftables: { counter?: { packets: number } }[] };
-        return doc.nftables.find((x) => x.counter)!.counter!.packets;
-      } finally {
-        await h.revert();
-      }
-    };
+    const delivered = (count: number): Promise<number> => deliveredUdp(dep, 'edge-1', reg, count);
     console.log(
       'loss rate achieved vs requested (10k UDP packets client → edge, counted after the loss chain):',
     );

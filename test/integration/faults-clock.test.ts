@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -8,11 +8,9 @@ import { CleanupRegistry } from '../../src/core/cleanup/registry.ts';
 import { repoRoot } from '../../src/core/paths.ts';
 import { run } from '../../src/core/proc.ts';
 import { injectThenKill, killMoment, killStage, type KillStage } from '../helpers/cli.ts';
-import { loadStack } from '../../src/stack/manifest.ts';
 import type { LocalDeployment } from '../../src/targets/local/deployment.ts';
-import { saveDeploymentState } from '../../src/targets/local/state.ts';
-import { LocalTarget } from '../../src/targets/local/target.ts';
 import { offsetsOf, uptimeSecs } from '../helpers/timens.ts';
+import { deployForInject, teardownLocal } from '../helpers/local-target.ts';
 
 /**
  * clock-skew on a real local deployment, for both runtimes (runc containers and processes): the
@@ -44,18 +42,12 @@ for (const runtime of ['oci', 'process'] as const) {
       process.env['EDGECHAOS_STATE_DIR'] = state;
       process.env['EDGECHAOS_RUNTIME'] = runtime;
       reg = CleanupRegistry.open(runId, state);
-      dep = await new LocalTarget().deploy(
-        await loadStack(),
-        { edges: [{ name: 'edge-1' }] },
-        { runId, runDir: join(dir, 'run'), registry: reg },
-      );
-      saveDeploymentState(dep.state);
+      dep = await deployForInject(['edge-1'], { runId, dir, registry: reg });
       edge1 = dep.edges.find((e) => e.name === 'edge-1')!.url;
     });
     after(async () => {
       try {
-        await dep?.teardown();
-        await reg?.close();
+        await teardownLocal(dep, reg, dir);
       } finally {
         for (const [k, v] of [
           ['EDGECHAOS_STATE_DIR', saved.state],
@@ -63,7 +55,6 @@ for (const runtime of ['oci', 'process'] as const) {
         ] as const)
           if (v === undefined) delete process.env[k];
           else process.env[k] = v;
-        rmSync(dir, { recursive: true, force: true });
       }
     });
 

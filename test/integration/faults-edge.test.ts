@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { createSocket } from 'node:dgram';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -10,10 +9,9 @@ import { sleep } from '../../src/core/deadline.ts';
 import { repoRoot } from '../../src/core/paths.ts';
 import { run } from '../../src/core/proc.ts';
 import { injectThenKill, killMoment, killStage, type KillStage } from '../helpers/cli.ts';
-import { loadStack } from '../../src/stack/manifest.ts';
 import type { LocalDeployment } from '../../src/targets/local/deployment.ts';
-import { saveDeploymentState } from '../../src/targets/local/state.ts';
-import { LocalTarget } from '../../src/targets/local/target.ts';
+import { deliveredUdp } from '../helpers/loss-meter.ts';
+import { deployForInject, teardownLocal } from '../helpers/local-target.ts';
 
 /**
  * The edge faults on a real local deployment: nft numgen loss measured with real packets, the
@@ -60,51 +58,20 @@ describe('edge faults on the local target (nft loss, ec-fusefs disk/io/power fau
   before(async () => {
     process.env['EDGECHAOS_STATE_DIR'] = state;
     reg = CleanupRegistry.open(runId, state);
-    dep = await new LocalTarget().deploy(
-      await loadStack(),
-      { edges: [{ name: 'edge-1' }, { name: 'edge-2' }] },
-      { runId, runDir: join(dir, 'run'), registry: reg },
-    );
-    saveDeploymentState(dep.state);
+    dep = await deployForInject(['edge-1', 'edge-2'], { runId, dir, registry: reg });
     edge1 = dep.edges.find((e) => e.name === 'edge-1')!.url;
   });
   after(async () => {
     try {
-      await dep?.teardown();
-      await reg?.close();
+      await teardownLocal(dep, reg, dir);
     } finally {
       if (savedState === undefined) delete process.env['EDGECHAOS_STATE_DIR'];
       else process.env['EDGECHAOS_STATE_DIR'] = savedState;
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 
   /** UDP datagrams from the client side to edge-1, counted by an nft counter after the loss chain. */
-  async function delivered(count: number): Promise<number> {
-    const n = dep.local('edge-1');
-    const sh = dep.shell('edge-1');
-    const table = `ec_meas${process.pid}`;
-    const u = sh.undoEntry(['nft', 'delete', 'table', 'inet', table]);
-    const h = reg.add(u.kind, 'loss measurement counter', u.data);
-    await sh.exec(['nft', '-f', '-'], {
-      input: `table inet ${table} {\n counter rx { }\n chain in { type filter hook input priority 10; policy accept; ip saddr ${dep.state.client} udp dport 9 counter name "rx"; }\n}\n`,
-    });
-    try {
-      const sock = createSocket('udp4');
-      const payload = Buffer.alloc(32);
-      for (let i = 0; i < count; i++) {
-        await new Promise<void>((res, rej) => sock.send(payload, 9, n.address, (e) => (e ? rej(e) : res())));
-        if (i % 50 === 49) await sleep(1);
-      }
-      sock.close();
-      await sleep(200);
-      const r = await sh.exec(['nft', '-j', 'list', 'counter', 'inet', table, 'rx']);
-      const doc = JSON.parse(r.stdout) as { nftables: { counter?: { packets: number } }[] };
-      return doc.nftables.find((x) => x.counter)!.counter!.packets;
-    } finally {
-      await h.revert();
-    }
-  }
+  const delivered = (count: number): Promise<number> => deliveredUdp(dep, 'edge-1', reg, count);
 
   it('should lose the requested share of 10k packets (±2 points), direction-aware, and none once reverted', async (t) => {
     assert.equal(await delivered(10_000), 10_000, 'the measurement itself loses nothing');

@@ -7,7 +7,7 @@ import { loadScenario } from '../../src/campaign/scenario.ts';
 import { repoRoot } from '../../src/core/paths.ts';
 import { run } from '../../src/core/proc.ts';
 import { sshPlugin } from '../../src/targets/ssh/plugin.ts';
-import { startBoards, type Boards } from '../fixtures/ssh/boards.ts';
+import { assertSshSuiteLeftNothing, startBoards, type Boards } from '../fixtures/ssh/boards.ts';
 import { privateTmpdir, tempDir } from '../helpers/temp.ts';
 
 function filesUnder(dir: string): string[] {
@@ -39,14 +39,7 @@ describe('a campaign on emulated boards over SSH', () => {
     }
     dirs.reports[Symbol.dispose]();
     dirs.state[Symbol.dispose]();
-    assert.deepEqual(
-      readdirSync(tmp.path).filter((f) => f.startsWith('ecssh-')),
-      [],
-      'no ssh config left',
-    );
-    tmp[Symbol.dispose]();
-    const ns = await run(['ip', 'netns', 'list']);
-    assert.equal(ns.stdout.includes(boards.bridge.slice(3, 9)), false, 'no board namespace left');
+    await assertSshSuiteLeftNothing(boards, tmp);
   });
 
   it('should pass the same checks as the local target and keep key paths and material out of logs and reports', async (t) => {

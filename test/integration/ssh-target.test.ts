@@ -12,7 +12,7 @@ import { loadInventory } from '../../src/targets/ssh/inventory.ts';
 import '../../src/targets/ssh/reverters.ts';
 import { SshTarget } from '../../src/targets/ssh/target.ts';
 import type { SshDeployment } from '../../src/targets/ssh/deployment.ts';
-import { startBoards, type Boards } from '../fixtures/ssh/boards.ts';
+import { assertSshSuiteLeftNothing, startBoards, type Boards } from '../fixtures/ssh/boards.ts';
 import { runHolderThenKill } from '../fixtures/ssh/run-holder.ts';
 import { privateTmpdir, tempDir } from '../helpers/temp.ts';
 
@@ -86,14 +86,7 @@ describe('ssh target on emulated boards (netns + real sshd each)', () => {
     else process.env['EDGECHAOS_STATE_DIR'] = saved;
     state[Symbol.dispose]();
     runs[Symbol.dispose]();
-    assert.deepEqual(
-      readdirSync(tmp.path).filter((f) => f.startsWith('ecssh-')),
-      [],
-      'no ssh config left',
-    );
-    tmp[Symbol.dispose]();
-    const ns = await run(['ip', 'netns', 'list']);
-    assert.equal(ns.stdout.includes(boards.bridge.slice(3, 9)), false, 'no board namespace left');
+    await assertSshSuiteLeftNothing(boards, tmp);
     assert.equal(existsSync(boards.tmp), false, 'board folders removed');
     const sshd = await run(['pgrep', '-f', boards.tmp], { allowFailure: true });
     assert.equal(sshd.stdout.trim(), '', 'no sshd or ssh client of the test left');
