@@ -87,8 +87,8 @@ function evidenceExcerpt(evidence: Record<string, unknown>): string {
  * the gate, not measured → skipped). A campaign error is an `<error>`; provenance goes into properties,
  * and so do links to the raw evidence in the run directory (`evidence: <label>` = relative path).
  */
-export function renderJUnit(r: RunRecord, evidence: readonly EvidenceFile[] = []): string {
-  const cls = `edgechaos.${r.scenario.name}`;
+/** One case per check, after a campaign error or interruption if there was one. */
+function checkCases(r: RunRecord, cls: string): Case[] {
   const checks: Case[] = r.checks.map((c) => {
     const status = checkStatus(c);
     return {
@@ -134,6 +134,11 @@ export function renderJUnit(r: RunRecord, evidence: readonly EvidenceFile[] = []
       time: 0,
       outcome: { kind: 'error', message: 'the run was interrupted: it scores nothing', type: 'interrupted' },
     });
+  return checks;
+}
+
+/** One case per criterion and one per gate. */
+function rubricCases(r: RunRecord, cls: string): Case[] {
   const rubric: Case[] = [];
   for (const c of r.score.criteria) {
     const status = criterionStatus(c);
@@ -190,6 +195,13 @@ export function renderJUnit(r: RunRecord, evidence: readonly EvidenceFile[] = []
       });
     }
   }
+  return rubric;
+}
+
+export function renderJUnit(r: RunRecord, evidence: readonly EvidenceFile[] = []): string {
+  const cls = `edgechaos.${r.scenario.name}`;
+  const checks = checkCases(r, cls);
+  const rubric = rubricCases(r, cls);
   const all = [...checks, ...rubric];
   const n = (k: string): number => all.filter((c) => c.outcome.kind === k).length;
   const durationS = Math.max(0, (Date.parse(r.endedAt) - Date.parse(r.startedAt)) / 1000);

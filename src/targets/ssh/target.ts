@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import type { CleanupRegistry } from '../../core/cleanup/registry.ts';
 import { EdgechaosError, ScenarioError } from '../../core/errors.ts';
 import { logger } from '../../core/logger.ts';
 import { toolsDir } from '../../core/paths.ts';
@@ -15,7 +16,7 @@ import { SshConnection } from './connection.ts';
 import { LocalConnection } from './local-host.ts';
 import { boardExemption, harnessExemption, type MgmtExemption } from './mgmt.ts';
 import { freePort } from '../../core/net.ts';
-import { SshDeployment } from './deployment.ts';
+import { SshDeployment, type SshStackSpec } from './deployment.ts';
 import { prepareBoard, stackSpecs, startToxiproxy, writeBoardsFile } from './deploy-steps.ts';
 import { envOfArgv, prepareBoardImage, sshRunsImage } from './oci.ts';
 import type { Inventory, InventoryHost } from './inventory.ts';
@@ -228,6 +229,27 @@ export class SshTarget implements Target {
     return { local: variant, argv: rest };
   }
 
+  /** One board per preflighted host, each reaching the others' management addresses. */
+  private boardsOf(facts: readonly PreflightResult[], config: string, runId: string): Map<string, SshBoard> {
+    const inv = this.inventory;
+    const boards = new Map<string, SshBoard>();
+    for (const f of facts) {
+      const conn = this.connection(f.host, config);
+      boards.set(
+        f.host.name,
+        new SshBoard(f.host, conn, f.facts, boardLayout(f.host.dir, runId, f.host.name, f.facts), {
+          runId,
+          inventory: inv.file,
+          configFile: config,
+          connectTimeoutMs: inv.connectTimeoutMs,
+          safetyTtlMs: inv.safetyTtlMs,
+        }),
+      );
+    }
+    for (const b of boards.values()) b.mgmt = mgmtOf(b, [...boards.values()]);
+    return boards;
+  }
+
   async deploy(stack: StackManifest, topology: Topology, opts: DeployOptions): Promise<SshDeployment> {
     const inv = this.inventory;
     const names = topology.edges.map((e) => e.name);
@@ -266,21 +288,7 @@ export class SshTarget implements Target {
     );
     mkdirSync(join(opts.runDir, 'logs'), { recursive: true });
 
-    const boards = new Map<string, SshBoard>();
-    for (const f of facts) {
-      const conn = this.connection(f.host, config);
-      boards.set(
-        f.host.name,
-        new SshBoard(f.host, conn, f.facts, boardLayout(f.host.dir, opts.runId, f.host.name, f.facts), {
-          runId: opts.runId,
-          inventory: inv.file,
-          configFile: config,
-          connectTimeoutMs: inv.connectTimeoutMs,
-          safetyTtlMs: inv.safetyTtlMs,
-        }),
-      );
-    }
-    for (const b of boards.values()) b.mgmt = mgmtOf(b, [...boards.values()]);
+    const boards = this.boardsOf(facts, config, opts.runId);
     const cloudBoard = boards.get('cloud')!;
     const cloudHost = cloudBoard.host;
     const local = cloudHost.local;
@@ -326,18 +334,13 @@ export class SshTarget implements Target {
         prepareBoard(b, { dep, registry, runDir: opts.runDir, cmd: cmds.get(b.node)!, cloudHost, toxiBin }),
       );
       lap('boards prepared');
-      // --runtime oci: the edge image as a runc container on each board that has runc
-      await mapLimit(images, 4, async (b) => {
-        const spec = stacks.get(b.node)!;
-        const r = await prepareBoardImage(b, {
-          registry,
-          runDir: opts.runDir,
-          runId: opts.runId,
-          stack,
-          env: envOfArgv(spec.argv),
-        });
-        dep.handles.push(r.handle);
-        stacks.set(b.node, { ...spec, argv: r.argv, oci: r.oci });
+      await runImagesOnBoards(images, {
+        dep,
+        stacks,
+        stack,
+        registry,
+        runDir: opts.runDir,
+        runId: opts.runId,
       });
       if (images.length) lap('images on the boards');
       if (toxiBin)
@@ -361,4 +364,30 @@ export class SshTarget implements Target {
     }
     return dep;
   }
+}
+
+/** --runtime oci: the edge image as a runc container on each board that has runc (its stack spec's argv). */
+async function runImagesOnBoards(
+  images: readonly SshBoard[],
+  o: {
+    dep: SshDeployment;
+    stacks: Map<string, SshStackSpec>;
+    stack: StackManifest;
+    registry: CleanupRegistry;
+    runDir: string;
+    runId: string;
+  },
+): Promise<void> {
+  await mapLimit(images, 4, async (b) => {
+    const spec = o.stacks.get(b.node)!;
+    const r = await prepareBoardImage(b, {
+      registry: o.registry,
+      runDir: o.runDir,
+      runId: o.runId,
+      stack: o.stack,
+      env: envOfArgv(spec.argv),
+    });
+    o.dep.handles.push(r.handle);
+    o.stacks.set(b.node, { ...spec, argv: r.argv, oci: r.oci });
+  });
 }
