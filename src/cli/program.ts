@@ -392,6 +392,6 @@ function addBootstrapCommand(program: Command, { set }: Wiring): void {
 function runtimeOption(): Option {
   return new Option(
     '--runtime <runtime>',
-    'local and kube-local targets: run the stack from its images as runc containers (oci, the default when the manifest names an image for the role) or as processes',
+    'local and kube-local targets: run the stack from its images as runc containers (oci, the default when the manifest names an image for the role) or as processes; ssh: oci runs the edge image on boards that have runc (processes by default)',
   ).choices(['oci', 'process']);
 }
