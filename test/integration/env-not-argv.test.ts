@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CleanupRegistry } from '../../src/core/cleanup/registry.ts';
+import { deadline, waitFor } from '../../src/core/deadline.ts';
 import { NetnsShell } from '../../src/targets/local/shell.ts';
 import type { LocalNodeState } from '../../src/targets/local/topology-plan.ts';
 
@@ -34,7 +35,16 @@ describe('a stack env reaches a node process through the environment, never its 
       logName: 'env-test',
     });
     try {
-      const cmdline = readFileSync(`/proc/${p.pid}/cmdline`, 'utf8');
+      // `ip netns exec` execs the command in the same process: read /proc once that exec is done.
+      // Read during it, environ is empty (the old image is gone, the new one not set up): CI saw
+      // "the env reached the process" fail 36 ms into the test.
+      const cmdline = await waitFor(
+        () => {
+          const c = readFileSync(`/proc/${p.pid}/cmdline`, 'utf8');
+          return Promise.resolve(c.startsWith('sleep\0') ? c : undefined);
+        },
+        { signal: deadline(10_000, `pid ${p.pid} to exec sleep`), intervalMs: 5 },
+      );
       const environ = readFileSync(`/proc/${p.pid}/environ`, 'utf8');
       assert.ok(environ.includes(`EDGE_TOKEN_SECRET=${secret}`), 'the env reached the process');
       assert.ok(!cmdline.includes(secret), `the value is on the command line: ${cmdline}`);
