@@ -111,13 +111,34 @@ export function pidsWithToken(token: string): number[] {
 
 /** Whether one process carries the harness token `token` (or a sub-token of it) in its environment. */
 export function carriesToken(pid: number, token: string): boolean {
-  let env: string;
+  // A process in the middle of an exec (the old image gone, the new one not set up yet) reads an
+  // empty environ: read again until it has one (a scan missed such a process, which then lived on
+  // with the token after its revert). Kernel threads and zombies have none: asked once.
+  for (let i = 0; i < 200; i++) {
+    let env: string;
+    try {
+      env = readFileSync(`/proc/${pid}/environ`, 'latin1');
+    } catch {
+      return false;
+    }
+    if (env.length > 0 || !userProcessAlive(pid)) {
+      env += '\0';
+      return env.includes(`${TOKEN_ENV}=${token}\0`) || env.includes(`${TOKEN_ENV}=${token}.`);
+    }
+  }
+  return false;
+}
+
+/** Not a kernel thread (PF_KTHREAD) and not a zombie, from /proc/<pid>/stat. */
+function userProcessAlive(pid: number): boolean {
   try {
-    env = readFileSync(`/proc/${pid}/environ`, 'latin1') + '\0';
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // f[0] = state (field 3), f[6] = flags (field 9)
+    return f[0] !== 'Z' && f[0] !== 'X' && (Number(f[6]) & 0x00200000) === 0;
   } catch {
     return false;
   }
-  return env.includes(`${TOKEN_ENV}=${token}\0`) || env.includes(`${TOKEN_ENV}=${token}.`);
 }
 
 /** A long-running child in its own process group, with output captured to a log file. */
