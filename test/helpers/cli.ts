@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { repoRoot } from '../../src/core/paths.ts';
 import type { DetachedDeployment } from '../../src/targets/plugin.ts';
 
@@ -111,4 +112,19 @@ export function killStage(
   return cleanup.runs.some((r) => r.runId.startsWith('inj-') && r.reverted.some(isFault))
     ? 'mid-apply'
     : 'before apply';
+}
+
+/** Resolves true once `edgechaos inject` prints that its fault is in effect, false if it exits first. */
+export function saysApplied(p: {
+  stdout: Readable;
+  once(ev: 'exit', fn: () => void): unknown;
+}): Promise<boolean> {
+  return new Promise((resolve) => {
+    let out = '';
+    p.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (/^applied in /m.test(out)) resolve(true);
+    });
+    p.once('exit', () => resolve(/^applied in /m.test(out)));
+  });
 }

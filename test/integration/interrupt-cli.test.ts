@@ -8,6 +8,7 @@ import { readJournal } from '../../src/core/cleanup/journal.ts';
 import { repoRoot } from '../../src/core/paths.ts';
 import { pidsWithToken } from '../../src/core/proc.ts';
 import { localNames } from '../../src/targets/local/names.ts';
+import { saysApplied } from '../helpers/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgechaos-test-intr-'));
 const env = { EDGECHAOS_STATE_DIR: join(dir, 'state'), EDGECHAOS_REPORTS_DIR: join(dir, 'reports') };
@@ -70,17 +71,10 @@ async function stressFor10m(): Promise<{
   err: () => string;
 }> {
   const child = start(['inject', 'cpu-stress', '--node', 'edge-1', '--for', '10m', '--param', 'workers=1']);
-  let out = '';
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((r) => child.once('exit', r));
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (/applied in/.test(out)) resolve();
-    });
-    void exited.then((c) => reject(new Error(`inject exited ${c}: ${err}`)));
-  });
+  assert.ok(await saysApplied(child), `inject exited ${String(child.exitCode)}: ${err}`);
   const [j] = injectJournals();
   assert.ok(j, 'the inject journal exists');
   assert.ok(pidsWithToken(j.runId).length >= 1, 'stress-ng runs');

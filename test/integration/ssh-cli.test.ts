@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { repoRoot } from '../../src/core/paths.ts';
 import { isAlive, run } from '../../src/core/proc.ts';
 import type { SshDeploymentState } from '../../src/targets/ssh/state.ts';
 import { startBoards, type Boards } from '../fixtures/ssh/boards.ts';
+import { saysApplied } from '../helpers/cli.ts';
 import { privateTmpdir, tempDir } from '../helpers/temp.ts';
 
 /**
@@ -15,18 +15,6 @@ import { privateTmpdir, tempDir } from '../helpers/temp.ts';
  * applies a fault and reverts it; `destroy` removes everything on every board — each a separate CLI
  * process, as a user runs them.
  */
-/** Resolves true once `edgechaos inject` prints that its fault is in effect, false if it exits first. */
-function saysApplied(p: ChildProcessByStdio<null, Readable, null>): Promise<boolean> {
-  return new Promise((resolve) => {
-    let out = '';
-    p.stdout.on('data', (b: Buffer) => {
-      out += b.toString();
-      if (/^applied in /m.test(out)) resolve(true);
-    });
-    p.once('exit', () => resolve(/^applied in /m.test(out)));
-  });
-}
-
 describe('deploy / inject / destroy / cleanup on emulated boards over SSH', () => {
   // ssh configs and masters are told apart from other runs' by this private TMPDIR
   const tmp = privateTmpdir();
