@@ -97,12 +97,25 @@ func (f *FS) Handle(words []string) ([]string, error) {
 
 // Serve answers control connections on a unix socket: one request line of
 // words, answered by lines and a final "end" or "fail <reason>".
+//
+// An Accept error other than a closed listener (out of descriptors, an
+// aborted connection) is waited out and accepting goes on, as net/http does:
+// returning would leave the layer mounted with nobody answering its control
+// socket, so no fault on it could be reverted.
 func (f *FS) Serve(l net.Listener) {
+	var delay time.Duration
 	for {
 		c, err := l.Accept()
 		if err != nil {
-			return
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			fmt.Fprintf(os.Stderr, "ec-fusefs: control socket: accept: %v; again in %s\n", err, delay)
+			time.Sleep(delay)
+			continue
 		}
+		delay = 0
 		go func() {
 			defer c.Close()
 			_ = c.SetDeadline(time.Now().Add(30 * time.Second))

@@ -28,6 +28,8 @@ var (
 	_ fs.NodeWrapChilder = (*node)(nil)
 	_ fs.NodeOpener      = (*node)(nil)
 	_ fs.NodeCreater     = (*node)(nil)
+	_ fs.NodeUnlinker    = (*node)(nil)
+	_ fs.NodeRenamer     = (*node)(nil)
 )
 
 func (n *node) WrapChild(_ context.Context, ops fs.InodeEmbedder) fs.InodeEmbedder {
@@ -48,6 +50,24 @@ func (n *node) Create(ctx context.Context, name string, flags, mode uint32, out 
 		return nil, nil, 0, errno
 	}
 	return in, in.Operations().(*node).wrap(fh), fl, 0
+}
+
+// Unlink and Rename (which may replace a file) can remove a file's last name:
+// the undo log then forgets it (Lazy.ForgetUnlinked).
+func (n *node) Unlink(ctx context.Context, name string) syscall.Errno {
+	errno := n.LoopbackNode.Unlink(ctx, name)
+	if errno == 0 && n.fsys.Lazy != nil {
+		n.fsys.Lazy.ForgetUnlinked()
+	}
+	return errno
+}
+
+func (n *node) Rename(ctx context.Context, name string, newParent fs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
+	errno := n.LoopbackNode.Rename(ctx, name, newParent, newName, flags)
+	if errno == 0 && n.fsys.Lazy != nil {
+		n.fsys.Lazy.ForgetUnlinked()
+	}
+	return errno
 }
 
 func (n *node) wrap(fh fs.FileHandle) fs.FileHandle {

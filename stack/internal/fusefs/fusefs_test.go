@@ -382,3 +382,87 @@ func TestKernelChecksPermissions(t *testing.T) {
 		t.Fatalf("user 65532 could not write its own dir: %v", err)
 	}
 }
+
+// A stack that writes files, cannot sync them (io-error on fsync) and deletes them must not leave
+// the layer holding one descriptor per deleted file: the bench ran the layer into its descriptor
+// limit (20000) that way, and its control socket stopped accepting.
+func TestUnlinkedUnsyncedFilesAreForgotten(t *testing.T) {
+	_, mnt, f := mountT(t, 0)
+	if _, err := f.Handle([]string{"set", "io-error", "op=fsync", "prob=1"}); err != nil {
+		t.Fatal(err)
+	}
+	keep := filepath.Join(mnt, "keep")
+	writeFile(t, keep, []byte("kept"), 0, false)
+	for i := 0; i < 200; i++ {
+		p := filepath.Join(mnt, "probe-"+itoa(i))
+		fd, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fd.Write([]byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		if err := fd.Sync(); !errors.Is(err, syscall.EIO) {
+			t.Fatalf("fsync under io-error = %v, want EIO", err)
+		}
+		fd.Close()
+		if i%2 == 0 {
+			if err := os.Remove(p); err != nil {
+				t.Fatal(err)
+			}
+		} else if err := os.Rename(p, keep); err != nil { // replaces keep: its old inode loses its name
+			t.Fatal(err)
+		}
+	}
+	if files, _ := f.Lazy.Pending(); files != 1 {
+		t.Fatalf("%d files kept for undo, want 1 (the last file renamed over keep)", files)
+	}
+	if _, err := f.Handle([]string{"clear", "all"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Handle([]string{"power-loss"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(keep); err != nil || len(got) != 0 {
+		t.Fatalf("the never-synced file renamed over keep must end up empty after a power cut: %q %v", got, err)
+	}
+}
+
+// emfileOnce fails its first Accept as a process out of descriptors does.
+type emfileOnce struct {
+	net.Listener
+	failed bool
+}
+
+func (l *emfileOnce) Accept() (net.Conn, error) {
+	if !l.failed {
+		l.failed = true
+		return nil, &net.OpError{Op: "accept", Net: "unix", Err: os.NewSyscallError("accept4", syscall.EMFILE)}
+	}
+	return l.Listener.Accept()
+}
+
+func TestServeOutlivesAcceptErrors(t *testing.T) {
+	_, _, f := mountT(t, 0)
+	sock := filepath.Join(t.TempDir(), "ctl.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go f.Serve(&emfileOnce{Listener: l})
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write([]byte("status\n")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 256)
+	n, err := c.Read(buf)
+	if err != nil || !strings.HasPrefix(string(buf[:n]), "ok") {
+		t.Fatalf("no answer after an EMFILE from accept: %q %v", buf[:n], err)
+	}
+}

@@ -117,6 +117,26 @@ func (l *Lazy) Synced(ino uint64, n int) {
 	}
 }
 
+// ForgetUnlinked drops the undo records of every file whose last name is gone
+// and returns how many it dropped. Unlink is durable at once, so a power cut
+// cannot bring such a file back, and each dirty file holds a descriptor: a
+// stack that writes files, cannot sync them (io-error on fsync) and deletes
+// them would otherwise run the layer out of descriptors.
+func (l *Lazy) ForgetUnlinked() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for ino, d := range l.files {
+		var st syscall.Stat_t
+		if err := syscall.Fstat(d.fd, &st); err == nil && st.Nlink == 0 {
+			_ = syscall.Close(d.fd)
+			delete(l.files, ino)
+			n++
+		}
+	}
+	return n
+}
+
 // Pending is the number of files and writes not yet synced.
 func (l *Lazy) Pending() (files, writes int) {
 	l.mu.Lock()
