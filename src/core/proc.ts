@@ -141,6 +141,29 @@ function userProcessAlive(pid: number): boolean {
   }
 }
 
+/**
+ * The threads of `pid` that are still running user code: none once every one of them is in a
+ * job-control stop (`T`, or `t` under a tracer) or dead, or the process is gone. kill(SIGSTOP)
+ * returns before the process stops: the kernel wakes one thread to take the stop, and the others
+ * go on until that one has run (milliseconds on a loaded host, enough to answer a request).
+ */
+export function runningThreads(pid: number): number[] {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  return tids.map(Number).filter((tid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      return !'TtZX'.includes(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
+    } catch {
+      return false; // the thread exited
+    }
+  });
+}
+
 /** A long-running child in its own process group, with output captured to a log file. */
 export class ManagedProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
