@@ -111,34 +111,80 @@ export function pidsWithToken(token: string): number[] {
 
 /** Whether one process carries the harness token `token` (or a sub-token of it) in its environment. */
 export function carriesToken(pid: number, token: string): boolean {
-  // A process in the middle of an exec (the old image gone, the new one not set up yet) reads an
-  // empty environ: read again until it has one (a scan missed such a process, which then lived on
-  // with the token after its revert). Kernel threads and zombies have none: asked once.
-  for (let i = 0; i < 200; i++) {
+  // A process in the middle of an exec (its new image mapped, its stack with the environment not
+  // filled in yet) reads an empty environ for as long as that takes: milliseconds on a loaded host
+  // or under a CPU quota, and a scan that took it for token-less left it running after its revert.
+  // Its env_end (stat) is 0 until the exec copies the pointers, then equals env_start until they are
+  // copied; a process whose environment is empty keeps env_start == env_end != 0.
+  const until = performance.now() + MID_EXEC_WAIT_MS;
+  for (let sameEmpty = 0; ;) {
     let env: string;
     try {
       env = readFileSync(`/proc/${pid}/environ`, 'latin1');
     } catch {
       return false;
     }
-    if (env.length > 0 || !userProcessAlive(pid)) {
+    if (env.length > 0) {
       env += '\0';
       return env.includes(`${TOKEN_ENV}=${token}\0`) || env.includes(`${TOKEN_ENV}=${token}.`);
     }
+    const mm = envBounds(pid);
+    if (!mm || performance.now() > until) return false; // gone, a zombie, a kernel thread
+    if (mm.end === '0') sleepSync(1);
+    else if (mm.start === mm.end) {
+      if (++sameEmpty > EMPTY_ENV_READS) return false;
+      sleepSync(1);
+    } // else: filled in since the read: read it again
   }
-  return false;
 }
 
-/** Not a kernel thread (PF_KTHREAD) and not a zombie, from /proc/<pid>/stat. */
-function userProcessAlive(pid: number): boolean {
+/** How long a scan waits for one process to finish its exec. */
+const MID_EXEC_WAIT_MS = 2000;
+/** Reads, 1 ms apart, after which env_start == env_end means an empty environment. */
+const EMPTY_ENV_READS = 10;
+
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+function sleepSync(ms: number): void {
+  Atomics.wait(sleepCell, 0, 0, ms);
+}
+
+/**
+ * env_start and env_end of a live user process from /proc/<pid>/stat (fields 50, 51); undefined for a
+ * kernel thread (PF_KTHREAD), a zombie or a process that is gone.
+ */
+function envBounds(pid: number): { start: string; end: string } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // f[0] = state (field 3), f[6] = flags (field 9)
-    return f[0] !== 'Z' && f[0] !== 'X' && (Number(f[6]) & 0x00200000) === 0;
+    if (f[0] === 'Z' || f[0] === 'X' || (Number(f[6]) & 0x00200000) !== 0) return undefined;
+    return { start: f[47] ?? '0', end: f[48] ?? '0' };
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/**
+ * The threads of `pid` that are still running user code: none once every one of them is in a
+ * job-control stop (`T`, or `t` under a tracer) or dead, or the process is gone. kill(SIGSTOP)
+ * returns before the process stops: the kernel wakes one thread to take the stop, and the others
+ * go on until that one has run (milliseconds on a loaded host, enough to answer a request).
+ */
+export function runningThreads(pid: number): number[] {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  return tids.map(Number).filter((tid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      return !'TtZX'.includes(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
+    } catch {
+      return false; // the thread exited
+    }
+  });
 }
 
 /** A long-running child in its own process group, with output captured to a log file. */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -29,6 +29,12 @@ async function until(cond: () => Promise<boolean>, ms: number): Promise<boolean>
   }
   return false;
 }
+
+/** One state letter per thread of `pid` (R running, S sleeping, T stopped, …), from /proc. */
+const threadStates = (pid: number): string =>
+  readdirSync(`/proc/${pid}/task`)
+    .map((t) => readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8').replace(/^.*\) /s, '')[0])
+    .join('');
 
 const procsOf = (cg: string): number[] =>
   readFileSync(`${cg}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
@@ -169,6 +175,36 @@ describe('process and resource faults on the local target (real cgroups, stress-
       assert.ok(await until(() => healthy(n.healthUrl), 3000), `${method}: answers again`);
     }
     assert.equal(readFileSync(`${n.cgroups.freezer}/freezer.state`, 'utf8').trim(), 'THAWED');
+  });
+
+  it('should count a SIGSTOP pause applied only once every thread of the stack has stopped', async () => {
+    // kill(SIGSTOP) returns before the threads stop: the kernel wakes one to take the stop and the
+    // others run on meanwhile, so a request sent then was answered ("sigstop: no answer while
+    // paused" flaked). A node under cpu-stress holds that window open: the woken thread waits for
+    // its CPU quota (up to a 100 ms period) while stress-ng in the same cgroup spends it.
+    const pids = dep.stackPids('edge-1');
+    assert.equal(pids.length, 1, 'one stack process (the agent, exec-ed by its wrapper)');
+    const stress = await applyFault(dep, { kind: 'cpu-stress', node: 'edge-1', params: { workers: 2 } }, reg);
+    try {
+      for (let round = 0; round < 10; round++) {
+        const f = await applyFault(
+          dep,
+          { kind: 'pause', node: 'edge-1', params: { method: 'sigstop' } },
+          reg,
+        );
+        let states: string;
+        try {
+          states = pids.map(threadStates).join('');
+        } finally {
+          await f.revert();
+        }
+        assert.match(states, /^T+$/, `round ${round}: thread states when the pause counted as applied`);
+      }
+    } finally {
+      await stress.revert();
+    }
+    assert.deepEqual(dep.stackPids('edge-1'), pids, 'the same stack process throughout');
+    assert.ok(await until(() => healthy(dep.local('edge-1').healthUrl), 3000), 'answers again');
   });
 
   it('should restart the whole node: every process killed, the stack up again', async () => {

@@ -135,7 +135,16 @@ describe('Ctrl-C on a real command (inject on a deployment)', () => {
       readdirSync('/run/netns').filter((n) => n.startsWith(`ec-${j.runId}`)),
     );
     assert.deepEqual(netns, [], 'namespaces left');
-    assert.equal(deployJournal(), undefined, 'journal left behind');
+    const held = readdirSync(env.EDGECHAOS_STATE_DIR)
+      .filter((f) => f.startsWith(`${j.runId}.`) && f.endsWith('.journal'))
+      .flatMap((f) =>
+        readJournal(join(env.EDGECHAOS_STATE_DIR, f)).pending.map((e) => `${e.kind}: ${e.what}`),
+      );
+    assert.equal(
+      deployJournal(),
+      undefined,
+      `journal left behind, holding ${held.join('; ')}; stderr: ${err}`,
+    );
   });
 
   it('should refuse --for 600h before applying anything (timers overflow at 2^31 ms)', async () => {

@@ -11,7 +11,14 @@ import type { CleanupHandle, CleanupRegistry } from '../../core/cleanup/registry
 import { sweep } from '../../core/cleanup/sweep.ts';
 import { deadline, sleep, waitFor } from '../../core/deadline.ts';
 import { FaultRevertError, TargetError, UsageError } from '../../core/errors.ts';
-import { carriesToken, killGroup, pidsWithToken, run, spawnManaged } from '../../core/proc.ts';
+import {
+  carriesToken,
+  killGroup,
+  pidsWithToken,
+  run,
+  runningThreads,
+  spawnManaged,
+} from '../../core/proc.ts';
 import type {
   Deployment,
   NodeInfo,
@@ -293,27 +300,26 @@ export class LocalDeployment implements Deployment {
     registry: CleanupRegistry,
     opts: { method?: 'freezer' | 'sigstop' } = {},
   ): Promise<CleanupHandle> {
-    if (opts.method === 'sigstop') {
-      const pids = this.stackPids(node);
-      const h = registry.add('sigstop', `SIGSTOP ${node}`, { pids });
-      for (const p of pids) killGroup(p, 'SIGSTOP');
-      return h;
-    }
     const path = this.local(node).cgroups.freezer;
-    const handle = registry.add('cgroup-freeze', `freeze ${node}`, { path });
+    const pids = opts.method === 'sigstop' ? this.stackPids(node) : undefined;
+    const handle = pids
+      ? registry.add('sigstop', `SIGSTOP ${node}`, { pids })
+      : registry.add('cgroup-freeze', `freeze ${node}`, { path });
+    // Applied once nothing runs: the freezer passes through FREEZING, and kill(SIGSTOP) returns
+    // before the threads stop (see runningThreads), so a request sent right after could be answered.
+    const paused = pids
+      ? () => pids.every((p) => runningThreads(p).length === 0)
+      : async () => (await readFile(`${path}/freezer.state`, 'utf8')).trim() === 'FROZEN';
     try {
-      await writeFile(`${path}/freezer.state`, 'FROZEN');
-      await waitFor(
-        async () =>
-          (await readFile(`${path}/freezer.state`, 'utf8')).trim() === 'FROZEN' ? true : undefined,
-        {
-          signal: deadline(5000, `${node} to freeze`),
-          intervalMs: 5,
-        },
-      );
+      if (pids) for (const p of pids) killGroup(p, 'SIGSTOP');
+      else await writeFile(`${path}/freezer.state`, 'FROZEN');
+      await waitFor(async () => ((await paused()) ? true : undefined), {
+        signal: deadline(5000, `${node} to ${pids ? 'stop' : 'freeze'}`),
+        intervalMs: 5,
+      });
     } catch (err) {
       await handle.revert().catch(() => undefined);
-      throw new TargetError(`${node}: freezing failed: ${err instanceof Error ? err.message : String(err)}`, {
+      throw new TargetError(`${node}: pausing failed: ${err instanceof Error ? err.message : String(err)}`, {
         node,
         cause: err,
       });
