@@ -2,6 +2,7 @@ import { existsSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { sleep } from '../deadline.ts';
+import { unmountAll } from '../mounts.ts';
 import { isAlive, killGroup, pidsWithToken, processStartTime, run, type ProcessIdentity } from '../proc.ts';
 
 /**
@@ -159,14 +160,29 @@ async function tolerantWrite(file: string, value: string): Promise<void> {
   await writeFile(file, value).catch(() => undefined);
 }
 
-function revertDir(d: Record<string, unknown>): Promise<void> {
+/**
+ * Remove a directory we made, after unmounting whatever is mounted under it: a forced revert (second
+ * Ctrl-C) can run while a setup's `mount` is still in flight, and its mount then lands after the
+ * mount's own revert found nothing (seen: rmdir EBUSY on a data disk, the tmpfs left mounted). A
+ * recursive remove never walks into a mount: it would delete what the mount holds.
+ */
+async function revertDir(d: Record<string, unknown>): Promise<void> {
   const p = resolve(str(d, 'path'));
   const allowed = [resolve(tmpdir()), resolve(typeof d['root'] === 'string' ? d['root'] : tmpdir())];
   if (!allowed.some((a) => p.startsWith(a + '/')) || p.split('/').length < 3) {
     throw new Error(`refusing to remove ${p}: outside the allowed roots`);
   }
-  rmSync(p, { recursive: true, force: true });
-  return Promise.resolve();
+  for (let attempt = 0; ; attempt++) {
+    await unmountAll(p);
+    try {
+      rmSync(p, { recursive: true, force: true });
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // a mount that landed between the unmount and the remove: unmount again
+      if ((code !== 'EBUSY' && code !== 'ENOTEMPTY') || attempt >= 5) throw err;
+    }
+  }
 }
 
 /** DELETE on the toxiproxy API; an unreachable server has taken its proxies with it. */

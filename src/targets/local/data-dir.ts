@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnRegistered, type CleanupHandle, type CleanupRegistry } from '../../core/cleanup/registry.ts';
 import { registerReverter } from '../../core/cleanup/reverters.ts';
 import { deadline, waitFor } from '../../core/deadline.ts';
 import { TargetError, ToolMissingError, UsageError } from '../../core/errors.ts';
+import { unmountAll } from '../../core/mounts.ts';
 import { repoRoot } from '../../core/paths.ts';
 import { run } from '../../core/proc.ts';
 import type { DataLayer } from '../../../faults/capabilities.ts';
@@ -101,32 +102,11 @@ export function fusefsTool(): string {
   return p;
 }
 
-/** Mount points at or under `path` (from /proc/self/mountinfo, unescaped), deepest first. */
-export function mountsAt(path: string, mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): string[] {
-  const unescape = (s: string): string =>
-    s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-  return mountinfo
-    .split('\n')
-    .map((l) => unescape(l.split(' ')[4] ?? ''))
-    .filter((m) => m === path || m.startsWith(`${path}/`))
-    .sort((a, b) => b.length - a.length);
-}
-
 /** Unmount everything at `path` (lazily: a dead FUSE layer or a busy tmpfs still goes). */
-async function revertMount(d: Record<string, unknown>): Promise<void> {
+function revertMount(d: Record<string, unknown>): Promise<void> {
   const path = d['path'];
-  if (typeof path !== 'string' || !path.startsWith('/') || path.split('/').length < 3)
-    throw new Error(`bad mount path ${String(path)}`);
-  for (let i = 0; i < 8; i++) {
-    const at = mountsAt(path);
-    if (at.length === 0) return;
-    for (const m of at) {
-      const r = await run(['umount', '-l', m], { allowFailure: true });
-      if (r.code !== 0 && !/not mounted|no mount point|No such file/i.test(r.stderr))
-        throw new Error(`umount ${m}: ${r.stderr.trim()}`);
-    }
-  }
-  if (mountsAt(path).length) throw new Error(`${path} is still mounted`);
+  if (typeof path !== 'string') throw new Error(`bad mount path ${String(path)}`);
+  return unmountAll(path);
 }
 registerReverter('local-mount', revertMount);
 
