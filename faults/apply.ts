@@ -95,6 +95,8 @@ interface ApplyState {
   readonly signal: AbortSignal | undefined;
   readonly handles: Revertible[];
   readonly timers: Set<NodeJS.Timeout>;
+  /** Delayed steps that have started: a revert waits for them (a restart in flight ends healthy first). */
+  readonly inflight: Set<Promise<void>>;
   readonly laterErrors: unknown[];
   reverting: boolean;
 }
@@ -159,7 +161,7 @@ function afterStep(st: ApplyState, s: Extract<FaultStep, { op: 'after' }>): void
   const t = setTimeout(() => {
     st.timers.delete(t);
     if (st.reverting) return;
-    void (async () => {
+    const p = (async () => {
       for (const inner of s.steps) {
         if (st.reverting) return;
         await runStep(st, inner);
@@ -168,6 +170,8 @@ function afterStep(st: ApplyState, s: Extract<FaultStep, { op: 'after' }>): void
       st.laterErrors.push(err);
       log.warn(`${s.what}: ${err instanceof Error ? err.message : String(err)}`);
     });
+    st.inflight.add(p);
+    void p.finally(() => st.inflight.delete(p));
   }, s.delayMs);
   st.timers.add(t);
 }
@@ -242,6 +246,7 @@ export async function applyFault(
     signal: opts.signal,
     handles: [],
     timers: new Set(),
+    inflight: new Set(),
     laterErrors: [],
     reverting: false,
   };
@@ -252,6 +257,10 @@ export async function applyFault(
       st.reverting = true;
       for (const t of st.timers) clearTimeout(t);
       st.timers.clear();
+      // A delayed step already running (a restart waiting for health) ends first: else the revert's
+      // own start sees the stack running and returns at once, and the next fault meets a node that is
+      // not up yet (its kill then shows as 'exited (SIGKILL) before it was healthy').
+      await Promise.allSettled([...st.inflight]);
       // every undo last-first, then the plan's own revert steps in order — each attempted
       const followUps = plan.onRevert.map((s) => ({ what: s.what, revert: () => runStep(st, s) })).reverse();
       await revertLastFirst([...followUps, ...st.handles]);

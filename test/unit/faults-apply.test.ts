@@ -11,7 +11,11 @@ import type { RunResult } from '../../src/core/proc.ts';
 import type { FaultSurface, NodeShell } from '../../faults/capabilities.ts';
 
 /** A fake deployment that records what a fault does: plans executed without root. */
-function fakeDeployment(log: string[], opts: { failUndoOf?: string; failExec?: string } = {}): FaultSurface {
+function fakeDeployment(
+  log: string[],
+  opts: { failUndoOf?: string; failExec?: string; startMs?: number } = {},
+): FaultSurface {
+  let running = true;
   registerReverter('test-undo', (d) => {
     const argv = d['argv'] as string[];
     log.push(`undo ${argv.join(' ')}`);
@@ -44,12 +48,19 @@ function fakeDeployment(log: string[], opts: { failUndoOf?: string; failExec?: s
     clientAddresses: ['10.0.0.1'],
     shell,
     stack: {
-      startStack: (n) => {
+      // as the local target's: nothing to do when the stack runs (even if not healthy yet)
+      startStack: async (n) => {
+        if (running && opts.startMs !== undefined) return;
+        running = true;
         log.push(`start ${n}`);
-        return Promise.resolve();
+        if (opts.startMs !== undefined) {
+          await new Promise((r) => setTimeout(r, opts.startMs));
+          log.push(`healthy ${n}`);
+        }
       },
       signalStack: (n, sig) => {
         log.push(`signal ${n} ${sig}`);
+        if (sig === 'SIGKILL') running = false;
         return Promise.resolve(1);
       },
       freeze: notUsed,
@@ -117,6 +128,17 @@ describe('applyFault (fake deployment, no root)', () => {
     assert.deepEqual(log.slice(2), ['signal edge-1 SIGKILL'], 'the delayed restart was cancelled');
     await k.revert();
     assert.deepEqual(log.slice(3), ['start edge-1'], 'revert makes sure the stack runs');
+  });
+
+  it('should wait for a delayed restart already under way before its revert returns', async () => {
+    const log: string[] = [];
+    await using reg = CleanupRegistry.open('apply-4b', dir);
+    const dep = fakeDeployment(log, { startMs: 150 });
+    const k = await applyFault(dep, { kind: 'kill', node: 'edge-1', params: { restartAfter: '0ms' } }, reg);
+    await new Promise((r) => setTimeout(r, 30));
+    assert.deepEqual(log, ['signal edge-1 SIGKILL', 'start edge-1'], 'the restart is under way');
+    await k.revert();
+    assert.deepEqual(log, ['signal edge-1 SIGKILL', 'start edge-1', 'healthy edge-1']);
   });
 
   it('should refuse a bad fault before touching anything', async () => {
