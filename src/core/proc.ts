@@ -169,6 +169,9 @@ function envBounds(pid: number): { start: string; end: string } | undefined {
  * job-control stop (`T`, or `t` under a tracer) or dead, or the process is gone. kill(SIGSTOP)
  * returns before the process stops: the kernel wakes one thread to take the stop, and the others
  * go on until that one has run (milliseconds on a loaded host, enough to answer a request).
+ * A thread in a disk wait (`D`: a slow fsync under io-latency) counts as stopped: the pending stop
+ * is taken before it can return to user code, and waiting for it would hold the pause for as long
+ * as the I/O takes.
  */
 export function runningThreads(pid: number): number[] {
   let tids: string[];
@@ -180,7 +183,7 @@ export function runningThreads(pid: number): number[] {
   return tids.map(Number).filter((tid) => {
     try {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      return !'TtZX'.includes(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
+      return !'TtZXD'.includes(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
     } catch {
       return false; // the thread exited
     }
