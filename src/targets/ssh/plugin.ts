@@ -1,4 +1,5 @@
-import { prevalidateFaults } from '../../../faults/catalogue.ts';
+import { planContext } from '../../../faults/apply.ts';
+import { atFault, planFault, prevalidateFaults } from '../../../faults/catalogue.ts';
 import { UsageError } from '../../core/errors.ts';
 import { campaignPort } from '../campaign-port.ts';
 import type { TargetOptions, TargetPlugin } from '../plugin.ts';
@@ -22,7 +23,7 @@ export function inventoryFile(options: TargetOptions): string {
 export const sshPlugin: TargetPlugin = {
   name: 'ssh',
   summary: 'real boards over SSH (an inventory file names them)',
-  capabilities: ['shell', 'stack', 'uplink', 'clock'],
+  capabilities: ['shell', 'stack', 'uplink', 'data', 'clock'],
   options: { inventory: 'the boards inventory (default $EDGECHAOS_INVENTORY)' },
   async preflight(req) {
     await loadInventory(inventoryFile(req.options));
@@ -44,6 +45,15 @@ export const sshPlugin: TargetPlugin = {
       { edges: req.edges.map((n) => ({ name: n.name })), edgeMode: req.edgeMode },
       { runId, runDir, registry, signal },
     );
+    // Per board now that preflight has run: a disk fault on a board that got no data layer (no
+    // /dev/fuse or tmpfs) is refused by name before any load or fault.
+    try {
+      const ctx = planContext(dep);
+      req.faults.forEach((f, i) => atFault(i, () => planFault(f, ctx)));
+    } catch (err) {
+      await dep.teardown();
+      throw err;
+    }
     // Cold starts: the board's own binary and data folder, timed from the board's process start.
     return {
       ...campaignPort(dep, req.stack, runDir),
