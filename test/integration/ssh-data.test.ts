@@ -131,21 +131,18 @@ describe('disk faults on the ssh target (emulated boards, FUSE layer on the boar
     try {
       await dep?.teardown();
       await registry?.close();
-      if (boards) {
-        assert.deepEqual(
-          await layerOf('edge-1', registry.runId),
-          none,
-          'nothing of the layer left after destroy',
-        );
-        await boards[Symbol.asyncDispose]();
-        await assertSshSuiteLeftNothing(boards, tmp);
-      }
     } finally {
-      if (saved === undefined) delete process.env['EDGECHAOS_STATE_DIR'];
-      else process.env['EDGECHAOS_STATE_DIR'] = saved;
-      state[Symbol.dispose]();
-      runs[Symbol.dispose]();
+      try {
+        // disposed whatever happened above: a board left running would hold this process open
+        await boards?.[Symbol.asyncDispose]();
+      } finally {
+        if (saved === undefined) delete process.env['EDGECHAOS_STATE_DIR'];
+        else process.env['EDGECHAOS_STATE_DIR'] = saved;
+        state[Symbol.dispose]();
+        runs[Symbol.dispose]();
+      }
     }
+    if (boards) await assertSshSuiteLeftNothing(boards, tmp);
   });
 
   it('should mount a size-limited tmpfs and ec-fusefs over the data dir of a board with FUSE, before the stack starts', async () => {
@@ -311,6 +308,12 @@ describe('disk faults on the ssh target (emulated boards, FUSE layer on the boar
     );
     for (const id of acked)
       assert.equal(await get(edge1, id), 200, `acknowledged ${id} survived the power cut`);
+  });
+
+  it('should leave no FUSE mount, tmpfs, ec-fusefs process or socket on the board after teardown', async () => {
+    await dep.teardown();
+    assert.deepEqual(await layerOf('edge-1', registry.runId), none);
+    assert.deepEqual(readdirSync(boards.board('edge-1').dir), [], 'run folder removed');
   });
 
   it('should revert a disk-full of a kill -9ed inject with cleanup, and remove the whole layer of a kill -9ed harness', async (t) => {
