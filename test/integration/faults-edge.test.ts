@@ -12,6 +12,7 @@ import { injectThenKill, killMoment, killStage, type KillStage } from '../helper
 import type { LocalDeployment } from '../../src/targets/local/deployment.ts';
 import { deliveredUdp } from '../helpers/loss-meter.ts';
 import { deployForInject, teardownLocal } from '../helpers/local-target.ts';
+import { get, healthy, post, rec, writeUntilRefused } from '../helpers/edge-http.ts';
 
 /**
  * The edge faults on a real local deployment: nft numgen loss measured with real packets, the
@@ -20,31 +21,6 @@ import { deployForInject, teardownLocal } from '../helpers/local-target.ts';
  * EDGECHAOS_TEST_KILLS sets the kills per fault kind (default 3; the issue's full count is 20).
  */
 const killsPerKind = Number(process.env['EDGECHAOS_TEST_KILLS'] ?? '3');
-
-let seq = 0;
-const rec = (size = 64): string =>
-  JSON.stringify({ id: `t${process.pid}-${++seq}`, ts: Date.now(), payload: { pad: 'x'.repeat(size) } });
-
-async function post(url: string, body: string): Promise<{ status: number; id: string }> {
-  const id = (JSON.parse(body) as { id: string }).id;
-  try {
-    const r = await fetch(`${url}/v1/records`, { method: 'POST', body, signal: AbortSignal.timeout(10_000) });
-    await r.text();
-    return { status: r.status, id };
-  } catch {
-    return { status: 0, id };
-  }
-}
-const get = async (url: string, id: string): Promise<number> =>
-  (await fetch(`${url}/v1/records/${encodeURIComponent(id)}`, { signal: AbortSignal.timeout(5000) })).status;
-
-async function healthy(url: string): Promise<boolean> {
-  try {
-    return (await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(500) })).status === 200;
-  } catch {
-    return false;
-  }
-}
 
 describe('edge faults on the local target (nft loss, ec-fusefs disk/io/power faults, cleanup after kill -9)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'edgechaos-test-faultedge-'));
@@ -110,19 +86,12 @@ describe('edge faults on the local target (nft loss, ec-fusefs disk/io/power fau
     }
     const disk = `${dep.local('edge-1').dataDir}.disk`;
     const f = await applyFault(dep, { kind: 'disk-full', node: 'edge-1', params: {} }, reg);
-    let refused = 0;
     try {
       const fill = readdirSync(disk).filter((x) => x.endsWith('.fill'));
       assert.equal(fill.length, 1, 'one fill file the fault owns');
       const df = await run(['df', '--output=avail', '-B1', disk]);
       assert.equal(Number(df.stdout.trim().split('\n')[1]), 0, 'no space left on the data disk');
-      // bbolt reuses pages it already has: keep writing until it needs new ones.
-      for (let i = 0; i < 3000 && refused < 5; i++) {
-        const r = await post(edge1, rec(4096));
-        if (r.status === 201) acked.push(r.id);
-        else refused++;
-      }
-      assert.ok(refused >= 5, 'writes are refused once the disk is full');
+      assert.ok((await writeUntilRefused(edge1, acked)) >= 5, 'writes are refused once the disk is full');
       for (const id of acked.slice(0, 20))
         assert.equal(await get(edge1, id), 200, `read ${id} on a full disk`);
     } finally {

@@ -6,9 +6,10 @@ import { after, before, describe, it } from 'node:test';
 import { applyFault } from '../../faults/apply.ts';
 import { CleanupRegistry } from '../../src/core/cleanup/registry.ts';
 import { sweep } from '../../src/core/cleanup/sweep.ts';
+import { deadline, waitFor } from '../../src/core/deadline.ts';
 import { repoRoot } from '../../src/core/paths.ts';
 import { run } from '../../src/core/proc.ts';
-import { loadStack, type StackManifest } from '../../src/stack/manifest.ts';
+import { loadStack } from '../../src/stack/manifest.ts';
 import type { SshDeployment } from '../../src/targets/ssh/deployment.ts';
 import { loadInventory } from '../../src/targets/ssh/inventory.ts';
 import '../../src/targets/ssh/reverters.ts';
@@ -16,6 +17,7 @@ import { SshTarget } from '../../src/targets/ssh/target.ts';
 import { assertSshSuiteLeftNothing, startBoards, type Boards } from '../fixtures/ssh/boards.ts';
 import { runHolderThenKill } from '../fixtures/ssh/run-holder.ts';
 import { saysApplied } from '../helpers/cli.ts';
+import { get, healthy, post, rec as record, writeUntilRefused } from '../helpers/edge-http.ts';
 import { privateTmpdir, tempDir } from '../helpers/temp.ts';
 
 /**
@@ -27,46 +29,23 @@ import { privateTmpdir, tempDir } from '../helpers/temp.ts';
  * destroy, and after kill -9 + cleanup, no FUSE mount, tmpfs or ec-fusefs process is left.
  */
 
-let seq = 0;
-const rec = (size = 64): string =>
-  JSON.stringify({ id: `sd${process.pid}-${++seq}`, ts: Date.now(), payload: { pad: 'x'.repeat(size) } });
+const rec = (size = 64): string => record(size, 'sd');
 
-async function post(url: string, body: string): Promise<{ status: number; id: string }> {
-  const id = (JSON.parse(body) as { id: string }).id;
-  try {
-    const r = await fetch(`${url}/v1/records`, { method: 'POST', body, signal: AbortSignal.timeout(10_000) });
-    await r.text();
-    return { status: r.status, id };
-  } catch {
-    return { status: 0, id };
-  }
-}
-const get = async (url: string, id: string): Promise<number> =>
-  (await fetch(`${url}/v1/records/${encodeURIComponent(id)}`, { signal: AbortSignal.timeout(5000) })).status;
-const healthy = (url: string): Promise<boolean> =>
-  fetch(`${url}/healthz`, { signal: AbortSignal.timeout(500) }).then(
-    (r) => r.status === 200,
-    () => false,
-  );
-
-async function until(what: string, ms: number, probe: () => Promise<boolean> | boolean): Promise<number> {
+/** ms until `probe` holds (polled every 50 ms), or a timeout naming `what`. */
+async function until(what: string, ms: number, probe: () => Promise<boolean>): Promise<number> {
   const t0 = performance.now();
-  while (!(await probe())) {
-    if (performance.now() - t0 > ms) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitFor(async () => ((await probe()) ? true : undefined), {
+    signal: deadline(ms, what),
+    intervalMs: 50,
+  });
   return performance.now() - t0;
 }
 
 describe('disk faults on the ssh target (emulated boards, FUSE layer on the board)', () => {
   const tmp = privateTmpdir();
-  let boards: Boards;
-  let stack: StackManifest;
-  let dep: SshDeployment;
-  let registry: CleanupRegistry;
-  const state = tempDir('ssh-data-state');
-  const runs = tempDir('ssh-data-runs');
+  const dirs = { state: tempDir('ssh-data-state'), runs: tempDir('ssh-data-runs') };
   const saved = process.env['EDGECHAOS_STATE_DIR'];
+  let boards: Boards, dep: SshDeployment, registry: CleanupRegistry;
   let edge1 = '';
 
   /** What of a run's data layer is on a board: mounts under its run folder, ec-fusefs processes, sockets. */
@@ -102,7 +81,7 @@ describe('disk faults on the ssh target (emulated boards, FUSE layer on the boar
     dep.shell('edge-1').exec(['sh', '-c', script, 'ec-test', ...args], { allowFailure: true });
 
   before(async () => {
-    process.env['EDGECHAOS_STATE_DIR'] = state.path;
+    process.env['EDGECHAOS_STATE_DIR'] = dirs.state.path;
     boards = await startBoards(['cloud', 'edge-1', 'edge-2']);
     // edge-2 is a board without FUSE: an empty file over /dev/fuse in its own mount namespace
     const nofuse = join(tmp.path, 'no-fuse');
@@ -117,13 +96,12 @@ describe('disk faults on the ssh target (emulated boards, FUSE layer on the boar
       nofuse,
       '/dev/fuse',
     ]);
-    stack = await loadStack();
     const inv = await loadInventory(boards.inventory({ safetyTtl: '3s' }));
     registry = CleanupRegistry.open(`sshdata${process.pid}`);
     dep = await new SshTarget(inv).deploy(
-      stack,
+      await loadStack(),
       { edges: [{ name: 'edge-1' }, { name: 'edge-2' }] },
-      { runId: registry.runId, runDir: runs.path, registry },
+      { runId: registry.runId, runDir: dirs.runs.path, registry },
     );
     edge1 = dep.edges.find((e) => e.name === 'edge-1')!.url;
   });
@@ -138,8 +116,8 @@ describe('disk faults on the ssh target (emulated boards, FUSE layer on the boar
       } finally {
         if (saved === undefined) delete process.env['EDGECHAOS_STATE_DIR'];
         else process.env['EDGECHAOS_STATE_DIR'] = saved;
-        state[Symbol.dispose]();
-        runs[Symbol.dispose]();
+        dirs.state[Symbol.dispose]();
+        dirs.runs[Symbol.dispose]();
       }
     }
     if (boards) await assertSshSuiteLeftNothing(boards, tmp);
@@ -193,7 +171,6 @@ describe('disk faults on the ssh target (emulated boards, FUSE layer on the boar
       if (r.status === 201) acked.push(r.id);
     }
     const f = await applyFault(dep, { kind: 'disk-full', node: 'edge-1', params: {} }, registry);
-    let refused = 0;
     try {
       assert.equal(leases().length, 1, 'the undo is armed on the board');
       const avail = await sh('df --output=avail -B1 "$1" | tail -n 1', layer!.backingDir);
@@ -204,12 +181,7 @@ describe('disk faults on the ssh target (emulated boards, FUSE layer on the boar
       );
       assert.notEqual(w.code, 0);
       assert.match(w.stderr, /No space left on device/);
-      for (let i = 0; i < 3000 && refused < 5; i++) {
-        const r = await post(edge1, rec(4096));
-        if (r.status === 201) acked.push(r.id);
-        else refused++;
-      }
-      assert.ok(refused >= 5, 'the agent refuses writes on a full disk');
+      assert.ok((await writeUntilRefused(edge1, acked)) >= 5, 'the agent refuses writes on a full disk');
       for (const id of acked.slice(0, 10))
         assert.equal(await get(edge1, id), 200, `read ${id} on a full disk`);
     } finally {
@@ -395,8 +367,8 @@ describe('disk faults on the ssh target (emulated boards, FUSE layer on the boar
     await runHolderThenKill({
       inventory,
       runId: held,
-      runDir: runs.path,
-      stateDir: state.path,
+      runDir: dirs.runs.path,
+      stateDir: dirs.state.path,
       readyMs: 60_000,
     });
     assert.deepEqual(
@@ -405,7 +377,7 @@ describe('disk faults on the ssh target (emulated boards, FUSE layer on the boar
       'the layer outlived the harness',
     );
     const c0 = performance.now();
-    const rep = await sweep({ runId: held, force: true, dir: state.path });
+    const rep = await sweep({ runId: held, force: true, dir: dirs.state.path });
     t.diagnostic(`cleanup after kill -9 of the harness: ${Math.round(performance.now() - c0)} ms`);
     const mine = rep.runs.find((r) => r.runId === held)!;
     assert.deepEqual(mine.failed, []);

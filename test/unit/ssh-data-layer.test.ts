@@ -5,7 +5,8 @@ import { diskFull } from '../../faults/disk-full.ts';
 import { ioError } from '../../faults/io-error.ts';
 import { run } from '../../src/core/proc.ts';
 import { preflightScript } from '../../src/targets/ssh/board-scripts.ts';
-import { boardDataPlan, bundledFusefs, dataLayerWhyNot } from '../../src/targets/ssh/data-layer.ts';
+import { bundledTool } from '../../src/targets/ssh/board-files.ts';
+import { boardDataPlan, dataLayerWhyNot } from '../../src/targets/ssh/data-layer.ts';
 import { boardLayout } from '../../src/targets/ssh/layout.ts';
 import { parsePreflight } from '../../src/targets/ssh/preflight.ts';
 import { sshPlugin } from '../../src/targets/ssh/plugin.ts';
@@ -97,9 +98,9 @@ describe('ssh data layer (pure parts)', () => {
   });
 
   it('should find the bundled ec-fusefs per arch only when its ELF header says that arch', () => {
-    assert.match(bundledFusefs('amd64') ?? '', /linux-amd64\/ec-fusefs$/);
-    assert.match(bundledFusefs('arm64') ?? '', /linux-arm64\/ec-fusefs$/);
-    assert.equal(bundledFusefs('amd64', '/nonexistent'), undefined);
+    assert.match(bundledTool('ec-fusefs', 'amd64') ?? '', /linux-amd64\/ec-fusefs$/);
+    assert.match(bundledTool('ec-fusefs', 'arm64') ?? '', /linux-arm64\/ec-fusefs$/);
+    assert.equal(bundledTool('ec-fusefs', 'amd64', '/nonexistent'), undefined);
   });
 
   it('should offer the disk faults on the ssh target (refused per board at deploy where a board has no layer)', () => {

@@ -1,13 +1,10 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { DataLayer } from '../../../faults/capabilities.ts';
 import type { CleanupHandle, CleanupRegistry } from '../../core/cleanup/registry.ts';
 import { TargetError } from '../../core/errors.ts';
 import { logger } from '../../core/logger.ts';
-import { repoRoot } from '../../core/paths.ts';
-import { dataDirSettings } from '../local/data-dir.ts';
+import { dataDirSettings, tmpfsMountArgv } from '../local/data-dir.ts';
 import type { SshBoard } from './board.ts';
-import { elfArch } from './board-files.ts';
+import { bundledTool } from './board-files.ts';
 import type { BoardLayout } from './layout.ts';
 import type { BoardFacts } from './preflight.ts';
 
@@ -65,15 +62,6 @@ export function dataLayerWhyNot(facts: Pick<BoardFacts, 'fuse' | 'tmpfs'>): stri
   return lack.length ? `no ${lack.join(' and no ')} on the board` : undefined;
 }
 
-/** The bundled ec-fusefs for a board arch (stack/build.sh builds it), checked in its ELF header. */
-export function bundledFusefs(
-  arch: 'amd64' | 'arm64',
-  dist = join(repoRoot, 'stack', 'dist'),
-): string | undefined {
-  const p = join(dist, 'bin', `linux-${arch}`, 'ec-fusefs');
-  return existsSync(p) && elfArch(p) === arch ? p : undefined;
-}
-
 /**
  * The layer's undo, from its arguments alone: LAYERDOWN PIDFILE MOUNT BACKING SOCKET. Ends the
  * supervisor (no exit record), the layer (TERM: it unmounts itself; KILL after 2 s), then lazily
@@ -122,7 +110,7 @@ export async function setupBoardDataLayer(
   const settings = dataDirSettings();
   if (!settings.enabled || b.host.role !== 'edge') return undefined;
   const why = dataLayerWhyNot(b.facts);
-  const bin = bundledFusefs(b.host.arch);
+  const bin = bundledTool('ec-fusefs', b.host.arch);
   if (why || !bin) {
     log.warn(
       `${b.node}: ${why ?? `no ${b.host.arch} ec-fusefs in stack/dist (run stack/build.sh)`}: no data-dir fault layer there (disk-full, io-error, io-latency and power-loss are refused on ${b.node})`,
@@ -143,15 +131,7 @@ export async function setupBoardDataLayer(
   );
   await b.conn.upload(bin, p.tool);
   await b.conn.exec(['mkdir', '-p', p.backing, p.mount]);
-  await b.conn.exec([
-    'mount',
-    '-t',
-    'tmpfs',
-    '-o',
-    `size=${p.sizeBytes},mode=0755`,
-    `ec-disk-${b.node}`,
-    p.backing,
-  ]);
+  await b.conn.exec(tmpfsMountArgv(p.sizeBytes, b.node, p.backing));
   await b.startSupervised(p.name, p.argv, { inGroup: false, logName: 'ec-fusefs' });
   const r = await b.conn.exec(['sh', '-c', readyScript, 'ec-layer-ready', p.tool, p.socket, pidf], {
     allowFailure: true,
