@@ -14,6 +14,8 @@ import type { SshDeployment } from '../../src/targets/ssh/deployment.ts';
 import { loadInventory } from '../../src/targets/ssh/inventory.ts';
 import '../../src/targets/ssh/reverters.ts';
 import { SshTarget } from '../../src/targets/ssh/target.ts';
+import { planOnBoards } from '../../src/targets/ssh/plugin.ts';
+import { UsageError } from '../../src/core/errors.ts';
 import { assertSshSuiteLeftNothing, startBoards, type Boards } from '../fixtures/ssh/boards.ts';
 import { runHolderThenKill } from '../fixtures/ssh/run-holder.ts';
 import { saysApplied } from '../helpers/cli.ts';
@@ -154,6 +156,14 @@ describe('disk faults on the ssh target (emulated boards, FUSE layer on the boar
         applyFault(dep, { kind, node: 'edge-2', params: {} }, registry),
         /data-dir fault layer \(ec-fusefs\) on edge-2/,
       );
+    // a campaign's faults, planned right after deploy: the one on the board without a layer is refused
+    const ok = { id: 'a', kind: 'io-error', node: 'edge-1', params: {} };
+    planOnBoards([ok], dep);
+    assert.throws(
+      () => planOnBoards([ok, { id: 'b', kind: 'disk-full', node: 'edge-2', params: {} }], dep),
+      (e: unknown) =>
+        e instanceof UsageError && e.field === 'faults[1].kind' && /ec-fusefs\) on edge-2/.test(e.message),
+    );
     assert.ok(await healthy(dep.edges.find((e) => e.name === 'edge-2')!.url), 'edge-2 untouched');
     assert.deepEqual(
       readdirSync(join(boards.board('edge-2').dir, registry.runId, 'leases')).filter((f) =>
@@ -197,7 +207,7 @@ describe('disk faults on the ssh target (emulated boards, FUSE layer on the boar
     for (const id of acked) assert.equal(await get(edge1, id), 200, `acknowledged ${id} readable after`);
   });
 
-  it('should fail writes with io-error (EIO on the board) until reverted, by the harness or by the board timer', async (t) => {
+  it('should fail writes with io-error (EIO on the board) and slow fsyncs with io-latency until reverted, by the harness or by the board timer', async (t) => {
     const data = dep.board('edge-1').layout.data;
     const e = await applyFault(dep, { kind: 'io-error', node: 'edge-1', params: { op: 'write' } }, registry);
     try {
@@ -213,6 +223,19 @@ describe('disk faults on the ssh target (emulated boards, FUSE layer on the boar
     assert.equal(st.filter((l) => l.startsWith('rule ')).length, 0, `no rule left: ${st.join('; ')}`);
     assert.equal((await sh('printf x > "$1/probe-eio"', data)).code, 0, 'writes work after revert');
     assert.equal((await post(edge1, rec())).status, 201);
+    const l = await applyFault(
+      dep,
+      { kind: 'io-latency', node: 'edge-1', params: { op: 'fsync', delay: '300ms' } },
+      registry,
+    );
+    try {
+      const t0 = performance.now();
+      assert.equal((await post(edge1, rec())).status, 201);
+      assert.ok(performance.now() - t0 >= 300, 'the write waited for its slowed fsync');
+    } finally {
+      await l.revert();
+    }
+    assert.equal(leases().length, 0, 'io-latency disarmed');
 
     // the harness goes quiet: the board's own timer clears the rule after the TTL
     const f = await applyFault(dep, { kind: 'io-error', node: 'edge-1', params: { op: 'write' } }, registry);

@@ -1,4 +1,6 @@
 import { planContext } from '../../../faults/apply.ts';
+import type { HasFaultSurface } from '../../../faults/capabilities.ts';
+import type { ResolvedFault } from '../../../faults/types.ts';
 import { atFault, planFault, prevalidateFaults } from '../../../faults/catalogue.ts';
 import { UsageError } from '../../core/errors.ts';
 import { campaignPort } from '../campaign-port.ts';
@@ -14,6 +16,16 @@ export function inventoryFile(options: TargetOptions): string {
   if (!file)
     throw new UsageError('--target ssh needs an inventory file (--inventory F or EDGECHAOS_INVENTORY)');
   return file;
+}
+
+/**
+ * Plan every fault against the deployed boards (pure): now that preflight has run, a disk fault on a
+ * board that got no data layer (no /dev/fuse or tmpfs) is refused by name (`faults[i]`, the node)
+ * before any load or fault; `prevalidateFaults` could only check the target's capabilities.
+ */
+export function planOnBoards(faults: readonly ResolvedFault[], dep: HasFaultSurface): void {
+  const ctx = planContext(dep);
+  faults.forEach((f, i) => atFault(i, () => planFault(f, ctx)));
 }
 
 /**
@@ -45,11 +57,8 @@ export const sshPlugin: TargetPlugin = {
       { edges: req.edges.map((n) => ({ name: n.name })), edgeMode: req.edgeMode },
       { runId, runDir, registry, signal },
     );
-    // Per board now that preflight has run: a disk fault on a board that got no data layer (no
-    // /dev/fuse or tmpfs) is refused by name before any load or fault.
     try {
-      const ctx = planContext(dep);
-      req.faults.forEach((f, i) => atFault(i, () => planFault(f, ctx)));
+      planOnBoards(req.faults, dep);
     } catch (err) {
       await dep.teardown();
       throw err;
