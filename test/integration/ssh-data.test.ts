@@ -18,7 +18,7 @@ import { planOnBoards } from '../../src/targets/ssh/plugin.ts';
 import { UsageError } from '../../src/core/errors.ts';
 import { assertSshSuiteLeftNothing, startBoards, type Boards } from '../fixtures/ssh/boards.ts';
 import { runHolderThenKill } from '../fixtures/ssh/run-holder.ts';
-import { saysApplied } from '../helpers/cli.ts';
+import { injectThenKill, killMoment, saysApplied } from '../helpers/cli.ts';
 import { get, healthy, post, rec as record, writeUntilRefused } from '../helpers/edge-http.ts';
 import { privateTmpdir, tempDir } from '../helpers/temp.ts';
 
@@ -42,6 +42,9 @@ async function until(what: string, ms: number, probe: () => Promise<boolean>): P
   });
   return performance.now() - t0;
 }
+
+/** kill -9s of inject per disk fault kind (EDGECHAOS_TEST_KILLS; default 2). */
+const killsPerKind = Number(process.env['EDGECHAOS_TEST_KILLS'] ?? '2');
 
 describe('disk faults on the ssh target (emulated boards, FUSE layer on the board)', () => {
   const tmp = privateTmpdir();
@@ -378,6 +381,64 @@ describe('disk faults on the ssh target (emulated boards, FUSE layer on the boar
         await layerOf('edge-1', runId),
         { fuse: 1, tmpfs: 1, procs: 1, sockets: 1 },
         'the live layer kept',
+      );
+      // kill -9 of injects at random moments (around the apply and with the fault in effect), each
+      // followed by cleanup: every fault reverted on the board, the live layer untouched
+      const tool = `${boards.board('edge-1').dir}/${runId}/bin/ec-fusefs`;
+      const faultLeft = async (): Promise<string[]> => {
+        const out: string[] = [];
+        const size = (await inBoard('df --output=size -B1 "$1" | tail -n 1')).stdout.trim();
+        if (Number(size) !== 64 * 2 ** 20) out.push(`disk of ${size} B`);
+        const fills = (await inBoard('ls -a "$1" | grep -c "\\.fill$"')).stdout.trim();
+        if (fills !== '0') out.push(`${fills} fill files`);
+        const st = await run([
+          'nsenter',
+          '-t',
+          String(boards.board('edge-1').sshd.pid),
+          '-m',
+          tool,
+          'ctl',
+          `/tmp/ecfs-${runId}-edge-1.sock`,
+          'status',
+        ]);
+        out.push(...st.stdout.split('\n').filter((l) => l.startsWith('rule ')));
+        const leasesLeft = readdirSync(`${boards.board('edge-1').dir}/${runId}/leases`).filter((f) =>
+          f.endsWith('.lease'),
+        );
+        if (leasesLeft.length) out.push(`leases ${leasesLeft.join(' ')}`);
+        const l = await layerOf('edge-1', runId);
+        if (l.fuse !== 1 || l.tmpfs !== 1 || l.procs !== 1 || l.sockets !== 1)
+          out.push(`layer ${JSON.stringify(l)}`);
+        return out;
+      };
+      const kinds: [string, string[]][] = [
+        ['disk-full', []],
+        ['io-error', ['--param', 'op=write']],
+        ['power-loss', ['--param', 'downFor=200ms']],
+      ];
+      const appliedAfter = new Map<string, number>();
+      let kills = 0;
+      for (let round = 0; round < killsPerKind; round++)
+        for (const [kind, params] of kinds) {
+          const [moment, settleMs] = killMoment(round, appliedAfter.get(kind));
+          const r = await injectThenKill(
+            [kind, '--node', 'edge-1', '--for', '60s', '--run', runId, ...params],
+            env,
+            moment,
+            settleMs,
+          );
+          if (r.appliedAfterMs !== undefined) appliedAfter.set(kind, r.appliedAfterMs);
+          kills++;
+          const sw = await cli('cleanup', '--json');
+          assert.equal(sw.code, 0, sw.stderr);
+          assert.deepEqual(
+            await faultLeft(),
+            [],
+            `after kill -9 #${kills} (inject ${kind}, ${r.applied ? 'applied' : 'not yet applied'}) + cleanup`,
+          );
+        }
+      t.diagnostic(
+        `${kills} kill -9 of inject (disk-full, io-error, power-loss) + cleanup: nothing left on the board`,
       );
     } finally {
       const des = await cli('destroy', '--run', runId, '--json');
