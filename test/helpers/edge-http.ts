@@ -1,3 +1,8 @@
+import assert from 'node:assert/strict';
+import { applyFault } from '../../faults/apply.ts';
+import type { FaultSurface, HasFaultSurface } from '../../faults/capabilities.ts';
+import type { CleanupRegistry } from '../../src/core/cleanup/registry.ts';
+
 /** Records written to and read from an edge agent over HTTP, as the fault tests do. */
 
 let seq = 0;
@@ -48,4 +53,30 @@ export async function writeUntilRefused(url: string, acked: string[], want = 5):
     else refused++;
   }
   return refused;
+}
+
+/**
+ * io-latency op=fsync delay=300ms on `node`: a write to the agent at `url` answers 201 and waits at
+ * least 300 ms for its slowed fsync; `more` checks more while it is in effect; reverted in any case.
+ */
+export async function withSlowFsync(
+  dep: FaultSurface | HasFaultSurface,
+  node: string,
+  registry: CleanupRegistry,
+  url: string,
+  more: () => Promise<void> = () => Promise.resolve(),
+): Promise<void> {
+  const l = await applyFault(
+    dep,
+    { kind: 'io-latency', node, params: { op: 'fsync', delay: '300ms' } },
+    registry,
+  );
+  try {
+    const t0 = performance.now();
+    assert.equal((await post(url, rec())).status, 201);
+    assert.ok(performance.now() - t0 >= 300, 'the write waited for its slowed fsync');
+    await more();
+  } finally {
+    await l.revert();
+  }
 }

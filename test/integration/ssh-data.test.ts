@@ -18,8 +18,8 @@ import { planOnBoards } from '../../src/targets/ssh/plugin.ts';
 import { UsageError } from '../../src/core/errors.ts';
 import { assertSshSuiteLeftNothing, startBoards, type Boards } from '../fixtures/ssh/boards.ts';
 import { runHolderThenKill } from '../fixtures/ssh/run-holder.ts';
-import { injectThenKill, killMoment, saysApplied } from '../helpers/cli.ts';
-import { get, healthy, post, rec as record, writeUntilRefused } from '../helpers/edge-http.ts';
+import { killInjects, saysApplied } from '../helpers/cli.ts';
+import { get, healthy, post, rec as record, withSlowFsync, writeUntilRefused } from '../helpers/edge-http.ts';
 import { privateTmpdir, tempDir } from '../helpers/temp.ts';
 
 /**
@@ -226,18 +226,7 @@ describe('disk faults on the ssh target (emulated boards, FUSE layer on the boar
     assert.equal(st.filter((l) => l.startsWith('rule ')).length, 0, `no rule left: ${st.join('; ')}`);
     assert.equal((await sh('printf x > "$1/probe-eio"', data)).code, 0, 'writes work after revert');
     assert.equal((await post(edge1, rec())).status, 201);
-    const l = await applyFault(
-      dep,
-      { kind: 'io-latency', node: 'edge-1', params: { op: 'fsync', delay: '300ms' } },
-      registry,
-    );
-    try {
-      const t0 = performance.now();
-      assert.equal((await post(edge1, rec())).status, 201);
-      assert.ok(performance.now() - t0 >= 300, 'the write waited for its slowed fsync');
-    } finally {
-      await l.revert();
-    }
+    await withSlowFsync(dep, 'edge-1', registry, edge1);
     assert.equal(leases().length, 0, 'io-latency disarmed');
 
     // the harness goes quiet: the board's own timer clears the rule after the TTL
@@ -416,27 +405,19 @@ describe('disk faults on the ssh target (emulated boards, FUSE layer on the boar
         ['io-error', ['--param', 'op=write']],
         ['power-loss', ['--param', 'downFor=200ms']],
       ];
-      const appliedAfter = new Map<string, number>();
-      let kills = 0;
-      for (let round = 0; round < killsPerKind; round++)
-        for (const [kind, params] of kinds) {
-          const [moment, settleMs] = killMoment(round, appliedAfter.get(kind));
-          const r = await injectThenKill(
-            [kind, '--node', 'edge-1', '--for', '60s', '--run', runId, ...params],
-            env,
-            moment,
-            settleMs,
-          );
-          if (r.appliedAfterMs !== undefined) appliedAfter.set(kind, r.appliedAfterMs);
-          kills++;
+      const kills = await killInjects(
+        kinds,
+        { rounds: killsPerKind, args: ['--node', 'edge-1', '--for', '60s', '--run', runId], env },
+        async (kind, r, kill) => {
           const sw = await cli('cleanup', '--json');
           assert.equal(sw.code, 0, sw.stderr);
           assert.deepEqual(
             await faultLeft(),
             [],
-            `after kill -9 #${kills} (inject ${kind}, ${r.applied ? 'applied' : 'not yet applied'}) + cleanup`,
+            `after kill -9 #${kill} (inject ${kind}, ${r.applied ? 'applied' : 'not yet applied'}) + cleanup`,
           );
-        }
+        },
+      );
       t.diagnostic(
         `${kills} kill -9 of inject (disk-full, io-error, power-loss) + cleanup: nothing left on the board`,
       );
