@@ -176,7 +176,7 @@ describe('disk faults on the ssh target (emulated boards, FUSE layer on the boar
     );
   });
 
-  it('should fill the data disk: writes refused (ENOSPC, no 201), reads served, the undo armed on the board; revert restores', async () => {
+  it('should fill the data disk: writes refused (ENOSPC, no 201), reads served, the undo armed on the board; revert (harness or board timer) restores', async (t) => {
     const layer = dep.board('edge-1').dataLayer;
     const acked: string[] = [];
     for (let i = 0; i < 10; i++) {
@@ -208,6 +208,28 @@ describe('disk faults on the ssh target (emulated boards, FUSE layer on the boar
     await sh('rm -f "$1/probe-full"', layer!.backingDir.replace(/\.disk$/, ''));
     await until('writes work again', 10_000, async () => (await post(edge1, rec())).status === 201);
     for (const id of acked) assert.equal(await get(edge1, id), 200, `acknowledged ${id} readable after`);
+
+    // the harness goes quiet: the board's own timer gives the disk its size back after the TTL
+    const size2 = async (): Promise<number> =>
+      Number((await sh('df --output=size -B1 "$1" | tail -n 1', layer!.backingDir)).stdout.trim());
+    const g = await applyFault(dep, { kind: 'disk-full', node: 'edge-1', params: {} }, registry);
+    try {
+      assert.ok((await size2()) < layer!.sizeBytes, 'the disk shrank');
+      dep.stopHeartbeat();
+      const ms = await until(
+        'board-side revert of disk-full',
+        15_000,
+        async () => (await size2()) === layer!.sizeBytes,
+      );
+      t.diagnostic(
+        `heartbeat stopped: the board gave its disk its size back itself after ${Math.round(ms)} ms (TTL 3 s)`,
+      );
+      assert.ok(ms >= 2000, 'not before the TTL ran out');
+    } finally {
+      dep.startBackground();
+      await g.revert();
+    }
+    assert.equal(leases().length, 0);
   });
 
   it('should fail writes with io-error (EIO on the board) and slow fsyncs with io-latency until reverted, by the harness or by the board timer', async (t) => {
