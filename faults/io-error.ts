@@ -12,7 +12,7 @@ export function requireDataLayer(fault: ResolvedFault, ctx: PlanContext): DataLa
   const layer = ctx.dataLayer?.(fault.node);
   if (!layer)
     throw new UsageError(
-      `fault ${fault.kind} needs a data-dir fault layer (ec-fusefs) on ${fault.node}, and this target has none there (the local target sets one up on every edge unless EDGECHAOS_DATA_LAYER=off)`,
+      `fault ${fault.kind} needs a data-dir fault layer (ec-fusefs) on ${fault.node}, and this target has none there (the local target sets one up on every edge, the ssh target on every edge board whose preflight found /dev/fuse and tmpfs, unless EDGECHAOS_DATA_LAYER=off)`,
       { node: fault.node, field: 'kind' },
     );
   return layer;

@@ -85,6 +85,33 @@ export async function injectThenKill(
   return { out, applied: wasApplied, ...(appliedAfterMs === undefined ? {} : { appliedAfterMs }) };
 }
 
+/**
+ * `rounds` rounds of, per kind, `edgechaos inject <kind> <args…> <params…>` killed with SIGKILL at the
+ * moment `killMoment` picks (even rounds with the fault in effect, odd ones around the apply, aimed by
+ * the kind's last apply time); `afterKill` runs after each kill (cleanup, checks). Returns the kills.
+ */
+export async function killInjects(
+  kinds: readonly (readonly [string, readonly string[]])[],
+  o: { rounds: number; args: readonly string[]; env: NodeJS.ProcessEnv },
+  afterKill: (
+    kind: string,
+    r: Awaited<ReturnType<typeof injectThenKill>>,
+    kill: number,
+    round: number,
+  ) => Promise<void>,
+): Promise<number> {
+  const appliedAfter = new Map<string, number>();
+  let kills = 0;
+  for (let round = 0; round < o.rounds; round++)
+    for (const [kind, params] of kinds) {
+      const [moment, settleMs] = killMoment(round, appliedAfter.get(kind));
+      const r = await injectThenKill([kind, ...o.args, ...params], o.env, moment, settleMs);
+      if (r.appliedAfterMs !== undefined) appliedAfter.set(kind, r.appliedAfterMs);
+      await afterKill(kind, r, ++kills, round);
+    }
+  return kills;
+}
+
 /** When kill #k of a series lands (see `killMoment`), as counted from `cleanup`'s report. */
 export type KillStage = 'in effect' | 'mid-apply' | 'before apply';
 

@@ -8,10 +8,11 @@ import { CleanupRegistry } from '../../src/core/cleanup/registry.ts';
 import { sleep } from '../../src/core/deadline.ts';
 import { repoRoot } from '../../src/core/paths.ts';
 import { run } from '../../src/core/proc.ts';
-import { injectThenKill, killMoment, killStage, type KillStage } from '../helpers/cli.ts';
+import { killInjects, killStage, type KillStage } from '../helpers/cli.ts';
 import type { LocalDeployment } from '../../src/targets/local/deployment.ts';
 import { deliveredUdp } from '../helpers/loss-meter.ts';
 import { deployForInject, teardownLocal } from '../helpers/local-target.ts';
+import { get, healthy, post, rec, withSlowFsync, writeUntilRefused } from '../helpers/edge-http.ts';
 
 /**
  * The edge faults on a real local deployment: nft numgen loss measured with real packets, the
@@ -20,31 +21,6 @@ import { deployForInject, teardownLocal } from '../helpers/local-target.ts';
  * EDGECHAOS_TEST_KILLS sets the kills per fault kind (default 3; the issue's full count is 20).
  */
 const killsPerKind = Number(process.env['EDGECHAOS_TEST_KILLS'] ?? '3');
-
-let seq = 0;
-const rec = (size = 64): string =>
-  JSON.stringify({ id: `t${process.pid}-${++seq}`, ts: Date.now(), payload: { pad: 'x'.repeat(size) } });
-
-async function post(url: string, body: string): Promise<{ status: number; id: string }> {
-  const id = (JSON.parse(body) as { id: string }).id;
-  try {
-    const r = await fetch(`${url}/v1/records`, { method: 'POST', body, signal: AbortSignal.timeout(10_000) });
-    await r.text();
-    return { status: r.status, id };
-  } catch {
-    return { status: 0, id };
-  }
-}
-const get = async (url: string, id: string): Promise<number> =>
-  (await fetch(`${url}/v1/records/${encodeURIComponent(id)}`, { signal: AbortSignal.timeout(5000) })).status;
-
-async function healthy(url: string): Promise<boolean> {
-  try {
-    return (await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(500) })).status === 200;
-  } catch {
-    return false;
-  }
-}
 
 describe('edge faults on the local target (nft loss, ec-fusefs disk/io/power faults, cleanup after kill -9)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'edgechaos-test-faultedge-'));
@@ -110,19 +86,12 @@ describe('edge faults on the local target (nft loss, ec-fusefs disk/io/power fau
     }
     const disk = `${dep.local('edge-1').dataDir}.disk`;
     const f = await applyFault(dep, { kind: 'disk-full', node: 'edge-1', params: {} }, reg);
-    let refused = 0;
     try {
       const fill = readdirSync(disk).filter((x) => x.endsWith('.fill'));
       assert.equal(fill.length, 1, 'one fill file the fault owns');
       const df = await run(['df', '--output=avail', '-B1', disk]);
       assert.equal(Number(df.stdout.trim().split('\n')[1]), 0, 'no space left on the data disk');
-      // bbolt reuses pages it already has: keep writing until it needs new ones.
-      for (let i = 0; i < 3000 && refused < 5; i++) {
-        const r = await post(edge1, rec(4096));
-        if (r.status === 201) acked.push(r.id);
-        else refused++;
-      }
-      assert.ok(refused >= 5, 'writes are refused once the disk is full');
+      assert.ok((await writeUntilRefused(edge1, acked)) >= 5, 'writes are refused once the disk is full');
       for (const id of acked.slice(0, 20))
         assert.equal(await get(edge1, id), 200, `read ${id} on a full disk`);
     } finally {
@@ -160,21 +129,10 @@ describe('edge faults on the local target (nft loss, ec-fusefs disk/io/power fau
     } finally {
       await e.revert();
     }
-    const l = await applyFault(
-      dep,
-      { kind: 'io-latency', node: 'edge-1', params: { op: 'fsync', delay: '300ms' } },
-      reg,
-    );
-    try {
-      const t0 = performance.now();
-      const r = await post(edge1, rec());
-      assert.equal(r.status, 201);
-      assert.ok(performance.now() - t0 >= 300, 'the write waited for its slowed fsync');
+    await withSlowFsync(dep, 'edge-1', reg, edge1, async () => {
       const st = await run([...layer.ctl, 'status']);
       assert.match(st.stdout, /rule io-latency op=fsync prob=1 delay=300ms/);
-    } finally {
-      await l.revert();
-    }
+    });
     const st = await run([...layer.ctl, 'status']);
     assert.doesNotMatch(st.stdout, /^rule /m, 'no rule left after revert');
     assert.match(st.stdout, /injected io-error\.(write|fsync) [1-9]/);
@@ -285,24 +243,14 @@ describe('edge faults on the local target (nft loss, ec-fusefs disk/io/power fau
     ];
     const env = { ...process.env, EDGECHAOS_STATE_DIR: state };
     const cli = [join(repoRoot, 'bin/edgechaos.mjs')];
-    let kills = 0;
     const stages = new Map(kinds.map(([k]) => [k, new Map<KillStage, number>()]));
-    const appliedAfter = new Map<string, number>();
-    for (let round = 0; round < killsPerKind; round++) {
-      for (const [kind, params] of kinds) {
-        // Every other kill with the fault in effect; the rest around the apply (end of start-up, mid-apply).
-        const [moment, settleMs] = killMoment(round, appliedAfter.get(kind));
-        const r = await injectThenKill(
-          [kind, '--node', 'edge-1', '--for', '60s', '--run', runId, ...params],
-          env,
-          moment,
-          settleMs,
-        );
+    // Every other kill with the fault in effect; the rest around the apply (end of start-up, mid-apply).
+    const kills = await killInjects(
+      kinds,
+      { rounds: killsPerKind, args: ['--node', 'edge-1', '--for', '60s', '--run', runId], env },
+      async (kind, r, kill, round) => {
         assert.ok(!/Error|error:/.test(r.out), `inject ${kind} failed before the kill: ${r.out}`);
-        if (round % 2 === 0)
-          assert.ok(r.applied, `inject ${kind} applied before kill #${kills + 1}: ${r.out}`);
-        if (r.appliedAfterMs !== undefined) appliedAfter.set(kind, r.appliedAfterMs);
-        kills++;
+        if (round % 2 === 0) assert.ok(r.applied, `inject ${kind} applied before kill #${kill}: ${r.out}`);
         const c = await run([process.execPath, ...cli, 'cleanup', '--json'], { env, cwd: repoRoot });
         const rep = JSON.parse(c.stdout) as {
           runs: { runId: string; reverted: string[]; failed: unknown[] }[];
@@ -320,10 +268,10 @@ describe('edge faults on the local target (nft loss, ec-fusefs disk/io/power fau
         assert.deepEqual(
           await leftovers(),
           [],
-          `leftovers after kill -9 #${kills} (inject ${kind}) + cleanup`,
+          `leftovers after kill -9 #${kill} (inject ${kind}) + cleanup`,
         );
-      }
-    }
+      },
+    );
     assert.equal(kills, killsPerKind * kinds.length);
     for (const [kind, st] of stages)
       t.diagnostic(

@@ -94,6 +94,17 @@ export function planDataDirs(
     });
 }
 
+/** Mount a node's size-limited data disk (a tmpfs named `ec-disk-<node>`) at `path`. */
+export const tmpfsMountArgv = (sizeBytes: number, node: string, path: string): string[] => [
+  'mount',
+  '-t',
+  'tmpfs',
+  '-o',
+  `size=${sizeBytes},mode=0755`,
+  `ec-disk-${node}`,
+  path,
+];
+
 /** The ec-fusefs the stack build made (stack/build.sh). */
 export function fusefsTool(): string {
   const p = join(repoRoot, 'stack', 'dist', 'bin', 'linux-amd64', 'ec-fusefs');
@@ -131,15 +142,7 @@ export async function setupDataDirs(
     mkdirSync(p.backing, { recursive: true });
     mkdirSync(p.mount, { recursive: true });
     handles.push(registry.add('local-mount', `data disk of ${p.node}`, { path: p.backing }));
-    await run([
-      'mount',
-      '-t',
-      'tmpfs',
-      '-o',
-      `size=${p.sizeBytes},mode=0755`,
-      `ec-disk-${p.node}`,
-      p.backing,
-    ]);
+    await run(tmpfsMountArgv(p.sizeBytes, p.node, p.backing));
     handles.push(registry.add('local-mount', `fault layer over ${p.node}'s data dir`, { path: p.mount }));
     const { proc, handle } = await spawnRegistered(registry, `ec-fusefs of ${p.node}`, p.argv, {
       logFile: join(opts.runDir, 'logs', `${p.node}-ec-fusefs.log`),

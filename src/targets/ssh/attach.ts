@@ -37,6 +37,7 @@ export function sshStateOf(
       uplinkDev: b.uplinkDev,
       bundledStressor: b.bundledStressor,
       ...(b.mgmt ? { mgmt: b.mgmt } : {}),
+      ...(b.dataLayer ? { dataLayer: b.dataLayer } : {}),
       stack: dep.stacks.get(b.node)!,
     })),
   };
@@ -82,6 +83,7 @@ export async function attachSsh(s: SshDeploymentState, registry: CleanupRegistry
     b.uplinkDev = x.uplinkDev;
     b.bundledStressor = x.bundledStressor;
     b.mgmt = x.mgmt;
+    b.dataLayer = x.dataLayer;
     boards.set(x.node, b);
     stacks.set(x.node, x.stack);
   }

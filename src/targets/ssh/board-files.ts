@@ -26,14 +26,22 @@ export function archVariant(path: string, arch: 'amd64' | 'arm64'): string {
   );
 }
 
-/** The bundled static stressor for a board arch (stack/build.sh builds it), when it was built. */
-export function bundledStressor(
+/**
+ * A bundled static helper for a board arch (stack/build.sh builds ec-stress and ec-fusefs for amd64
+ * and arm64), when it was built and its ELF header says that arch.
+ */
+export function bundledTool(
+  name: 'ec-stress' | 'ec-fusefs',
   arch: 'amd64' | 'arm64',
   dist = join(repoRoot, 'stack', 'dist'),
 ): string | undefined {
-  const p = join(dist, 'bin', `linux-${arch}`, 'ec-stress');
+  const p = join(dist, 'bin', `linux-${arch}`, name);
   return existsSync(p) && elfArch(p) === arch ? p : undefined;
 }
+
+/** The bundled static stressor for a board arch, when it was built. */
+export const bundledStressor = (arch: 'amd64' | 'arm64', dist?: string): string | undefined =>
+  bundledTool('ec-stress', arch, dist);
 
 /** The Linux arch of an ELF executable, from its header's e_machine (62 x86-64, 183 aarch64). */
 export function elfArch(path: string): 'amd64' | 'arm64' | undefined {

@@ -31,6 +31,8 @@ echo "netem=$netem"
 timens=0
 [ -e /proc/self/ns/time ] && unshare --help 2>/dev/null | grep -q -- '--monotonic' && timens=1
 echo "timens=$timens"
+if [ -c /dev/fuse ]; then echo "fuse=1"; else echo "fuse=0"; fi
+if grep -qw tmpfs /proc/filesystems 2>/dev/null; then echo "tmpfs=1"; else echo "tmpfs=0"; fi
 echo "mem_available_kb=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)"
 echo "disk_free_kb=$(df -Pk "$1" 2>/dev/null | awk 'NR==2 {print $4}')"
 `;
@@ -146,6 +148,7 @@ for d in "$@"; do
   done
   [ -d "$d" ] && { echo "cgroup $d could not be removed" >&2; exit 1; }
 done
+awk -v b="$base/" 'index($5, b) == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m"; done
 rm -rf "$base"
 exit 0
 `;

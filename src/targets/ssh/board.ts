@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { DataLayer } from '../../../faults/capabilities.ts';
 import type { CleanupHandle } from '../../core/cleanup/registry.ts';
 import { sleep } from '../../core/deadline.ts';
 import { TargetError } from '../../core/errors.ts';
@@ -55,6 +56,8 @@ export class SshBoard {
   bundledStressor = false;
   /** The harness's management SSH, spared by partitions and flaps on this node (see mgmt.ts). */
   mgmt: MgmtExemption | undefined;
+  /** The edge's data-dir fault layer (ec-fusefs over a size-limited tmpfs), when deploy set one up. */
+  dataLayer: DataLayer | undefined;
 
   constructor(
     readonly host: InventoryHost,

@@ -11,6 +11,7 @@ import { safetyScript, superviseScript, teardownScript } from './board-scripts.t
 import { acctTable, type SshDeployment, type SshStackSpec } from './deployment.ts';
 import type { InventoryHost } from './inventory.ts';
 import { bundledStressor, toxicsUndo, uplinkDevOf } from './board-files.ts';
+import { setupBoardDataLayer } from './data-layer.ts';
 
 /** Steps of SshTarget.deploy, one function each (the deploy itself orders them). */
 
@@ -135,6 +136,9 @@ export async function prepareBoard(
     const u = ['nft', 'delete', 'table', 'inet', acctTable];
     dep.handles.push(registry.add('ssh-exec', `uplink byte counters on ${h.name}`, b.undoData(u)));
     await b.conn.exec(['nft', '-f', '-'], { input: acctScript(acctTable, cloudHost.netAddress) });
+    // the data disk and fault layer over the stack's data dir, before the stack starts
+    const layer = await setupBoardDataLayer(b, { registry, runId: dep.runId });
+    if (layer) dep.handles.push(layer);
   }
 }
 
@@ -155,6 +159,7 @@ export function writeBoardsFile(runDir: string, boards: Iterable<SshBoard>): voi
         ociRuntime: b.facts.tools.runc ? 'runc' : null,
         runtime: 'process',
         stressor: b.host.role === 'edge' ? b.stressor : undefined,
+        dataLayer: b.host.role === 'edge' ? (b.dataLayer ?? null) : undefined,
         memAvailableBytes: b.facts.memAvailableBytes,
         clock: b.offset,
       })),

@@ -28,6 +28,7 @@ import {
   timensKillScript,
 } from './board-scripts.ts';
 import { toHarnessMs } from './clock.ts';
+import { boardDataControl } from './data-layer.ts';
 import { statFiles } from './layout.ts';
 import { SshShell } from './shell.ts';
 import type { SshOci } from './oci.ts';
@@ -57,8 +58,18 @@ export class SshDeployment implements Deployment {
     // clock-skew only where every board that runs a stack has time namespaces: without them it is
     // refused by name before anything changes (no stack killed for nothing).
     const timens = [...this.boards.values()].every((b) => !this.stacks.has(b.node) || b.facts.timens);
+    // data: per edge board that has its layer (a board without one refuses the disk faults by name)
+    const data = [...this.boards.values()].some((b) => b.dataLayer);
     return {
       ...faultSurface(this),
+      ...(data
+        ? {
+            data: {
+              dataLayer: (n: string) => this.boards.get(n)?.dataLayer,
+              control: (n: string, words: readonly string[]) => boardDataControl(this.board(n), words),
+            },
+          }
+        : {}),
       ...(timens
         ? {
             clock: {

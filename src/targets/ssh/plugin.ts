@@ -1,4 +1,7 @@
-import { prevalidateFaults } from '../../../faults/catalogue.ts';
+import { planContext } from '../../../faults/apply.ts';
+import type { HasFaultSurface } from '../../../faults/capabilities.ts';
+import type { ResolvedFault } from '../../../faults/types.ts';
+import { atFault, planFault, prevalidateFaults } from '../../../faults/catalogue.ts';
 import { UsageError } from '../../core/errors.ts';
 import { campaignPort } from '../campaign-port.ts';
 import type { TargetOptions, TargetPlugin } from '../plugin.ts';
@@ -16,13 +19,23 @@ export function inventoryFile(options: TargetOptions): string {
 }
 
 /**
+ * Plan every fault against the deployed boards (pure): now that preflight has run, a disk fault on a
+ * board that got no data layer (no /dev/fuse or tmpfs) is refused by name (`faults[i]`, the node)
+ * before any load or fault; `prevalidateFaults` could only check the target's capabilities.
+ */
+export function planOnBoards(faults: readonly ResolvedFault[], dep: HasFaultSurface): void {
+  const ctx = planContext(dep);
+  faults.forEach((f, i) => atFault(i, () => planFault(f, ctx)));
+}
+
+/**
  * `--target ssh`: real boards. The scenario's edge nodes (edge-1, …) must be edge hosts of the
  * inventory; board profiles are ignored (a real board is its own profile).
  */
 export const sshPlugin: TargetPlugin = {
   name: 'ssh',
   summary: 'real boards over SSH (an inventory file names them)',
-  capabilities: ['shell', 'stack', 'uplink', 'clock'],
+  capabilities: ['shell', 'stack', 'uplink', 'data', 'clock'],
   options: { inventory: 'the boards inventory (default $EDGECHAOS_INVENTORY)' },
   async preflight(req) {
     await loadInventory(inventoryFile(req.options));
@@ -44,6 +57,12 @@ export const sshPlugin: TargetPlugin = {
       { edges: req.edges.map((n) => ({ name: n.name })), edgeMode: req.edgeMode },
       { runId, runDir, registry, signal },
     );
+    try {
+      planOnBoards(req.faults, dep);
+    } catch (err) {
+      await dep.teardown();
+      throw err;
+    }
     // Cold starts: the board's own binary and data folder, timed from the board's process start.
     return {
       ...campaignPort(dep, req.stack, runDir),

@@ -20,6 +20,9 @@ export interface BoardFacts {
   netem: boolean;
   /** Time namespaces (/proc/self/ns/time) and a util-linux `unshare` with --time/--monotonic (clock-skew). */
   timens?: boolean;
+  /** /dev/fuse and tmpfs: the data-dir fault layer (ssh/data-layer.ts) of disk-full, io-error, power-loss. */
+  fuse?: boolean;
+  tmpfs?: boolean;
   memAvailableBytes: number | undefined;
   diskFreeBytes: number | undefined;
   /** The board's clock (ns since the epoch) when it ran the script. */
@@ -71,6 +74,8 @@ export function parsePreflight(text: string): BoardFacts {
     v1Controllers: v1,
     netem: flag('netem'),
     timens: flag('timens'),
+    fuse: flag('fuse'),
+    tmpfs: flag('tmpfs'),
     memAvailableBytes: kb('mem_available_kb'),
     diskFreeBytes: kb('disk_free_kb'),
     clockNs: num('clock_ns'),

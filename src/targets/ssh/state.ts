@@ -6,6 +6,7 @@ import { stateDir } from '../../core/paths.ts';
 import { isAlive, processStartTime, type ProcessIdentity } from '../../core/proc.ts';
 import { deploymentsDir } from '../local/state.ts';
 import { stateFilesNewestFirst, writeStateFile } from '../state-files.ts';
+import type { DataLayer } from '../../../faults/capabilities.ts';
 import type { ClockOffset } from './clock.ts';
 import type { SshStackSpec } from './deployment.ts';
 import type { BoardLayout } from './layout.ts';
@@ -41,6 +42,8 @@ export interface SshDeploymentState {
     bundledStressor: boolean;
     mgmt?: MgmtExemption;
     stack: SshStackSpec;
+    /** The edge's data-dir fault layer (data-layer.ts), when deploy set one up. */
+    dataLayer?: DataLayer;
   }[];
 }
 
