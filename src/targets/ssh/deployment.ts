@@ -30,7 +30,7 @@ import {
 import { toHarnessMs } from './clock.ts';
 import { statFiles } from './layout.ts';
 import { SshShell } from './shell.ts';
-import type { SshOci } from './oci.ts';
+import type { NodeRuntime, SshOci } from './oci.ts';
 import { decodeStatus, parseCgroupStats, parseDump, parseExits } from './stats.ts';
 
 const log = logger('ssh');
@@ -42,6 +42,8 @@ export interface SshStackSpec {
   url: string;
   /** The stack runs as this container (`--runtime oci` on a board with runc): signals go through runc. */
   oci?: SshOci;
+  /** Container or process, and why (a board without runc falls back to the process). */
+  runtime?: NodeRuntime;
 }
 
 export const acctTable = 'ec_acct';
@@ -104,6 +106,12 @@ export class SshDeployment implements Deployment {
     return [...this.boards.values()]
       .filter((b) => b.host.role === 'edge')
       .map((b) => ({ name: b.node, url: this.stack(b.node).url }));
+  }
+  /** How each node's stack runs (container or process) and why, as deploy decided it. */
+  runtimes(): Record<string, NodeRuntime> {
+    return Object.fromEntries(
+      [...this.stacks].flatMap(([n, s]) => (s.runtime ? [[n, s.runtime] as const] : [])),
+    );
   }
   get hubUrl(): string {
     return this.stack('cloud').url;

@@ -2,7 +2,7 @@ import { prevalidateFaults } from '../../../faults/catalogue.ts';
 import { UsageError } from '../../core/errors.ts';
 import { campaignPort } from '../campaign-port.ts';
 import type { TargetOptions, TargetPlugin } from '../plugin.ts';
-import { sshColdStarts } from './cold-starts.ts';
+import { sshColdStartPath, sshColdStarts } from './cold-starts.ts';
 import { sshDetached } from './detached.ts';
 import { loadInventory } from './inventory.ts';
 import { SshTarget } from './target.ts';
@@ -44,10 +44,13 @@ export const sshPlugin: TargetPlugin = {
       { edges: req.edges.map((n) => ({ name: n.name })), edgeMode: req.edgeMode },
       { runId, runDir, registry, signal },
     );
-    // Cold starts: the board's own binary and data folder, timed from the board's process start.
+    // Cold starts: the first edge's container (or its process) and a fresh data folder on its board,
+    // timed from the board's start of it; per node, how its stack runs (a board without runc: process).
     return {
       ...campaignPort(dep, req.stack, runDir),
       coldStarts: (samples, sig) => sshColdStarts(dep, req.stack, samples, sig),
+      coldStartPath: sshColdStartPath(dep),
+      runtimes: dep.runtimes(),
     };
   },
   detached: sshDetached,

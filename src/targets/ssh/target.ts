@@ -18,7 +18,7 @@ import { boardExemption, harnessExemption, type MgmtExemption } from './mgmt.ts'
 import { freePort } from '../../core/net.ts';
 import { SshDeployment, type SshStackSpec } from './deployment.ts';
 import { prepareBoard, stackSpecs, startToxiproxy, writeBoardsFile } from './deploy-steps.ts';
-import { envOfArgv, prepareBoardImage, sshRunsImage } from './oci.ts';
+import { envOfArgv, prepareBoardImage, sshRuntimes, type NodeRuntime } from './oci.ts';
 import type { Inventory, InventoryHost } from './inventory.ts';
 import { boardLayout } from './layout.ts';
 import { checkPreflight, parsePreflight, type BoardFacts } from './preflight.ts';
@@ -265,13 +265,20 @@ export class SshTarget implements Target {
     // Registered first, so it is removed last (every other revert reaches boards through it).
     const cfgHandle = registry.add('dir', `ssh config of ${opts.runId}`, { path: cfgDir, root: tmpdir() });
     let facts: PreflightResult[];
+    let runtimes: Map<string, NodeRuntime>;
     try {
       facts = await this.preflight(hosts, config);
+      // container or process per board, decided (or refused) before anything changes on any board
+      runtimes = sshRuntimes(stack, facts);
     } catch (err) {
       await cfgHandle.revert().catch(() => undefined);
       throw err;
     }
     for (const f of facts) for (const w of f.warnings) log.info(w);
+    for (const [n, r] of runtimes)
+      log.info(
+        `${n}: the stack runs as ${r.runtime === 'oci' ? 'a runc container' : 'a process'} (${r.reason})`,
+      );
     if (inv.cloud.local) {
       const addr = localCloudAddress(
         inv.cloud,
@@ -317,7 +324,8 @@ export class SshTarget implements Target {
         `the local cloud listens on ${cloudHost.netAddress}, the address the boards also see the harness (the client) at: an edge-cloud partition then also cuts the client's requests to that edge (nft matches addresses); give the local cloud a second address of this machine to keep them apart`,
       );
     const stacks = stackSpecs({ boards, cmds, stack, topology, cloudHost, hubPort, toxiBin, proxyPorts });
-    const images = [...boards.values()].filter((b) => sshRunsImage(stack, b));
+    for (const [n, s] of stacks) stacks.set(n, { ...s, runtime: runtimes.get(n)! });
+    const images = [...boards.values()].filter((b) => runtimes.get(b.node)?.runtime === 'oci');
     const dep = new SshDeployment(
       opts.runId,
       opts.runDir,
@@ -357,7 +365,7 @@ export class SshTarget implements Target {
       await mapLimit(names, 16, (n) => dep.startStack(n, opts.signal));
       lap('edges healthy');
       dep.startBackground();
-      writeBoardsFile(opts.runDir, boards.values());
+      writeBoardsFile(opts.runDir, boards.values(), stacks);
     } catch (err) {
       await dep.teardown().catch((e: unknown) => log.error(`teardown after failed deploy: ${String(e)}`));
       throw err;
