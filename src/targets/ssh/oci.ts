@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { CleanupHandle, CleanupRegistry } from '../../core/cleanup/registry.ts';
 import { ScenarioError, TargetError, UsageError } from '../../core/errors.ts';
 import { run } from '../../core/proc.ts';
@@ -14,7 +14,7 @@ import {
   resolveUser,
   type RuntimeSpec,
 } from '../local/oci/spec.ts';
-import { checkEntrypoint, resolveInRootfs, unpackImage } from '../local/oci/unpack.ts';
+import { checkEntrypoint, resolveInRootfs, unpackImage, type UnpackedImage } from '../local/oci/unpack.ts';
 import type { SshBoard } from './board.ts';
 import type { InventoryHost } from './inventory.ts';
 import type { BoardFacts } from './preflight.ts';
@@ -105,6 +105,30 @@ export function envOfArgv(argv: readonly string[]): Record<string, string> {
   return out;
 }
 
+/** Per image archive: its rootfs unpacked in the run dir and that rootfs as one tar (to copy to boards). */
+export type ImageTars = Map<string, Promise<{ img: UnpackedImage; tar: string }>>;
+
+/** Unpack an archive once per run, however many boards run it at once (the cache is one folder). */
+function unpackOnce(
+  images: ImageTars,
+  archive: string,
+  runDir: string,
+): Promise<{ img: UnpackedImage; tar: string }> {
+  let p = images.get(archive);
+  if (!p) {
+    p = (async () => {
+      const img = await unpackImage(archive, join(runDir, 'oci', 'rootfs'));
+      checkEntrypoint(img);
+      const tar = join(runDir, 'oci', `${basename(dirname(img.rootfs))}-rootfs.tar`);
+      mkdirSync(join(runDir, 'oci'), { recursive: true });
+      await run(['tar', '-C', img.rootfs, '-cf', tar, '.']);
+      return { img, tar };
+    })();
+    images.set(archive, p);
+  }
+  return p;
+}
+
 /**
  * The edge's image made ready on its board: unpacked on the harness (the local target's layer applier,
  * cached in the run dir), copied as one tar into `<run>/oci/rootfs`, an OCI bundle whose container
@@ -120,12 +144,13 @@ export async function prepareBoardImage(
     runId: string;
     stack: StackManifest;
     env: Record<string, string>;
+    /** The run's unpacked images, shared by the boards (each archive unpacked and tarred once). */
+    images: ImageTars;
   },
 ): Promise<{ argv: string[]; oci: SshOci; handle: CleanupHandle }> {
   const l = b.layout;
   const archive = archiveFor(roleImage(o.stack.edge)!, b.host.arch, 'edge.image');
-  const img = await unpackImage(archive, join(o.runDir, 'oci', 'rootfs'));
-  checkEntrypoint(img);
+  const { img, tar } = await unpackOnce(o.images, archive, o.runDir);
   const base = `${l.base}/oci`;
   const root = `${base}/runc`;
   const id = `ec-${o.runId}-${b.node}`;
@@ -135,9 +160,6 @@ export async function prepareBoardImage(
     `container ${id} on ${b.node}`,
     b.undoData(containerDeleteArgv(root, id, [`${cgroupName}/ctr`, cgroupName])),
   );
-  const tar = join(o.runDir, 'oci', `${b.node}-rootfs.tar`);
-  mkdirSync(join(o.runDir, 'oci'), { recursive: true });
-  await run(['tar', '-C', img.rootfs, '-cf', tar, '.']);
   await b.conn.exec(['mkdir', '-p', `${base}/rootfs`, root]);
   await b.conn.upload(tar, `${base}/rootfs.tar`);
   await b.conn.exec(['tar', '-xf', `${base}/rootfs.tar`, '-C', `${base}/rootfs`]);

@@ -18,7 +18,7 @@ import { boardExemption, harnessExemption, type MgmtExemption } from './mgmt.ts'
 import { freePort } from '../../core/net.ts';
 import { SshDeployment, type SshStackSpec } from './deployment.ts';
 import { prepareBoard, stackSpecs, startToxiproxy, writeBoardsFile } from './deploy-steps.ts';
-import { envOfArgv, prepareBoardImage, sshRuntimes, type NodeRuntime } from './oci.ts';
+import { envOfArgv, prepareBoardImage, sshRuntimes, type ImageTars, type NodeRuntime } from './oci.ts';
 import type { Inventory, InventoryHost } from './inventory.ts';
 import { boardLayout } from './layout.ts';
 import { checkPreflight, parsePreflight, type BoardFacts } from './preflight.ts';
@@ -374,7 +374,7 @@ export class SshTarget implements Target {
   }
 }
 
-/** --runtime oci: the edge image as a runc container on each board that has runc (its stack spec's argv). */
+/** The edge image as a runc container on each board that runs it (its stack spec's argv). */
 async function runImagesOnBoards(
   images: readonly SshBoard[],
   o: {
@@ -386,7 +386,12 @@ async function runImagesOnBoards(
     runId: string;
   },
 ): Promise<void> {
-  await mapLimit(images, 4, async (b) => {
+  const tars: ImageTars = new Map();
+  // every board's preparation ends before a failure is thrown (the teardown then finds all it made)
+  const failed: unknown[] = [];
+  await mapLimit(images, 4, (b) => one(b).catch((e: unknown) => void failed.push(e)));
+  if (failed.length) throw failed[0];
+  async function one(b: SshBoard): Promise<void> {
     const spec = o.stacks.get(b.node)!;
     const r = await prepareBoardImage(b, {
       registry: o.registry,
@@ -394,8 +399,9 @@ async function runImagesOnBoards(
       runId: o.runId,
       stack: o.stack,
       env: envOfArgv(spec.argv),
+      images: tars,
     });
     o.dep.handles.push(r.handle);
     o.stacks.set(b.node, { ...spec, argv: r.argv, oci: r.oci });
-  });
+  }
 }
