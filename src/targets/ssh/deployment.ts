@@ -278,7 +278,7 @@ export class SshDeployment implements Deployment {
         `${node}: no time namespaces on the board (kernel ${b.facts.kernel}; clock-skew needs CONFIG_TIME_NS and util-linux unshare >= 2.36)`,
         { node },
       );
-    const undo = ['sh', '-c', timensKillScript, 'ec-timens-kill', ...b.layout.cgroups];
+    const undo = ['sh', '-c', timensKillScript, 'ec-timens-kill', ...this.stackCgroups(node)];
     const lease = `${b.layout.leases}/skew-${randomBytes(4).toString('hex')}.lease`;
     const h = registry.add(
       'ssh-exec',
@@ -389,6 +389,15 @@ export class SshDeployment implements Deployment {
     return handle;
   }
 
+  /** The node's cgroups and, when its stack is a container, the child cgroup runc made for it. */
+  private stackCgroups(node: string): string[] {
+    const b = this.board(node);
+    return [
+      ...b.layout.cgroups,
+      ...(this.stacks.get(node)?.oci ? b.layout.cgroups.map((c) => `${c}/ctr`) : []),
+    ];
+  }
+
   async killAll(node: string): Promise<number> {
     const b = this.board(node);
     if (this.stackRunning(node)) this.expected.set(node, (this.expected.get(node) ?? 0) + 1);
@@ -398,9 +407,7 @@ export class SshDeployment implements Deployment {
       killAllScript,
       'ec-killall',
       b.layout.freezer ?? '',
-      ...b.layout.cgroups,
-      // a container's processes live in the child cgroup runc made
-      ...(this.stacks.get(node)?.oci ? b.layout.cgroups.map((c) => `${c}/ctr`) : []),
+      ...this.stackCgroups(node),
     ]);
     await this.waitStopped(node, 5000);
     return Number(r.stdout.trim()) || 0;
