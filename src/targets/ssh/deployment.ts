@@ -224,9 +224,21 @@ export class SshDeployment implements Deployment {
   async startStack(node: string, signal?: AbortSignal, clockOffsetSecs?: number): Promise<void> {
     const b = this.board(node);
     const s = this.stack(node);
-    // a container stopped by a kill keeps its id until deleted
+    // a container stopped by a kill keeps its id until deleted; one still supervised (its pid file
+    // there) is running and left alone, as a running process is (`delete -f` would kill it)
     if (s.oci)
-      await b.conn.exec(['runc', '--root', s.oci.root, 'delete', '-f', s.oci.id], { allowFailure: true });
+      await b.conn.exec(
+        [
+          'sh',
+          '-c',
+          '[ -f "$1" ] || runc --root "$2" delete -f "$3" 2>/dev/null; exit 0',
+          'ec-ctr-stale',
+          this.pidFile(node),
+          s.oci.root,
+          s.oci.id,
+        ],
+        { allowFailure: true },
+      );
     // `runc run` under `unshare --time`: the container inherits the time namespace
     const argv = clockOffsetSecs === undefined ? s.argv : [...timeNamespaceArgv(clockOffsetSecs), ...s.argv];
     const pid = await b.startSupervised(node, argv, { inGroup: true, logName: node });
