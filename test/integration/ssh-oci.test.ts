@@ -78,7 +78,10 @@ describe('ssh target runtime: the edge image as a runc container where a board h
       try {
         const oci = dep.stacks.get('edge-1')?.oci;
         assert.ok(oci, 'edge-1 runs as a container');
-        assert.equal(dep.stacks.get('cloud')?.oci, undefined, 'the hub stays a process');
+        const hub = dep.stacks.get('cloud')?.oci;
+        assert.ok(hub, 'the hub runs its image on the cloud board (runc there)');
+        assert.equal((await runcState(hub.root, hub.id))?.status, 'running');
+        assert.ok(await healthy(dep.hubUrl));
         const st = await runcState(oci.root, oci.id);
         assert.equal(st?.status, 'running');
         // the image's files, not the board's: its entrypoint is in the container's rootfs
@@ -130,6 +133,10 @@ describe('ssh target runtime: the edge image as a runc container where a board h
     assert.ok(
       mine.reverted.some((w) => w.startsWith(`container ec-${id}-edge-1`)),
       mine.reverted.join('; '),
+    );
+    assert.ok(
+      mine.reverted.some((w) => w.startsWith(`container ec-${id}-cloud`)),
+      `the hub's container: ${mine.reverted.join('; ')}`,
     );
     assert.ok(
       mine.reverted.some((w) => w.includes('edge-2')),
@@ -192,7 +199,7 @@ describe('ssh target runtime: the edge image as a runc container where a board h
           runtime: 'process',
           reason: 'no OCI runtime (runc) on the board: fell back to the process',
         });
-        assert.equal(rt['cloud']?.runtime, 'process');
+        assert.equal(rt['cloud']?.runtime, 'oci');
         const files = JSON.parse(readFileSync(join(runDir, 'ssh-boards.json'), 'utf8')) as {
           node: string;
           runtime: string;
@@ -201,7 +208,7 @@ describe('ssh target runtime: the edge image as a runc container where a board h
         assert.deepEqual(
           files.map((f) => [f.node, f.runtime]),
           [
-            ['cloud', 'process'],
+            ['cloud', 'oci'],
             ['edge-1', 'oci'],
             ['edge-2', 'process'],
           ],

@@ -475,7 +475,16 @@ describe('ssh runtime per board', () => {
       runtime: 'process',
       reason: 'no OCI runtime (runc) on the board: fell back to the process',
     });
-    assert.equal(r.get('cloud')?.runtime, 'process');
+    assert.equal(r.get('cloud')?.runtime, 'oci', 'the hub image on a cloud board with runc');
+    const local = {
+      ...board('cloud', 'cloud', true),
+      host: { name: 'cloud', role: 'cloud' as const, local: true },
+    };
+    assert.match(sshRuntimes(stack, [local], undefined).get('cloud')!.reason, /harness machine/);
+    assert.equal(
+      sshRuntimes(stack, [board('cloud', 'cloud', false)], 'oci').get('cloud')?.runtime,
+      'process',
+    );
     // no edge image in the manifest: processes, said why
     const noImage = { ...stack, edge: { command: ['/b/edge-agent'] } } as typeof stack;
     assert.match(sshRuntimes(noImage, boards, undefined).get('edge-1')!.reason, /names no edge image/);

@@ -35,13 +35,16 @@ export interface NodeRuntime {
 /**
  * How each node's stack runs (pure): as the local target decides (`--runtime`, EDGECHAOS_RUNTIME;
  * default `oci` when the manifest names an image for the node's role), on a board whose preflight
- * found runc; a board without runc falls back to the process, with the reason. Edges only run images
- * for now: the hub stays a process. `--runtime oci` where an edge board lacks runc (or the manifest
- * names no edge image) is one error naming those boards, before anything changes on any board.
+ * found runc; a board without runc falls back to the process, with the reason; so does the hub of a
+ * cloud on the harness machine (`local: true`). `--runtime oci` where an edge board lacks runc (or the
+ * manifest names no edge image) is one error naming those boards, before anything changes on any board.
  */
 export function sshRuntimes(
   stack: Pick<StackManifest, 'file' | 'edge' | 'hub'>,
-  boards: readonly { host: Pick<InventoryHost, 'name' | 'role'>; facts: Pick<BoardFacts, 'tools'> }[],
+  boards: readonly {
+    host: Pick<InventoryHost, 'name' | 'role'> & { local?: boolean };
+    facts: Pick<BoardFacts, 'tools'>;
+  }[],
   want: string | undefined = process.env['EDGECHAOS_RUNTIME'],
 ): Map<string, NodeRuntime> {
   if (want !== undefined && want !== 'oci' && want !== 'process')
@@ -66,7 +69,8 @@ export function sshRuntimes(
     const proc = (reason: string): void => void out.set(b.host.name, { runtime: 'process', reason });
     if (want === 'process') proc('--runtime process');
     else if (roleImage(stack[role]) === undefined) proc(`the stack manifest names no ${role} image`);
-    else if (role === 'hub') proc('the hub runs as a process on the ssh target');
+    else if (b.host.local)
+      proc('the cloud runs on the harness machine (local: true): the hub runs as a process');
     else if (!b.facts.tools.runc) proc('no OCI runtime (runc) on the board: fell back to the process');
     else
       out.set(b.host.name, {
@@ -130,7 +134,7 @@ function unpackOnce(
 }
 
 /**
- * The edge's image made ready on its board: unpacked on the harness (the local target's layer applier,
+ * The node's image (edge, or the hub's on the cloud board) made ready on its board: unpacked on the harness (the local target's layer applier,
  * cached in the run dir), copied as one tar into `<run>/oci/rootfs`, an OCI bundle whose container
  * shares the board's network, lives in a child (`ctr`) of the node's cgroups, reads its rootfs
  * read-only and writes only the data dir. Journaled before it exists: `runc delete -f`, then every
@@ -149,7 +153,9 @@ export async function prepareBoardImage(
   },
 ): Promise<{ argv: string[]; oci: SshOci; handle: CleanupHandle }> {
   const l = b.layout;
-  const archive = archiveFor(roleImage(o.stack.edge)!, b.host.arch, 'edge.image');
+  const role = b.host.role === 'cloud' ? 'hub' : 'edge';
+  const dataKey = role === 'hub' ? 'HUB_DATA_DIR' : 'EDGE_DATA_DIR';
+  const archive = archiveFor(roleImage(o.stack[role])!, b.host.arch, `${role}.image`);
   const { img, tar } = await unpackOnce(o.images, archive, o.runDir);
   const base = `${l.base}/oci`;
   const root = `${base}/runc`;
@@ -170,11 +176,11 @@ export async function prepareBoardImage(
     return h && existsSync(h) ? readFileSync(h, 'utf8') : '';
   };
   const user = resolveUser(cfg.user, read('/etc/passwd'), read('/etc/group'));
-  const imageData = envValue(cfg.env, 'EDGE_DATA_DIR');
+  const imageData = envValue(cfg.env, dataKey);
   const dataPath = imageData?.startsWith('/') ? imageData : '/data';
-  const env = mergeEnv(envValue(cfg.env, 'PATH') ? [] : [`PATH=${defaultPath}`], cfg.env, o.stack.edge.env, {
+  const env = mergeEnv(envValue(cfg.env, 'PATH') ? [] : [`PATH=${defaultPath}`], cfg.env, o.stack[role].env, {
     ...o.env,
-    EDGE_DATA_DIR: dataPath,
+    [dataKey]: dataPath,
   });
   const spec = containerSpec({
     rootfs: `${base}/rootfs`,

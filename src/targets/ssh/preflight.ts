@@ -134,15 +134,15 @@ export function checkPreflight(h: InventoryHost, facts: BoardFacts, file: string
     );
   if (!facts.tools['stress-ng'])
     warnings.push(`${h.name}: stress-ng absent: cpu/memory stress use the bundled ec-stress`);
-  // Where the board has runc, an edge runs the stack's edge image as a container by default
+  // Where the board has runc, a node runs the stack's image for its role as a container by default
   // (src/targets/ssh/oci.ts sshRuntimes); else the stack runs as a process, recorded per node in the
   // run record. Whether a board has runc: ssh-boards.json `ociRuntime`.
   warnings.push(
-    !facts.tools.runc
-      ? `${h.name}: no OCI runtime (runc) on the board: the stack runs as a process here`
-      : h.role === 'edge'
-        ? `${h.name}: runc present: the edge image runs as a container here (unless --runtime process)`
-        : `${h.name}: runc present; the hub runs as a process on the ssh target`,
+    h.local
+      ? `${h.name}: the cloud runs on the harness machine (local: true): the hub runs as a process`
+      : !facts.tools.runc
+        ? `${h.name}: no OCI runtime (runc) on the board: the stack runs as a process here`
+        : `${h.name}: runc present: the ${h.role === 'edge' ? 'edge' : 'hub'} image runs as a container here (unless --runtime process)`,
   );
   return { warnings };
 }

@@ -374,7 +374,7 @@ export class SshTarget implements Target {
   }
 }
 
-/** The edge image as a runc container on each board that runs it (its stack spec's argv). */
+/** The role's image as a runc container on each board that runs it (its stack spec's argv). */
 async function runImagesOnBoards(
   images: readonly SshBoard[],
   o: {
