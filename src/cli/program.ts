@@ -392,6 +392,6 @@ function addBootstrapCommand(program: Command, { set }: Wiring): void {
 function runtimeOption(): Option {
   return new Option(
     '--runtime <runtime>',
-    'run the stack from its images as runc containers (oci, the default when the manifest names an image for the role) or as processes; ssh: edge boards that have runc run the edge image by default, boards without it fall back to the process (recorded in run.json); oci there refuses a deployment with an edge board lacking runc',
+    'run the stack from its images as runc containers (oci, the default when the manifest names an image for the role) or as processes; ssh: boards that have runc run the image of their role by default, boards without it fall back to the process (recorded in run.json); oci there refuses a deployment with an edge board lacking runc',
   ).choices(['oci', 'process']);
 }
