@@ -141,7 +141,7 @@ export function judge(e: LoadedEvidence): CheckResult[] {
       c.evidence['excluded'] = e.stressed.map((n) => `${n}: a stressor ran in its cgroup`);
     out.push(c);
   }
-  out.push(checkStartup(e.coldStartsMs, e.limits.startup.maxMs, e.coldStartError));
+  out.push(checkStartup(e.coldStartsMs, e.limits.startup.maxMs, e.coldStartError, e.coldStartPath));
   out.push(checkImageSize(e.images, e.limits.image.maxBytes));
   out.push(conformanceCheck(e.conformance));
   // a load-thresholds check only where the script sets thresholds (there is nothing to judge otherwise)

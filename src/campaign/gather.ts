@@ -108,6 +108,8 @@ export async function gatherEvidence(a: {
     publicationsPlanned: a.plan.publishAt.length,
     publications: a.log.publications.map((p) => ({ ...p, at: rel(p.at) })),
     coldStartsMs: cold.samples,
+    ...(dep.coldStartPath ? { coldStartPath: dep.coldStartPath } : {}),
+    ...(dep.runtimes ? { runtimes: { ...dep.runtimes } } : {}),
     ...(cold.failure ? { coldStartError: cold.failure } : {}),
     images: a.stack.images,
     conformance,

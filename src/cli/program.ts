@@ -38,7 +38,7 @@ export function buildProgram(
     .addHelpText('after', exitCodes);
   const set = (p: Promise<number>): Promise<void> => p.then((c) => void (result.code = c));
   const wiring: Wiring = { set, signal };
-  // --runtime oci|process (local target): read by src/targets/local/oci/node.ts
+  // --runtime oci|process: read by src/targets/local/oci/node.ts and src/targets/ssh/oci.ts
   program.hook('preAction', (_p, cmd) => {
     const r = cmd.opts<{ runtime?: string }>().runtime;
     if (r) process.env['EDGECHAOS_RUNTIME'] = r;
@@ -392,6 +392,6 @@ function addBootstrapCommand(program: Command, { set }: Wiring): void {
 function runtimeOption(): Option {
   return new Option(
     '--runtime <runtime>',
-    'local and kube-local targets: run the stack from its images as runc containers (oci, the default when the manifest names an image for the role) or as processes; ssh: oci runs the edge image on boards that have runc (processes by default)',
+    'run the stack from its images as runc containers (oci, the default when the manifest names an image for the role) or as processes; ssh: boards that have runc run the image of their role by default, boards without it fall back to the process (recorded in run.json); oci there refuses a deployment with an edge board lacking runc',
   ).choices(['oci', 'process']);
 }

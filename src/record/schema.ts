@@ -176,6 +176,12 @@ export const campaignEvidenceSchema = z.object({
     }),
   ),
   coldStartsMs: z.array(num),
+  /** What every cold start sample started (ssh: `runc run` of the cached rootfs, or the process). */
+  coldStartPath: z.enum(['container', 'process']).optional(),
+  /** How each node's stack ran and why (ssh: a runc container, or the process where a board lacks runc). */
+  runtimes: z
+    .record(z.string(), z.object({ runtime: z.enum(['oci', 'process']), reason: z.string() }))
+    .optional(),
   /** Why the cold starts did not all answer, when they did not. */
   coldStartError: z.string().optional(),
   images: z.record(z.string(), z.string()),

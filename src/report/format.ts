@@ -79,3 +79,16 @@ export function evidenceItem(x: unknown): string {
 export function formatEmulated(name: string, e: EmulatedMetric): string {
   return `${formatMetric(name, e.measured)} on ${describeEmulated(e.nodes)}: ${EMULATED_NOT_SCORED}`;
 }
+
+/**
+ * How each node's stack ran, for people (from the run record's evidence): "edge-1 container; edge-2
+ * process (no OCI runtime (runc) on the board: fell back to the process)". undefined: not recorded.
+ */
+export function formatRuntimes(
+  runtimes: Readonly<Record<string, { runtime: 'oci' | 'process'; reason: string }>> | undefined,
+): string | undefined {
+  if (!runtimes || Object.keys(runtimes).length === 0) return undefined;
+  return Object.entries(runtimes)
+    .map(([n, r]) => (r.runtime === 'oci' ? `${n} container` : `${n} process (${r.reason})`))
+    .join('; ');
+}

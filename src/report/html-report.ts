@@ -5,7 +5,14 @@ import type { CriterionResult } from '../scoring/types.ts';
 import type { ChartAssets } from './assets.ts';
 import type { ChartData } from './chart-data.ts';
 import { chartScript } from './chart-script.ts';
-import { formatBytes, formatEmulated, formatMetric, formatOffset, formatPoints } from './format.ts';
+import {
+  formatBytes,
+  formatEmulated,
+  formatMetric,
+  formatOffset,
+  formatPoints,
+  formatRuntimes,
+} from './format.ts';
 import { baseCss, esc, inlineScript, palette, scriptJson } from './html.ts';
 import { evidenceLabel, metricLabel } from './labels.ts';
 import { provenanceEntries } from './provenance.ts';
@@ -96,6 +103,7 @@ export function renderHtmlReport({
     return st === 'failed' || st === 'not-provided';
   });
   const prov = provenanceOf(r);
+  const runtimes = formatRuntimes(r.evidence?.runtimes);
   const title = `edgechaos · ${r.scenario.name} · ${r.runId}`;
   const chartsJson = scriptJson({ ...charts, palette });
   return `<!doctype html>
@@ -121,6 +129,7 @@ export function renderHtmlReport({
       <div><span>scenario</span> <code>${esc(r.scenario.file)}</code></div>
       <div><span>stack</span> <code>${esc(r.stack.file)}</code></div>
       <div><span>nodes</span> ${r.nodes.map((n) => `${esc(n.name)} <span class="muted">(${esc(n.profile)})</span>`).join(', ')}</div>
+      ${runtimes ? `<div id="runtimes"><span>runtime</span> ${esc(runtimes)}</div>` : ''}
       ${r.harness ? `<div><span>harness</span> ${(r.harness.shareOfOneCore * 100).toFixed(1)}% of one core during load</div>` : ''}
     </div>
   </div>

@@ -39,6 +39,10 @@ export interface CampaignDeployment {
   unplannedExits(node: string): number;
   /** Start a fresh edge agent (new data dir) N times; ms from process start to first 200 on /healthz. */
   coldStarts(samples: number, signal: AbortSignal): Promise<number[]>;
+  /** What each cold start sample starts, where the target says (ssh: a runc container or a process). */
+  readonly coldStartPath?: 'container' | 'process';
+  /** How each node's stack runs and why, where the target decides per node (ssh: runc or the fallback). */
+  readonly runtimes?: Readonly<Record<string, { runtime: 'oci' | 'process'; reason: string }>>;
   /** Control of one edge for the conformance suite (cut its cloud link, kill -9 + restart it). */
   control(node: string): ConformControl;
   /**

@@ -26,7 +26,8 @@ describe('a campaign on emulated boards over SSH', () => {
   before(async () => {
     process.env['EDGECHAOS_REPORTS_DIR'] = dirs.reports.path;
     process.env['EDGECHAOS_STATE_DIR'] = dirs.state.path;
-    boards = await startBoards(['cloud', 'edge-1', 'edge-2']);
+    // edge-2 has no runc: it falls back to the process, edge-1 runs the image (the default runtime)
+    boards = await startBoards(['cloud', 'edge-1', 'edge-2'], { withoutRunc: ['edge-2'] });
   });
   after(async () => {
     await boards?.[Symbol.asyncDispose]();
@@ -91,6 +92,14 @@ describe('a campaign on emulated boards over SSH', () => {
     assert.equal(r.metrics['sync.lost']?.value, 0);
     assert.equal(r.metrics['sync.duplicated']?.value, 0);
     assert.ok(r.score.total > 0 && r.score.possible === 70);
+    // how each node ran, in the record: the runc board's container, the fallback with its reason
+    assert.equal(r.evidence?.runtimes?.['edge-1']?.runtime, 'oci');
+    assert.deepEqual(r.evidence?.runtimes?.['edge-2'], {
+      runtime: 'process',
+      reason: 'no OCI runtime (runc) on the board: fell back to the process',
+    });
+    assert.equal(r.evidence?.coldStartPath, 'container', 'start-up sampled the container that ran');
+    assert.match(r.checks.find((c) => c.id === 'startup')!.summary, /cold starts as runc containers/);
     t.diagnostic(
       `ssh campaign: score ${r.score.total}/${r.score.possible}; ` +
         [

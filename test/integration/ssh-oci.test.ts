@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, watch } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CleanupRegistry } from '../../src/core/cleanup/registry.ts';
 import { sweep } from '../../src/core/cleanup/sweep.ts';
@@ -7,6 +8,8 @@ import { run } from '../../src/core/proc.ts';
 import { loadStack, type StackManifest } from '../../src/stack/manifest.ts';
 import { loadInventory } from '../../src/targets/ssh/inventory.ts';
 import '../../src/targets/ssh/reverters.ts';
+import { TargetError } from '../../src/core/errors.ts';
+import { sshColdStartPath, sshColdStarts } from '../../src/targets/ssh/cold-starts.ts';
 import { SshTarget } from '../../src/targets/ssh/target.ts';
 import { startBoards, type Boards } from '../fixtures/ssh/boards.ts';
 import { runHolderThenKill } from '../fixtures/ssh/run-holder.ts';
@@ -34,7 +37,7 @@ const healthy = (url: string): Promise<boolean> =>
     .then((r) => r.status === 200)
     .catch(() => false);
 
-describe('ssh target, --runtime oci: the edge image as a runc container on a board', () => {
+describe('ssh target runtime: the edge image as a runc container where a board has runc, else the process', () => {
   let boards: Boards;
   let stack: StackManifest;
   const state = tempDir('ssh-oci-state');
@@ -45,8 +48,9 @@ describe('ssh target, --runtime oci: the edge image as a runc container on a boa
 
   before(async () => {
     process.env['EDGECHAOS_STATE_DIR'] = state.path;
-    process.env['EDGECHAOS_RUNTIME'] = 'oci';
-    boards = await startBoards(['cloud', 'edge-1']);
+    // the default (no --runtime): oci where the board has runc; edge-2's runc is hidden
+    delete process.env['EDGECHAOS_RUNTIME'];
+    boards = await startBoards(['cloud', 'edge-1', 'edge-2'], { withoutRunc: ['edge-2'] });
     stack = await loadStack();
   });
   after(async () => {
@@ -61,7 +65,7 @@ describe('ssh target, --runtime oci: the edge image as a runc container on a boa
     runs[Symbol.dispose]();
   });
 
-  it('should run the image with runc in the board cgroup, kill and restart it through runc, and leave nothing on destroy', async () => {
+  it('should by default run the image with runc in the board cgroup, kill and restart it through runc, and leave nothing on destroy', async () => {
     const inv = await loadInventory(boards.inventory());
     const id = runId();
     {
@@ -74,7 +78,10 @@ describe('ssh target, --runtime oci: the edge image as a runc container on a boa
       try {
         const oci = dep.stacks.get('edge-1')?.oci;
         assert.ok(oci, 'edge-1 runs as a container');
-        assert.equal(dep.stacks.get('cloud')?.oci, undefined, 'the hub stays a process');
+        const hub = dep.stacks.get('cloud')?.oci;
+        assert.ok(hub, 'the hub runs its image on the cloud board (runc there)');
+        assert.equal((await runcState(hub.root, hub.id))?.status, 'running');
+        assert.ok(await healthy(dep.hubUrl));
         const st = await runcState(oci.root, oci.id);
         assert.equal(st?.status, 'running');
         // the image's files, not the board's: its entrypoint is in the container's rootfs
@@ -112,6 +119,7 @@ describe('ssh target, --runtime oci: the edge image as a runc container on a boa
       runDir: runs.path,
       stateDir: state.path,
       readyMs: 60_000,
+      edges: ['edge-1', 'edge-2'],
     });
     const root = `${boards.board('edge-1').dir}/${id}/oci/runc`;
     assert.equal(
@@ -126,8 +134,124 @@ describe('ssh target, --runtime oci: the edge image as a runc container on a boa
       mine.reverted.some((w) => w.startsWith(`container ec-${id}-edge-1`)),
       mine.reverted.join('; '),
     );
+    assert.ok(
+      mine.reverted.some((w) => w.startsWith(`container ec-${id}-cloud`)),
+      `the hub's container: ${mine.reverted.join('; ')}`,
+    );
+    assert.ok(
+      mine.reverted.some((w) => w.includes('edge-2')),
+      `the fallback board's process is journaled too: ${mine.reverted.join('; ')}`,
+    );
     assert.deepEqual(cgroupsOf(id), []);
-    assert.deepEqual(readdirSync(boards.board('edge-1').dir), []);
-    assert.deepEqual(readdirSync(boards.board('cloud').dir), []);
+    for (const b of ['cloud', 'edge-1', 'edge-2']) assert.deepEqual(readdirSync(boards.board(b).dir), [], b);
+  });
+
+  it('should refuse --runtime oci naming the board without runc, before anything changes', async () => {
+    const inv = await loadInventory(boards.inventory());
+    const id = runId();
+    process.env['EDGECHAOS_RUNTIME'] = 'oci';
+    try {
+      await using registry = CleanupRegistry.open(id);
+      await assert.rejects(
+        new SshTarget(inv).deploy(
+          stack,
+          { edges: [{ name: 'edge-1' }, { name: 'edge-2' }] },
+          { runId: id, runDir: runs.path, registry },
+        ),
+        (e: unknown) =>
+          e instanceof TargetError &&
+          /--runtime oci: no OCI runtime \(runc\) on edge-2:/.test(e.message) &&
+          !e.message.includes('edge-1'),
+      );
+    } finally {
+      delete process.env['EDGECHAOS_RUNTIME'];
+    }
+    for (const b of ['cloud', 'edge-1', 'edge-2']) assert.deepEqual(readdirSync(boards.board(b).dir), [], b);
+    assert.deepEqual(cgroupsOf(id), []);
+  });
+
+  it('should fall back to the process on the board without runc, say why, and sample start-up as containers', async () => {
+    const inv = await loadInventory(boards.inventory());
+    // preflight (doctor) says which boards have runc
+    const probed = await new SshTarget(inv).probe();
+    assert.ok(
+      probed
+        .find((p) => p.node === 'edge-2')
+        ?.warnings.includes('edge-2: no OCI runtime (runc) on the board: the stack runs as a process here'),
+    );
+    assert.equal(probed.find((p) => p.node === 'edge-1')?.facts?.tools.runc, true);
+    const id = runId();
+    const runDir = join(runs.path, id);
+    mkdirSync(runDir);
+    {
+      await using registry = CleanupRegistry.open(id);
+      const dep = await new SshTarget(inv).deploy(
+        stack,
+        { edges: [{ name: 'edge-1' }, { name: 'edge-2' }] },
+        { runId: id, runDir, registry },
+      );
+      try {
+        assert.ok(dep.stacks.get('edge-1')?.oci, 'edge-1 (runc) runs the image');
+        assert.equal(dep.stacks.get('edge-2')?.oci, undefined, 'edge-2 (no runc) runs the process');
+        const rt = dep.runtimes();
+        assert.equal(rt['edge-1']?.runtime, 'oci');
+        assert.deepEqual(rt['edge-2'], {
+          runtime: 'process',
+          reason: 'no OCI runtime (runc) on the board: fell back to the process',
+        });
+        assert.equal(rt['cloud']?.runtime, 'oci');
+        const files = JSON.parse(readFileSync(join(runDir, 'ssh-boards.json'), 'utf8')) as {
+          node: string;
+          runtime: string;
+          runtimeReason: string;
+        }[];
+        assert.deepEqual(
+          files.map((f) => [f.node, f.runtime]),
+          [
+            ['cloud', 'oci'],
+            ['edge-1', 'oci'],
+            ['edge-2', 'process'],
+          ],
+        );
+        for (const e of dep.edges) assert.ok(await healthy(e.url), e.name);
+        // every start-up sample is the edge's container: runc creates <root>/<id> for each
+        const oci = dep.stacks.get('edge-1')!.oci!;
+        assert.equal(sshColdStartPath(dep), 'container');
+        const seen = new Set<string>();
+        const w = watch(oci.root, (_e, f) => f && seen.add(String(f)));
+        let ms: number[];
+        try {
+          ms = await sshColdStarts(dep, stack, 3, AbortSignal.timeout(60_000));
+        } finally {
+          w.close();
+        }
+        assert.equal(ms.length, 3);
+        for (const x of ms) assert.ok(x > 0 && x < 20_000, String(x));
+        assert.deepEqual(
+          [...seen].filter((f) => f.startsWith(`${oci.id}-c`)).sort(),
+          [0, 1, 2].map((i) => `${oci.id}-c${i}`),
+        );
+        assert.ok(!existsSync(join(oci.root, `${oci.id}-c0`)), 'sample containers deleted');
+        assert.deepEqual(
+          cgroupsOf(id).filter((c) => c.includes('cold')),
+          [],
+        );
+        assert.deepEqual(
+          cgroupsOf(id).flatMap((c) =>
+            readdirSync(`/sys/fs/cgroup/${c}`).filter((d) => d.startsWith('cold-')),
+          ),
+          [],
+          'no sample cgroup left',
+        );
+      } finally {
+        await dep.teardown();
+      }
+    }
+    assert.deepEqual(cgroupsOf(id), []);
+    for (const b of ['cloud', 'edge-1', 'edge-2']) assert.deepEqual(readdirSync(boards.board(b).dir), [], b);
+    assert.deepEqual(
+      readdirSync(state.path).filter((f) => f.endsWith('.journal')),
+      [],
+    );
   });
 });

@@ -164,6 +164,12 @@ describe('other checks', () => {
     assert.equal(checkStartup([30, 10, 20], 100).metrics['startup.edge-agent.median-ms']?.value, 20);
     assert.equal(checkStartup([1500, 1600, 1550], 500).status, 'failed');
   });
+  it('should say what the cold starts started when the target says (ssh: runc containers or processes)', () => {
+    const c = checkStartup([30, 10, 20], 100, undefined, 'container');
+    assert.match(c.summary, /over 3 cold starts as runc containers \(/);
+    assert.equal(c.evidence['path'], 'container');
+    assert.doesNotMatch(checkStartup([30, 10, 20], 100).summary, /as runc|as processes/);
+  });
   it('should report the peak over edges and CPU per 1k writes', () => {
     const r = checkResources(
       { 'edge-1': { peakRssBytes: 20e6, cpuSeconds: 1 }, 'edge-2': { peakRssBytes: 30e6, cpuSeconds: 1 } },

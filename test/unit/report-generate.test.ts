@@ -395,6 +395,41 @@ describe('report: HTML shows what scores and what does not', () => {
   });
 });
 
+describe('report: how each node ran', () => {
+  it("should show each node's runtime and why a board fell back to the process (ssh without runc)", () => {
+    const r = Object.assign(passing(), {
+      evidence: {
+        runtimes: {
+          'edge-1': { runtime: 'oci', reason: 'runc on the board runs the edge image' },
+          'edge-2': {
+            runtime: 'process',
+            reason: 'no OCI runtime (runc) on the board: fell back to the process',
+          },
+        },
+      },
+    }) as RunRecord;
+    const html = renderHtmlReport({
+      record: r,
+      charts: buildChartData(r),
+      assets: chartAssets(),
+      generatedAt: 'now',
+    });
+    assert.match(
+      html,
+      /id="runtimes"><span>runtime<\/span> edge-1 container; edge-2 process \(no OCI runtime \(runc\) on the board: fell back to the process\)/,
+    );
+    assert.doesNotMatch(
+      renderHtmlReport({
+        record: passing(),
+        charts: buildChartData(passing()),
+        assets: chartAssets(),
+        generatedAt: 'now',
+      }),
+      /id="runtimes"/,
+    );
+  });
+});
+
 describe('report: an interrupted run', () => {
   it('should say so at the top of the HTML and as a JUnit error', () => {
     const r = Object.assign(passing(), { interrupted: true });

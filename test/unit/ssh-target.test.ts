@@ -14,7 +14,8 @@ import { boardExemption, exemptManagement } from '../../src/targets/ssh/mgmt.ts'
 import { classifySshFailure, type SshConnection } from '../../src/targets/ssh/connection.ts';
 import { resolveInventory } from '../../src/targets/ssh/inventory.ts';
 import { boardLayout, detachPrefix, statFiles } from '../../src/targets/ssh/layout.ts';
-import { checkPreflight, parsePreflight } from '../../src/targets/ssh/preflight.ts';
+import { checkPreflight, parsePreflight, type BoardFacts } from '../../src/targets/ssh/preflight.ts';
+import { sshRuntimes } from '../../src/targets/ssh/oci.ts';
 import { remoteCommand, shellQuote } from '../../src/targets/ssh/remote-command.ts';
 import { SshShell } from '../../src/targets/ssh/shell.ts';
 import { renderSshConfig } from '../../src/targets/ssh/ssh-config.ts';
@@ -377,7 +378,7 @@ describe('ssh preflight', () => {
     const { warnings } = checkPreflight(edge, f, inv.file);
     assert.deepEqual(warnings, [
       'edge-1: stress-ng absent: cpu/memory stress use the bundled ec-stress',
-      'edge-1: the stack runs as a process here (no OCI runtime (runc) on the board)',
+      'edge-1: no OCI runtime (runc) on the board: the stack runs as a process here',
     ]);
     // a kernel without time namespaces: clock-skew is refused there, said at deploy
     const old = parsePreflight(preflightOut({ timens: '0', kernel: '5.4.0' }));
@@ -448,6 +449,55 @@ describe('ssh preflight', () => {
     bad({ has_nft: '0' }, /missing on the board: nft/);
     bad({ cgroupfs: 'tmpfs', cgroup_v1_memory: '0' }, /no cgroup filesystem/);
     bad({ mem_available_kb: '1000' }, /memory available/);
+  });
+});
+
+describe('ssh runtime per board', () => {
+  const stack = {
+    file: '/s/edgechaos.stack.ts',
+    edge: { command: ['/b/edge-agent'], image: '/i/edge.tar' },
+    hub: { command: ['/b/cloud-hub'], image: '/i/hub.tar' },
+  } as unknown as Parameters<typeof sshRuntimes>[0];
+  const board = (name: string, role: 'edge' | 'cloud', runc: boolean) => ({
+    host: { name, role },
+    facts: { tools: { runc } as BoardFacts['tools'] },
+  });
+  const boards = [
+    board('cloud', 'cloud', true),
+    board('edge-1', 'edge', true),
+    board('edge-2', 'edge', false),
+  ];
+
+  it('should run the image where the board has runc and fall back to the process with the reason where not', () => {
+    const r = sshRuntimes(stack, boards, undefined);
+    assert.equal(r.get('edge-1')?.runtime, 'oci');
+    assert.deepEqual(r.get('edge-2'), {
+      runtime: 'process',
+      reason: 'no OCI runtime (runc) on the board: fell back to the process',
+    });
+    assert.equal(r.get('cloud')?.runtime, 'oci', 'the hub image on a cloud board with runc');
+    const local = {
+      ...board('cloud', 'cloud', true),
+      host: { name: 'cloud', role: 'cloud' as const, local: true },
+    };
+    assert.match(sshRuntimes(stack, [local], undefined).get('cloud')!.reason, /harness machine/);
+    assert.equal(
+      sshRuntimes(stack, [board('cloud', 'cloud', false)], 'oci').get('cloud')?.runtime,
+      'process',
+    );
+    // no edge image in the manifest: processes, said why
+    const noImage = { ...stack, edge: { command: ['/b/edge-agent'] } } as typeof stack;
+    assert.match(sshRuntimes(noImage, boards, undefined).get('edge-1')!.reason, /names no edge image/);
+  });
+
+  it('should force processes with --runtime process and refuse --runtime oci naming each board without runc', () => {
+    for (const r of sshRuntimes(stack, boards, 'process').values())
+      assert.deepEqual(r, { runtime: 'process', reason: '--runtime process' });
+    assert.throws(
+      () => sshRuntimes(stack, [...boards, board('edge-3', 'edge', false)], 'oci'),
+      (e: unknown) => e instanceof TargetError && /no OCI runtime \(runc\) on edge-2, edge-3/.test(e.message),
+    );
+    assert.equal(sshRuntimes(stack, boards.slice(0, 2), 'oci').get('edge-1')?.runtime, 'oci');
   });
 });
 

@@ -3,7 +3,7 @@ import { ExitCode, ScenarioError } from '../../core/errors.ts';
 import { judge, loadEvidence } from '../../campaign/evidence.ts';
 import { loadRunRecord } from '../../record/load.ts';
 import type { RunRecord } from '../../record/schema.ts';
-import { formatMetric } from '../../report/format.ts';
+import { formatMetric, formatRuntimes } from '../../report/format.ts';
 import { loadRubric, parseRubric } from '../../scoring/rubric.ts';
 import { score, scoringInput } from '../../scoring/score.ts';
 import type { CriterionResult, Rubric, ScoreResult } from '../../scoring/types.ts';
@@ -104,6 +104,11 @@ export async function scoreCommand(
 ): Promise<number> {
   const s = await rescore(runDir, opts);
   if (opts.json) printJson(s);
-  else console.log(formatScore(s));
+  else {
+    console.log(formatScore(s));
+    // how each node's stack ran (ssh: a board without runc fell back to the process)
+    const runtimes = formatRuntimes(loadRunRecord(runDir).evidence?.runtimes);
+    if (runtimes) console.log(`runtime: ${runtimes}`);
+  }
   return s.gatesPassed ? ExitCode.Pass : ExitCode.GateFailed;
 }

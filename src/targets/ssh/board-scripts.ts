@@ -125,7 +125,8 @@ cat "$pidf"
 /**
  * Everything of one run on a board goes: TEARDOWN BASE CGROUPDIR…
  * Disarm safety nets, kill supervisors and processes (pid files, then every member of the node's
- * cgroups), thaw and remove the cgroups, remove BASE. Idempotent; a missing BASE is success.
+ * cgroups and of their children, e.g. a container's `ctr`), thaw and remove the cgroups (children first),
+ * remove BASE. Idempotent; a missing BASE is success.
  */
 export const teardownScript = `
 base=$1; shift
@@ -142,7 +143,11 @@ done
 for d in "$@"; do
   i=0
   while [ -d "$d" ] && [ $i -lt 100 ]; do
-    for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+    for c in "$d"/*/ "$d"; do
+      [ -d "$c" ] || continue
+      for p in $(cat "$c/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+      [ "$c" = "$d" ] || rmdir "$c" 2>/dev/null
+    done
     rmdir "$d" 2>/dev/null || sleep 0.05 2>/dev/null || sleep 1
     i=$((i+1))
   done

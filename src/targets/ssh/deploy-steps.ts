@@ -143,7 +143,11 @@ export async function prepareBoard(
 }
 
 /** What each board turned out to be (written beside the run record). */
-export function writeBoardsFile(runDir: string, boards: Iterable<SshBoard>): void {
+export function writeBoardsFile(
+  runDir: string,
+  boards: Iterable<SshBoard>,
+  stacks: ReadonlyMap<string, SshStackSpec>,
+): void {
   writeFileSync(
     join(runDir, 'ssh-boards.json'),
     JSON.stringify(
@@ -157,7 +161,8 @@ export function writeBoardsFile(runDir: string, boards: Iterable<SshBoard>): voi
         systemd: b.facts.systemd,
         stressNg: b.facts.tools['stress-ng'],
         ociRuntime: b.facts.tools.runc ? 'runc' : null,
-        runtime: 'process',
+        runtime: stacks.get(b.node)?.runtime?.runtime ?? 'process',
+        runtimeReason: stacks.get(b.node)?.runtime?.reason,
         stressor: b.host.role === 'edge' ? b.stressor : undefined,
         dataLayer: b.host.role === 'edge' ? (b.dataLayer ?? null) : undefined,
         memAvailableBytes: b.facts.memAvailableBytes,

@@ -31,7 +31,7 @@ import { toHarnessMs } from './clock.ts';
 import { boardDataControl } from './data-layer.ts';
 import { statFiles } from './layout.ts';
 import { SshShell } from './shell.ts';
-import type { SshOci } from './oci.ts';
+import type { NodeRuntime, SshOci } from './oci.ts';
 import { decodeStatus, parseCgroupStats, parseDump, parseExits } from './stats.ts';
 
 const log = logger('ssh');
@@ -43,6 +43,8 @@ export interface SshStackSpec {
   url: string;
   /** The stack runs as this container (`--runtime oci` on a board with runc): signals go through runc. */
   oci?: SshOci;
+  /** Container or process, and why (a board without runc falls back to the process). */
+  runtime?: NodeRuntime;
 }
 
 export const acctTable = 'ec_acct';
@@ -115,6 +117,12 @@ export class SshDeployment implements Deployment {
     return [...this.boards.values()]
       .filter((b) => b.host.role === 'edge')
       .map((b) => ({ name: b.node, url: this.stack(b.node).url }));
+  }
+  /** How each node's stack runs (container or process) and why, as deploy decided it. */
+  runtimes(): Record<string, NodeRuntime> {
+    return Object.fromEntries(
+      [...this.stacks].flatMap(([n, s]) => (s.runtime ? [[n, s.runtime] as const] : [])),
+    );
   }
   get hubUrl(): string {
     return this.stack('cloud').url;
@@ -227,9 +235,21 @@ export class SshDeployment implements Deployment {
   async startStack(node: string, signal?: AbortSignal, clockOffsetSecs?: number): Promise<void> {
     const b = this.board(node);
     const s = this.stack(node);
-    // a container stopped by a kill keeps its id until deleted
+    // a container stopped by a kill keeps its id until deleted; one still supervised (its pid file
+    // there) is running and left alone, as a running process is (`delete -f` would kill it)
     if (s.oci)
-      await b.conn.exec(['runc', '--root', s.oci.root, 'delete', '-f', s.oci.id], { allowFailure: true });
+      await b.conn.exec(
+        [
+          'sh',
+          '-c',
+          '[ -f "$1" ] || runc --root "$2" delete -f "$3" 2>/dev/null; exit 0',
+          'ec-ctr-stale',
+          this.pidFile(node),
+          s.oci.root,
+          s.oci.id,
+        ],
+        { allowFailure: true },
+      );
     // `runc run` under `unshare --time`: the container inherits the time namespace
     const argv = clockOffsetSecs === undefined ? s.argv : [...timeNamespaceArgv(clockOffsetSecs), ...s.argv];
     const pid = await b.startSupervised(node, argv, { inGroup: true, logName: node });
@@ -281,7 +301,7 @@ export class SshDeployment implements Deployment {
         `${node}: no time namespaces on the board (kernel ${b.facts.kernel}; clock-skew needs CONFIG_TIME_NS and util-linux unshare >= 2.36)`,
         { node },
       );
-    const undo = ['sh', '-c', timensKillScript, 'ec-timens-kill', ...b.layout.cgroups];
+    const undo = ['sh', '-c', timensKillScript, 'ec-timens-kill', ...this.stackCgroups(node)];
     const lease = `${b.layout.leases}/skew-${randomBytes(4).toString('hex')}.lease`;
     const h = registry.add(
       'ssh-exec',
@@ -392,6 +412,15 @@ export class SshDeployment implements Deployment {
     return handle;
   }
 
+  /** The node's cgroups and, when its stack is a container, the child cgroup runc made for it. */
+  private stackCgroups(node: string): string[] {
+    const b = this.board(node);
+    return [
+      ...b.layout.cgroups,
+      ...(this.stacks.get(node)?.oci ? b.layout.cgroups.map((c) => `${c}/ctr`) : []),
+    ];
+  }
+
   async killAll(node: string): Promise<number> {
     const b = this.board(node);
     if (this.stackRunning(node)) this.expected.set(node, (this.expected.get(node) ?? 0) + 1);
@@ -401,9 +430,7 @@ export class SshDeployment implements Deployment {
       killAllScript,
       'ec-killall',
       b.layout.freezer ?? '',
-      ...b.layout.cgroups,
-      // a container's processes live in the child cgroup runc made
-      ...(this.stacks.get(node)?.oci ? b.layout.cgroups.map((c) => `${c}/ctr`) : []),
+      ...this.stackCgroups(node),
     ]);
     await this.waitStopped(node, 5000);
     return Number(r.stdout.trim()) || 0;

@@ -5,7 +5,7 @@ import { atFault, planFault, prevalidateFaults } from '../../../faults/catalogue
 import { UsageError } from '../../core/errors.ts';
 import { campaignPort } from '../campaign-port.ts';
 import type { TargetOptions, TargetPlugin } from '../plugin.ts';
-import { sshColdStarts } from './cold-starts.ts';
+import { sshColdStartPath, sshColdStarts } from './cold-starts.ts';
 import { sshDetached } from './detached.ts';
 import { loadInventory } from './inventory.ts';
 import { SshTarget } from './target.ts';
@@ -63,10 +63,13 @@ export const sshPlugin: TargetPlugin = {
       await dep.teardown();
       throw err;
     }
-    // Cold starts: the board's own binary and data folder, timed from the board's process start.
+    // Cold starts: the first edge's container (or its process) and a fresh data folder on its board,
+    // timed from the board's start of it; per node, how its stack runs (a board without runc: process).
     return {
       ...campaignPort(dep, req.stack, runDir),
       coldStarts: (samples, sig) => sshColdStarts(dep, req.stack, samples, sig),
+      coldStartPath: sshColdStartPath(dep),
+      runtimes: dep.runtimes(),
     };
   },
   detached: sshDetached,

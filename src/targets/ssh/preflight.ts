@@ -139,13 +139,15 @@ export function checkPreflight(h: InventoryHost, facts: BoardFacts, file: string
     );
   if (!facts.tools['stress-ng'])
     warnings.push(`${h.name}: stress-ng absent: cpu/memory stress use the bundled ec-stress`);
-  // `--runtime oci` runs an edge's image with runc where the board has it (src/targets/ssh/oci.ts);
-  // else the stack runs as a process. Whether a board has runc: ssh-boards.json `ociRuntime`.
-  const oci = process.env['EDGECHAOS_RUNTIME'] === 'oci';
+  // Where the board has runc, a node runs the stack's image for its role as a container by default
+  // (src/targets/ssh/oci.ts sshRuntimes); else the stack runs as a process, recorded per node in the
+  // run record. Whether a board has runc: ssh-boards.json `ociRuntime`.
   warnings.push(
-    oci && facts.tools.runc && h.role === 'edge'
-      ? `${h.name}: the edge image runs as a runc container here`
-      : `${h.name}: the stack runs as a process here (${facts.tools.runc ? (oci ? 'the hub stays a process' : 'runc present: --runtime oci runs the edge image with it') : 'no OCI runtime (runc) on the board'})`,
+    h.local
+      ? `${h.name}: the cloud runs on the harness machine (local: true): the hub runs as a process`
+      : !facts.tools.runc
+        ? `${h.name}: no OCI runtime (runc) on the board: the stack runs as a process here`
+        : `${h.name}: runc present: the ${h.role === 'edge' ? 'edge' : 'hub'} image runs as a container here (unless --runtime process)`,
   );
   return { warnings };
 }

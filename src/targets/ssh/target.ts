@@ -18,7 +18,7 @@ import { boardExemption, harnessExemption, type MgmtExemption } from './mgmt.ts'
 import { freePort } from '../../core/net.ts';
 import { SshDeployment, type SshStackSpec } from './deployment.ts';
 import { prepareBoard, stackSpecs, startToxiproxy, writeBoardsFile } from './deploy-steps.ts';
-import { envOfArgv, prepareBoardImage, sshRunsImage } from './oci.ts';
+import { envOfArgv, prepareBoardImage, sshRuntimes, type ImageTars, type NodeRuntime } from './oci.ts';
 import type { Inventory, InventoryHost } from './inventory.ts';
 import { boardLayout } from './layout.ts';
 import { checkPreflight, parsePreflight, type BoardFacts } from './preflight.ts';
@@ -265,13 +265,20 @@ export class SshTarget implements Target {
     // Registered first, so it is removed last (every other revert reaches boards through it).
     const cfgHandle = registry.add('dir', `ssh config of ${opts.runId}`, { path: cfgDir, root: tmpdir() });
     let facts: PreflightResult[];
+    let runtimes: Map<string, NodeRuntime>;
     try {
       facts = await this.preflight(hosts, config);
+      // container or process per board, decided (or refused) before anything changes on any board
+      runtimes = sshRuntimes(stack, facts);
     } catch (err) {
       await cfgHandle.revert().catch(() => undefined);
       throw err;
     }
     for (const f of facts) for (const w of f.warnings) log.info(w);
+    for (const [n, r] of runtimes)
+      log.info(
+        `${n}: the stack runs as ${r.runtime === 'oci' ? 'a runc container' : 'a process'} (${r.reason})`,
+      );
     if (inv.cloud.local) {
       const addr = localCloudAddress(
         inv.cloud,
@@ -317,7 +324,8 @@ export class SshTarget implements Target {
         `the local cloud listens on ${cloudHost.netAddress}, the address the boards also see the harness (the client) at: an edge-cloud partition then also cuts the client's requests to that edge (nft matches addresses); give the local cloud a second address of this machine to keep them apart`,
       );
     const stacks = stackSpecs({ boards, cmds, stack, topology, cloudHost, hubPort, toxiBin, proxyPorts });
-    const images = [...boards.values()].filter((b) => sshRunsImage(stack, b));
+    for (const [n, s] of stacks) stacks.set(n, { ...s, runtime: runtimes.get(n)! });
+    const images = [...boards.values()].filter((b) => runtimes.get(b.node)?.runtime === 'oci');
     const dep = new SshDeployment(
       opts.runId,
       opts.runDir,
@@ -357,7 +365,7 @@ export class SshTarget implements Target {
       await mapLimit(names, 16, (n) => dep.startStack(n, opts.signal));
       lap('edges healthy');
       dep.startBackground();
-      writeBoardsFile(opts.runDir, boards.values());
+      writeBoardsFile(opts.runDir, boards.values(), stacks);
     } catch (err) {
       await dep.teardown().catch((e: unknown) => log.error(`teardown after failed deploy: ${String(e)}`));
       throw err;
@@ -366,7 +374,7 @@ export class SshTarget implements Target {
   }
 }
 
-/** --runtime oci: the edge image as a runc container on each board that has runc (its stack spec's argv). */
+/** The role's image as a runc container on each board that runs it (its stack spec's argv). */
 async function runImagesOnBoards(
   images: readonly SshBoard[],
   o: {
@@ -378,7 +386,12 @@ async function runImagesOnBoards(
     runId: string;
   },
 ): Promise<void> {
-  await mapLimit(images, 4, async (b) => {
+  const tars: ImageTars = new Map();
+  // every board's preparation ends before a failure is thrown (the teardown then finds all it made)
+  const failed: unknown[] = [];
+  await mapLimit(images, 4, (b) => one(b).catch((e: unknown) => void failed.push(e)));
+  if (failed.length) throw failed[0];
+  async function one(b: SshBoard): Promise<void> {
     const spec = o.stacks.get(b.node)!;
     const r = await prepareBoardImage(b, {
       registry: o.registry,
@@ -386,8 +399,9 @@ async function runImagesOnBoards(
       runId: o.runId,
       stack: o.stack,
       env: envOfArgv(spec.argv),
+      images: tars,
     });
     o.dep.handles.push(r.handle);
     o.stacks.set(b.node, { ...spec, argv: r.argv, oci: r.oci });
-  });
+  }
 }
