@@ -5,6 +5,7 @@ import { registerReverter } from '../core/cleanup/reverters.ts';
 import { sleep } from '../core/deadline.ts';
 import { EdgechaosError, ToolMissingError } from '../core/errors.ts';
 import { logger } from '../core/logger.ts';
+import { mountsAt } from '../core/mounts.ts';
 import { repoRoot, toolsDir } from '../core/paths.ts';
 import {
   isAlive,
@@ -249,14 +250,7 @@ export async function ensureDockerd(
 
 /** Mount points at or under one of `roots`, deepest first (from /proc/self/mountinfo). Pure. */
 export function mountsUnder(mountinfo: string, roots: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const line of mountinfo.split('\n')) {
-    const mp = line.split(' ')[4];
-    if (!mp) continue;
-    const path = mp.replace(/\\040/g, ' ');
-    if (roots.some((r) => path === r || path.startsWith(r + '/'))) out.push(path);
-  }
-  return out.sort((a, b) => b.length - a.length);
+  return [...new Set(roots.flatMap((r) => mountsAt(r, mountinfo)))].sort((a, b) => b.length - a.length);
 }
 
 /**
