@@ -3,7 +3,11 @@
 //
 //	mkimage -name edge-agent -bin dist/bin/linux-amd64/edge-agent -arch amd64 \
 //	        -out dist/images/edge-agent-amd64.tar [-tag edgechaos/edge-agent:dev] \
-//	        [-env K=V ...] [-port 8080] [-pad-mb 12]
+//	        [-env K=V ...] [-port 8080] [-pad-mb 12] \
+//	        [-file host:/container/path[:mode] ...] [-cmd ARG ...]
+//
+// -file adds host files (e.g. a dynamically linked binary's shared libraries
+// and the script it runs) in one more layer; -cmd sets the default arguments.
 package main
 
 import (
@@ -23,13 +27,15 @@ func main() {
 func run(args []string) error {
 	fs := flag.NewFlagSet("mkimage", flag.ContinueOnError)
 	var o image.Options
-	var env cmdutil.ListFlag
+	var env, files, cmd cmdutil.ListFlag
 	fs.StringVar(&o.Name, "name", "", "binary name, installed as /<name> (required)")
 	fs.StringVar(&o.Binary, "bin", "", "path of the static binary (required)")
 	fs.StringVar(&o.Arch, "arch", "amd64", "amd64 or arm64")
 	fs.IntVar(&o.Port, "port", 8080, "exposed TCP port (0 for none)")
 	fs.IntVar(&o.PadMB, "pad-mb", 0, "add an incompressible padding layer of this many MiB (test fixture)")
 	fs.Var(&env, "env", "KEY=VALUE for the image config (repeatable)")
+	fs.Var(&files, "file", "host:/container/path[:octal mode], an extra file in one more layer (repeatable)")
+	fs.Var(&cmd, "cmd", "a default argument of the entrypoint, in order (repeatable)")
 	out := fs.String("out", "", "output docker-archive path (required)")
 	tag := fs.String("tag", "", "image tag (default edgechaos/<name>:dev)")
 	if err := fs.Parse(args); err != nil {
@@ -45,6 +51,14 @@ func run(args []string) error {
 		}
 	}
 	o.Env = env
+	for _, spec := range files {
+		f, err := image.ParseFile(spec)
+		if err != nil {
+			return err
+		}
+		o.Files = append(o.Files, f)
+	}
+	o.Cmd = cmd
 	if *tag == "" {
 		*tag = "edgechaos/" + o.Name + ":dev"
 	}

@@ -11,7 +11,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,6 +37,81 @@ type Options struct {
 	Env    []string // KEY=VALUE entries of the image config
 	Port   int      // exposed TCP port, 0 for none
 	PadMB  int      // size of an extra incompressible padding layer (test fixture)
+	// Files are extra files (shared libraries, scripts) in one more layer after the
+	// binary's, each at its absolute container path; none: no extra layer, so an
+	// image without them is byte-identical to one built before this option existed.
+	Files []File
+	// Cmd is the image config's default arguments to the entrypoint (none: unset).
+	Cmd []string
+}
+
+// File is one host file copied into the image (symbolic links followed).
+type File struct {
+	Host      string // path on the build host
+	Container string // absolute path in the image
+	Mode      int64  // permission bits; 0: 0555 if the host file is executable by its owner, else 0444
+}
+
+// ParseFile reads a `-file host:container[:mode]` spec (mode in octal).
+func ParseFile(spec string) (File, error) {
+	parts := strings.Split(spec, ":")
+	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || !path.IsAbs(parts[1]) {
+		return File{}, fmt.Errorf("-file %q: want host:/container/path[:mode]", spec)
+	}
+	f := File{Host: parts[0], Container: path.Clean(parts[1])}
+	if f.Container == "/" {
+		return File{}, fmt.Errorf("-file %q: the container path names no file", spec)
+	}
+	if len(parts) == 3 {
+		m, err := strconv.ParseInt(parts[2], 8, 32)
+		if err != nil || m < 0 || m > 0o7777 {
+			return File{}, fmt.Errorf("-file %q: mode %q is not octal permission bits", spec, parts[2])
+		}
+		f.Mode = m
+	}
+	return f, nil
+}
+
+// filesLayer is the layer of the extra files, with every parent directory
+// (0755, root) listed before them, in path order.
+func filesLayer(fs []File) (v1.Layer, error) {
+	dirs := map[string]bool{}
+	seen := map[string]bool{}
+	var out []file
+	for _, f := range fs {
+		name := strings.TrimPrefix(f.Container, "/")
+		if seen[name] {
+			return nil, fmt.Errorf("%s named twice", f.Container)
+		}
+		seen[name] = true
+		body, err := os.ReadFile(f.Host)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", f.Host, err)
+		}
+		mode := f.Mode
+		if mode == 0 {
+			st, err := os.Stat(f.Host)
+			if err != nil {
+				return nil, fmt.Errorf("stat %s: %w", f.Host, err)
+			}
+			mode = 0o444
+			if st.Mode()&0o100 != 0 {
+				mode = 0o555
+			}
+		}
+		out = append(out, file{name: name, mode: mode, body: body})
+		for d := path.Dir(name); d != "."; d = path.Dir(d) {
+			dirs[d] = true
+		}
+	}
+	for d := range dirs {
+		if seen[d] {
+			return nil, fmt.Errorf("/%s is both a file and a directory", d)
+		}
+		out = append(out, file{name: d + "/", dir: true, mode: 0o755})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return layerOf(out)
 }
 
 // epoch is the fixed timestamp of every file and of the config: builds are
@@ -71,6 +149,13 @@ func Build(o Options) (v1.Image, error) {
 		}
 		layers = append(layers, l)
 	}
+	if len(o.Files) > 0 {
+		l, err := filesLayer(o.Files)
+		if err != nil {
+			return nil, fmt.Errorf("files layer: %w", err)
+		}
+		layers = append(layers, l)
+	}
 	img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), layers...)
 	if err != nil {
 		return nil, fmt.Errorf("append layers: %w", err)
@@ -91,6 +176,9 @@ func Build(o Options) (v1.Image, error) {
 	}
 	cf.Config.Entrypoint = []string{"/" + o.Name}
 	cf.Config.Env = append([]string(nil), o.Env...)
+	if len(o.Cmd) > 0 {
+		cf.Config.Cmd = append([]string(nil), o.Cmd...)
+	}
 	cf.Config.User = fmt.Sprintf("%d:%d", NonRoot, NonRoot)
 	cf.Config.WorkingDir = "/"
 	cf.Config.Labels = map[string]string{"org.opencontainers.image.title": o.Name, "org.opencontainers.image.source": "https://github.com/edgechaos/edgechaos"}
