@@ -106,26 +106,40 @@ export async function startLoad(opts: RunLoadOptions): Promise<RunningLoad> {
     if (code !== 0 && code !== 99 && exit.signal !== 'SIGTERM') {
       throw new TargetError(`load runner exited with ${exit.code ?? exit.signal}; see ${proc.logFile}`);
     }
-    const engine = existsSync(summaryFile)
-      ? (JSON.parse(readFileSync(summaryFile, 'utf8')) as EngineResult)
-      : undefined;
-    const thresholds = engine?.thresholds ?? [];
-    const result: LoadResult = {
-      samplesFile,
-      samples: opts.keepSamples === false || !existsSync(samplesFile) ? [] : readSamples(samplesFile),
-      summary: existsSync(samplesFile) ? summarizeFile(samplesFile) : summarizeFile('/dev/null'),
-      pid: proc.pid,
-      thresholds,
-      thresholdsFailed: thresholds.some((t) => !t.ok),
-      aborted: engine?.aborted,
-      metrics: engine?.data.metrics ?? {},
-      k6Summary: engine?.data,
-      ...(engine?.state ? { state: engine.state } : {}),
-      exitCode: code,
-    };
-    return result;
+    return readLoadResult(opts.outDir, proc.pid, code, opts.keepSamples);
   });
   return { pid: proc.pid, done, stop: () => proc.stop(15_000) };
+}
+
+/**
+ * A runner's result from what it left in `outDir` (samples.jsonl, load-result.json): a runner
+ * process beside the harness, or a pod whose stream the harness wrote there.
+ */
+export function readLoadResult(
+  outDir: string,
+  pid: number,
+  exitCode: number,
+  keepSamples?: boolean,
+): LoadResult {
+  const samplesFile = join(outDir, 'samples.jsonl');
+  const summaryFile = join(outDir, 'load-result.json');
+  const engine = existsSync(summaryFile)
+    ? (JSON.parse(readFileSync(summaryFile, 'utf8')) as EngineResult)
+    : undefined;
+  const thresholds = engine?.thresholds ?? [];
+  return {
+    samplesFile,
+    samples: keepSamples === false || !existsSync(samplesFile) ? [] : readSamples(samplesFile),
+    summary: existsSync(samplesFile) ? summarizeFile(samplesFile) : summarizeFile('/dev/null'),
+    pid,
+    thresholds,
+    thresholdsFailed: thresholds.some((t) => !t.ok),
+    aborted: engine?.aborted,
+    metrics: engine?.data.metrics ?? {},
+    k6Summary: engine?.data,
+    ...(engine?.state ? { state: engine.state } : {}),
+    exitCode,
+  };
 }
 
 export async function runLoad(opts: RunLoadOptions): Promise<LoadResult> {

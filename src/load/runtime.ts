@@ -58,6 +58,8 @@ export class SampleWriter {
   private buf = '';
   private fd: number | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** Lines written so far (a streamed runner announces it, so a reader can tell none was lost). */
+  lines = 0;
   constructor(file: string | undefined, flushMs = 200) {
     if (file) {
       this.fd = openSync(file, 'a', 0o600);
@@ -67,6 +69,7 @@ export class SampleWriter {
   }
   line(s: string): void {
     if (this.fd === undefined) return;
+    this.lines++;
     this.buf += s + '\n';
     if (this.buf.length >= 1 << 16) this.flush();
   }

@@ -11,10 +11,8 @@ import {
 } from '@kubernetes/client-node';
 import { TargetError } from '../../core/errors.ts';
 import { logger } from '../../core/logger.ts';
+import { mergeSegmentResults, segmentDir, segmentOf } from '../../load/job.ts';
 import { startLoad, type LoadResult, type RunLoadOptions, type RunningLoad } from '../../load/run-load.ts';
-import { mergeRunners } from '../../load/merge.ts';
-import { readSamples, summarizeFile } from '../../load/summary.ts';
-import type { Sample } from '../../load/types.ts';
 
 const log = logger('load-job');
 
@@ -133,38 +131,6 @@ export function loadJob(namespace: string, replicas: number, script: string): V1
       },
     },
   };
-}
-
-/** The segments' samples on one clock (the earliest runner's start), in time order, one start/end. */
-export function mergeSamples(parts: readonly Sample[][]): Sample[] {
-  const starts = parts.map((p) => p.find((s) => s.type === 'start'));
-  const epochs = starts.flatMap((s) => (s?.type === 'start' ? [s.epochMs] : []));
-  const t0 = epochs.length ? Math.min(...epochs) : 0;
-  let cpuStart = 0;
-  let cpuEnd = 0;
-  let tEnd = 0;
-  const body: Sample[] = [];
-  parts.forEach((p, i) => {
-    const st = starts[i];
-    const shift = st?.type === 'start' ? st.epochMs - t0 : 0;
-    for (const s of p) {
-      if (s.type === 'start') cpuStart += s.cpuSeconds ?? 0;
-      else if (s.type === 'end') {
-        cpuEnd += s.cpuSeconds;
-        tEnd = Math.max(tEnd, s.t + shift);
-      } else {
-        const m = { ...s, t: s.t + shift };
-        if (m.type === 'write') m.tDone += shift;
-        body.push(m);
-      }
-    }
-  });
-  body.sort((a, b) => a.t - b.t);
-  return [
-    { type: 'start', t: 0, epochMs: t0, cpuSeconds: cpuStart },
-    ...body,
-    { type: 'end', t: tEnd, cpuSeconds: cpuEnd },
-  ];
 }
 
 /** The load node (its heartbeat kept up as a kubelet would) and the Indexed Job whose pods land on it. */
@@ -294,32 +260,6 @@ async function deleteJobAndNode(
   }
 }
 
-/** The segments' results as one: samples merged on one clock into one file, metrics merged as k6's. */
-function mergedResult(o: LoadJobOptions, results: (LoadResult | undefined)[]): LoadResult {
-  const parts = results.map((r) => (r ? readSamples(r.samplesFile) : []));
-  const merged = mergeSamples(parts);
-  const samplesFile = join(o.outDir, 'samples.jsonl');
-  writeFileSync(samplesFile, merged.map((s) => JSON.stringify(s)).join('\n') + '\n');
-  const ended = results.filter((r) => r !== undefined);
-  // a runner that ended left its state; one killed before its end left nothing to merge
-  const { metrics, thresholds } = mergeRunners(
-    ended.flatMap((r) => (r.state ? [{ state: r.state, thresholds: r.thresholds }] : [])),
-  );
-  const first = ended[0];
-  return {
-    samplesFile,
-    samples: o.keepSamples === false ? [] : merged,
-    summary: summarizeFile(samplesFile),
-    pid: first?.pid ?? 0,
-    thresholds,
-    thresholdsFailed: thresholds.some((t) => !t.ok),
-    aborted: results.find((r) => r?.aborted)?.aborted,
-    metrics,
-    k6Summary: undefined,
-    exitCode: Math.max(0, ...results.map((r) => r?.exitCode ?? 1)),
-  };
-}
-
 /** Start the Job; its pods' processes start as the scheduler binds them. See the module comment. */
 export async function startLoadJob(o: LoadJobOptions): Promise<RunningLoad> {
   const core = o.kc.makeApiClient(CoreV1Api);
@@ -344,8 +284,8 @@ export async function startLoadJob(o: LoadJobOptions): Promise<RunningLoad> {
     record.pods.push(rec);
     const load = await startLoad({
       ...o,
-      outDir: join(o.outDir, `segment-${index}`),
-      executionSegment: `${index}/${replicas}:${index + 1}/${replicas}`,
+      outDir: segmentDir(o.outDir, index),
+      executionSegment: segmentOf(index, replicas),
       keepSamples: false,
     });
     rec.pid = load.pid;
@@ -413,7 +353,7 @@ export async function startLoadJob(o: LoadJobOptions): Promise<RunningLoad> {
     } finally {
       await teardown();
     }
-    return mergedResult(o, results);
+    return mergeSegmentResults(o.outDir, results, o.keepSamples);
   })();
   return {
     pid: 0,
