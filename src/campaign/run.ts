@@ -113,7 +113,10 @@ export async function prepareRun(opts: RunOptions): Promise<PreparedRun> {
     typeof opts.target === 'object' ? opts.target : await targetPlugin(opts.target ?? scenario.target.kind);
   checkRubricMeasurable(rubric, target.name, scenario.paths.rubric);
   const request = targetRequest(scenario, plan, stack, opts.targetOptions ?? {});
-  if (opts.loadReplicas !== undefined) checkLoadReplicas(opts.loadReplicas, target);
+  if (opts.loadReplicas !== undefined) {
+    checkLoadReplicas(opts.loadReplicas, target);
+    request.loadReplicas = opts.loadReplicas;
+  }
   // the load script: its options, executors and thresholds, as the runner will read them
   await validateLoadScript(scenario.paths.loadScript, scenario.load.env);
   try {

@@ -139,6 +139,7 @@ export class SegmentSink {
   readonly decoder: StreamDecoder;
   private readonly fd: number;
   private buf: string[] = [];
+  private closed = false;
 
   constructor(readonly dir: string) {
     mkdirSync(dir, { recursive: true });
@@ -149,8 +150,9 @@ export class SegmentSink {
     this.decoder = new StreamDecoder((line) => this.buf.push(line));
   }
 
-  /** Feed a chunk of the stream; its complete sample lines are on disk when this returns. */
+  /** Feed a chunk of the stream; its complete sample lines are on disk when this returns (ignored once ended). */
   push(text: string): void {
+    if (this.closed) return;
     this.decoder.push(text);
     if (this.buf.length) {
       writeSync(this.fd, this.buf.join('\n') + '\n');
@@ -160,10 +162,12 @@ export class SegmentSink {
 
   /** The stream ended: close the samples, write the result; returns why it cannot be trusted, if so. */
   end(): string | undefined {
-    this.push('');
-    this.decoder.end();
-    this.push('');
-    closeSync(this.fd);
+    if (!this.closed) {
+      this.decoder.end();
+      this.push('');
+      this.closed = true;
+      closeSync(this.fd);
+    }
     const t = this.decoder.trailer;
     if (t?.result) writeFileSync(join(this.dir, 'load-result.json'), JSON.stringify(t.result));
     return this.decoder.problem();

@@ -37,6 +37,8 @@ export interface CampaignRequest {
   stack: StackManifest;
   options: TargetOptions;
   checks: TargetCheckSettings;
+  /** `--load-replicas N`: the load runs as a Job of N pods (kind adds a load node for them). */
+  loadReplicas?: number;
 }
 
 export interface DeployContext {

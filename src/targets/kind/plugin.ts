@@ -30,6 +30,7 @@ export const kindPlugin: TargetPlugin = {
       spec: {
         name: `edgechaos-${ctx.runId}`,
         edgeWorkers: req.edges.length,
+        ...(req.loadReplicas !== undefined ? { loadWorker: true } : {}),
         ...(nodeImage ? { nodeImage } : {}),
       },
       dir: join(ctx.runDir, 'kind'),

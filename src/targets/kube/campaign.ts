@@ -22,6 +22,7 @@ import { cordon, drain, killPod, overload, overloadDriver } from './node-faults.
 import { POD_LOGS_DIR, savePodLogs } from './pod-logs.ts';
 import { measureRescheduling, type NodeLossDriver, type RescheduleTrial } from './reschedule.ts';
 import { KubeTarget, loadKubeConfig, type DeployResult } from './target.ts';
+import { loadNodeAddresses, startClusterLoadJob } from './load-job.ts';
 import { buildUplinkImage, UPLINK_LISTEN, uplinkDaemonSet } from './uplink.ts';
 
 /**
@@ -280,7 +281,8 @@ export async function clusterCampaign(
     });
     deployed = side;
     const core = side.kc.makeApiClient(CoreV1Api);
-    const cloudIp = (await core.listNode()).items
+    const clusterNodes = (await core.listNode()).items;
+    const cloudIp = clusterNodes
       .find((n) => n.metadata?.labels?.['edgechaos.io/role'] === 'cloud')
       ?.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
     if (!cloudIp) throw new TargetError('no node labelled edgechaos.io/role=cloud with an InternalIP');
@@ -293,6 +295,7 @@ export async function clusterCampaign(
       runDir,
       registry,
       clientAddress: await sourceAddressTowards(cloudIp),
+      extraClientAddresses: loadNodeAddresses(clusterNodes),
       programs: { 'stress-ng': stressor },
       signal,
       ...(c.exec ? { exec: c.exec } : {}),
@@ -311,7 +314,7 @@ export async function clusterCampaign(
       dep.expectRestart(node, false);
       await dep.reprovision(node, o?.signal);
     };
-    return kubePort(dep, req, runDir, side, {
+    const port = kubePort(dep, req, runDir, side, {
       nodeLoss,
       node: (n) => dep.k8sNode(n),
       checks: async (sig) => [
@@ -331,6 +334,22 @@ export async function clusterCampaign(
         await c.dispose();
       },
     });
+    return {
+      ...port,
+      // `--load-replicas N` (refused by the campaign on kind/kube until proven on a Kind cluster)
+      startLoadReplicas: (o, replicas) =>
+        startClusterLoadJob({
+          ...o,
+          kc: side.kc,
+          kubeconfig: c.kubeconfig,
+          ...(c.context ? { context: c.context } : {}),
+          namespace: side.target.namespace,
+          replicas,
+          registry,
+          loadImage: c.loadImage,
+          disposableCluster: c.target === 'kind',
+        }),
+    };
   } catch (err) {
     // why the stack never got healthy is in its pods' logs: keep them before the cluster goes
     if (deployed) await savePodLogs(deployed.kc, deployed.target.namespace, join(runDir, POD_LOGS_DIR));

@@ -216,6 +216,8 @@ export interface ClusterDeploymentOptions {
   exec?: DockerExecutor;
   /** The harness's address on the nodes' network (Kind: the docker bridge gateway). */
   clientAddress: string;
+  /** More client addresses: the load node's, where `--load-replicas` pods run (partitions cut them too). */
+  extraClientAddresses?: readonly string[];
   /** Helper programs replaced in the nodes (stress-ng → the bundled ec-stress copied in). */
   programs?: Readonly<Record<string, string>>;
   signal?: AbortSignal;
@@ -260,7 +262,7 @@ export class ClusterDeployment implements Deployment {
     this.edges = mapped
       .filter((m) => m.role === 'edge')
       .map((m) => ({ name: m.name, url: `http://${m.address}:${o.stack.edge.port}` }));
-    this.clientAddresses = [o.clientAddress];
+    this.clientAddresses = [o.clientAddress, ...(o.extraClientAddresses ?? [])];
     this.acct = `ec_${o.runId}_acct`;
   }
 

@@ -30,6 +30,12 @@ export interface KindClusterSpec {
   edgeWorkers: number;
   /** kindest/node image, e.g. kindest/node:v1.36.1 (default: kind's own). */
   nodeImage?: string;
+  /**
+   * One more worker for the `--load-replicas` pods: labelled edgechaos.io/role=load, tainted
+   * edgechaos.io/load-runner=true:NoSchedule (nothing else lands there), and the kubelets keep
+   * 200 MiB of a container's log before rotating it (the pods' samples travel as their logs).
+   */
+  loadWorker?: boolean;
 }
 
 /** Pure: the kind config — one schedulable control plane labelled cloud, N workers labelled edge. */
@@ -53,6 +59,20 @@ export function kindConfig(spec: KindClusterSpec): string {
   for (let i = 0; i < spec.edgeWorkers; i++) {
     lines.push('  - role: worker', '    labels:', '      edgechaos.io/role: edge');
   }
+  if (spec.loadWorker)
+    lines.push(
+      '  - role: worker',
+      '    labels:',
+      '      edgechaos.io/role: load',
+      '    kubeadmConfigPatches:',
+      '      - |',
+      '        kind: JoinConfiguration',
+      '        nodeRegistration:',
+      '          taints:',
+      '            - key: edgechaos.io/load-runner',
+      '              value: "true"',
+      '              effect: NoSchedule',
+    );
   // kubelet >= 1.35 refuses cgroup v1 hosts unless told otherwise (ignored on cgroup v2 hosts).
   // Node loss noticed as on kube-local (control-plane/component-args.ts): the kubelet renews its
   // lease every quarter of nodeLeaseDurationSeconds, the node-lifecycle controller marks a node
@@ -65,6 +85,7 @@ export function kindConfig(spec: KindClusterSpec): string {
     '    kind: KubeletConfiguration',
     '    failCgroupV1: false',
     `    nodeLeaseDurationSeconds: ${t.nodeLeaseSeconds}`,
+    ...(spec.loadWorker ? ['    containerLogMaxSize: 200Mi'] : []),
     'kubeadmConfigPatchesJSON6902:',
     '  - group: kubeadm.k8s.io',
     '    version: v1beta4',

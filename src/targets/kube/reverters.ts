@@ -2,6 +2,7 @@ import { CoreV1Api, KubeConfig, setHeaderOptions, type V1Node, type V1Taint } fr
 import { registerReverterSet } from '../../core/cleanup/reverters.ts';
 import { run } from '../../core/proc.ts';
 import './docker-shell.ts'; // registers docker-exec (undo inside a Kind node)
+import { LOAD_JOB_KIND, revertLoadJob } from './load-job-cleanup.ts';
 
 /**
  * How `edgechaos cleanup` undoes what the kube target and the Kind driver applied, from journal
@@ -60,12 +61,13 @@ export function kindDeleteArgv(name: string): string[] {
   return ['kind', 'delete', 'cluster', '--name', name];
 }
 
-/** Register the kube kinds (kube-cordon, kube-taint, kind-cluster); idempotent. `edgechaos cleanup` calls it. */
+/** Register the kube kinds (kube-cordon, kube-taint, kind-cluster, kube-load-job); idempotent. `edgechaos cleanup` calls it. */
 export function registerKubeReverters(): void {
   registerReverterSet('kube', {
     'kube-cordon': revertCordon,
     'kube-taint': revertTaint,
     'kind-cluster': revertKindCluster,
+    [LOAD_JOB_KIND]: revertLoadJob,
   });
 }
 
