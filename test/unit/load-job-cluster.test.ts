@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
+import { checkLoadReplicas } from '../../src/campaign/run.ts';
+import { kindPlugin } from '../../src/targets/kind/plugin.ts';
+import { kubePlugin } from '../../src/targets/kube/plugin.ts';
 import { kindConfig } from '../../src/targets/kube/kind.ts';
 import { IMAGE_RUNNER, LOAD_RUNNER_IMAGE, mkimageArgs, parseLdd } from '../../src/targets/kube/load-image.ts';
 import { revertLoadJob } from '../../src/targets/kube/load-job-cleanup.ts';
@@ -52,6 +55,20 @@ describe('--load-replicas on a cluster: the Job, its ConfigMap, the load node, t
     assert.equal(c.securityContext?.readOnlyRootFilesystem, true);
     assert.equal(c.securityContext?.runAsNonRoot, true);
     assert.deepEqual(job.spec?.template.metadata?.labels, job.metadata?.labels);
+  });
+
+  it('should keep refusing kind/kube unless the Kind test switches the cluster Job on', () => {
+    const saved = process.env['EDGECHAOS_CLUSTER_LOAD_REPLICAS'];
+    try {
+      delete process.env['EDGECHAOS_CLUSTER_LOAD_REPLICAS'];
+      for (const t of [kindPlugin, kubePlugin])
+        assert.throws(() => checkLoadReplicas(2, t), /not proven on a Kind cluster; use --target kube-local/);
+      process.env['EDGECHAOS_CLUSTER_LOAD_REPLICAS'] = '1';
+      for (const t of [kindPlugin, kubePlugin]) checkLoadReplicas(2, t);
+    } finally {
+      if (saved === undefined) delete process.env['EDGECHAOS_CLUSTER_LOAD_REPLICAS'];
+      else process.env['EDGECHAOS_CLUSTER_LOAD_REPLICAS'] = saved;
+    }
   });
 
   it('should carry the bundled script as the ConfigMap key the pods mount', () => {
