@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import {
   BatchV1Api,
   CoreV1Api,
-  setHeaderOptions,
   type KubeConfig,
   type V1Job,
   type V1Node,
@@ -13,6 +12,17 @@ import { TargetError } from '../../core/errors.ts';
 import { logger } from '../../core/logger.ts';
 import { mergeSegmentResults, segmentDir, segmentOf } from '../../load/job.ts';
 import { startLoad, type LoadResult, type RunLoadOptions, type RunningLoad } from '../../load/run-load.ts';
+import {
+  COMPLETION_INDEX as INDEX,
+  indexedLoadJob,
+  jobFinished,
+  jobStatusRecord,
+  LOAD_JOB,
+  LOAD_TAINT_KEY as TAINT,
+  MERGE_PATCH as MERGE,
+  recordJobEnd,
+  type JobStatusRecord,
+} from '../kube/load-job-common.ts';
 
 const log = logger('load-job');
 
@@ -38,10 +48,7 @@ const log = logger('load-job');
  */
 
 export const LOAD_NODE = 'edgechaos-load-runner';
-export const LOAD_JOB = 'edgechaos-load';
-const TAINT = 'edgechaos.io/load-runner';
-const INDEX = 'batch.kubernetes.io/job-completion-index';
-const MERGE = setHeaderOptions('Content-Type', 'application/merge-patch+json');
+export { LOAD_JOB };
 
 export interface LoadJobOptions extends RunLoadOptions {
   kc: KubeConfig;
@@ -49,16 +56,8 @@ export interface LoadJobOptions extends RunLoadOptions {
   replicas: number;
 }
 
-export interface LoadJobRecord {
-  job: string;
-  namespace: string;
+export interface LoadJobRecord extends JobStatusRecord {
   node: string;
-  completions: number;
-  parallelism: number;
-  completionMode: string;
-  succeeded: number;
-  failed: number;
-  conditions: string[];
   pods: { name: string; index: number; phases: string[]; pid?: number; exitCode?: number }[];
   jobDeleted: boolean;
   nodeDeleted: boolean;
@@ -101,36 +100,25 @@ function nodeStatus(since: string): object {
 }
 
 export function loadJob(namespace: string, replicas: number, script: string): V1Job {
-  const labels = { app: LOAD_JOB };
-  return {
-    apiVersion: 'batch/v1',
-    kind: 'Job',
-    metadata: { name: LOAD_JOB, namespace, labels },
-    spec: {
-      completions: replicas,
-      parallelism: replicas,
-      completionMode: 'Indexed',
-      backoffLimit: 0,
-      template: {
-        metadata: { labels },
-        spec: {
-          restartPolicy: 'Never',
-          nodeSelector: { 'kubernetes.io/hostname': LOAD_NODE },
-          tolerations: [{ operator: 'Exists' }],
-          containers: [
-            {
-              name: 'load-runner',
-              // Never pulled on kube-local (the pod is a process on the host); on a real cluster, the
-              // runner image would take its segment from JOB_COMPLETION_INDEX.
-              image: 'edgechaos/load-runner:local',
-              args: [script],
-              env: [{ name: 'LOAD_REPLICAS', value: String(replicas) }],
-            },
-          ],
+  return indexedLoadJob(
+    namespace,
+    replicas,
+    { app: LOAD_JOB },
+    {
+      nodeSelector: { 'kubernetes.io/hostname': LOAD_NODE },
+      tolerations: [{ operator: 'Exists' }],
+      containers: [
+        {
+          name: 'load-runner',
+          // Never pulled on kube-local (the pod is a process on the host); on a cluster the runner
+          // image runs (src/targets/kube/load-job.ts).
+          image: 'edgechaos/load-runner:local',
+          args: [script],
+          env: [{ name: 'LOAD_REPLICAS', value: String(replicas) }],
         },
-      },
+      ],
     },
-  };
+  );
 }
 
 /** The load node (its heartbeat kept up as a kubelet would) and the Indexed Job whose pods land on it. */
@@ -141,15 +129,8 @@ async function createJobAndNode(
 ): Promise<{ record: LoadJobRecord; beat: NodeJS.Timeout }> {
   const { namespace, replicas } = o;
   const record: LoadJobRecord = {
-    job: LOAD_JOB,
-    namespace,
+    ...jobStatusRecord(namespace, replicas),
     node: LOAD_NODE,
-    completions: replicas,
-    parallelism: replicas,
-    completionMode: 'Indexed',
-    succeeded: 0,
-    failed: 0,
-    conditions: [],
     pods: [],
     jobDeleted: false,
     nodeDeleted: false,
@@ -312,10 +293,7 @@ export async function startLoadJob(o: LoadJobOptions): Promise<RunningLoad> {
     try {
       for (;;) {
         const job = await batch.readNamespacedJob({ name: LOAD_JOB, namespace });
-        const done = job.status?.conditions?.find(
-          (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
-        );
-        if (done) return job;
+        if (jobFinished(job)) return job;
         if (o.signal?.aborted || stopped) {
           if (running.size === 0) throw new TargetError('load Job stopped before its pods were scheduled');
         } else {
@@ -344,12 +322,7 @@ export async function startLoadJob(o: LoadJobOptions): Promise<RunningLoad> {
 
   const done = (async (): Promise<LoadResult> => {
     try {
-      const job = await drive();
-      record.succeeded = job.status?.succeeded ?? 0;
-      record.failed = job.status?.failed ?? 0;
-      record.conditions = (job.status?.conditions ?? [])
-        .filter((c) => c.status === 'True')
-        .map((c) => c.type);
+      recordJobEnd(record, await drive());
     } finally {
       await teardown();
     }

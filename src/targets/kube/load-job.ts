@@ -6,7 +6,6 @@ import {
   BatchV1Api,
   CoreV1Api,
   Log,
-  setHeaderOptions,
   type KubeConfig,
   type V1ConfigMap,
   type V1Job,
@@ -27,6 +26,17 @@ import {
 } from '../../load/run-load.ts';
 import { SegmentSink } from '../../load/stream.ts';
 import { IMAGE_RUNNER, LOAD_RUNNER_IMAGE, loadRunnerImage } from './load-image.ts';
+import {
+  COMPLETION_INDEX as INDEX,
+  indexedLoadJob,
+  jobFinished,
+  jobStatusRecord,
+  LOAD_JOB,
+  LOAD_TAINT_KEY,
+  MERGE_PATCH as MERGE,
+  recordJobEnd,
+  type JobStatusRecord,
+} from './load-job-common.ts';
 import {
   deleteLoadJob,
   LOAD_JOB_KIND,
@@ -61,16 +71,13 @@ const log = logger('load-job');
  *   deleted at the end; load-job.json records what the API said.
  */
 
-export const LOAD_JOB = 'edgechaos-load';
+export { LOAD_JOB, LOAD_TAINT_KEY };
 export const LOAD_CONFIGMAP = 'edgechaos-load-script';
 /** The node(s) the load pods run on: label edgechaos.io/role=load, taint edgechaos.io/load-runner. */
 export const LOAD_ROLE = 'load';
-export const LOAD_TAINT_KEY = 'edgechaos.io/load-runner';
 const CONTAINER = 'load-runner';
 const LABELS = { app: LOAD_JOB, 'app.kubernetes.io/part-of': 'edgechaos' };
 const SELECTOR = `app=${LOAD_JOB}`;
-const INDEX = 'batch.kubernetes.io/job-completion-index';
-const MERGE = setHeaderOptions('Content-Type', 'application/merge-patch+json');
 /** A pod not running after this long says why (image not loaded, no load node) instead of waiting on. */
 const START_TIMEOUT_MS = 180_000;
 /** After its container ended, how long a followed log may take to end before it is read whole. */
@@ -88,59 +95,44 @@ export function loadScriptConfigMap(namespace: string, bundled: string): V1Confi
 
 /** Pure: the Indexed Job of `replicas` load runner pods on the load node. */
 export function clusterLoadJob(namespace: string, replicas: number, env: Record<string, string>): V1Job {
-  return {
-    apiVersion: 'batch/v1',
-    kind: 'Job',
-    metadata: { name: LOAD_JOB, namespace, labels: LABELS },
-    spec: {
-      completions: replicas,
-      parallelism: replicas,
-      completionMode: 'Indexed',
-      backoffLimit: 0,
-      template: {
-        metadata: { labels: LABELS },
-        spec: {
-          restartPolicy: 'Never',
-          hostNetwork: true,
-          dnsPolicy: 'ClusterFirstWithHostNet',
-          automountServiceAccountToken: false,
-          enableServiceLinks: false,
-          terminationGracePeriodSeconds: 30,
-          nodeSelector: { 'edgechaos.io/role': LOAD_ROLE },
-          tolerations: [{ key: LOAD_TAINT_KEY, operator: 'Exists', effect: 'NoSchedule' }],
-          containers: [
-            {
-              name: CONTAINER,
-              image: LOAD_RUNNER_IMAGE,
-              // loaded into the nodes by the harness; never pulled
-              imagePullPolicy: 'Never',
-              args: [IMAGE_RUNNER, '--stream', '--job-segment', `/script/${SCRIPT_KEY}`, '/out'],
-              env: [
-                { name: 'LOAD_REPLICAS', value: String(replicas) },
-                ...Object.entries(env).map(([name, value]) => ({ name, value })),
-              ],
-              volumeMounts: [
-                { name: 'script', mountPath: '/script', readOnly: true },
-                { name: 'out', mountPath: '/out' },
-              ],
-              securityContext: {
-                runAsNonRoot: true,
-                runAsUser: 65532,
-                runAsGroup: 65532,
-                readOnlyRootFilesystem: true,
-                allowPrivilegeEscalation: false,
-                capabilities: { drop: ['ALL'] },
-              },
-            },
-          ],
-          volumes: [
-            { name: 'script', configMap: { name: LOAD_CONFIGMAP } },
-            { name: 'out', emptyDir: {} },
-          ],
+  return indexedLoadJob(namespace, replicas, LABELS, {
+    hostNetwork: true,
+    dnsPolicy: 'ClusterFirstWithHostNet',
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    terminationGracePeriodSeconds: 30,
+    nodeSelector: { 'edgechaos.io/role': LOAD_ROLE },
+    tolerations: [{ key: LOAD_TAINT_KEY, operator: 'Exists', effect: 'NoSchedule' }],
+    containers: [
+      {
+        name: CONTAINER,
+        image: LOAD_RUNNER_IMAGE,
+        // loaded into the nodes by the harness; never pulled
+        imagePullPolicy: 'Never',
+        args: [IMAGE_RUNNER, '--stream', '--job-segment', `/script/${SCRIPT_KEY}`, '/out'],
+        env: [
+          { name: 'LOAD_REPLICAS', value: String(replicas) },
+          ...Object.entries(env).map(([name, value]) => ({ name, value })),
+        ],
+        volumeMounts: [
+          { name: 'script', mountPath: '/script', readOnly: true },
+          { name: 'out', mountPath: '/out' },
+        ],
+        securityContext: {
+          runAsNonRoot: true,
+          runAsUser: 65532,
+          runAsGroup: 65532,
+          readOnlyRootFilesystem: true,
+          allowPrivilegeEscalation: false,
+          capabilities: { drop: ['ALL'] },
         },
       },
-    },
-  };
+    ],
+    volumes: [
+      { name: 'script', configMap: { name: LOAD_CONFIGMAP } },
+      { name: 'out', emptyDir: {} },
+    ],
+  });
 }
 
 /** Pure: the InternalIP of every load node (they join the client addresses of partitions). */
@@ -173,20 +165,12 @@ export interface ClusterLoadJobOptions extends RunLoadOptions {
   disposableCluster: boolean;
 }
 
-export interface ClusterLoadJobRecord extends LoadJobDeletion {
-  job: string;
+export interface ClusterLoadJobRecord extends JobStatusRecord, LoadJobDeletion {
   configMap: string;
-  namespace: string;
   image: string;
   imageCompressedBytes: number;
   imageBuilt: boolean;
   scriptBytes: number;
-  completions: number;
-  parallelism: number;
-  completionMode: string;
-  succeeded: number;
-  failed: number;
-  conditions: string[];
   pods: {
     name: string;
     index: number;
@@ -254,19 +238,12 @@ export async function startClusterLoadJob(o: ClusterLoadJobOptions): Promise<Run
   await o.loadImage(image.archive);
 
   const record: ClusterLoadJobRecord = {
-    job: LOAD_JOB,
+    ...jobStatusRecord(namespace, replicas),
     configMap: LOAD_CONFIGMAP,
-    namespace,
     image: image.tag,
     imageCompressedBytes: image.compressedBytes,
     imageBuilt: image.built,
     scriptBytes,
-    completions: replicas,
-    parallelism: replicas,
-    completionMode: 'Indexed',
-    succeeded: 0,
-    failed: 0,
-    conditions: [],
     pods: [],
     jobDeleted: false,
     podsDeleted: false,
@@ -367,10 +344,7 @@ export async function startClusterLoadJob(o: ClusterLoadJobOptions): Promise<Run
         for (const name of followed.keys())
           if (!pods.some((p) => p.metadata?.name === name) && !terminated.has(name)) terminated.set(name, -1);
         if (failures.length) throw failures[0];
-        const done = job.status?.conditions?.find(
-          (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
-        );
-        if (done) {
+        if (jobFinished(job)) {
           // pods that ended before being seen running still have their logs to read
           if (pods.every((p) => followed.has(p.metadata!.name!))) {
             await Promise.all(followed.values());
@@ -412,12 +386,7 @@ export async function startClusterLoadJob(o: ClusterLoadJobOptions): Promise<Run
 
   const done = (async (): Promise<LoadResult> => {
     try {
-      const job = await drive();
-      record.succeeded = job.status?.succeeded ?? 0;
-      record.failed = job.status?.failed ?? 0;
-      record.conditions = (job.status?.conditions ?? [])
-        .filter((c) => c.status === 'True')
-        .map((c) => c.type);
+      recordJobEnd(record, await drive());
     } finally {
       o.signal?.removeEventListener('abort', onAbort);
       const d = await deleteLoadJob(o.kc, journal).catch((e: unknown) => {
