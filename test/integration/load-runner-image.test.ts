@@ -55,7 +55,7 @@ import { Counter } from '${k6}/metrics.ts';
 const posted = new Counter('pod_writes');
 export const options = {
   scenarios: {
-    writes: { executor: 'constant-arrival-rate', rate: ${RATE}, timeUnit: '1s', duration: '${SECONDS}s',
+    writes: { executor: 'constant-arrival-rate', rate: ${RATE}, timeUnit: '1s', duration: __ENV.DURATION || '${SECONDS}s',
               preAllocatedVUs: 10, maxVUs: 50, gracefulStop: '2s' },
   },
   thresholds: { http_req_failed: ['rate<0.01'], checks: ['rate>0.99'] },
@@ -74,7 +74,16 @@ export default async function () {
 }
 `;
 
-function runtimeSpec(rootfs: string, scriptDir: string, index: number, env: Record<string, string>): object {
+/** A pod of the Job as runc sees it: container `name`, completion `index` of `replicas`. */
+interface PodRun {
+  name: string;
+  index: number;
+  replicas: number;
+  env: Record<string, string>;
+}
+
+function runtimeSpec(rootfs: string, scriptDir: string, pod: PodRun): object {
+  const { index, env } = pod;
   return {
     ociVersion: '1.0.2',
     process: {
@@ -84,7 +93,7 @@ function runtimeSpec(rootfs: string, scriptDir: string, index: number, env: Reco
       env: [
         'PATH=/',
         `JOB_COMPLETION_INDEX=${index}`,
-        'LOAD_REPLICAS=2',
+        `LOAD_REPLICAS=${pod.replicas}`,
         ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
       ],
       cwd: '/',
@@ -114,7 +123,7 @@ function runtimeSpec(rootfs: string, scriptDir: string, index: number, env: Reco
     linux: {
       // no network namespace: the host's, as a hostNetwork pod; 127.0.0.1 is the test's server
       namespaces: [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }],
-      cgroupsPath: `/${id}-${index}`,
+      cgroupsPath: `/${id}-${pod.name}`,
       maskedPaths: ['/proc/kcore', '/proc/keys', '/proc/timer_list'],
       readonlyPaths: ['/proc/sys', '/proc/sysrq-trigger'],
     },
@@ -125,10 +134,36 @@ describe('load runner image under runc (two Job pods on the host network, stdout
   let work: string;
   let runcRoot: string;
   let server: TestServer;
+  let scriptDir: string;
+  let rootfs: string | undefined;
   const posted: string[] = [];
+
+  /** `runc run` of one pod, its stdout read as its log into `dir`; `onSample` sees each sample line. */
+  const runPod = async (root: string, scripts: string, pod: PodRun, dir: string, onSample?: () => void) => {
+    const bundle = join(work, `bundle-${pod.name}`);
+    mkdirSync(bundle);
+    writeFileSync(join(bundle, 'config.json'), JSON.stringify(runtimeSpec(root, scripts, pod)));
+    const sink = new SegmentSink(dir);
+    const started = Date.now();
+    const p = spawn('runc', ['--root', runcRoot, 'run', '--bundle', bundle, `${id}-${pod.name}`], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    p.stdout.setEncoding('utf8').on('data', (c: string) => {
+      sink.push(c);
+      if (sink.decoder.samples > 1) onSample?.();
+    });
+    p.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const code = await new Promise<number | null>((r) => p.on('close', (c) => r(c)));
+    const problem = sink.end();
+    const i = pod.name;
+    return { i, code, stderr, problem, started, trailer: sink.decoder.trailer, log: sink.decoder.log };
+  };
 
   before(async () => {
     work = mkdtempSync(join(tmpdir(), `${id}-`));
+    scriptDir = join(work, 'script');
+    mkdirSync(scriptDir);
     runcRoot = join(tmpdir(), `${id}-runc`);
     server = await startHttpServer((req, res) => {
       let body = '';
@@ -143,7 +178,7 @@ describe('load runner image under runc (two Job pods on the host network, stdout
 
   after(async () => {
     await server?.close();
-    for (const i of [0, 1])
+    for (const i of [0, 1, 'term'])
       await run(['runc', '--root', runcRoot, 'delete', '--force', `${id}-${i}`], { allowFailure: true });
     rmSync(runcRoot, { recursive: true, force: true });
     rmSync(work, { recursive: true, force: true });
@@ -156,40 +191,30 @@ describe('load runner image under runc (two Job pods on the host network, stdout
     const image = await loadRunnerImage();
     const buildMs = performance.now() - t0;
     const unpacked = await unpackImage(image.archive, join(work, 'unpack'));
-    const scriptDir = join(work, 'script');
-    mkdirSync(scriptDir);
+    rootfs = unpacked.rootfs;
     const src = join(work, 'pods-script.ts');
     writeFileSync(src, script(join(repoRoot, 'src', 'load', 'k6')));
     const bytes = await bundleScript(src, join(scriptDir, SCRIPT_KEY));
     const env = { TARGET: server.url, RUN_ID: id };
     const outDir = join(work, 'load');
 
-    const pods = [0, 1].map(async (i) => {
-      const bundle = join(work, `bundle-${i}`);
-      mkdirSync(bundle);
-      writeFileSync(
-        join(bundle, 'config.json'),
-        JSON.stringify(runtimeSpec(unpacked.rootfs, scriptDir, i, env)),
-      );
-      const sink = new SegmentSink(segmentDir(outDir, i));
-      const started = Date.now();
-      const p = spawn('runc', ['--root', runcRoot, 'run', '--bundle', bundle, `${id}-${i}`], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stderr = '';
-      p.stdout.setEncoding('utf8').on('data', (c: string) => sink.push(c));
-      p.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-      const code = await new Promise<number | null>((r) => p.on('close', (c) => r(c)));
-      const problem = sink.end();
-      return { i, code, stderr, problem, started, trailer: sink.decoder.trailer, log: sink.decoder.log };
-    });
+    const pods = [0, 1].map((i) =>
+      runPod(
+        unpacked.rootfs,
+        scriptDir,
+        { name: String(i), index: i, replicas: 2, env },
+        segmentDir(outDir, i),
+      ),
+    );
     const ended = await Promise.all(pods);
     for (const e of ended) {
       assert.equal(e.code, 0, `pod ${e.i}: runc exit ${e.code}; ${e.stderr} ${e.log.join('\n')}`);
       assert.equal(e.problem, undefined, `pod ${e.i}: ${e.problem}`);
       assert.equal(e.trailer?.exitCode, 0);
     }
-    const results = ended.map((e) => readLoadResult(segmentDir(outDir, e.i), 0, e.trailer!.exitCode, false));
+    const results = ended.map((e) =>
+      readLoadResult(segmentDir(outDir, Number(e.i)), 0, e.trailer!.exitCode, false),
+    );
     const merged = mergeSegmentResults(outDir, results);
 
     // every request the server saw is a write sample of exactly one pod, ids unique across the pods
@@ -203,7 +228,7 @@ describe('load runner image under runc (two Job pods on the host network, stdout
       'every write acknowledged',
     );
     for (const e of ended) {
-      const own = readSamples(join(segmentDir(outDir, e.i), 'samples.jsonl')).filter(
+      const own = readSamples(join(segmentDir(outDir, Number(e.i)), 'samples.jsonl')).filter(
         (s) => s.type === 'write',
       );
       assert.ok(
@@ -232,7 +257,7 @@ describe('load runner image under runc (two Job pods on the host network, stdout
 
     // figures for the record
     const starts = ended.map((e) => {
-      const s = readSamples(join(segmentDir(outDir, e.i), 'samples.jsonl'))[0];
+      const s = readSamples(join(segmentDir(outDir, Number(e.i)), 'samples.jsonl'))[0];
       return s?.type === 'start' ? s.epochMs - e.started : NaN;
     });
     const end = merged.samples.at(-1);
@@ -247,6 +272,48 @@ describe('load runner image under runc (two Job pods on the host network, stdout
         podsCpuSeconds: end?.type === 'end' ? end.cpuSeconds : undefined,
         samplesPerPod: ended.map((e) => e.trailer?.samples),
       }),
+    );
+  });
+
+  it('should end its test and its stream on SIGTERM, as a pod of a suspended Job does', async (t) => {
+    assert.ok(rootfs, 'the image was unpacked by the first test');
+    const dir = join(work, 'term');
+    const before = posted.length;
+    let signalled: number | undefined;
+    const term = (): void => {
+      if (signalled !== undefined) return;
+      signalled = Date.now();
+      // as the kubelet stops a pod's container: SIGTERM to its PID 1 (the runner's node)
+      void run(['runc', '--root', runcRoot, 'kill', `${id}-term`, 'TERM'], { allowFailure: true });
+    };
+    const onSample = (): void => void setTimeout(term, 1000);
+    const e = await runPod(
+      rootfs,
+      scriptDir,
+      {
+        name: 'term',
+        index: 0,
+        replicas: 1,
+        env: { TARGET: server.url, RUN_ID: `${id}-term`, DURATION: '60s' },
+      },
+      dir,
+      onSample,
+    );
+    assert.ok(signalled, 'signalled while running');
+    const stopMs = Date.now() - signalled;
+    t.diagnostic(JSON.stringify({ stopMs, samples: e.trailer?.samples }));
+    assert.equal(e.code, 0, `${e.stderr} ${e.log.join('\n')}`);
+    assert.equal(e.problem, undefined, e.problem);
+    assert.ok(stopMs < 10_000, `stopped ${stopMs} ms after SIGTERM, not at the end of its 60 s`);
+    const ids = new Set(
+      readSamples(join(dir, 'samples.jsonl')).flatMap((s) => (s.type === 'write' ? [s.id] : [])),
+    );
+    const received = posted.slice(before);
+    assert.ok(received.length >= RATE / 2, `${received.length} writes received in about 1 s`);
+    assert.deepEqual(
+      received.filter((w) => !ids.has(w)),
+      [],
+      'every write the server received is in the stream (the interrupted ones as indeterminate)',
     );
   });
 });
