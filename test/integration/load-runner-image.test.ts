@@ -103,15 +103,10 @@ function runtimeSpec(rootfs: string, scriptDir: string, pod: PodRun): object {
     },
     root: { path: rootfs, readonly: true },
     hostname: 'load-runner',
+    // what the Job's pod has: a read-only root, the script's ConfigMap at /script, an emptyDir at /out
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc' },
       { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'mode=755', 'size=1m'] },
-      {
-        destination: '/tmp',
-        type: 'tmpfs',
-        source: 'tmpfs',
-        options: ['nosuid', 'nodev', 'mode=1777', 'size=16m'],
-      },
       {
         destination: '/out',
         type: 'tmpfs',
