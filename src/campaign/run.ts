@@ -7,6 +7,7 @@ import { UsageError } from '../core/errors.ts';
 import { logger } from '../core/logger.ts';
 import { repoRoot } from '../core/paths.ts';
 import { readSamples, stats, type HttpSample, type WriteSample } from '../load/summary.ts';
+import { checkScriptBundles } from '../load/bundle.ts';
 import { validateLoadScript } from '../load/validate.ts';
 import { collectProvenance } from '../record/provenance.ts';
 import { checkRubricMeasurable, loadRubric } from '../scoring/rubric.ts';
@@ -122,6 +123,9 @@ export async function prepareRun(opts: RunOptions): Promise<PreparedRun> {
   }
   // the load script: its options, executors and thresholds, as the runner will read them
   await validateLoadScript(scenario.paths.loadScript, scenario.load.env);
+  // on a cluster the script travels bundled in a ConfigMap: one that cannot is refused now
+  if (opts.loadReplicas !== undefined && target.name !== 'kube-local')
+    await checkScriptBundles(scenario.paths.loadScript);
   try {
     await target.preflight(request);
   } catch (err) {

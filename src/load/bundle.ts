@@ -10,7 +10,8 @@
  *   /app/k6/*.mjs (external): only the script's own code travels (a few KiB), however big the HTTP
  *   client is. (The runtime is shared through a global symbol anyway, see runtime.ts.)
  */
-import { statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
 import { UsageError } from '../core/errors.ts';
@@ -104,4 +105,16 @@ export function checkConfigMapSize(script: string, bytes: number, limit = CONFIG
     throw new UsageError(
       `load script ${script} bundles to ${bytes} bytes: over the ${limit}-byte limit of the ConfigMap that carries it to the load pods (Kubernetes refuses ConfigMaps over 1 MiB); import less into the script (the k6 modules themselves are not counted: the image has them)`,
     );
+}
+
+/** Bundle `script` aside and refuse it if a ConfigMap cannot carry it: before anything is deployed. */
+export async function checkScriptBundles(script: string): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'edgechaos-script-'));
+  try {
+    const bytes = await bundleScript(script, join(dir, SCRIPT_KEY));
+    checkConfigMapSize(script, bytes);
+    return bytes;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

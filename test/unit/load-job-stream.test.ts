@@ -1,12 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { after, describe, it } from 'node:test';
 import { UsageError } from '../../src/core/errors.ts';
 import { repoRoot } from '../../src/core/paths.ts';
-import { bundleScript, checkConfigMapSize, CONFIGMAP_LIMIT_BYTES } from '../../src/load/bundle.ts';
+import {
+  bundleScript,
+  checkConfigMapSize,
+  checkScriptBundles,
+  CONFIGMAP_LIMIT_BYTES,
+} from '../../src/load/bundle.ts';
 import type { EngineResult } from '../../src/load/engine.ts';
 import { mergeSegmentResults, segmentDir } from '../../src/load/job.ts';
 import { readLoadResult } from '../../src/load/run-load.ts';
@@ -184,5 +189,11 @@ describe('--load-replicas on a cluster: the pods’ streams, their segments, the
     const bytes = await bundleScript(src, join(dir, 'fat.mjs'));
     assert.ok(bytes > CONFIGMAP_LIMIT_BYTES);
     assert.throws(() => checkConfigMapSize(src, bytes), /over the 1048576-byte limit/);
+    // what `run` checks before deploying: the shipped scripts fit, the fat one is refused
+    await assert.rejects(checkScriptBundles(src), UsageError);
+    for (const f of readdirSync(join(repoRoot, 'scenarios', 'load')).filter((x) => x.endsWith('.ts'))) {
+      const b = await checkScriptBundles(join(repoRoot, 'scenarios', 'load', f));
+      assert.ok(b > 0 && b < 16_384, `${f}: ${b} bytes`);
+    }
   });
 });

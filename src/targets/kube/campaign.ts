@@ -22,6 +22,7 @@ import { cordon, drain, killPod, overload, overloadDriver } from './node-faults.
 import { POD_LOGS_DIR, savePodLogs } from './pod-logs.ts';
 import { measureRescheduling, type NodeLossDriver, type RescheduleTrial } from './reschedule.ts';
 import { KubeTarget, loadKubeConfig, type DeployResult } from './target.ts';
+import { loadRunnerImage } from './load-image.ts';
 import { loadNodeAddresses, startClusterLoadJob } from './load-job.ts';
 import { buildUplinkImage, UPLINK_LISTEN, uplinkDaemonSet } from './uplink.ts';
 
@@ -267,6 +268,9 @@ export async function clusterCampaign(
     const stressor = join(repoRoot, 'stack', 'dist', 'bin', 'linux-amd64', 'ec-stress');
     await c.copyToNodes([stack.edge.command[0]!, stressor]);
     await c.loadImage(await buildUplinkImage(join(runDir, 'images')));
+    // `--load-replicas`: the load runner image on the nodes now, not when the load should start
+    const runnerImage = req.loadReplicas !== undefined ? await loadRunnerImage() : undefined;
+    if (runnerImage) await c.loadImage(runnerImage.archive);
     const kc = loadKubeConfig({ kubeconfig: c.kubeconfig, ...(c.context ? { context: c.context } : {}) });
     const nodeLoss = c.nodeLoss(kc);
     const side = await deployKubeSide({
@@ -347,6 +351,7 @@ export async function clusterCampaign(
           replicas,
           registry,
           loadImage: c.loadImage,
+          ...(runnerImage ? { image: runnerImage } : {}),
           disposableCluster: c.target === 'kind',
         }),
     };

@@ -25,7 +25,7 @@ import {
   type RunningLoad,
 } from '../../load/run-load.ts';
 import { SegmentSink } from '../../load/stream.ts';
-import { IMAGE_RUNNER, LOAD_RUNNER_IMAGE, loadRunnerImage } from './load-image.ts';
+import { IMAGE_RUNNER, LOAD_RUNNER_IMAGE, loadRunnerImage, type LoadRunnerImage } from './load-image.ts';
 import {
   COMPLETION_INDEX as INDEX,
   indexedLoadJob,
@@ -161,6 +161,8 @@ export interface ClusterLoadJobOptions extends RunLoadOptions {
   registry: CleanupRegistry;
   /** Make the image archive available on the nodes (kind load image-archive; ctr import). */
   loadImage: (archive: string) => Promise<void>;
+  /** The runner image, already on the nodes (loaded at deploy time); absent: built and loaded here. */
+  image?: LoadRunnerImage;
   /** The cluster goes away with the run (Kind). */
   disposableCluster: boolean;
 }
@@ -234,8 +236,11 @@ export async function startClusterLoadJob(o: ClusterLoadJobOptions): Promise<Run
   const bundled = join(o.outDir, SCRIPT_KEY);
   const scriptBytes = await bundleScript(o.script, bundled);
   checkConfigMapSize(o.script, scriptBytes);
-  const image = await loadRunnerImage();
-  await o.loadImage(image.archive);
+  let image = o.image;
+  if (!image) {
+    image = await loadRunnerImage();
+    await o.loadImage(image.archive);
+  }
 
   const record: ClusterLoadJobRecord = {
     ...jobStatusRecord(namespace, replicas),
