@@ -25,8 +25,8 @@ import { isolatedRunDirs, tempDir } from '../helpers/temp.ts';
  * passes, `run` refuses --load-replicas on kind/kube; EDGECHAOS_CLUSTER_LOAD_REPLICAS=1 lets this test
  * past the refusal. Needs what scripts/test-kind needs (bootstrap --kind, root).
  *
- * 1. The short Kind campaign with --load-replicas 2 (no rescheduling trials: the load is under
- *    test): every check passes, both pods Succeeded on the load worker, both segments wrote, write
+ * 1. The short Kind campaign (its partition, Kubernetes faults and rescheduling trial) with
+ *    --load-replicas 2: every check passes, both pods Succeeded on the load worker, both segments wrote, write
  *    ids unique, the metrics those of both pods, the Job/pods/ConfigMap deleted, no journal left.
  * 2. kill -9 of `run --target kube` while the load pods run on a Kind cluster this test made (so it
  *    outlives the run), then `edgechaos cleanup`: the Job, its pods and the ConfigMap are gone from
@@ -149,17 +149,21 @@ describe('--load-replicas on --target kind (the load runner image as an Indexed 
         (await core.listPodForAllNamespaces({ labelSelector: `app=${LOAD_JOB}` })).items.filter(
           (p) => p.status?.phase === 'Running',
         ).length;
-      const deadline = Date.now() + 600_000;
-      while ((await running().catch(() => 0)) < 2 && Date.now() < deadline && child.exitCode === null)
-        await new Promise((r) => setTimeout(r, 1000));
-      assert.equal(child.exitCode, null, `the run ended before its load pods ran:\n${out.slice(-4000)}`);
-      const journal = readdirSync(dirs.state)
-        .filter((f) => f.endsWith('.journal'))
-        .map((f) => readFileSync(join(dirs.state, f), 'utf8'))
-        .join('\n');
-      assert.match(journal, /kube-load-job/, 'the load Job is journaled');
-      child.kill('SIGKILL');
-      await exited;
+      try {
+        const deadline = Date.now() + 600_000;
+        while ((await running().catch(() => 0)) < 2 && Date.now() < deadline && child.exitCode === null)
+          await new Promise((r) => setTimeout(r, 1000));
+        assert.equal(child.exitCode, null, `the run ended before its load pods ran:\n${out.slice(-4000)}`);
+        assert.equal(await running(), 2, `both load pods running:\n${out.slice(-4000)}`);
+        const journal = readdirSync(dirs.state)
+          .filter((f) => f.endsWith('.journal'))
+          .map((f) => readFileSync(join(dirs.state, f), 'utf8'))
+          .join('\n');
+        assert.match(journal, /kube-load-job/, 'the load Job is journaled');
+      } finally {
+        child.kill('SIGKILL');
+        await exited;
+      }
       const c = await run(['node', cli, 'cleanup'], { allowFailure: true });
       t.diagnostic(c.stdout);
       assert.equal(c.code, 0, c.stdout + c.stderr);
