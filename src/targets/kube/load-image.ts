@@ -6,11 +6,12 @@ import { TargetError } from '../../core/errors.ts';
 import { logger } from '../../core/logger.ts';
 import { repoRoot } from '../../core/paths.ts';
 import { run } from '../../core/proc.ts';
+import { which } from '../../tools/find.ts';
 import { bundleRunner, IMAGE_APP_DIR } from '../../load/bundle.ts';
 
 /**
  * The load runner image (`--load-replicas` on a cluster): this host's Node (the one running the
- * harness, dynamically linked) with exactly the shared libraries `ldd` names for it, at the paths it
+ * harness, dynamically linked; its debug info stripped when binutils' `strip` is there) with exactly the shared libraries `ldd` names for it, at the paths it
  * names them (the loader's default directories), and the runner bundle under /app (see
  * src/load/bundle.ts). Built with the stack's daemonless image builder (`mkimage -file`), as the
  * uplink proxy image, so no container engine is needed to make it.
@@ -110,7 +111,10 @@ export async function loadRunnerImage(
       ...libs,
       ...bundle.map((f) => ({ host: join(app, f), container: `${IMAGE_APP_DIR}/${f}` })),
     ];
+    // node ships with its debug info (99 MB); stripped, 86 MB: binutils' strip when the host has it
+    const strip = which('strip');
     const h = createHash('sha256');
+    h.update(`strip:${strip ? 'yes' : 'no'}\0`);
     for (const f of [{ host: node, container: IMAGE_NODE }, ...files, { host: mkimage, container: '' }]) {
       h.update(`${f.container}\0`);
       h.update(readFileSync(f.host));
@@ -123,7 +127,12 @@ export async function loadRunnerImage(
       return { archive, tag: LOAD_RUNNER_IMAGE, hash, compressedBytes: Number(cached[1]), built: false };
     mkdirSync(dir, { recursive: true });
     rmSync(stamp, { force: true });
-    const r = await run([mkimage, ...mkimageArgs(node, files, archive)]);
+    let bin = node;
+    if (strip) {
+      bin = join(staging, 'node');
+      await run([strip, '--strip-unneeded', '-o', bin, node]);
+    }
+    const r = await run([mkimage, ...mkimageArgs(bin, files, archive)]);
     const compressedBytes = Number(/compressed=(\d+)/.exec(r.stdout)?.[1] ?? NaN);
     writeFileSync(stamp, `${hash} ${compressedBytes}`);
     log.info(
