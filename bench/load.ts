@@ -280,13 +280,12 @@ type Tool = keyof typeof tools;
 const paced: readonly Tool[] = ['runner', 'wrk', 'autocannon'];
 
 const target = await startTarget();
-const results: Record<Tool, { max: Run[]; fixed: Run[] }> = {
-  runner: { max: [], fixed: [] },
-  wrk: { max: [], fixed: [] },
-  autocannon: { max: [], fixed: [] },
-  'undici-dispatch': { max: [], fixed: [] },
-  'runner-http-layer': { max: [], fixed: [] },
-};
+const allTools = Object.keys(tools) as Tool[];
+type Runs = { max: Run[]; fixed: Run[] };
+const results = Object.fromEntries(allTools.map((t): [Tool, Runs] => [t, { max: [], fixed: [] }])) as Record<
+  Tool,
+  Runs
+>;
 try {
   autocannonStartupCpu = (await runMeasured([process.execPath, autocannonJs, '--version'])).cpuSeconds;
   console.log(
@@ -295,8 +294,7 @@ try {
   console.log(`machine: ${await new Promise<string>((r) => execFile('uptime', (_e, o) => r(o.trim())))}`);
   for (let i = 0; i < rounds; i++) {
     // Interleaved, and the order rotates each round, so drift in machine load hits every tool.
-    const all = Object.keys(tools) as Tool[];
-    const order = all.map((_, k, a) => a[(k + i) % a.length]!);
+    const order = allTools.map((_, k, a) => a[(k + i) % a.length]!);
     for (const fixed of [false, true]) {
       for (const t of order) {
         if (fixed && !paced.includes(t)) continue;
@@ -325,27 +323,21 @@ console.log(
   '\n| tool | max req/s (min/med/max) | CPU-s per 10k req | p50 at fixed rate, ms | p99 at fixed rate, ms |',
 );
 console.log('|---|---|---|---|---|');
-for (const t of Object.keys(results) as Tool[]) {
+for (const t of allTools) {
   const r = results[t];
+  // the floors have no fixed-rate runs
+  const fixedCol = (k: 'p50' | 'p99'): string =>
+    r.fixed.length
+      ? mmm(
+          r.fixed.map((x) => x[k] ?? NaN),
+          2,
+        )
+      : '–';
   console.log(
     `| ${t} | ${mmm(r.max.map((x) => x.rps))} | ${mmm(
       r.max.map((x) => (x.cpuSeconds / x.requests) * 1e4),
       3,
-    )} | ${
-      r.fixed.length
-        ? mmm(
-            r.fixed.map((x) => x.p50 ?? NaN),
-            2,
-          )
-        : '–'
-    } | ${
-      r.fixed.length
-        ? mmm(
-            r.fixed.map((x) => x.p99 ?? NaN),
-            2,
-          )
-        : '–'
-    } |`,
+    )} | ${fixedCol('p50')} | ${fixedCol('p99')} |`,
   );
 }
 // Ratios per round (the tools of a round ran back to back), then min / median / max over the rounds.
