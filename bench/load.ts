@@ -14,6 +14,9 @@
  * CPU: the tool's /proc/<pid>/stat utime+stime sampled every 20 ms until it exits (the runner: its own
  * getrusage between its first and last sample, so tsx start-up is not counted; autocannon: minus the
  * CPU of its own start-up, measured once). Ratios, not absolute speeds, are what to compare.
+ * Two floors under the runner run beside them, max rate only (bench/load-floor.ts): `undici-dispatch`,
+ * the HTTP engine alone (a handler that does nothing), and `runner-http-layer`, the runner's own HTTP
+ * layer without VUs, metrics or samples: they show where the runner's CPU per request goes.
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -248,19 +251,41 @@ async function autocannon(url: string, fixed: boolean): Promise<Run> {
   };
 }
 
+/** The runner's floor (bench/load-floor.ts): undici alone, then the runner's HTTP layer; max only. */
+async function floor(mode: 'dispatch' | 'client', url: string): Promise<Run> {
+  const r = await runMeasured([
+    process.execPath,
+    '--import',
+    'tsx',
+    join(repoRoot, 'bench/load-floor.ts'),
+    mode,
+    url,
+    String(conns),
+    String(seconds),
+  ]);
+  if (r.code !== 0) fail(`load-floor ${mode} exited ${r.code}: ${r.stderr}`);
+  const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { requests: number; cpuSeconds: number };
+  return { rps: j.requests / seconds, requests: j.requests, cpuSeconds: j.cpuSeconds };
+}
+
 const tools = {
   runner: (url: string, fixed: boolean) => runner(fixed ? fixedScript : maxScript, url),
   wrk,
   autocannon,
+  'undici-dispatch': (url: string) => floor('dispatch', url),
+  'runner-http-layer': (url: string) => floor('client', url),
 } as const;
 type Tool = keyof typeof tools;
+/** Tools with a fixed-rate mode (the floors have none). */
+const paced: readonly Tool[] = ['runner', 'wrk', 'autocannon'];
 
 const target = await startTarget();
-const results: Record<Tool, { max: Run[]; fixed: Run[] }> = {
-  runner: { max: [], fixed: [] },
-  wrk: { max: [], fixed: [] },
-  autocannon: { max: [], fixed: [] },
-};
+const allTools = Object.keys(tools) as Tool[];
+type Runs = { max: Run[]; fixed: Run[] };
+const results = Object.fromEntries(allTools.map((t): [Tool, Runs] => [t, { max: [], fixed: [] }])) as Record<
+  Tool,
+  Runs
+>;
 try {
   autocannonStartupCpu = (await runMeasured([process.execPath, autocannonJs, '--version'])).cpuSeconds;
   console.log(
@@ -269,9 +294,10 @@ try {
   console.log(`machine: ${await new Promise<string>((r) => execFile('uptime', (_e, o) => r(o.trim())))}`);
   for (let i = 0; i < rounds; i++) {
     // Interleaved, and the order rotates each round, so drift in machine load hits every tool.
-    const order = (['runner', 'wrk', 'autocannon'] as Tool[]).map((_, k, a) => a[(k + i) % a.length]!);
+    const order = allTools.map((_, k, a) => a[(k + i) % a.length]!);
     for (const fixed of [false, true]) {
       for (const t of order) {
+        if (fixed && !paced.includes(t)) continue;
         const r = await tools[t](target.url, fixed);
         results[t][fixed ? 'fixed' : 'max'].push(r);
         console.log(
@@ -297,19 +323,21 @@ console.log(
   '\n| tool | max req/s (min/med/max) | CPU-s per 10k req | p50 at fixed rate, ms | p99 at fixed rate, ms |',
 );
 console.log('|---|---|---|---|---|');
-for (const t of Object.keys(results) as Tool[]) {
+for (const t of allTools) {
   const r = results[t];
+  // the floors have no fixed-rate runs
+  const fixedCol = (k: 'p50' | 'p99'): string =>
+    r.fixed.length
+      ? mmm(
+          r.fixed.map((x) => x[k] ?? NaN),
+          2,
+        )
+      : '–';
   console.log(
     `| ${t} | ${mmm(r.max.map((x) => x.rps))} | ${mmm(
       r.max.map((x) => (x.cpuSeconds / x.requests) * 1e4),
       3,
-    )} | ${mmm(
-      r.fixed.map((x) => x.p50 ?? NaN),
-      2,
-    )} | ${mmm(
-      r.fixed.map((x) => x.p99 ?? NaN),
-      2,
-    )} |`,
+    )} | ${fixedCol('p50')} | ${fixedCol('p99')} |`,
   );
 }
 // Ratios per round (the tools of a round ran back to back), then min / median / max over the rounds.
@@ -335,6 +363,17 @@ console.log(
 );
 console.log(
   `runner/autocannon CPU per request: ${per((i) => cpuOf(rr.max[i]!) / cpuOf(results.autocannon.max[i]!))}`,
+);
+// Where the runner's CPU goes: the HTTP engine alone, its own HTTP layer, then VUs + k6 metrics +
+// samples + AsyncLocalStorage (the whole runner).
+console.log(
+  `undici-dispatch/autocannon CPU per request (the HTTP engine alone): ${per((i) => cpuOf(results['undici-dispatch'].max[i]!) / cpuOf(results.autocannon.max[i]!))}`,
+);
+console.log(
+  `runner-http-layer/undici-dispatch CPU per request: ${per((i) => cpuOf(results['runner-http-layer'].max[i]!) / cpuOf(results['undici-dispatch'].max[i]!))}`,
+);
+console.log(
+  `runner/undici-dispatch CPU per request: ${per((i) => cpuOf(rr.max[i]!) / cpuOf(results['undici-dispatch'].max[i]!))}`,
 );
 console.log(
   `p99 at ${fixedRate}/s, from the send (runner without lag vs wrk Lua-paced, both uncorrected): ${per((i) => fx('runner', i, 'p99Sent') / fx('wrk', i))} (goal ≤ 1.5)`,

@@ -30,7 +30,7 @@ fi
 
 tool=$stack/dist/tools/mkrootimage
 if [[ ! -x $tool || -n $(find "$here/cmd" "$stack/internal/image" -newer "$tool" -name '*.go' -print -quit) ]]; then
-	(cd "$stack" && "$GO" build -trimpath -o "$tool.tmp" ./py-edge/cmd/mkrootimage && mv "$tool.tmp" "$tool")
+	(cd "$stack" && "$GO" build -trimpath -o "$tool.$$.tmp" ./py-edge/cmd/mkrootimage && mv "$tool.$$.tmp" "$tool")
 fi
 
 app=$out/app-amd64.tar
