@@ -10,6 +10,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Feed to stdin. */
   input?: string;
+  /** Feed this file to stdin instead (streamed by the kernel, never read into memory). */
+  inputFile?: string;
   /** Resolve with the result even on a non-zero exit instead of throwing. */
   allowFailure?: boolean;
   /** Hint shown when the executable does not exist. */
@@ -27,18 +29,27 @@ export interface RunResult {
 export function run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const [file, ...args] = argv;
   if (!file) throw new Error('run: empty argv');
+  // opened before the promise, so a missing input file throws its own error (ENOENT naming it)
+  const inFd = opts.inputFile === undefined ? undefined : openSync(opts.inputFile, 'r');
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, {
-      env: opts.env ?? process.env,
-      cwd: opts.cwd,
-      stdio: ['pipe', 'pipe', 'pipe'],
-      signal: opts.signal,
-      killSignal: 'SIGKILL',
-    });
+    let child: ChildProcess;
+    try {
+      child = spawn(file, args, {
+        env: opts.env ?? process.env,
+        cwd: opts.cwd,
+        stdio: [inFd ?? 'pipe', 'pipe', 'pipe'],
+        signal: opts.signal,
+        killSignal: 'SIGKILL',
+      });
+    } finally {
+      // the child has its own copy of the descriptor once spawned
+      if (inFd !== undefined) closeSync(inFd);
+    }
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    // stdout and stderr are always pipes (stdio above)
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT')
         reject(new ToolMissingError(file, opts.installHint ?? 'run `edgechaos bootstrap`', { cause: err }));
@@ -49,8 +60,10 @@ export function run(argv: readonly string[], opts: RunOptions = {}): Promise<Run
       if (code !== 0 && !opts.allowFailure) reject(new CommandError(argv, code, stderr));
       else resolve(res);
     });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(opts.input ?? '');
+    if (child.stdin) {
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(opts.input ?? '');
+    }
   });
 }
 

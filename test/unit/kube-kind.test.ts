@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CleanupRegistry } from '../../src/core/cleanup/registry.ts';
 import { CommandError, TargetError, ToolMissingError } from '../../src/core/errors.ts';
 import type { RunResult } from '../../src/core/proc.ts';
 import {
+  copyIntoNodes,
   KindCluster,
   kindCommands,
   kindConfig,
@@ -159,5 +160,39 @@ describe('kind driver', () => {
       kindPreflight(down, () => '/usr/bin/x'),
       /Docker daemon is not reachable/,
     );
+  });
+});
+
+describe('copyIntoNodes', () => {
+  it('streams each file into each node at the same path and mode (not docker cp: kind nodes mount a tmpfs on /tmp)', async () => {
+    using d = tempDir('copy-into-nodes');
+    const bin = join(d.path, 'edge-agent');
+    writeFileSync(bin, 'x');
+    chmodSync(bin, 0o750);
+    const seen: { argv: string[]; inputFile: string | undefined }[] = [];
+    const exec: Executor = (argv, opts) => {
+      seen.push({ argv: [...argv], inputFile: opts?.inputFile });
+      return Promise.resolve({ code: 0, signal: null, stdout: '', stderr: '' });
+    };
+    await copyIntoNodes(['n1', 'n2'], [bin], exec);
+    assert.deepEqual(
+      seen,
+      ['n1', 'n2'].map((n) => ({
+        argv: ['docker', 'exec', '-i', n, 'install', '-D', '-m', '750', '/dev/stdin', bin],
+        inputFile: bin,
+      })),
+    );
+    assert.deepEqual(kindCommands.importImage('n1'), [
+      'docker',
+      'exec',
+      '-i',
+      'n1',
+      'ctr',
+      '--namespace=k8s.io',
+      'images',
+      'import',
+      '--all-platforms',
+      '-',
+    ]);
   });
 });

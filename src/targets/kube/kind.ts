@@ -1,5 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { CleanupHandle, CleanupRegistry } from '../../core/cleanup/registry.ts';
 import { deadline, sleep } from '../../core/deadline.ts';
 import { CommandError, TargetError, ToolMissingError } from '../../core/errors.ts';
@@ -15,10 +15,10 @@ import { kindDeleteArgv } from './reverters.ts';
  * (through a fake executor); the nightly Kind workflow runs it for real.
  */
 
-/** Runs one argument array; the fake in tests records instead. */
-export type Executor = (argv: readonly string[]) => Promise<RunResult>;
+/** Runs one argument array (optionally with a file on its stdin); the fake in tests records instead. */
+export type Executor = (argv: readonly string[], opts?: { inputFile?: string }) => Promise<RunResult>;
 
-export const realExecutor: Executor = (argv) => run(argv);
+export const realExecutor: Executor = (argv, opts) => run(argv, opts);
 
 export const KIND_HINT =
   'install kind (https://kind.sigs.k8s.io/docs/user/quick-start/#installation, e.g. `go install sigs.k8s.io/kind@v0.33.0`)';
@@ -142,25 +142,52 @@ export const kindCommands = {
     '--format',
     '{{range .IPAM.Config}}{{.Gateway}} {{end}}',
   ],
-  /** Put a host file into a node container at the same path (stack binaries for cold starts). */
-  copyTo: (node: string, file: string): string[] => ['docker', 'cp', file, `${node}:${file}`],
+  /**
+   * Put a host file into a node container at the same path and mode (stack binaries for cold
+   * starts), its bytes on the command's stdin. Not `docker cp`: kind mounts a tmpfs on the nodes'
+   * /tmp and /run, and `docker cp` writes under the mount, into the container's root filesystem
+   * ("Could not find the file … in container" for a file under /tmp).
+   */
+  copyTo: (node: string, file: string, mode: number): string[] => [
+    'docker',
+    'exec',
+    '-i',
+    node,
+    'install',
+    '-D',
+    '-m',
+    mode.toString(8),
+    '/dev/stdin',
+    file,
+  ],
+  /**
+   * Import a docker-archive given on stdin into a node's containerd (what `kind load image-archive`
+   * runs in each node).
+   */
+  importImage: (node: string): string[] => [
+    'docker',
+    'exec',
+    '-i',
+    node,
+    'ctr',
+    '--namespace=k8s.io',
+    'images',
+    'import',
+    '--all-platforms',
+    '-',
+  ],
 };
 
-/** Copy host files into node containers at the same paths (`docker cp`, after `mkdir -p` in the node). */
+/** Copy host files into node containers at the same paths and modes (streamed: see `copyTo`). */
 export async function copyIntoNodes(
   nodes: Iterable<string>,
   files: readonly string[],
   exec: Executor = realExecutor,
 ): Promise<void> {
   for (const node of nodes)
-    for (const f of files) {
-      await exec(kindCommands.exec(node, ['mkdir', '-p', dirname(f)]));
-      await exec(kindCommands.copyTo(node, f));
-    }
+    for (const f of files)
+      await exec(kindCommands.copyTo(node, f, statSync(f).mode & 0o7777), { inputFile: f });
 }
-
-/** Import a docker-archive into a node's containerd (what `kind load image-archive` runs in each node). */
-export const CTR_IMPORT = ['ctr', '--namespace=k8s.io', 'images', 'import', '--all-platforms'];
 
 /** Pure: the IPv4 gateway in `docker network inspect` output (kind networks are dual-stack). */
 export function ipv4Gateway(out: string): string {

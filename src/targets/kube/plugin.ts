@@ -6,14 +6,7 @@ import { run } from '../../core/proc.ts';
 import { which } from '../../tools/find.ts';
 import type { TargetOptions, TargetPlugin } from '../plugin.ts';
 import { clusterCampaign, nodeHealthy } from './campaign.ts';
-import {
-  containerNodeLoss,
-  copyIntoNodes,
-  CTR_IMPORT,
-  kindCommands,
-  kindPreflight,
-  realExecutor,
-} from './kind.ts';
+import { containerNodeLoss, copyIntoNodes, kindCommands, kindPreflight, realExecutor } from './kind.ts';
 import { loadKubeConfig } from './target.ts';
 
 /** `--kubeconfig` (else $KUBECONFIG), checked to exist. */
@@ -74,8 +67,7 @@ export const kubePlugin: TargetPlugin = {
         await copyIntoNodes(nodes, files);
       },
       loadImage: async (archive) => {
-        await copyIntoNodes(nodes, [archive]);
-        for (const node of nodes) await realExecutor(kindCommands.exec(node, [...CTR_IMPORT, archive]));
+        for (const node of nodes) await realExecutor(kindCommands.importImage(node), { inputFile: archive });
       },
       dispose: () => Promise.resolve(),
     });
