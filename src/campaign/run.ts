@@ -98,13 +98,6 @@ export function checkLoadReplicas(
     throw new UsageError(
       `no Kubernetes API: --load-replicas needs a Kubernetes target (--target kube-local); ${target.name} has none`,
     );
-  // kind/kube: the load runner image and the cluster Job (src/targets/kube/load-job.ts) exist but are
-  // not proven on a Kind cluster yet; test/kind/kind-load-replicas.test.ts switches them on with
-  // EDGECHAOS_CLUSTER_LOAD_REPLICAS=1. Once it passes, this refusal goes.
-  if (target.name !== 'kube-local' && process.env['EDGECHAOS_CLUSTER_LOAD_REPLICAS'] !== '1')
-    throw new UsageError(
-      `--load-replicas is not supported on --target ${target.name} yet: its load runner image and Job are not proven on a Kind cluster; use --target kube-local`,
-    );
 }
 
 /** Stage 1 — plan: load and validate everything, then the target's preflight; nothing is created. */

@@ -90,7 +90,7 @@ function addRunCommand(program: Command, { set, signal }: Wiring): void {
     )
     .option(
       '--load-replicas <n>',
-      'kube-local: run the load as a Kubernetes Job of N indexed pods, each an execution segment of every executor (pods as processes on this host); samples merged',
+      'kube-local, kind, kube: run the load as a Kubernetes Job of N indexed pods, each an execution segment of every executor (kube-local: pods as processes on this host; kind/kube: the load runner image on a tainted load node); samples merged',
     )
     .addOption(runtimeOption())
     .option('--json', 'print the result as JSON')
@@ -101,6 +101,7 @@ function addRunCommand(program: Command, { set, signal }: Wiring): void {
         'edgechaos run scenarios/standard.ts --target kube-local   # + embedded control plane: scheduling, rescheduling',
         'edgechaos run scenarios/standard.ts --target kind         # needs Docker and kind',
         'edgechaos run scenarios/standard.ts --target kube-local --load-replicas 2',
+        'edgechaos run scenarios/standard.ts --target kind --load-replicas 2   # a load worker node is added',
         'edgechaos run scenarios/offline-sync.ts --seed 42 --json',
         'edgechaos run scenarios/standard.ts --dry-run',
       ),

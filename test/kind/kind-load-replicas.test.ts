@@ -21,9 +21,8 @@ import { isolatedRunDirs, tempDir } from '../helpers/temp.ts';
 /**
  * `--load-replicas 2` on a real Kind cluster: the load runner image (this host's Node + the runner
  * bundle, built by mkimage) loaded into the nodes, an Indexed Job of 2 pods on the tainted load
- * worker, their samples streamed back through their logs and merged for the checks. Until this
- * passes, `run` refuses --load-replicas on kind/kube; EDGECHAOS_CLUSTER_LOAD_REPLICAS=1 lets this test
- * past the refusal. Needs what scripts/test-kind needs (bootstrap --kind, root).
+ * worker, their samples streamed back through their logs and merged for the checks. Needs what
+ * scripts/test-kind needs (bootstrap --kind, root).
  *
  * 1. The short Kind campaign (its partition, Kubernetes faults and rescheduling trial) with
  *    --load-replicas 2: every check passes, both pods Succeeded on the load worker, both segments wrote, write
@@ -34,8 +33,6 @@ import { isolatedRunDirs, tempDir } from '../helpers/temp.ts';
  */
 const scenario = join(repoRoot, 'test/fixtures/scenarios/kind-short.ts');
 const cli = join(repoRoot, 'bin/edgechaos.mjs');
-/** The CLI's env, read when a test runs (the isolated state and reports dirs are set by then). */
-const cliEnv = (): NodeJS.ProcessEnv => ({ ...process.env, EDGECHAOS_CLUSTER_LOAD_REPLICAS: '1' });
 const writeIds = (samples: Sample[]): string[] => samples.flatMap((s) => (s.type === 'write' ? [s.id] : []));
 
 describe('--load-replicas on --target kind (the load runner image as an Indexed Job)', () => {
@@ -48,7 +45,7 @@ describe('--load-replicas on --target kind (the load runner image as an Indexed 
     const t0 = Date.now();
     const r = await run(['node', cli, 'run', scenario, '--target', 'kind', '--load-replicas', '2'], {
       allowFailure: true,
-      env: { ...cliEnv(), EDGECHAOS_REPORTS_DIR: reports },
+      env: { ...process.env, EDGECHAOS_REPORTS_DIR: reports },
     });
     t.diagnostic(`kind campaign with --load-replicas 2: ${Date.now() - t0} ms`);
     const out = r.stdout + r.stderr;
@@ -137,7 +134,7 @@ describe('--load-replicas on --target kind (the load runner image as an Indexed 
           '--load-replicas',
           '2',
         ],
-        { env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+        { stdio: ['ignore', 'pipe', 'pipe'] },
       );
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));

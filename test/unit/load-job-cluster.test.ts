@@ -57,18 +57,14 @@ describe('--load-replicas on a cluster: the Job, its ConfigMap, the load node, t
     assert.deepEqual(job.spec?.template.metadata?.labels, job.metadata?.labels);
   });
 
-  it('should keep refusing kind/kube unless the Kind test switches the cluster Job on', () => {
-    const saved = process.env['EDGECHAOS_CLUSTER_LOAD_REPLICAS'];
-    try {
-      delete process.env['EDGECHAOS_CLUSTER_LOAD_REPLICAS'];
-      for (const t of [kindPlugin, kubePlugin])
-        assert.throws(() => checkLoadReplicas(2, t), /not proven on a Kind cluster; use --target kube-local/);
-      process.env['EDGECHAOS_CLUSTER_LOAD_REPLICAS'] = '1';
-      for (const t of [kindPlugin, kubePlugin]) checkLoadReplicas(2, t);
-    } finally {
-      if (saved === undefined) delete process.env['EDGECHAOS_CLUSTER_LOAD_REPLICAS'];
-      else process.env['EDGECHAOS_CLUSTER_LOAD_REPLICAS'] = saved;
-    }
+  it('should take --load-replicas on kind and kube, and refuse a bad count or a target without a Kubernetes API', () => {
+    for (const t of [kindPlugin, kubePlugin]) checkLoadReplicas(2, t);
+    for (const bad of [0, -1, 1.5])
+      assert.throws(() => checkLoadReplicas(bad, kindPlugin), /must be a positive integer/);
+    assert.throws(
+      () => checkLoadReplicas(2, { name: 'local', capabilities: ['shell', 'stack'] }),
+      /no Kubernetes API: --load-replicas needs a Kubernetes target/,
+    );
   });
 
   it('should carry the bundled script as the ConfigMap key the pods mount', () => {
