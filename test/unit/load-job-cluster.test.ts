@@ -4,9 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
-import { checkLoadReplicas } from '../../src/campaign/run.ts';
-import { kindPlugin } from '../../src/targets/kind/plugin.ts';
-import { kubePlugin } from '../../src/targets/kube/plugin.ts';
 import { kindConfig } from '../../src/targets/kube/kind.ts';
 import { IMAGE_RUNNER, LOAD_RUNNER_IMAGE, mkimageArgs, parseLdd } from '../../src/targets/kube/load-image.ts';
 import { revertLoadJob } from '../../src/targets/kube/load-job-cleanup.ts';
@@ -55,16 +52,6 @@ describe('--load-replicas on a cluster: the Job, its ConfigMap, the load node, t
     assert.equal(c.securityContext?.readOnlyRootFilesystem, true);
     assert.equal(c.securityContext?.runAsNonRoot, true);
     assert.deepEqual(job.spec?.template.metadata?.labels, job.metadata?.labels);
-  });
-
-  it('should take --load-replicas on kind and kube, and refuse a bad count or a target without a Kubernetes API', () => {
-    for (const t of [kindPlugin, kubePlugin]) checkLoadReplicas(2, t);
-    for (const bad of [0, -1, 1.5])
-      assert.throws(() => checkLoadReplicas(bad, kindPlugin), /must be a positive integer/);
-    assert.throws(
-      () => checkLoadReplicas(2, { name: 'local', capabilities: ['shell', 'stack'] }),
-      /no Kubernetes API: --load-replicas needs a Kubernetes target/,
-    );
   });
 
   it('should carry the bundled script as the ConfigMap key the pods mount', () => {

@@ -23,7 +23,7 @@ const write = (t: number, id: string): Sample => ({
 });
 
 describe('--load-replicas: targets, the Job, merged samples', () => {
-  it('should refuse targets without a Kubernetes API, and kind/kube (no runner image), naming the option', () => {
+  it('should refuse targets without a Kubernetes API, naming the option, and take kube-local, kind and kube', () => {
     for (const t of [localPlugin, sshPlugin])
       assert.throws(
         () => checkLoadReplicas(2, t),
@@ -32,11 +32,9 @@ describe('--load-replicas: targets, the Job, merged samples', () => {
           /^no Kubernetes API: --load-replicas needs a Kubernetes target/.test(e.message),
         t.name,
       );
-    for (const t of [kindPlugin, kubePlugin])
-      assert.throws(() => checkLoadReplicas(2, t), /--load-replicas is not supported on --target/, t.name);
     for (const n of [0, -1, 1.5, Number.NaN])
       assert.throws(() => checkLoadReplicas(n, kubeLocalPlugin), UsageError);
-    checkLoadReplicas(3, kubeLocalPlugin);
+    for (const t of [kubeLocalPlugin, kindPlugin, kubePlugin]) checkLoadReplicas(3, t);
   });
 
   it('should make an Indexed Job of N pods pinned to the load node, never retried', () => {
