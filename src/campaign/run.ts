@@ -253,6 +253,7 @@ async function deployAndRun(run: LiveRun): Promise<void> {
   if (opts.capacity)
     run.evidence.capacity = await capacityStage(opts.capacity, {
       dep,
+      faults: p.plan.faults,
       runDir: run.runDir,
       registry: run.registry,
       runLog,

@@ -121,7 +121,8 @@ export const checkCatalogue: readonly CheckSpec[] = [
     ],
   },
   {
-    // `edgechaos run --find-capacity` (src/campaign/capacity.ts): measured on the healed stack.
+    // `edgechaos run --find-capacity` (src/campaign/capacity.ts): measured on the healed stack, then
+    // on each edge again under the faults the scenario holds on it.
     id: 'stress-capacity',
     title: 'Stress capacity: the highest arrival rate each edge sustains within the SLO',
     metrics: [
@@ -132,6 +133,18 @@ export const checkCatalogue: readonly CheckSpec[] = [
         'capacity of the weakest edge (p99 and errors within the SLO)',
       ),
       m('capacity.{node}.rps', 'req/s', 'higher-is-better', 'capacity of one edge'),
+      m(
+        'capacity.min-under-faults-rps',
+        'req/s',
+        'higher-is-better',
+        'capacity of the weakest edge while the faults the scenario holds on it are applied again',
+      ),
+      m(
+        'capacity.{node}.under-faults-rps',
+        'req/s',
+        'higher-is-better',
+        'capacity of one edge under the faults the scenario holds on it',
+      ),
     ],
   },
   {

@@ -86,7 +86,7 @@ function addRunCommand(program: Command, { set, signal }: Wiring): void {
     .option('--label <name>', "competitor label recorded in the run's provenance (default: the stack's name)")
     .option(
       '--find-capacity',
-      'after the checks, ramp GET /v1/status on each edge until p99 > 100 ms or errors > 1 %: the stress-capacity check',
+      'after the checks, ramp GET /v1/status on each edge until p99 > 100 ms or errors > 1 %, healed, then again under the faults the scenario holds on that edge: the stress-capacity check',
     )
     .option(
       '--load-replicas <n>',

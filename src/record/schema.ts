@@ -107,6 +107,26 @@ const windowSchema = z.object({ node: z.string(), start: num, end: num });
  * rate it sustained within the SLO (src/load/capacity.ts), measured on the healed stack after the
  * checks' evidence was gathered, each step as measured.
  */
+/** One capacity search on one edge: its result and every step. */
+const capacitySearchSchema = z.object({
+  /** req/s; undefined when the search broke (`error`). */
+  capacity: num.optional(),
+  limitedBy: z.enum(['slo', 'client', 'maxRate']).optional(),
+  steps: z.array(
+    z.object({
+      rate: num,
+      requests: num,
+      dropped: num,
+      p99Ms: num,
+      errorRate: num,
+      lagP99Ms: num.optional(),
+      ok: z.boolean(),
+      breach: z.enum(['p99', 'errors', 'client']).optional(),
+    }),
+  ),
+  error: z.string().optional(),
+});
+
 export const capacitySchema = z.object({
   /** The request each step sends (GET, to every edge). */
   path: z.string(),
@@ -117,24 +137,19 @@ export const capacitySchema = z.object({
   /** Re-runs of a step that broke the SLO before it counted as broken. */
   confirmBreaches: num.optional(),
   edges: z.array(
-    z.object({
+    capacitySearchSchema.extend({
       node: z.string(),
-      /** req/s; undefined when the search broke (`error`). */
-      capacity: num.optional(),
-      limitedBy: z.enum(['slo', 'client', 'maxRate']).optional(),
-      steps: z.array(
-        z.object({
-          rate: num,
-          requests: num,
-          dropped: num,
-          p99Ms: num,
-          errorRate: num,
-          lagP99Ms: num.optional(),
-          ok: z.boolean(),
-          breach: z.enum(['p99', 'errors', 'client']).optional(),
-        }),
-      ),
-      error: z.string().optional(),
+      /**
+       * The same search again while the faults the scenario holds on this edge (cpu-stress, latency,
+       * loss …; not instant ones such as kill) are applied, then reverted. Absent when the scenario
+       * holds none on it.
+       */
+      underFaults: capacitySearchSchema
+        .extend({
+          /** The faults held during the search: "<id> <kind>". */
+          faults: z.array(z.string()),
+        })
+        .optional(),
     }),
   ),
 });

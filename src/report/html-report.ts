@@ -485,21 +485,29 @@ ${checks.length ? `<table style="margin-top:10px"><thead><tr><th>Load check</th>
 function capacitySection(r: RunRecord): string {
   const c = r.evidence?.capacity;
   if (!c) return '';
+  type Search = Pick<(typeof c.edges)[number], 'capacity' | 'limitedBy' | 'error' | 'steps'>;
+  const stepsOf = (x: Search): string =>
+    [...x.steps]
+      .sort((p, q) => p.rate - q.rate)
+      .map(
+        (s) =>
+          `<span class="${s.ok ? '' : 'muted'}">${s.rate}/s: p99 ${s.p99Ms.toFixed(1)} ms, errors ${(s.errorRate * 100).toFixed(2)} %${s.lagP99Ms !== undefined ? `, runner lag p99 ${s.lagP99Ms.toFixed(1)} ms` : ''}${s.dropped ? `, dropped ${s.dropped}` : ''}${s.ok ? '' : ` ✗ ${esc(s.breach ?? '')}`}</span>`,
+      )
+      .join('<br>');
+  const cells = (x: Search): string =>
+    `<td class="num">${x.capacity ?? '-'}</td><td>${esc(x.limitedBy ?? x.error ?? '')}</td><td>${stepsOf(x)}</td>`;
   const rows = c.edges
     .map((e) => {
-      const steps = [...e.steps]
-        .sort((x, y) => x.rate - y.rate)
-        .map(
-          (s) =>
-            `<span class="${s.ok ? '' : 'muted'}">${s.rate}/s: p99 ${s.p99Ms.toFixed(1)} ms, errors ${(s.errorRate * 100).toFixed(2)} %${s.lagP99Ms !== undefined ? `, runner lag p99 ${s.lagP99Ms.toFixed(1)} ms` : ''}${s.dropped ? `, dropped ${s.dropped}` : ''}${s.ok ? '' : ` ✗ ${esc(s.breach ?? '')}`}</span>`,
-        )
-        .join('<br>');
-      return `<tr><td>${esc(e.node)}</td><td class="num">${e.capacity ?? '-'}</td><td>${esc(e.limitedBy ?? e.error ?? '')}</td><td>${steps}</td></tr>`;
+      const calm = `<tr><td>${esc(e.node)}</td><td>healed</td>${cells(e)}</tr>`;
+      const u = e.underFaults;
+      return u
+        ? `${calm}\n<tr><td>${esc(e.node)}</td><td>under ${esc(u.faults.join(', '))}</td>${cells(u)}</tr>`
+        : calm;
     })
     .join('\n');
   return `<h2>Stress capacity</h2>
-<div class="muted">constant arrival rate of GET <code>${esc(c.path)}</code> per edge, ${c.stepMs / 1000} s steps from ${c.startRate}/s (×2, then bisected), up to ${c.maxRate}/s; a step holds while p99 ≤ ${c.slo.p99Ms} ms (from each arrival's intended start) and errors ≤ ${c.slo.maxErrorRate * 100} %. Limited by <em>client</em>: the load generator, not the edge, could not keep up (over 1 % of arrivals dropped, or a p99 breach while the runner's own lag p99 was over half the bound).</div>
-<table id="capacity"><thead><tr><th>Edge</th><th class="num">capacity req/s</th><th>limited by</th><th>steps</th></tr></thead><tbody>
+<div class="muted">constant arrival rate of GET <code>${esc(c.path)}</code> per edge, ${c.stepMs / 1000} s steps from ${c.startRate}/s (×2, then bisected), up to ${c.maxRate}/s; a step holds while p99 ≤ ${c.slo.p99Ms} ms (from each arrival's intended start) and errors ≤ ${c.slo.maxErrorRate * 100} %. Each edge is searched on the healed stack, then again while the faults the scenario holds on it are applied (and reverted after). Limited by <em>client</em>: the load generator, not the edge, could not keep up (over 1 % of arrivals dropped, or a p99 breach while the runner's own lag p99 was over half the bound).</div>
+<table id="capacity"><thead><tr><th>Edge</th><th>faults</th><th class="num">capacity req/s</th><th>limited by</th><th>steps</th></tr></thead><tbody>
 ${rows}
 </tbody></table>`;
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { capacityCheck, DEFAULT_CAPACITY } from '../../src/campaign/capacity.ts';
+import { capacityCheck, DEFAULT_CAPACITY, heldFaults } from '../../src/campaign/capacity.ts';
+import type { PlannedFault } from '../../src/campaign/plan.ts';
 import { campaignEvidenceSchema, type CapacityRecord } from '../../src/record/schema.ts';
 import { parseRubric } from '../../src/scoring/rubric.ts';
 import { score, scoringInput } from '../../src/scoring/score.ts';
@@ -95,5 +96,72 @@ describe('stress-capacity check (--find-capacity)', () => {
     const shape = campaignEvidenceSchema.shape.capacity;
     assert.deepEqual(shape.parse(measured), measured);
     assert.throws(() => shape.parse({ ...measured, edges: [{ node: 'x', steps: [{ rate: 'fast' }] }] }));
+  });
+
+  it('should report each edge under the faults it holds beside its healed figure, and their weakest', () => {
+    const c = capacityCheck(
+      record([
+        {
+          ...measured.edges[0]!,
+          underFaults: {
+            faults: ['f3 cpu-stress'],
+            capacity: 750,
+            limitedBy: 'slo',
+            steps: [step(500, true, 20), step(1000, false, 300, 'p99'), step(750, true, 60)],
+          },
+        },
+        measured.edges[1]!,
+      ]),
+    );
+    assert.equal(c.status, 'passed');
+    assert.equal(c.metrics['capacity.edge-1.under-faults-rps']?.value, 750);
+    assert.equal(c.metrics['capacity.edge-2.under-faults-rps'], undefined, 'edge-2 holds no fault');
+    assert.equal(c.metrics['capacity.min-under-faults-rps']?.value, 750);
+    assert.equal(c.metrics['capacity.min-rps']?.value, 1500, 'the healed figures are unchanged');
+    assert.match(
+      c.summary,
+      /edge-1: 3000 req\/s .*; under cpu-stress: 750 req\/s \(limited by slo\); at 1000\/s p99/,
+    );
+  });
+
+  it('should leave it unmeasured when the search under faults broke (no minimum under faults)', () => {
+    const c = capacityCheck(
+      record([
+        {
+          ...measured.edges[0]!,
+          underFaults: { faults: ['f1 latency'], steps: [], error: 'a fault did not apply: x' },
+        },
+      ]),
+    );
+    assert.equal(c.status, 'not-measured');
+    assert.equal(c.metrics['capacity.min-under-faults-rps'], undefined);
+    assert.equal(c.metrics['capacity.edge-1.rps']?.value, 3000);
+    assert.match(c.summary, /under latency: not measured \(a fault did not apply: x\)/);
+  });
+
+  it('should search again under the faults held on that edge only, not instant ones', () => {
+    const f = (id: string, kind: string, node: string, durationMs?: number): PlannedFault => ({
+      id,
+      kind,
+      node,
+      at: 0,
+      durationMs,
+      params: {},
+      seed: 1,
+    });
+    const faults = [
+      f('f1', 'partition', 'edge-1', 30_000),
+      f('f2', 'kill', 'edge-1'),
+      f('f3', 'cpu-stress', 'edge-3', 20_000),
+    ];
+    assert.deepEqual(
+      heldFaults(faults, 'edge-1').map((x) => x.id),
+      ['f1'],
+    );
+    assert.deepEqual(heldFaults(faults, 'edge-2'), []);
+    assert.deepEqual(
+      heldFaults(faults, 'edge-3').map((x) => x.id),
+      ['f3'],
+    );
   });
 });
