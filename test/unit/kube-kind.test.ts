@@ -164,7 +164,7 @@ describe('kind driver', () => {
 });
 
 describe('copyIntoNodes', () => {
-  it('streams each file into each node at the same path and mode (not docker cp: kind nodes mount a tmpfs on /tmp)', async () => {
+  it('streams each file into each node under /opt, same mode (not docker cp, not the host path: kind nodes mount a noexec tmpfs on /tmp)', async () => {
     using d = tempDir('copy-into-nodes');
     const bin = join(d.path, 'edge-agent');
     writeFileSync(bin, 'x');
@@ -178,7 +178,18 @@ describe('copyIntoNodes', () => {
     assert.deepEqual(
       seen,
       ['n1', 'n2'].map((n) => ({
-        argv: ['docker', 'exec', '-i', n, 'install', '-D', '-m', '750', '/dev/stdin', bin],
+        argv: [
+          'docker',
+          'exec',
+          '-i',
+          n,
+          'install',
+          '-D',
+          '-m',
+          '750',
+          '/dev/stdin',
+          `/opt/edgechaos/files${bin}`,
+        ],
         inputFile: bin,
       })),
     );

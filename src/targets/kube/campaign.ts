@@ -24,6 +24,7 @@ import { measureRescheduling, type NodeLossDriver, type RescheduleTrial } from '
 import { KubeTarget, loadKubeConfig, type DeployResult } from './target.ts';
 import { loadRunnerImage } from './load-image.ts';
 import { loadNodeAddresses, startClusterLoadJob } from './load-job.ts';
+import { nodePathOf } from './kind.ts';
 import { buildUplinkImage, UPLINK_LISTEN, uplinkDaemonSet } from './uplink.ts';
 
 /**
@@ -266,7 +267,8 @@ export async function clusterCampaign(
   let deployed: KubeSide | undefined;
   try {
     const stressor = join(repoRoot, 'stack', 'dist', 'bin', 'linux-amd64', 'ec-stress');
-    await c.copyToNodes([stack.edge.command[0]!, stressor]);
+    const edgeBinary = stack.edge.command[0]!;
+    await c.copyToNodes([edgeBinary, stressor]);
     await c.loadImage(await buildUplinkImage(join(runDir, 'images')));
     // `--load-replicas`: the load runner image on the nodes now, not when the load should start
     const runnerImage = req.loadReplicas !== undefined ? await loadRunnerImage() : undefined;
@@ -300,7 +302,8 @@ export async function clusterCampaign(
       registry,
       clientAddress: await sourceAddressTowards(cloudIp),
       extraClientAddresses: loadNodeAddresses(clusterNodes),
-      programs: { 'stress-ng': stressor },
+      // what runs in the nodes runs from where copyToNodes put it
+      programs: { 'stress-ng': nodePathOf(stressor), [edgeBinary]: nodePathOf(edgeBinary) },
       signal,
       ...(c.exec ? { exec: c.exec } : {}),
     });

@@ -218,7 +218,10 @@ export interface ClusterDeploymentOptions {
   clientAddress: string;
   /** More client addresses: the load node's, where `--load-replicas` pods run (partitions cut them too). */
   extraClientAddresses?: readonly string[];
-  /** Helper programs replaced in the nodes (stress-ng → the bundled ec-stress copied in). */
+  /**
+   * Programs replaced in what is spawned in the nodes: stress-ng → the bundled ec-stress copied in,
+   * the edge binary → its copy in the node (cold starts).
+   */
   programs?: Readonly<Record<string, string>>;
   signal?: AbortSignal;
 }

@@ -1,5 +1,5 @@
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import type { CleanupHandle, CleanupRegistry } from '../../core/cleanup/registry.ts';
 import { deadline, sleep } from '../../core/deadline.ts';
 import { CommandError, TargetError, ToolMissingError } from '../../core/errors.ts';
@@ -143,10 +143,11 @@ export const kindCommands = {
     '{{range .IPAM.Config}}{{.Gateway}} {{end}}',
   ],
   /**
-   * Put a host file into a node container at the same path and mode (stack binaries for cold
-   * starts), its bytes on the command's stdin. Not `docker cp`: kind mounts a tmpfs on the nodes'
-   * /tmp and /run, and `docker cp` writes under the mount, into the container's root filesystem
-   * ("Could not find the file … in container" for a file under /tmp).
+   * Put a host file into a node container at `nodePathOf(file)`, same mode (stack binaries for cold
+   * starts, the stressor), its bytes on the command's stdin. Not `docker cp`, and not the host path
+   * itself: kind mounts tmpfs on the nodes' /tmp and /run — `docker cp` writes under such a mount
+   * ("Could not find the file … in container"), and Docker's tmpfs is noexec (a checkout under /tmp
+   * had no cold start: the binary could not run there).
    */
   copyTo: (node: string, file: string, mode: number): string[] => [
     'docker',
@@ -158,7 +159,7 @@ export const kindCommands = {
     '-m',
     mode.toString(8),
     '/dev/stdin',
-    file,
+    nodePathOf(file),
   ],
   /**
    * Import a docker-archive given on stdin into a node's containerd (what `kind load image-archive`
@@ -178,7 +179,13 @@ export const kindCommands = {
   ],
 };
 
-/** Copy host files into node containers at the same paths and modes (streamed: see `copyTo`). */
+/** Where a host file copied into the nodes lives there (see `copyTo`): under /opt, never a tmpfs. */
+export const NODE_FILES_DIR = '/opt/edgechaos/files';
+export function nodePathOf(hostFile: string): string {
+  return posix.join(NODE_FILES_DIR, posix.resolve(hostFile));
+}
+
+/** Copy host files into node containers at `nodePathOf` their path, same modes (streamed: see `copyTo`). */
 export async function copyIntoNodes(
   nodes: Iterable<string>,
   files: readonly string[],
@@ -299,7 +306,7 @@ export class KindCluster {
     return ipv4Gateway((await this.exec(kindCommands.networkGateways())).stdout);
   }
 
-  /** Copy host files into every node at the same paths. */
+  /** Copy host files into every node, at `nodePathOf` their paths. */
   copyToNodes(files: readonly string[]): Promise<void> {
     return copyIntoNodes(this.nodeNames, files, this.exec);
   }
