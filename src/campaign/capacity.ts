@@ -4,7 +4,7 @@ import { revertLastFirst, type Undoable } from '../core/cleanup/revert-stack.ts'
 import { logger } from '../core/logger.ts';
 import { byEmulation, withEmulated, type CheckResult, type EmulatedNodes } from '../checks/types.ts';
 import { runCapacity, type Slo } from '../load/capacity.ts';
-import type { CapacityRecord } from '../record/schema.ts';
+import type { CapacityRecord, CapacitySearchRecord as Search } from '../record/schema.ts';
 import type { CampaignDeployment } from '../targets/campaign-port.ts';
 import { faultInput, type PlannedFault } from './plan.ts';
 import type { Progress, RunLog } from './timeline.ts';
@@ -45,7 +45,6 @@ export function heldFaults(faults: readonly PlannedFault[], node: string): Plann
 }
 
 type EdgeCapacity = CapacityRecord['edges'][number];
-type Search = Omit<EdgeCapacity, 'node' | 'underFaults'>;
 
 export async function capacityStage(
   settings: CapacitySettings,

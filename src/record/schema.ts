@@ -154,6 +154,8 @@ export const capacitySchema = z.object({
   ),
 });
 export type CapacityRecord = z.infer<typeof capacitySchema>;
+/** One capacity search on one edge (healed, or `underFaults`). */
+export type CapacitySearchRecord = z.infer<typeof capacitySearchSchema>;
 
 /**
  * What the checks judged, as gathered from a run (src/campaign/evidence.ts judges it): the large parts

@@ -1,4 +1,5 @@
 import type { RunRecord } from '../campaign/record.ts';
+import type { CapacitySearchRecord } from '../record/schema.ts';
 import type { CheckResult } from '../checks/types.ts';
 import type { LatencyStats } from '../load/summary.ts';
 import type { CriterionResult } from '../scoring/types.ts';
@@ -485,8 +486,7 @@ ${checks.length ? `<table style="margin-top:10px"><thead><tr><th>Load check</th>
 function capacitySection(r: RunRecord): string {
   const c = r.evidence?.capacity;
   if (!c) return '';
-  type Search = Pick<(typeof c.edges)[number], 'capacity' | 'limitedBy' | 'error' | 'steps'>;
-  const stepsOf = (x: Search): string =>
+  const stepsOf = (x: CapacitySearchRecord): string =>
     [...x.steps]
       .sort((p, q) => p.rate - q.rate)
       .map(
@@ -494,7 +494,7 @@ function capacitySection(r: RunRecord): string {
           `<span class="${s.ok ? '' : 'muted'}">${s.rate}/s: p99 ${s.p99Ms.toFixed(1)} ms, errors ${(s.errorRate * 100).toFixed(2)} %${s.lagP99Ms !== undefined ? `, runner lag p99 ${s.lagP99Ms.toFixed(1)} ms` : ''}${s.dropped ? `, dropped ${s.dropped}` : ''}${s.ok ? '' : ` ✗ ${esc(s.breach ?? '')}`}</span>`,
       )
       .join('<br>');
-  const cells = (x: Search): string =>
+  const cells = (x: CapacitySearchRecord): string =>
     `<td class="num">${x.capacity ?? '-'}</td><td>${esc(x.limitedBy ?? x.error ?? '')}</td><td>${stepsOf(x)}</td>`;
   const rows = c.edges
     .map((e) => {
